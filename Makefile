@@ -1,0 +1,124 @@
+# sshtun — see README.md.  `make`, `sudo make check`, `sudo make demo`.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo 0.1.0)
+
+CC ?= cc
+PKGS := libssh2 zlib readline
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lreadline)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	  -Wno-unused-parameter -fno-strict-aliasing -Isrc -Ishell \
+	  -DSSHTUN_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+LDLIBS += $(PKG_LIBS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Every .c under src/ and shell/ is part of the binary; main.c is left out of
+# the library that unit tests and fuzz targets link against.
+SRCS := $(sort $(wildcard src/*.c shell/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+
+# Two build trees: the normal one, and one under sanitizers for `make check`.
+OBJDIR := build/obj
+SAN_OBJDIR := build/san
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+OBJS := $(SRCS:%.c=$(OBJDIR)/%.o)
+SAN_OBJS := $(SRCS:%.c=$(SAN_OBJDIR)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN_OBJDIR)/%.o)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/unit/%)
+SAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san-unit/%)
+
+all: sshtun
+
+sshtun: $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+build/sshtun-san: $(SAN_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(SAN_OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+build/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+build/san-unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
+	@mkdir -p $(@D)
+	@echo "  TEST-SAN $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Debian packages the build, the tests, the demo and the benchmark need.
+DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
+	libcmocka-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
+	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
+	dnsmasq-base gnuplot-nox socat
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS   $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BINS)
+san-unit: $(SAN_UNIT_BINS)
+
+# `make check`: install what is missing, build normally and under sanitizers,
+# then run every test tier.  tests/run prints the closing "N passed, N failed".
+check: deps
+	$(MAKE) sshtun build/sshtun-san unit san-unit
+	tests/run
+
+demo: deps
+	$(MAKE) sshtun
+	tests/demo.sh
+
+bench: deps
+	$(MAKE) sshtun
+	tests/bench.sh
+
+install: sshtun
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 sshtun $(DESTDIR)$(BINDIR)/sshtun
+	install -m 0644 man/sshtun.1 $(DESTDIR)$(MANDIR)/man1/sshtun.1
+	install -m 0644 man/sshtun-protocol.7 $(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7
+	install -m 0644 completions/sshtun.bash $(DESTDIR)$(BASHCOMPDIR)/sshtun
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sshtun $(DESTDIR)$(MANDIR)/man1/sshtun.1 \
+		$(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7 $(DESTDIR)$(BASHCOMPDIR)/sshtun
+
+clean:
+	rm -rf build sshtun
+
+.PHONY: all deps unit san-unit check demo bench install uninstall clean
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

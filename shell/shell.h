@@ -1,0 +1,43 @@
+/* The command interpreter: one command table drives parsing, argument
+ * checking, help, completion and the man page's COMMANDS section.  Four ways
+ * in share shell_run(): the readline prompt, `sshtun ctl` (through the
+ * control socket), -c COMMAND, and lines on a non-terminal stdin. */
+#ifndef SSHTUN_SHELL_H
+#define SSHTUN_SHELL_H
+
+#include <stddef.h>
+
+struct engine;
+struct loop;
+
+/* Where one command's answer goes.  write: stream 1 = output, 2 = error
+ * lines.  done: called exactly once with the command's status (0 ok, 1
+ * failed, 2 usage), possibly later from the loop for commands that wait
+ * (ping, stats --watch). */
+struct shell_out_ops {
+	void (*write)(void *ctx, int stream, const char *text, size_t len);
+	void (*done)(void *ctx, int status);
+};
+
+#define SHELL_PENDING (-1)
+
+/* Runs one line.  Returns the status (and has called done), or SHELL_PENDING
+ * when done will be called later.  A pending command is abandoned (its done
+ * never called, its output dropped) by shell_cancel(ctx). */
+int shell_run(struct engine *eng, const char *line, const struct shell_out_ops *ops, void *ctx);
+void shell_cancel(void *ctx);
+
+/* Completion candidates for the word under the cursor of line (text typed so
+ * far).  Calls fn for each; used by readline and by `ctl` over the socket. */
+typedef void (*shell_complete_fn)(void *ctx, const char *word);
+void shell_complete(struct engine *eng, const char *line, shell_complete_fn fn, void *ctx);
+
+/* The readline prompt on the terminal, in callback mode inside the loop.
+ * EOF (Ctrl-D) and `quit` call engine_quit(). */
+int shell_prompt_start(struct engine *eng, struct loop *loop, const char *name);
+void shell_prompt_stop(void);
+
+/* Lines from a non-terminal stdin, run one after another; EOF quits. */
+int shell_stdin_start(struct engine *eng, struct loop *loop);
+
+#endif

@@ -1,0 +1,79 @@
+/* The narrow surface the shell (shell/) uses to reach a running client.  The
+ * shell never sees libssh2, sockets or netlink; the engine never formats
+ * output for people.  Functions that can fail return 0, or -1 with a one-line
+ * reason in err (which names the bad value). */
+#ifndef SSHTUN_API_H
+#define SSHTUN_API_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct engine;
+struct loop;
+
+#define ENGINE_ADDR_STRLEN 48	/* an IPv6 address with room to spare */
+#define ENGINE_CIDR_STRLEN 52
+
+struct engine_status {
+	const char *state;	/* connecting authenticating negotiating up reconnecting closed */
+	char state_detail[64];	/* for the prompt: "up", "reconnecting in 3s" */
+	char server[300];	/* "host:port" */
+	char ifname[IFNAMSIZ];
+	char local_addr[ENGINE_ADDR_STRLEN];	/* "" when none */
+	char peer_addr[ENGINE_ADDR_STRLEN];
+	char local_addr6[ENGINE_ADDR_STRLEN];
+	char peer_addr6[ENGINE_ADDR_STRLEN];
+	const char *mode;	/* "sshtun" or "openssh" */
+	char compression[32];	/* "auto", "off", "6", "zlib@openssh.com" ... */
+	unsigned mtu;
+	uint64_t uptime_s;	/* since the tunnel last came up; 0 when not up */
+	unsigned reconnects;
+};
+
+struct engine_stats {
+	uint64_t tx_packets, rx_packets;
+	uint64_t tx_bytes, rx_bytes;		/* IP bytes, before compression */
+	uint64_t tx_wire_bytes, rx_wire_bytes;	/* bytes on the channel */
+	uint64_t drops;
+	uint64_t tx_compressed, tx_uncompressed;	/* DATA frames sent each way */
+	double rtt_ms, rtt_avg_ms;		/* -1 when not measured yet */
+	double tx_rate_bps, rx_rate_bps;	/* IP bits per second, last interval */
+	unsigned reconnects;
+	uint64_t uptime_s;
+};
+
+void engine_status(struct engine *eng, struct engine_status *st);
+void engine_stats(struct engine *eng, struct engine_stats *st);
+
+/* Routes this instance added, as "CIDR" strings; returns how many (at most
+ * max are written). */
+size_t engine_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max);
+/* cidr: "198.51.100.0/24", "2001:db8::/32", a bare address, or "default". */
+int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen);
+int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t errlen);
+
+/* Sends one ping through the tunnel's own channel; fn is called exactly once
+ * from the loop with the round trip in ms, or rtt_ms < 0 on timeout (after
+ * timeout_ms) or when the tunnel is not up.  Returns a handle for
+ * engine_ping_cancel (call it if ctx dies first), or -1 with err. */
+typedef void (*engine_ping_fn)(void *ctx, double rtt_ms);
+long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx,
+		 char *err, size_t errlen);
+void engine_ping_cancel(struct engine *eng, long handle);
+
+int engine_reconnect(struct engine *eng, char *err, size_t errlen);
+int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen);
+/* Ends the run with exit code 0 once the current command has answered. */
+void engine_quit(struct engine *eng);
+struct loop *engine_loop(struct engine *eng);
+
+/* State changes, for the prompt (called by the engine). */
+typedef void (*engine_state_fn)(void *ctx, const struct engine_status *st);
+void engine_on_state(struct engine *eng, engine_state_fn fn, void *ctx);
+
+#endif

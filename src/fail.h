@@ -1,0 +1,14 @@
+/* The one failure a run ends with: an exit code and a one-line message that
+ * names the cause and what to do.  Modules record it with fail() and return
+ * -1; only the top level prints it and exits. */
+#ifndef SSHTUN_FAIL_H
+#define SSHTUN_FAIL_H
+
+/* Records code and message (the first failure wins until fail_clear()).
+ * Always returns -1 so callers can write `return fail(...)`. */
+int fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fail_clear(void);
+int fail_code(void);		/* 0 when nothing failed */
+const char *fail_msg(void);	/* "" when nothing failed */
+
+#endif

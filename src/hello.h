@@ -1,0 +1,58 @@
+/* The hello each side sends once, right after its magic line, as the payload
+ * of a FRAME_HELLO: UTF-8 lines "key=value\n", at most HELLO_MAX bytes.
+ * Unknown keys are ignored (so either side can add capabilities); a key given
+ * twice, a line without '=', a value out of range, or a NUL is an error.
+ *
+ * keys:  proto=1               protocol version (required)
+ *        software=sshtun 0.1   informational
+ *        mtu=1400              largest IP packet the sender will send/accept
+ *        compress=zlib         algorithms the sender can decompress, comma list
+ *        id=<32 hex digits>    client identity (client to server only)
+ *        client4=A.B.C.D/31    the client's inner IPv4 address and prefix:
+ *                              asked by the client (-a), assigned by the server
+ *        server4=A.B.C.D/31    the server's inner IPv4 address (server only)
+ *        client6=2001:db8::3/127, server6=...   the same for IPv6
+ */
+#ifndef SSHTUN_HELLO_H
+#define SSHTUN_HELLO_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HELLO_ID_LEN 32		/* hex digits */
+#define COMPRESS_ZLIB 0x01	/* bit in hello.compress */
+
+struct inet_prefix {
+	int family;		/* AF_INET, AF_INET6, or 0 when absent */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} addr;
+	unsigned plen;
+};
+
+struct hello {
+	unsigned proto;
+	char software[64];
+	unsigned mtu;
+	uint32_t compress;		/* COMPRESS_* bits */
+	char id[HELLO_ID_LEN + 1];	/* "" when absent */
+	struct inet_prefix client4, server4, client6, server6;
+};
+
+/* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err
+ * (e.g. "hello: bad mtu `99999' (576..65535)"). */
+int hello_parse(const uint8_t *p, size_t len, struct hello *h, char *err, size_t errlen);
+
+/* Formats h into out.  Returns the length, or -1 when it does not fit. */
+int hello_format(const struct hello *h, uint8_t *out, size_t cap);
+
+/* "198.51.100.3/31" <-> struct inet_prefix; parse accepts a bare address
+ * (plen = 32 or 128).  Returns 0 or -1. */
+int inet_prefix_parse(const char *s, struct inet_prefix *pfx);
+/* Writes "addr/plen" (with_plen) or "addr".  Returns dst. */
+char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap);
+
+#endif

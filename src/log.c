@@ -1,0 +1,84 @@
+/* Logging: one line per message, to stderr or to the installed sink. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+enum log_level log_level = LOG_INFO;
+
+static log_sink_fn sink;
+static void *sink_ctx;
+static char prefix[32] = "sshtun";
+
+static const char *const names[] = {
+	[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info",
+	[LOG_VERBOSE] = "verbose", [LOG_DEBUG] = "debug", [LOG_DEBUG2] = "debug2",
+};
+
+void log_set_sink(log_sink_fn fn, void *ctx)
+{
+	sink = fn;
+	sink_ctx = ctx;
+}
+
+void log_set_prefix(const char *p)
+{
+	snprintf(prefix, sizeof(prefix), "%s", p);
+}
+
+const char *log_level_name(enum log_level level)
+{
+	if (level < LOG_ERROR || level > LOG_DEBUG2)
+		return "quiet";
+	return names[level];
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	if (!strcasecmp(name, "quiet")) {
+		*out = LOG_QUIET;
+		return 0;
+	}
+	for (int i = LOG_ERROR; i <= LOG_DEBUG2; i++) {
+		if (!strcasecmp(name, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	if (level > log_level)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return;
+	/* One message is one line: a peer-supplied newline must not forge a
+	 * second log line. */
+	for (char *c = line; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	if (sink) {
+		sink(level, line, sink_ctx);
+		return;
+	}
+	if (level <= LOG_WARN)
+		fprintf(stderr, "%s: %s%s\n", prefix, level == LOG_WARN ? "warning: " : "", line);
+	else
+		fprintf(stderr, "%s: %s\n", prefix, line);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}

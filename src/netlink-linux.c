@@ -1,0 +1,460 @@
+/* Addresses, routes and link state through rtnetlink (no `ip`: it may be
+ * missing, and parsing its output is fragile).  Each call opens its own
+ * socket, sends one request and reads until the kernel's ack or dump end, so
+ * there is no shared state and a route callback may itself call us. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "netlink.h"
+
+/* Our own route protocol number, unassigned in rtnetlink.h and
+ * /etc/iproute2/rt_protos.  The kernel ignores values above RTPROT_STATIC,
+ * but they let an admin tell our routes apart and clean up after a crash:
+ * `ip route show proto 77`, `ip route flush proto 77`. */
+#define RTPROT_SSHTUN 77
+
+#define NL_REQ_MAX 256			/* our largest request is ~80 bytes */
+#define NL_RECV_MAX (16 * 1024)		/* dumps are sized to what we read */
+#define NL_TIMEOUT_SEC 5		/* a reply never takes this long */
+
+struct nl_req {
+	union {
+		struct nlmsghdr nh;
+		char buf[NL_REQ_MAX];
+	} u;
+	int overflow;
+};
+
+typedef int (*nl_reply_fn)(const struct nlmsghdr *nh, void *ctx);
+
+static unsigned nl_seq;
+
+static void *nl_begin(struct nl_req *req, uint16_t type, uint16_t flags, size_t hdrlen)
+{
+	memset(req, 0, sizeof(*req));
+	req->u.nh.nlmsg_len = NLMSG_LENGTH(hdrlen);
+	req->u.nh.nlmsg_type = type;
+	req->u.nh.nlmsg_flags = NLM_F_REQUEST | flags;
+	return NLMSG_DATA(&req->u.nh);
+}
+
+/* Appends an attribute; an overflow is reported once, by nl_talk. */
+static void nl_attr(struct nl_req *req, unsigned short type, const void *data, size_t len)
+{
+	size_t off = NLMSG_ALIGN(req->u.nh.nlmsg_len);
+	struct rtattr *rta;
+
+	if (off + RTA_SPACE(len) > sizeof(req->u.buf)) {
+		req->overflow = 1;
+		return;
+	}
+	rta = (struct rtattr *)(req->u.buf + off);
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	req->u.nh.nlmsg_len = off + RTA_SPACE(len);
+}
+
+static void nl_attr_u32(struct nl_req *req, unsigned short type, uint32_t v)
+{
+	nl_attr(req, type, &v, sizeof(v));
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+static int prefix_ok(const struct inet_prefix *p)
+{
+	return p && addr_len(p->family) && p->plen <= addr_len(p->family) * 8;
+}
+
+/* One message of a reply.  Messages for another sequence number (a stale
+ * request) are skipped; *done is set by the ack, an error or a dump's end. */
+static int nl_handle(const struct nlmsghdr *nh, unsigned seq, nl_reply_fn fn, void *ctx, int *done)
+{
+	int err = 0;
+
+	if (nh->nlmsg_seq != seq)
+		return 0;
+	switch (nh->nlmsg_type) {
+	case NLMSG_ERROR:	/* error 0 is the ack */
+		*done = 1;
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+			return -EBADMSG;
+		memcpy(&err, NLMSG_DATA(nh), sizeof(err));
+		return err > 0 ? -err : err;
+	case NLMSG_DONE:	/* ends a dump; any payload is the dump's error */
+		*done = 1;
+		if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+			memcpy(&err, NLMSG_DATA(nh), sizeof(err));
+		return err < 0 ? err : 0;
+	case NLMSG_OVERRUN:
+		*done = 1;
+		return -ENOBUFS;
+	}
+	if (nh->nlmsg_type < NLMSG_MIN_TYPE || !fn)
+		return 0;
+	return fn(nh, ctx);
+}
+
+/* NLMSG_OK without the macro's signed/unsigned comparison (clang warns). */
+static int nl_ok(const struct nlmsghdr *nh, int len)
+{
+	return len >= (int)sizeof(*nh) && nh->nlmsg_len >= sizeof(*nh) &&
+	       nh->nlmsg_len <= (unsigned)len;
+}
+
+/* Sends req and feeds each reply to fn until the ack (NLM_F_ACK) or the
+ * end of a dump.  Returns 0, fn's first error, or the kernel's -errno. */
+static int nl_talk(struct nl_req *req, nl_reply_fn fn, void *ctx)
+{
+	union {		/* on the stack: a callback may call us again */
+		struct nlmsghdr nh;
+		char buf[NL_RECV_MAX];
+	} rx;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_SEC };
+	int one = 1, fd, err = 0, done = 0;
+	unsigned seq;
+
+	if (req->overflow)
+		return -EMSGSIZE;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	/* Bounded wait, and acks without a copy of our request. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+
+	seq = ++nl_seq;
+	req->u.nh.nlmsg_seq = seq;
+	if (sendto(fd, req->u.buf, req->u.nh.nlmsg_len, 0,
+		   (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done && !err) {
+		struct sockaddr_nl from;
+		struct iovec iov = { rx.buf, sizeof(rx.buf) };
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(fd, &msg, 0);
+		const struct nlmsghdr *nh;
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			break;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			err = -EMSGSIZE;
+			break;
+		}
+		/* Only the kernel (port 0) answers; other processes may
+		 * send to our port too. */
+		if (msg.msg_namelen != sizeof(from) || from.nl_pid != 0)
+			continue;
+		len = (int)n;
+		for (nh = &rx.nh; !done && !err && nl_ok(nh, len); nh = NLMSG_NEXT(nh, len))
+			err = nl_handle(nh, seq, fn, ctx, &done);
+	}
+out:
+	close(fd);
+	return err;
+}
+
+/* Fills tb[type] with the first attribute of each type up to max; only
+ * attributes whose length fits the message are kept. */
+static void nl_parse(const struct rtattr **tb, int max, const struct rtattr *rta, int len)
+{
+	memset(tb, 0, sizeof(*tb) * (max + 1));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type <= max && !tb[rta->rta_type])
+			tb[rta->rta_type] = rta;
+}
+
+static int rta_u32(const struct rtattr *rta, uint32_t *v)
+{
+	if (!rta || RTA_PAYLOAD(rta) != sizeof(*v))
+		return -1;
+	memcpy(v, RTA_DATA(rta), sizeof(*v));
+	return 0;
+}
+
+static int rta_addr(const struct rtattr *rta, int family, struct inet_prefix *p)
+{
+	size_t alen = addr_len(family);
+
+	if (!rta || !alen || RTA_PAYLOAD(rta) != alen)
+		return -1;
+	p->family = family;
+	memcpy(&p->addr, RTA_DATA(rta), alen);
+	p->plen = alen * 8;
+	return 0;
+}
+
+int net_link_index(const char *ifname)
+{
+	unsigned idx = if_nametoindex(ifname);
+
+	return idx ? (int)idx : -ENODEV;
+}
+
+int net_link_set(int ifindex, unsigned mtu, bool up)
+{
+	struct nl_req req;
+	struct ifinfomsg *ifi = nl_begin(&req, RTM_NEWLINK, NLM_F_ACK, sizeof(*ifi));
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = up ? IFF_UP : 0;
+	ifi->ifi_change = IFF_UP;	/* touch no other flag */
+	if (mtu)
+		nl_attr_u32(&req, IFLA_MTU, mtu);
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_link_del(int ifindex)
+{
+	struct nl_req req;
+	struct ifinfomsg *ifi = nl_begin(&req, RTM_DELLINK, NLM_F_ACK, sizeof(*ifi));
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(&req, NULL, NULL);
+}
+
+static int addr_msg(uint16_t type, uint16_t flags, int ifindex, const struct inet_prefix *local)
+{
+	struct nl_req req;
+	struct ifaddrmsg *ifa = nl_begin(&req, type, NLM_F_ACK | flags, sizeof(*ifa));
+	size_t alen;
+
+	if (ifindex <= 0 || !prefix_ok(local))
+		return -EINVAL;
+	alen = addr_len(local->family);
+	ifa->ifa_family = local->family;
+	ifa->ifa_prefixlen = local->plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	/* No duplicate address detection: the address is ours by agreement
+	 * with the peer and must be usable the moment the tunnel is up. */
+	if (local->family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
+	/* Same local and address: a plain prefix, not a point-to-point peer. */
+	nl_attr(&req, IFA_LOCAL, &local->addr, alen);
+	nl_attr(&req, IFA_ADDRESS, &local->addr, alen);
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_addr_add(int ifindex, const struct inet_prefix *local)
+{
+	/* REPLACE makes a re-add (reconnect) succeed instead of -EEXIST. */
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, local);
+}
+
+int net_addr_del(int ifindex, const struct inet_prefix *local)
+{
+	return addr_msg(RTM_DELADDR, 0, ifindex, local);
+}
+
+/* The kernel refuses an IPv4 route whose host bits are set; clear them so
+ * "198.51.100.7/24" means its network for both families. */
+static void prefix_mask(struct inet_prefix *p)
+{
+	uint8_t *b = (uint8_t *)&p->addr;
+	size_t alen = addr_len(p->family);
+
+	for (size_t i = 0; i < alen; i++) {
+		unsigned keep = p->plen > i * 8 ? p->plen - i * 8 : 0;
+
+		if (keep < 8)
+			b[i] &= (uint8_t)(0xff00 >> keep);
+	}
+}
+
+static struct rtmsg *route_begin(struct nl_req *req, uint16_t type, uint16_t flags,
+				 const struct inet_prefix *dst, int ifindex)
+{
+	struct rtmsg *rtm = nl_begin(req, type, NLM_F_ACK | flags, sizeof(*rtm));
+	struct inet_prefix net = *dst;
+
+	prefix_mask(&net);
+	rtm->rtm_family = dst->family;
+	rtm->rtm_dst_len = dst->plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_type = RTN_UNICAST;
+	nl_attr(req, RTA_DST, &net.addr, addr_len(dst->family));
+	if (ifindex > 0)
+		nl_attr_u32(req, RTA_OIF, ifindex);
+	return rtm;
+}
+
+int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway)
+{
+	struct nl_req req;
+	struct rtmsg *rtm;
+	int via = gateway && gateway->family;
+
+	if (ifindex <= 0 || !prefix_ok(dst) || (via && gateway->family != dst->family))
+		return -EINVAL;
+	/* EXCL: a route someone else put there must not be taken over. */
+	rtm = route_begin(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, dst, ifindex);
+	rtm->rtm_protocol = RTPROT_SSHTUN;
+	rtm->rtm_scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	if (via)
+		nl_attr(&req, RTA_GATEWAY, &gateway->addr, addr_len(gateway->family));
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_route_del(const struct inet_prefix *dst, int ifindex)
+{
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	if (!prefix_ok(dst))
+		return -EINVAL;
+	rtm = route_begin(&req, RTM_DELROUTE, 0, dst, ifindex);
+	/* Match any protocol and scope: delete what `ip route add` made too. */
+	rtm->rtm_protocol = RTPROT_UNSPEC;
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	return nl_talk(&req, NULL, NULL);
+}
+
+/* A route message's header and attributes, or -1 when it is too short. */
+static int route_parse(const struct nlmsghdr *nh, const struct rtmsg **rtm,
+		       const struct rtattr **tb)
+{
+	if (nh->nlmsg_type != RTM_NEWROUTE || nh->nlmsg_len < NLMSG_SPACE(sizeof(**rtm)))
+		return -1;
+	*rtm = NLMSG_DATA(nh);
+	nl_parse(tb, RTA_MAX, RTM_RTA(*rtm), (int)RTM_PAYLOAD(nh));
+	return 0;
+}
+
+struct route_get_ctx {
+	int found, ifindex;
+	struct inet_prefix *gateway;
+};
+
+static int route_get_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct route_get_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	uint32_t oif;
+
+	if (route_parse(nh, &rtm, tb) < 0 || c->found)
+		return 0;
+	if (rta_u32(tb[RTA_OIF], &oif) < 0 || oif == 0 || oif > INT32_MAX)
+		return -ENETUNREACH;
+	c->found = 1;
+	c->ifindex = (int)oif;
+	/* An IPv4 route via an IPv6 next hop (RTA_VIA) reads as on-link;
+	 * we never install one and pinning works through the ifindex. */
+	if (rta_addr(tb[RTA_GATEWAY], rtm->rtm_family, c->gateway) < 0)
+		memset(c->gateway, 0, sizeof(*c->gateway));
+	return 0;
+}
+
+int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway)
+{
+	struct route_get_ctx c = { .gateway = gateway };
+	struct inet_prefix host;
+	struct nl_req req;
+	struct rtmsg *rtm;
+	int err;
+
+	if (!prefix_ok(addr) || !ifindex || !gateway)
+		return -EINVAL;
+	host = *addr;
+	host.plen = addr_len(addr->family) * 8;
+	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_ACK, sizeof(*rtm));
+	rtm->rtm_family = host.family;
+	rtm->rtm_dst_len = host.plen;
+	nl_attr(&req, RTA_DST, &host.addr, addr_len(host.family));
+	err = nl_talk(&req, route_get_cb, &c);
+	if (err < 0)
+		return err;
+	if (!c.found)
+		return -ENETUNREACH;
+	*ifindex = c.ifindex;
+	return 0;
+}
+
+struct route_list_ctx {
+	uint32_t ifindex;
+	net_route_fn fn;
+	void *ctx;
+};
+
+static int route_list_cb(const struct nlmsghdr *nh, void *arg)
+{
+	static const uint8_t fe80[8] = { 0xfe, 0x80 };
+	struct route_list_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct inet_prefix dst = { 0 };
+	uint32_t oif, table;
+
+	if (route_parse(nh, &rtm, tb) < 0)
+		return 0;
+	/* Tables above 255 show as RT_TABLE_COMPAT here and in RTA_TABLE. */
+	table = rtm->rtm_table;
+	rta_u32(tb[RTA_TABLE], &table);
+	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
+	    rtm->rtm_protocol == RTPROT_KERNEL || (rtm->rtm_flags & RTM_F_CLONED))
+		return 0;
+	if (rta_u32(tb[RTA_OIF], &oif) < 0 || oif != c->ifindex)
+		return 0;
+	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
+		return 0;
+	if (rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
+		return 0;
+	dst.family = rtm->rtm_family;
+	/* No RTA_DST is only right for the default route (plen 0). */
+	if ((tb[RTA_DST] || rtm->rtm_dst_len) &&
+	    rta_addr(tb[RTA_DST], rtm->rtm_family, &dst) < 0)
+		return 0;
+	dst.plen = rtm->rtm_dst_len;
+	/* Link-local and multicast routes come with every IPv6 link. */
+	if (dst.family == AF_INET6 &&
+	    ((dst.plen == 64 && !memcmp(&dst.addr.v6, fe80, sizeof(fe80))) ||
+	     (dst.plen >= 8 && dst.addr.v6.s6_addr[0] == 0xff)))
+		return 0;
+	c->fn(&dst, c->ctx);
+	return 0;
+}
+
+int net_route_list(int ifindex, net_route_fn fn, void *ctx)
+{
+	struct route_list_ctx c = { .ifindex = (uint32_t)ifindex, .fn = fn, .ctx = ctx };
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	if (ifindex <= 0 || !fn)
+		return -EINVAL;
+	/* AF_UNSPEC: one dump returns both families. */
+	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	return nl_talk(&req, route_list_cb, &c);
+}

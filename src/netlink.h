@@ -1,0 +1,38 @@
+/* Interface addresses and routes.  One header; netlink-linux.c talks
+ * rtnetlink (the BSDs and macOS will add netlink-bsd.c with a routing
+ * socket).  Every function returns 0 or a negative errno. */
+#ifndef SSHTUN_NETLINK_H
+#define SSHTUN_NETLINK_H
+
+#include <stdbool.h>
+
+#include "hello.h"	/* struct inet_prefix */
+
+/* ifindex of ifname, or -ENODEV. */
+int net_link_index(const char *ifname);
+/* Sets the MTU (0: leave) and brings the link up or down. */
+int net_link_set(int ifindex, unsigned mtu, bool up);
+/* Deletes a link (used for leftovers after a crash; a TUN goes away by
+ * itself when its fd closes). */
+int net_link_del(int ifindex);
+
+/* Adds local/plen on ifindex.  Adding an address that is already there
+ * succeeds (reconnects re-add). */
+int net_addr_add(int ifindex, const struct inet_prefix *local);
+int net_addr_del(int ifindex, const struct inet_prefix *local);
+
+/* Routes: dst/plen through ifindex, optionally via gateway (family 0: none).
+ * route_add fails with -EEXIST if that route exists; route_del with -ESRCH
+ * if it does not. */
+int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway);
+int net_route_del(const struct inet_prefix *dst, int ifindex);
+
+/* The route the kernel would use to reach addr: out ifindex and gateway
+ * (gateway->family 0 when on-link).  For pinning the SSH server's address. */
+int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway);
+
+/* Calls fn for each route through ifindex (main table, unicast). */
+typedef void (*net_route_fn)(const struct inet_prefix *dst, void *ctx);
+int net_route_list(int ifindex, net_route_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,23 @@
+/* The TUN device.  One header; tun-linux.c uses /dev/net/tun (macOS utun and
+ * the BSDs' tun(4) follow with a 4-byte address-family header hidden behind
+ * tun_read/tun_write). */
+#ifndef SSHTUN_TUN_H
+#define SSHTUN_TUN_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates a TUN device (layer 3, no packet-info header), non-blocking and
+ * close-on-exec.  name: wanted name or "" / a pattern such as "sshtun%d";
+ * on return holds the kernel's name.  Returns the fd, or -1 with fail() set
+ * (exit 7: "cannot create TUN device: Operation not permitted (needs root or
+ * CAP_NET_ADMIN)").  The device disappears when the fd is closed. */
+int tun_open(char name[IFNAMSIZ]);
+
+/* One IP packet.  Return the byte count, or -1 with errno (EAGAIN when none
+ * is waiting / the queue is full). */
+ssize_t tun_read(int fd, void *buf, size_t len);
+ssize_t tun_write(int fd, const void *buf, size_t len);
+
+#endif
