@@ -1,0 +1,303 @@
+/* What the shell asks of a running client (api.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "common.h"
+#include "engine.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+
+static const char *const state_names[] = {
+	[ST_CONNECTING] = "connecting", [ST_AUTHENTICATING] = "authenticating",
+	[ST_NEGOTIATING] = "negotiating", [ST_UP] = "up",
+	[ST_RECONNECTING] = "reconnecting", [ST_CLOSED] = "closed",
+};
+
+const char *engine_state_name(enum engine_state st)
+{
+	return state_names[st];
+}
+
+void engine_set_state(struct engine *eng, enum engine_state st, const char *detail)
+{
+	struct engine_status s;
+
+	eng->state = st;
+	snprintf(eng->state_detail, sizeof(eng->state_detail), "%s", detail ? detail : state_names[st]);
+	if (eng->state_fn) {
+		engine_status(eng, &s);
+		eng->state_fn(eng->state_ctx, &s);
+	}
+}
+
+void engine_on_state(struct engine *eng, engine_state_fn fn, void *ctx)
+{
+	eng->state_fn = fn;
+	eng->state_ctx = ctx;
+}
+
+struct loop *engine_loop(struct engine *eng)
+{
+	return eng->loop;
+}
+
+void engine_quit(struct engine *eng)
+{
+	engine_stop(eng, EXIT_OK);
+}
+
+static void addr_str(const struct inet_prefix *p, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (p->family)
+		inet_prefix_str(p, false, out, cap);
+}
+
+void engine_status(struct engine *eng, struct engine_status *st)
+{
+	bool up = eng->state == ST_UP;
+
+	memset(st, 0, sizeof(*st));
+	st->state = state_names[eng->state];
+	snprintf(st->state_detail, sizeof(st->state_detail), "%s", eng->state_detail);
+	snprintf(st->server, sizeof(st->server), "%s%s%s:%u", strchr(eng->opts->ssh.host, ':') ? "[" : "",
+		 eng->opts->ssh.host, strchr(eng->opts->ssh.host, ':') ? "]" : "", eng->opts->ssh.port);
+	snprintf(st->ifname, sizeof(st->ifname), "%s", eng->ifname);
+	addr_str(&eng->lease.client4, st->local_addr, sizeof(st->local_addr));
+	addr_str(&eng->lease.server4, st->peer_addr, sizeof(st->peer_addr));
+	addr_str(&eng->lease.client6, st->local_addr6, sizeof(st->local_addr6));
+	addr_str(&eng->lease.server6, st->peer_addr6, sizeof(st->peer_addr6));
+	st->mode = "sshtun";
+	snprintf(st->compression, sizeof(st->compression), "off");
+	st->mtu = eng->t.mtu;
+	st->uptime_s = up ? (now_ms() - eng->up_since_ms) / 1000 : 0;
+	st->reconnects = eng->reconnects;
+}
+
+void engine_stats(struct engine *eng, struct engine_stats *st)
+{
+	const struct tunnel_stats *t = &eng->t.st;
+
+	memset(st, 0, sizeof(*st));
+	st->tx_packets = t->tx_packets;
+	st->rx_packets = t->rx_packets;
+	st->tx_bytes = t->tx_bytes;
+	st->rx_bytes = t->rx_bytes;
+	st->tx_wire_bytes = t->tx_wire_bytes;
+	st->rx_wire_bytes = t->rx_wire_bytes;
+	st->drops = t->drops;
+	st->tx_compressed = t->tx_compressed;
+	st->tx_uncompressed = t->tx_uncompressed;
+	st->rtt_ms = eng->rtt_count ? eng->rtt_ms : -1;
+	st->rtt_avg_ms = eng->rtt_count ? eng->rtt_sum / (double)eng->rtt_count : -1;
+	st->tx_rate_bps = eng->tx_rate_bps;
+	st->rx_rate_bps = eng->rx_rate_bps;
+	st->reconnects = eng->reconnects;
+	st->uptime_s = eng->state == ST_UP ? (now_ms() - eng->up_since_ms) / 1000 : 0;
+}
+
+size_t engine_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < eng->nroutes && n < max; i++)
+		inet_prefix_str(&eng->routes[i], true, out[n++], ENGINE_CIDR_STRLEN);
+	return n;
+}
+
+static int find_route(const struct engine *eng, const struct inet_prefix *p)
+{
+	for (int i = 0; i < eng->nroutes; i++)
+		if (eng->routes[i].family == p->family && eng->routes[i].plen == p->plen &&
+		    !memcmp(&eng->routes[i].addr, &p->addr,
+			    p->family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr)))
+			return i;
+	return -1;
+}
+
+int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen)
+{
+	struct inet_prefix p[4];
+	char s[ENGINE_CIDR_STRLEN];
+	int n, rc;
+
+	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (find_route(eng, &p[i]) >= 0) {
+			snprintf(err, errlen, "route %s exists already", inet_prefix_str(&p[i], true, s, sizeof(s)));
+			return -1;
+		}
+	}
+	if (eng->nroutes + n > ENGINE_MAX_ROUTES) {
+		snprintf(err, errlen, "too many routes (max %d)", ENGINE_MAX_ROUTES);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		rc = net_route_add(&p[i], eng->ifindex, NULL);
+		if (rc < 0 && rc != -EEXIST) {
+			snprintf(err, errlen, "cannot add route %s via %s: %s",
+				 inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname, strerror(-rc));
+			for (int j = 0; j < i; j++)
+				net_route_del(&p[j], eng->ifindex);
+			return -1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		eng->routes[eng->nroutes++] = p[i];
+		log_info("route %s via %s", inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname);
+	}
+	return 0;
+}
+
+int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t errlen)
+{
+	struct inet_prefix p[4];
+	char s[ENGINE_CIDR_STRLEN];
+	int n;
+
+	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (find_route(eng, &p[i]) < 0) {
+			snprintf(err, errlen, "no route %s through this tunnel (see route list)",
+				 inet_prefix_str(&p[i], true, s, sizeof(s)));
+			return -1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		int k = find_route(eng, &p[i]);
+
+		net_route_del(&p[i], eng->ifindex);
+		eng->routes[k] = eng->routes[--eng->nroutes];
+		log_info("route %s removed", inet_prefix_str(&p[i], true, s, sizeof(s)));
+	}
+	return 0;
+}
+
+int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)
+{
+	if (!strcmp(mode, "off"))
+		return 0;
+	snprintf(err, errlen, "compression `%s' is not available in this build (only off)", mode);
+	return -1;
+}
+
+/* Pings: payload u32 id, u64 send time; the peer echoes it in a PONG.  The
+ * shell's pings and the keepalive share the slots. */
+static struct ping_slot *ping_find(struct engine *eng, long handle)
+{
+	for (int i = 0; i < ENGINE_MAX_PINGS; i++)
+		if (eng->pings[i].handle == handle)
+			return &eng->pings[i];
+	return NULL;
+}
+
+static void ping_finish(struct ping_slot *p, double rtt)
+{
+	struct engine *eng = p->eng;
+	engine_ping_fn fn = p->fn;
+	void *ctx = p->ctx;
+
+	loop_cancel(eng->loop, p->timer);
+	p->handle = 0;
+	if (rtt >= 0) {
+		eng->missed_pings = 0;
+		eng->rtt_ms = rtt;
+		eng->rtt_sum += rtt;
+		eng->rtt_count++;
+	} else if (!fn) {
+		eng->missed_pings++;
+	}
+	if (fn)
+		fn(ctx, rtt);
+}
+
+static void ping_timeout(struct loop *loop, void *ctx)
+{
+	struct ping_slot *p = ctx;
+
+	p->timer = 0;
+	ping_finish(p, -1);
+}
+
+long engine_send_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx)
+{
+	struct ping_slot *p = ping_find(eng, 0);
+	uint8_t payload[12];
+
+	if (!p || eng->state != ST_UP)
+		return -1;
+	p->eng = eng;
+	p->handle = ++eng->next_ping;
+	p->id = (uint32_t)p->handle;
+	p->sent_ms = now_ms();
+	p->fn = fn;
+	p->ctx = ctx;
+	put_u32(payload, p->id);
+	put_u64(payload + 4, p->sent_ms);
+	if (tunnel_queue(&eng->t, FRAME_PING, 0, payload, sizeof(payload)) < 0) {
+		p->handle = 0;
+		return -1;
+	}
+	p->timer = loop_timer(eng->loop, timeout_ms, ping_timeout, p);
+	return p->handle;
+}
+
+void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len)
+{
+	struct reader r;
+	uint32_t id;
+	uint64_t sent;
+
+	reader_init(&r, payload, len);
+	if (reader_u32(&r, &id) < 0 || reader_u64(&r, &sent) < 0)
+		return;
+	for (int i = 0; i < ENGINE_MAX_PINGS; i++) {
+		struct ping_slot *p = &eng->pings[i];
+
+		/* The time comes back from the peer: trust only our own copy. */
+		if (p->handle && p->id == id) {
+			ping_finish(p, (double)(now_ms() - p->sent_ms));
+			return;
+		}
+	}
+}
+
+/* The link went away: every waiting ping ends now, not at its timeout. */
+void engine_fail_pings(struct engine *eng)
+{
+	for (int i = 0; i < ENGINE_MAX_PINGS; i++)
+		if (eng->pings[i].handle)
+			ping_finish(&eng->pings[i], -1);
+	eng->missed_pings = 0;
+}
+
+long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx, char *err,
+		 size_t errlen)
+{
+	long h;
+
+	if (eng->state != ST_UP) {
+		snprintf(err, errlen, "the tunnel is not up (%s)", eng->state_detail);
+		return -1;
+	}
+	h = engine_send_ping(eng, timeout_ms, fn, ctx);
+	if (h < 0)
+		snprintf(err, errlen, "too many pings in flight");
+	return h;
+}
+
+void engine_ping_cancel(struct engine *eng, long handle)
+{
+	struct ping_slot *p = handle > 0 ? ping_find(eng, handle) : NULL;
+
+	if (p) {
+		loop_cancel(eng->loop, p->timer);
+		p->handle = 0;
+	}
+}

@@ -1,0 +1,88 @@
+/* The client instance behind api.h.  Internal to src/: client.c runs the
+ * connection, engine.c answers the shell, routes.c keeps routes. */
+#ifndef SSHTUN_ENGINE_H
+#define SSHTUN_ENGINE_H
+
+#include <libssh2.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "hello.h"
+#include "options.h"
+#include "ssh.h"
+#include "tunnel.h"
+
+#define ENGINE_MAX_ROUTES 256
+#define ENGINE_MAX_PINGS 32
+
+enum engine_state {
+	ST_CONNECTING, ST_AUTHENTICATING, ST_NEGOTIATING, ST_UP, ST_RECONNECTING, ST_CLOSED,
+};
+
+struct engine;
+
+struct ping_slot {
+	struct engine *eng;
+	long handle;		/* 0: free */
+	uint32_t id;
+	uint64_t sent_ms;
+	long timer;
+	engine_ping_fn fn;	/* NULL: our own keepalive */
+	void *ctx;
+};
+
+struct engine {
+	struct client_opts *opts;
+	struct loop *loop;
+	enum engine_state state;
+	char state_detail[64];
+
+	struct ssh_conn conn;
+	LIBSSH2_CHANNEL *channel;
+	char remote_err[256];		/* last line the helper wrote on stderr */
+	struct tunnel t;
+
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	struct hello lease;		/* the server's hello: our addresses */
+	char client_id[HELLO_ID_LEN + 1];
+
+	struct inet_prefix routes[ENGINE_MAX_ROUTES];
+	int nroutes;
+
+	struct ping_slot pings[ENGINE_MAX_PINGS];
+	long next_ping;
+	unsigned missed_pings;
+	uint64_t last_ping_ms;
+	double rtt_ms, rtt_sum;
+	uint64_t rtt_count;
+
+	uint64_t up_since_ms;
+	unsigned reconnects;
+	uint64_t rate_at_ms, rate_tx_bytes, rate_rx_bytes;
+	double tx_rate_bps, rx_rate_bps;
+
+	long hello_timer, tick_timer;
+	int exit_code;
+	bool quitting;
+	engine_state_fn state_fn;
+	void *state_ctx;
+};
+
+void engine_set_state(struct engine *eng, enum engine_state st, const char *detail);
+const char *engine_state_name(enum engine_state st);
+/* Ends the run: exit code, message already reported by the caller. */
+void engine_stop(struct engine *eng, int code);
+
+/* Pings through our channel: the shell's and the keepalive's. */
+long engine_send_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx);
+void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len);
+void engine_fail_pings(struct engine *eng);
+
+/* routes.c: parse "CIDR"/"default", refuse what would capture the server. */
+int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, int *n,
+		 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,40 @@
+/* sshtun: an IP tunnel over SSH.  Dispatches to the subcommand; the client
+ * is the default.  Only this file prints the one line a failure ends with. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "common.h"
+#include "control.h"
+#include "fail.h"
+#include "serve.h"
+
+int cleanup_main(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *description;
+} subcommands[] = {
+	{ "serve", serve_main, "the server side, started by sshd" },
+	{ "ctl", ctl_main, "run a shell command in a running sshtun" },
+};
+
+int main(int argc, char **argv)
+{
+	int code;
+
+	if (argc > 1) {
+		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
+			if (!strcmp(argv[1], subcommands[i].name)) {
+				code = subcommands[i].fn(argc - 1, argv + 1);
+				goto out;
+			}
+		}
+	}
+	code = client_main(argc, argv);
+out:
+	if (code && fail_msg()[0])
+		fprintf(stderr, "sshtun: %s\n", fail_msg());
+	return code;
+}

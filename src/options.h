@@ -1,0 +1,45 @@
+/* The client's command line (SPEC.md: ssh's letters where ssh has the same
+ * meaning) and the ssh_config keywords that -o takes. */
+#ifndef SSHTUN_OPTIONS_H
+#define SSHTUN_OPTIONS_H
+
+#include <net/if.h>
+#include <stdbool.h>
+
+#include "hello.h"
+#include "ssh.h"
+
+#define OPT_MAX_ROUTES 64
+#define OPT_MAX_COMMANDS 32
+#define OPT_MAX_ADDRS 4
+
+struct client_opts {
+	struct ssh_opts ssh;
+	char host_arg[256];		/* as typed: names the instance */
+	char user_buf[64], host_buf[256];
+	const char *name;		/* -n */
+	const char *sock_path;		/* -S */
+	char ifname[IFNAMSIZ];		/* -w */
+	struct inet_prefix want4, want6;	/* -a */
+	const char *routes[OPT_MAX_ROUTES];	/* -r */
+	int nroutes;
+	const char *commands[OPT_MAX_COMMANDS];	/* -c */
+	int ncommands;
+	const char *compress;		/* --compress */
+	const char *remote_command;	/* --remote-command */
+	bool openssh;			/* --openssh */
+	bool no_shell;			/* -N */
+	bool background;		/* -f */
+	unsigned mtu;
+	unsigned alive_interval, alive_count;	/* ServerAlive* */
+	int verbosity;
+};
+
+/* Parses argv for `sshtun [options] host`.  Returns 0, 1 when --help or
+ * --version was handled (exit 0), or -1 with fail() set (exit 2). */
+int options_parse(int argc, char **argv, struct client_opts *o);
+/* One -o Key=Value (or "Key Value"). Returns 0 or -1 with fail(). */
+int options_set_keyword(struct client_opts *o, const char *kv);
+void usage(void);
+
+#endif

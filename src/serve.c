@@ -1,0 +1,402 @@
+/* `sshtun serve`: the helper sshd starts for each client, as the sshtun
+ * subsystem or a remote command.  It speaks the protocol on stdin/stdout,
+ * leases an address pair, creates and addresses its own TUN, and removes all
+ * of it when the channel closes or it is told to stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "fail.h"
+#include "frame.h"
+#include "hello.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "pool.h"
+#include "serve.h"
+#include "tun.h"
+#include "tunnel.h"
+
+#define HELLO_TIMEOUT_MS 30000	/* the client sends its hello at once */
+
+struct server {
+	struct loop *loop;
+	struct tunnel t;
+	struct pool pool;
+	struct lease lease;
+	bool leased;
+	char client_id[HELLO_ID_LEN + 1];
+	char ifname[IFNAMSIZ];
+	unsigned mtu;
+	long hello_timer;
+	int exit_code;
+	bool closing;
+};
+
+static ssize_t fd_read(void *ctx, uint8_t *buf, size_t len)
+{
+	ssize_t n = read(STDIN_FILENO, buf, len);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -EAGAIN;
+		return fail(EXIT_ERROR, "reading from the channel: %s", strerror(errno));
+	}
+	return n;
+}
+
+static ssize_t fd_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	ssize_t n = write(STDOUT_FILENO, buf, len);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -EAGAIN;
+		return fail(EXIT_ERROR, "writing to the channel: %s", strerror(errno));
+	}
+	return n;
+}
+
+static const struct link_ops stdio_link = { .read = fd_read, .write = fd_write };
+
+static void finish(struct server *s, int code)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	s->exit_code = code;
+	loop_stop(s->loop);
+}
+
+/* Tells the client why we stop (best effort, bounded), then stops. */
+static void refuse(struct server *s, const char *why)
+{
+	uint64_t deadline = now_ms() + 2000;
+
+	log_error("%s", why);
+	tunnel_queue(&s->t, FRAME_ERROR, 0, why, (uint32_t)strlen(why));
+	while (tunnel_tx_pending(&s->t) && now_ms() < deadline) {
+		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+		if (tunnel_flush(&s->t) < 0)
+			break;
+		if (tunnel_tx_pending(&s->t))
+			poll(&p, 1, 100);
+	}
+	finish(s, EXIT_REFUSED);
+}
+
+static int on_magic(void *ctx, unsigned proto, const char *software)
+{
+	struct server *s = ctx;
+	char why[200];
+
+	log_verbose("client speaks protocol %u (%s)", proto, software);
+	if (proto != PROTO_VERSION) {
+		snprintf(why, sizeof(why),
+			 "version mismatch: the client (%s) speaks sshtun protocol %u, this server speaks %u; install matching sshtun versions",
+			 software, proto, PROTO_VERSION);
+		refuse(s, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* A helper still holding this client's lease belongs to a half-open session
+ * (the client reconnected after a blackout): stop it so we can take over.
+ * Only a process running our own binary is signalled (the pid may have been
+ * reused). */
+static void take_over(pid_t pid)
+{
+	char a[PATH_MAX], b[PATH_MAX], link[64];
+	ssize_t la, lb;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	la = readlink(link, a, sizeof(a) - 1);
+	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
+	if (la <= 0 || lb <= 0 || la != lb || memcmp(a, b, (size_t)la))
+		return;
+	log_info("taking over from stale helper %d", (int)pid);
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 30 && kill(pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int setup_tun(struct server *s, char *why, size_t cap)
+{
+	const struct inet_prefix *addrs[] = { &s->lease.server4, &s->lease.server6 };
+	int ifindex, rc;
+
+	snprintf(s->ifname, sizeof(s->ifname), "sshtun%%d");
+	s->t.tun_fd = tun_open(s->ifname);
+	if (s->t.tun_fd < 0) {
+		snprintf(why, cap, "server: %s", fail_msg());
+		return -1;
+	}
+	ifindex = net_link_index(s->ifname);
+	rc = ifindex < 0 ? ifindex : net_link_set(ifindex, s->mtu, true);
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
+		if (addrs[i]->family)
+			rc = net_addr_add(ifindex, addrs[i]);
+	if (rc < 0) {
+		snprintf(why, cap, "server: cannot configure %s: %s", s->ifname, strerror(-rc));
+		return -1;
+	}
+	log_info("%s up for client %s", s->ifname, s->client_id);
+	return 0;
+}
+
+static int on_hello(struct server *s, const struct frame *f)
+{
+	struct hello h, reply;
+	char why[ERROR_MSG_MAX], err[256];
+	uint8_t out[HELLO_MAX];
+	int len;
+
+	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "server: bad hello from the client: %s", err);
+		goto refused;
+	}
+	if (h.proto != PROTO_VERSION) {
+		snprintf(why, sizeof(why), "version mismatch: client hello says protocol %u, this server speaks %u",
+			 h.proto, PROTO_VERSION);
+		goto refused;
+	}
+	if (!h.id[0]) {
+		snprintf(why, sizeof(why), "server: the client sent no identity");
+		goto refused;
+	}
+	snprintf(s->client_id, sizeof(s->client_id), "%s", h.id);
+	s->mtu = h.mtu && h.mtu < s->mtu ? h.mtu : s->mtu;
+	if (pool_acquire(&s->pool, h.id, getpid(), &h.client4, &h.client6, &s->lease, err,
+			 sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "server: no address for this client: %s", err);
+		goto refused;
+	}
+	s->leased = true;
+	if (s->lease.previous_pid)
+		take_over(s->lease.previous_pid);
+	if (setup_tun(s, why, sizeof(why)) < 0)
+		goto refused;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.proto = PROTO_VERSION;
+	snprintf(reply.software, sizeof(reply.software), "sshtun %s", SSHTUN_VERSION);
+	reply.mtu = s->mtu;
+	reply.client4 = s->lease.client4;
+	reply.server4 = s->lease.server4;
+	reply.client6 = s->lease.client6;
+	reply.server6 = s->lease.server6;
+	len = hello_format(&reply, out, sizeof(out));
+	if (len < 0 || tunnel_queue(&s->t, FRAME_HELLO, 0, out, (uint32_t)len) < 0) {
+		snprintf(why, sizeof(why), "server: cannot send the hello");
+		goto refused;
+	}
+	s->t.mtu = s->mtu;
+	s->t.up = true;
+	loop_cancel(s->loop, s->hello_timer);
+	return 0;
+refused:
+	refuse(s, why);
+	return -1;
+}
+
+static int on_frame(void *ctx, const struct frame *f)
+{
+	struct server *s = ctx;
+
+	switch (f->type) {
+	case FRAME_HELLO:
+		if (s->t.up)
+			return fail(EXIT_ERROR, "the client sent a second hello");
+		return on_hello(s, f);
+	case FRAME_PONG:
+	case FRAME_CONTROL:
+		return 0;
+	case FRAME_ERROR:
+		log_info("client closes: %.*s", (int)(f->len > 200 ? 200 : f->len), (const char *)f->payload);
+		finish(s, EXIT_OK);
+		return 0;
+	case FRAME_DATA:
+		return fail(EXIT_ERROR, "the client sent data before the hello");
+	default:
+		return fail(EXIT_ERROR, "unexpected %s frame", frame_type_name(f->type));
+	}
+}
+
+static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame };
+
+static void update_watches(struct server *s);
+
+static void on_stdin(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct server *s = ctx;
+	int rc = tunnel_input(&s->t);
+
+	if (rc == 1) {
+		log_verbose("channel closed by the client");
+		finish(s, EXIT_OK);
+	} else if (rc < 0 && !s->closing) {
+		log_error("%s", fail_msg());
+		finish(s, EXIT_ERROR);
+	}
+}
+
+static void on_stdout(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct server *s = ctx;
+
+	if (revents & (POLLERR | POLLHUP)) {
+		finish(s, EXIT_OK);
+		return;
+	}
+	if (tunnel_flush(&s->t) < 0)
+		finish(s, EXIT_ERROR);
+}
+
+static void on_tun(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct server *s = ctx;
+
+	tunnel_read_tun(&s->t);
+	if (tunnel_flush(&s->t) < 0)
+		finish(s, EXIT_ERROR);
+}
+
+static void update_watches(struct server *s)
+{
+	if (s->t.tun_fd >= 0)
+		loop_set_events(s->loop, s->t.tun_fd, tunnel_tx_room(&s->t) ? POLLIN : 0);
+	loop_set_events(s->loop, STDOUT_FILENO, tunnel_tx_pending(&s->t) ? POLLOUT : 0);
+}
+
+static void before_poll(struct loop *loop, void *ctx)
+{
+	struct server *s = ctx;
+
+	if (tunnel_tx_pending(&s->t) && tunnel_flush(&s->t) < 0) {
+		finish(s, EXIT_ERROR);
+		return;
+	}
+	if (s->t.tun_fd >= 0 && loop_watch(loop, s->t.tun_fd, 0, on_tun, s) < 0) {
+		finish(s, EXIT_ERROR);
+		return;
+	}
+	update_watches(s);
+}
+
+static void on_hello_timeout(struct loop *loop, void *ctx)
+{
+	struct server *s = ctx;
+
+	log_error("no hello from the client within %d s", HELLO_TIMEOUT_MS / 1000);
+	finish(s, EXIT_ERROR);
+}
+
+static void on_signal(struct loop *loop, int signo, void *ctx)
+{
+	struct server *s = ctx;
+
+	log_verbose("signal %d: closing", signo);
+	finish(s, EXIT_OK);
+}
+
+static void serve_usage(void)
+{
+	fprintf(stderr,
+		"usage: sshtun serve [--pool CIDR|none] [--pool6 CIDR|none] [--lease-file PATH]\n"
+		"                    [--mtu N] [-v]\n");
+}
+
+int serve_main(int argc, char **argv)
+{
+	enum { OPT_POOL = 256, OPT_POOL6, OPT_LEASES, OPT_MTU };
+	static const struct option longopts[] = {
+		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "pool6", required_argument, NULL, OPT_POOL6 },
+		{ "lease-file", required_argument, NULL, OPT_LEASES },
+		{ "mtu", required_argument, NULL, OPT_MTU },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *pool4 = POOL_DEFAULT4, *pool6 = POOL_DEFAULT6, *leases = POOL_LEASE_FILE;
+	struct server s = { .mtu = MTU_DEFAULT, .exit_code = EXIT_OK };
+	char err[256], magic[MAGIC_LINE_MAX];
+	int c;
+
+	log_set_prefix("sshtun serve");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_POOL: pool4 = optarg; break;
+		case OPT_POOL6: pool6 = optarg; break;
+		case OPT_LEASES: leases = optarg; break;
+		case OPT_MTU: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v < MTU_MIN || v > MTU_MAX) {
+				fprintf(stderr, "sshtun serve: bad --mtu `%s' (%d..%d)\n", optarg, MTU_MIN, MTU_MAX);
+				return EXIT_USAGE;
+			}
+			s.mtu = (unsigned)v;
+			break;
+		}
+		case 'v': log_level++; break;
+		case 'h': serve_usage(); return EXIT_OK;
+		default: serve_usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		serve_usage();
+		return EXIT_USAGE;
+	}
+	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0) {
+		log_error("%s", fail_msg());
+		return EXIT_ERROR;
+	}
+	s.loop = loop_new();
+	if (!s.loop)
+		return EXIT_ERROR;
+	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+	fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
+	/* The magic line goes first, before anything can fail, so the client
+	 * knows a helper is answering and can show our error frames. */
+	tunnel_queue_raw(&s.t, magic, magic_format(magic, sizeof(magic)));
+	if (pool_init(&s.pool, pool4, pool6, leases, err, sizeof(err)) < 0) {
+		char why[ERROR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
+		refuse(&s, why);
+	} else {
+		loop_signals(s.loop, on_signal, &s);
+		loop_watch(s.loop, STDIN_FILENO, POLLIN, on_stdin, &s);
+		loop_watch(s.loop, STDOUT_FILENO, POLLOUT, on_stdout, &s);
+		loop_hook(s.loop, before_poll, &s);
+		s.hello_timer = loop_timer(s.loop, HELLO_TIMEOUT_MS, on_hello_timeout, &s);
+		loop_run(s.loop);
+	}
+	/* Closing the TUN fd removes the device with its addresses and routes. */
+	if (s.t.tun_fd >= 0) {
+		close(s.t.tun_fd);
+		log_verbose("%s removed", s.ifname);
+	}
+	if (s.leased)
+		pool_release(&s.pool, s.client_id, getpid());
+	tunnel_free(&s.t);
+	loop_free(s.loop);
+	return s.exit_code;
+}

@@ -1,0 +1,236 @@
+/* TCP connect and the SSH handshake.  Host keys: hostkey.c; authentication:
+ * auth.c. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "fail.h"
+#include "log.h"
+#include "ssh.h"
+#include "ssh_int.h"
+
+/* AES-256 and forward secrecy first (FACTS.md: libssh2 1.10 has no GCM or
+ * chacha20-poly1305); the rest only as fallbacks for old servers. */
+static const char kex_pref[] =
+	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
+	"ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group16-sha512,"
+	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256";
+static const char cipher_pref[] = "aes256-ctr,aes192-ctr,aes128-ctr";
+static const char mac_pref[] = "hmac-sha2-256,hmac-sha2-512";
+
+const char *ssh_errmsg(LIBSSH2_SESSION *session)
+{
+	char *msg = NULL;
+
+	if (!session)
+		return "no session";
+	libssh2_session_last_error(session, &msg, NULL, 0);
+	return msg && *msg ? msg : "unknown error";
+}
+
+int ssh_global_init(void)
+{
+	static bool done;
+
+	if (done)
+		return 0;
+	if (libssh2_init(0) != 0)
+		return fail(EXIT_ERROR, "libssh2_init failed");
+	done = true;
+	return 0;
+}
+
+/* Non-blocking connect bounded by timeout_ms.  Returns the connected socket
+ * (still non-blocking) or -1 with errno. */
+static int connect_one(const struct addrinfo *ai, unsigned timeout_ms)
+{
+	int fd, err = 0;
+	socklen_t len = sizeof(err);
+	struct pollfd pfd;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto bad;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	for (;;) {
+		int n = poll(&pfd, 1, (int)timeout_ms);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			goto bad;
+		}
+		break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		goto bad;
+	if (err) {
+		errno = err;
+		goto bad;
+	}
+	return fd;
+bad:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = opts->family };
+	struct addrinfo *res = NULL, *ai;
+	char port[8];
+	unsigned timeout_s = opts->connect_timeout_s ? opts->connect_timeout_s : 15;
+	int rc, last_errno = 0, one = 1;
+
+	snprintf(port, sizeof(port), "%u", opts->port);
+	rc = getaddrinfo(opts->host, port, &hints, &res);
+	if (rc)
+		return fail(EXIT_UNREACHABLE, "cannot resolve %s: %s (check the host name)",
+			    opts->host, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		char addr[INET6_ADDRSTRLEN] = "?";
+		void *sa = ai->ai_family == AF_INET
+				? (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+				: (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+
+		inet_ntop(ai->ai_family, sa, addr, sizeof(addr));
+		log_verbose("connecting to %s port %u", addr, opts->port);
+		conn->sock = connect_one(ai, timeout_s * 1000);
+		if (conn->sock >= 0) {
+			snprintf(conn->peer, sizeof(conn->peer), "%s", addr);
+			memcpy(&conn->peer_addr, ai->ai_addr, ai->ai_addrlen);
+			break;
+		}
+		last_errno = errno;
+		log_verbose("connect to %s port %u: %s", addr, opts->port, strerror(errno));
+	}
+	freeaddrinfo(res);
+	if (conn->sock < 0) {
+		if (last_errno == ETIMEDOUT)
+			return fail(EXIT_UNREACHABLE,
+				    "cannot reach %s port %u: no answer within %u s (ConnectTimeout); check the address and any firewall",
+				    opts->host, opts->port, timeout_s);
+		if (last_errno == ECONNREFUSED)
+			return fail(EXIT_UNREACHABLE,
+				    "cannot reach %s port %u: connection refused (is sshd running and on that port?)",
+				    opts->host, opts->port);
+		return fail(EXIT_UNREACHABLE, "cannot reach %s port %u: %s", opts->host, opts->port,
+			    strerror(last_errno));
+	}
+	/* Small requests must not wait for Nagle: ssh -w without this adds
+	 * 44 ms to every small request/response. */
+	setsockopt(conn->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(conn->sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	return 0;
+}
+
+static int set_prefs(LIBSSH2_SESSION *s, const char *hostkey_pref)
+{
+	static const struct {
+		int method;
+		const char *pref;
+	} prefs[] = {
+		{ LIBSSH2_METHOD_KEX, kex_pref },
+		{ LIBSSH2_METHOD_CRYPT_CS, cipher_pref },
+		{ LIBSSH2_METHOD_CRYPT_SC, cipher_pref },
+		{ LIBSSH2_METHOD_MAC_CS, mac_pref },
+		{ LIBSSH2_METHOD_MAC_SC, mac_pref },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefs); i++)
+		if (libssh2_session_method_pref(s, prefs[i].method, prefs[i].pref) < 0)
+			return fail(EXIT_ERROR, "libssh2 rejects algorithm list `%s': %s",
+				    prefs[i].pref, ssh_errmsg(s));
+	if (hostkey_pref[0] && libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, hostkey_pref) < 0)
+		return fail(EXIT_ERROR, "libssh2 rejects host key list `%s': %s", hostkey_pref,
+			    ssh_errmsg(s));
+	return 0;
+}
+
+int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
+{
+	struct hostkeys hk;
+	char hostkey_pref[256];
+	unsigned timeout_s = opts->connect_timeout_s ? opts->connect_timeout_s : 15;
+	int rc;
+
+	memset(conn, 0, sizeof(*conn));
+	conn->sock = -1;
+	if (ssh_global_init() < 0)
+		return -1;
+	if (hostkeys_load(opts, &hk) < 0)
+		return -1;
+	if (tcp_connect(opts, conn) < 0)
+		goto bad;
+	conn->session = libssh2_session_init();
+	if (!conn->session) {
+		fail(EXIT_ERROR, "cannot create an SSH session (out of memory)");
+		goto bad;
+	}
+	hostkeys_pref(&hk, hostkey_pref, sizeof(hostkey_pref));
+	if (set_prefs(conn->session, hostkey_pref) < 0)
+		goto bad;
+	if (opts->compression)
+		libssh2_session_flag(conn->session, LIBSSH2_FLAG_COMPRESS, 1);
+	libssh2_session_set_blocking(conn->session, 1);
+	libssh2_session_set_timeout(conn->session, (long)timeout_s * 1000);
+	/* libssh2 may wait on a socket we hand it blocking-style; it polls by
+	 * itself when the socket is non-blocking, so leave it non-blocking. */
+	rc = libssh2_session_handshake(conn->session, conn->sock);
+	if (rc) {
+		fail(EXIT_UNREACHABLE, "SSH handshake with %s port %u failed: %s",
+		     opts->host, opts->port,
+		     rc == LIBSSH2_ERROR_TIMEOUT ? "timed out (is it an SSH server?)"
+						 : ssh_errmsg(conn->session));
+		goto bad;
+	}
+	log_verbose("kex %s, cipher %s, mac %s",
+		    libssh2_session_methods(conn->session, LIBSSH2_METHOD_KEX),
+		    libssh2_session_methods(conn->session, LIBSSH2_METHOD_CRYPT_CS),
+		    libssh2_session_methods(conn->session, LIBSSH2_METHOD_MAC_CS));
+	if (hostkeys_verify(&hk, opts, conn->session) < 0)
+		goto bad;
+	hostkeys_free(&hk);
+	if (auth_run(opts, conn->session) < 0) {
+		ssh_close(conn, "authentication failed");
+		return -1;
+	}
+	return 0;
+bad:
+	hostkeys_free(&hk);
+	ssh_close(conn, "connection failed");
+	return -1;
+}
+
+void ssh_close(struct ssh_conn *conn, const char *reason)
+{
+	if (conn->session) {
+		/* A clean disconnect is polite but must not hang a dead link. */
+		libssh2_session_set_blocking(conn->session, 1);
+		libssh2_session_set_timeout(conn->session, 1000);
+		libssh2_session_disconnect(conn->session, reason);
+		libssh2_session_free(conn->session);
+		conn->session = NULL;
+	}
+	if (conn->sock >= 0) {
+		close(conn->sock);
+		conn->sock = -1;
+	}
+}

@@ -1,0 +1,49 @@
+/* The SSH transport: TCP connect, libssh2 handshake with our algorithm
+ * preferences, OpenSSH known_hosts verification, and authentication.  The
+ * rest of the program sees an authenticated session and its socket. */
+#ifndef SSHTUN_SSH_H
+#define SSHTUN_SSH_H
+
+#include <libssh2.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#define SSH_MAX_IDENTITIES 16
+
+enum strict_hostkey { SHK_ASK, SHK_YES, SHK_ACCEPT_NEW, SHK_NO };
+
+struct ssh_opts {
+	const char *host;		/* HostName: what we connect to and check */
+	unsigned port;
+	const char *user;
+	const char *identities[SSH_MAX_IDENTITIES];	/* -i / IdentityFile */
+	int nidentities;
+	bool identities_only;
+	const char *known_hosts;	/* UserKnownHostsFile, NULL: ~/.ssh/known_hosts */
+	enum strict_hostkey strict;
+	unsigned connect_timeout_s;	/* per address; 0: 15 */
+	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
+	bool compression;		/* zlib@openssh.com transport compression */
+	bool batch;			/* never prompt (reconnects, no terminal) */
+};
+
+struct ssh_conn {
+	int sock;
+	LIBSSH2_SESSION *session;
+	char peer[64];			/* numeric address we reached */
+	struct sockaddr_storage peer_addr;
+};
+
+/* Connects, verifies the host key and authenticates, in blocking mode with
+ * ConnectTimeout as the bound on every step.  Returns 0, or -1 with fail()
+ * set (exit 3, 4 or 5) and everything closed. */
+int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn);
+void ssh_close(struct ssh_conn *conn, const char *reason);
+
+/* libssh2's last error as text, for messages. */
+const char *ssh_errmsg(LIBSSH2_SESSION *session);
+
+/* One-shot libssh2_init (it is not thread-safe). */
+int ssh_global_init(void);
+
+#endif

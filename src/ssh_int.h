@@ -1,0 +1,25 @@
+/* Between ssh.c, hostkey.c and auth.c only. */
+#ifndef SSHTUN_SSH_INT_H
+#define SSHTUN_SSH_INT_H
+
+#include <libssh2.h>
+
+#include "ssh.h"
+
+struct hostkeys {
+	LIBSSH2_KNOWNHOSTS *kh;
+	LIBSSH2_SESSION *tmp;		/* libssh2 wants a session for knownhost_init */
+	char path[512];
+	int known_types;		/* bit per LIBSSH2_HOSTKEY_TYPE_* found for this host */
+};
+
+int hostkeys_load(const struct ssh_opts *opts, struct hostkeys *hk);
+/* Host key algorithms, the types known_hosts holds for this host first (so
+ * a server with several keys shows us the one we can check). */
+void hostkeys_pref(const struct hostkeys *hk, char *out, size_t cap);
+int hostkeys_verify(struct hostkeys *hk, const struct ssh_opts *opts, LIBSSH2_SESSION *s);
+void hostkeys_free(struct hostkeys *hk);
+
+int auth_run(const struct ssh_opts *opts, LIBSSH2_SESSION *s);
+
+#endif
