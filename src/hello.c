@@ -1,0 +1,323 @@
+/* The hello: "key=value\n" lines, parsed strictly (hello.h). */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common.h"
+#include "hello.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Strict decimal: digits only, no sign, no leading zero, at most max. */
+static int parse_dec(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return false;
+	return true;
+}
+
+int inet_prefix_parse(const char *s, struct inet_prefix *pfx)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	char a[INET6_ADDRSTRLEN];
+	unsigned max;
+
+	memset(pfx, 0, sizeof(*pfx));
+	if (alen >= sizeof(a))
+		return -1;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, &pfx->addr.v4) == 1) {
+		pfx->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, a, &pfx->addr.v6) == 1) {
+		pfx->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	pfx->plen = max;
+	if (slash && parse_dec(slash + 1, max, &pfx->plen) < 0) {
+		memset(pfx, 0, sizeof(*pfx));
+		return -1;
+	}
+	return 0;
+}
+
+/* Family 0 writes "". */
+char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!cap)
+		return dst;
+	dst[0] = '\0';
+	if ((pfx->family != AF_INET && pfx->family != AF_INET6) ||
+	    !inet_ntop(pfx->family, &pfx->addr, a, sizeof(a)))
+		return dst;
+	if (with_plen)
+		snprintf(dst, cap, "%s/%u", a, pfx->plen);
+	else
+		snprintf(dst, cap, "%s", a);
+	return dst;
+}
+
+/* One known key: its parser gets the field (at off in struct hello) and
+ * the value as a C string; a failure is reported as
+ * "hello: bad <key> `<value>' (<want>)". */
+struct key {
+	const char *name;
+	int (*parse)(void *field, char *v);
+	size_t off;
+	const char *want;
+};
+
+static int parse_proto(void *field, char *v)
+{
+	unsigned *proto = field;
+
+	return parse_dec(v, 65535, proto) < 0 || *proto == 0 ? -1 : 0;
+}
+
+_Static_assert(sizeof(((struct hello *)0)->software) == 64, "software: 63 characters");
+
+static int parse_software(void *field, char *v)
+{
+	char *software = field;
+
+	if (strlen(v) > 63 || !printable(v))
+		return -1;
+	strcpy(software, v);
+	return 0;
+}
+
+static int parse_mtu(void *field, char *v)
+{
+	unsigned *mtu = field;
+
+	return parse_dec(v, MTU_MAX, mtu) < 0 || *mtu < MTU_MIN ? -1 : 0;
+}
+
+/* Names we do not know are skipped: the peer lists what it can decompress,
+ * and we pick from what we know. */
+static int parse_compress(void *field, char *v)
+{
+	uint32_t *compress = field;
+	char *save, *name;
+
+	for (name = strtok_r(v, ",", &save); name; name = strtok_r(NULL, ",", &save))
+		if (!strcmp(name, "zlib"))
+			*compress |= COMPRESS_ZLIB;
+	return 0;
+}
+
+static int parse_id(void *field, char *v)
+{
+	if (strlen(v) != HELLO_ID_LEN || strspn(v, "0123456789abcdef") != HELLO_ID_LEN)
+		return -1;
+	memcpy(field, v, HELLO_ID_LEN + 1);
+	return 0;
+}
+
+/* The prefix length is required: it is half of what the field says. */
+static int parse_addr(struct inet_prefix *pfx, char *v, int family)
+{
+	if (!strchr(v, '/') || inet_prefix_parse(v, pfx) < 0 || pfx->family != family) {
+		memset(pfx, 0, sizeof(*pfx));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_addr4(void *field, char *v)
+{
+	return parse_addr(field, v, AF_INET);
+}
+
+static int parse_addr6(void *field, char *v)
+{
+	return parse_addr(field, v, AF_INET6);
+}
+
+#define WANT4 "A.B.C.D/LEN, LEN 0..32"
+#define WANT6 "IPv6-address/LEN, LEN 0..128"
+#define KEY(name, fn, want) { #name, fn, offsetof(struct hello, name), want }
+
+static const struct key keys[] = {
+	KEY(proto, parse_proto, "1..65535"),	/* first: bit 0 of `seen' */
+	KEY(software, parse_software, "at most 63 printable ASCII characters"),
+	KEY(mtu, parse_mtu, STR(MTU_MIN) ".." STR(MTU_MAX)),
+	KEY(compress, parse_compress, ""),
+	KEY(id, parse_id, STR(HELLO_ID_LEN) " lowercase hex digits"),
+	KEY(client4, parse_addr4, WANT4),
+	KEY(server4, parse_addr4, WANT4),
+	KEY(client6, parse_addr6, WANT6),
+	KEY(server6, parse_addr6, WANT6),
+};
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Peer text shown in a message: printable ASCII, at most 60 characters. */
+static const char *shown(const uint8_t *p, size_t n, char dst[static 61])
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 60; i++)
+		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
+static const struct key *find_key(const uint8_t *name, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strlen(keys[i].name) == n && !memcmp(keys[i].name, name, n))
+			return &keys[i];
+	return NULL;
+}
+
+int hello_parse(const uint8_t *p, size_t len, struct hello *h, char *err, size_t errlen)
+{
+	char val[HELLO_MAX + 1], show[61];
+	unsigned seen = 0, lineno = 0;
+	const uint8_t *nul;
+	size_t off = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (len > HELLO_MAX)
+		return errorf(err, errlen, "hello: %zu bytes, over the %d-byte limit", len, HELLO_MAX);
+	if (len && (nul = memchr(p, '\0', len)))
+		return errorf(err, errlen, "hello: NUL byte at offset %zu", (size_t)(nul - p));
+	if (len && p[len - 1] != '\n') {
+		const uint8_t *last = p + len;
+
+		while (last > p && last[-1] != '\n')
+			last--;
+		return errorf(err, errlen, "hello: last line `%s' does not end in a newline",
+			     shown(last, (size_t)(p + len - last), show));
+	}
+	while (off < len) {
+		const uint8_t *line = p + off;
+		const uint8_t *nl = memchr(line, '\n', len - off);
+		size_t n = (size_t)(nl - line);
+		const uint8_t *eq = memchr(line, '=', n);
+		const struct key *k;
+		size_t klen;
+
+		lineno++;
+		off += n + 1;
+		if (!eq)
+			return errorf(err, errlen, "hello: line %u `%s' has no '='", lineno,
+				     shown(line, n, show));
+		klen = (size_t)(eq - line);
+		if (!klen)
+			return errorf(err, errlen, "hello: line %u `%s' has an empty key", lineno,
+				     shown(line, n, show));
+		k = find_key(line, klen);
+		if (!k)
+			continue;	/* a capability from a newer peer */
+		if (seen & 1u << (k - keys))
+			return errorf(err, errlen, "hello: duplicate key `%s'", k->name);
+		seen |= 1u << (k - keys);
+		memcpy(val, eq + 1, n - klen - 1);
+		val[n - klen - 1] = '\0';
+		if (k->parse((char *)h + k->off, val) < 0)
+			return errorf(err, errlen, "hello: bad %s `%s' (%s)", k->name,
+				     shown(eq + 1, n - klen - 1, show), k->want);
+	}
+	if (!(seen & 1u))
+		return errorf(err, errlen, "hello: missing proto");
+	return 0;
+}
+
+struct out {
+	uint8_t *p;
+	size_t cap, len;
+	bool over;
+};
+
+static void put_line(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put_line(struct out *o, const char *fmt, ...)
+{
+	char line[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) || (size_t)n > o->cap - o->len) {
+		o->over = true;
+		return;
+	}
+	memcpy(o->p + o->len, line, (size_t)n);
+	o->len += (size_t)n;
+}
+
+static void put_addr(struct out *o, const char *key, const struct inet_prefix *pfx)
+{
+	char a[INET6_ADDRSTRLEN + 4];
+
+	if (pfx->family)
+		put_line(o, "%s=%s\n", key, inet_prefix_str(pfx, true, a, sizeof(a)));
+}
+
+/* Also -1 when software or id would break the line format: we never send
+ * a hello that we would not accept. */
+int hello_format(const struct hello *h, uint8_t *out, size_t cap)
+{
+	struct out o = { out, cap, 0, false };
+
+	if (!printable(h->software) || !printable(h->id))
+		return -1;
+	put_line(&o, "proto=%u\n", h->proto);
+	if (h->software[0])
+		put_line(&o, "software=%s\n", h->software);
+	if (h->mtu)
+		put_line(&o, "mtu=%u\n", h->mtu);
+	if (h->compress & COMPRESS_ZLIB)
+		put_line(&o, "compress=zlib\n");
+	if (h->id[0])
+		put_line(&o, "id=%s\n", h->id);
+	put_addr(&o, "client4", &h->client4);
+	put_addr(&o, "server4", &h->server4);
+	put_addr(&o, "client6", &h->client6);
+	put_addr(&o, "server6", &h->server6);
+	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
+}

@@ -1,0 +1,602 @@
+/* The server's address pool and its lease file (pool.h).
+ *
+ * Locking: the lease file itself is replaced atomically (written to
+ * "<file>.tmp", then renamed over it) while an exclusive flock is held on a
+ * separate "<file>.lock" that is never removed.  Rewriting in place with
+ * ftruncate + write would leave a short or empty file if the helper were
+ * killed halfway (sshd does kill helpers), and the next helper would then
+ * hand out pairs that live sessions still hold.  With rename, readers see
+ * the old file or the new one, never a mix.  No fsync: the file lives on
+ * tmpfs (/run), and leases written before a power loss name helpers that
+ * died with it anyway. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+#include "pool.h"
+
+#define NONE UINT_MAX
+#define LINE_MAX_LEN 96		/* "65535 <32 chars> <pid> <time>" fits easily */
+#define MAX_LINES (2 * POOL_MAX_LEASES)	/* bounds the work a damaged file costs */
+#define MAX_WARNINGS 10
+
+struct entry {
+	bool used;
+	char id[HELLO_ID_LEN + 1];
+	pid_t pid;		/* 0: released */
+	long long time;
+};
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* --- address arithmetic, on the network-order bytes of either family --- */
+
+static size_t addr_len(const struct inet_prefix *p)
+{
+	return p->family == AF_INET ? 4 : 16;
+}
+
+/* Bits of byte i that lie inside the host part of a prefix of plen. */
+static uint8_t host_mask(size_t i, unsigned plen)
+{
+	if (i * 8 >= plen)
+		return 0xff;
+	if (plen - i * 8 >= 8)
+		return 0;
+	return (uint8_t)(0xff >> (plen - i * 8));
+}
+
+static void addr_add(struct inet_prefix *p, uint64_t v)
+{
+	uint8_t *b = (uint8_t *)&p->addr;
+	unsigned carry = 0;
+
+	for (size_t i = addr_len(p); i-- > 0 && (v || carry);) {
+		unsigned sum = b[i] + (unsigned)(v & 0xff) + carry;
+
+		b[i] = (uint8_t)sum;
+		carry = sum >> 8;
+		v >>= 8;
+	}
+}
+
+/* Offset of a inside net: -1 when outside the prefix; saturates at
+ * UINT64_MAX (far beyond any pool). */
+static int addr_offset(const struct inet_prefix *net, const struct inet_prefix *a, uint64_t *off)
+{
+	const uint8_t *nb = (const uint8_t *)&net->addr, *ab = (const uint8_t *)&a->addr;
+
+	*off = 0;
+	for (size_t i = 0; i < addr_len(net); i++) {
+		uint8_t hm = host_mask(i, net->plen);
+
+		if ((ab[i] & ~hm) != (nb[i] & ~hm))
+			return -1;
+		*off = *off >> 56 ? UINT64_MAX : *off << 8 | (ab[i] & hm);
+	}
+	return 0;
+}
+
+/* --- the pool --- */
+
+static int set_net(struct inet_prefix *net, const char *s, int family, unsigned max_plen,
+		   char *err, size_t errlen)
+{
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+	struct inet_prefix masked;
+	char want[INET6_ADDRSTRLEN + 4];
+
+	memset(net, 0, sizeof(*net));
+	if (!s || !*s || !strcmp(s, "none"))
+		return 0;
+	if (inet_prefix_parse(s, net) < 0 || net->family != family || net->plen > max_plen) {
+		memset(net, 0, sizeof(*net));
+		return errorf(err, errlen, "bad %s pool `%s' (want an %s prefix no longer than /%u, "
+			      "or `none')", fam, s, fam, max_plen);
+	}
+	masked = *net;
+	for (size_t i = 0; i < addr_len(net); i++)
+		((uint8_t *)&masked.addr)[i] &= (uint8_t)~host_mask(i, net->plen);
+	if (memcmp(&masked.addr, &net->addr, addr_len(net))) {
+		memset(net, 0, sizeof(*net));
+		return errorf(err, errlen, "%s pool `%s' has host bits set (did you mean %s?)", fam, s,
+			      inet_prefix_str(&masked, true, want, sizeof(want)));
+	}
+	return 0;
+}
+
+int pool_init(struct pool *pool, const char *net4, const char *net6, const char *lease_path,
+	      char *err, size_t errlen)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->lease_path = lease_path && *lease_path ? lease_path : POOL_LEASE_FILE;
+	if (set_net(&pool->net4, net4, AF_INET, 31, err, errlen) < 0 ||
+	    set_net(&pool->net6, net6, AF_INET6, 126, err, errlen) < 0)
+		return -1;
+	if (!pool->net4.family && !pool->net6.family)
+		return errorf(err, errlen, "no address pool: both IPv4 and IPv6 are `none'");
+	return 0;
+}
+
+/* IPv4: pairs (net+2i, net+2i+1), all of the prefix.  IPv6: (net+2i+2,
+ * net+2i+3), which leaves out net+0, the subnet-router anycast address. */
+static unsigned family_pairs(const struct inet_prefix *net)
+{
+	unsigned host = (net->family == AF_INET ? 32 : 128) - net->plen;
+
+	if (host - 1 >= 17)
+		return POOL_MAX_LEASES;
+	if (net->family == AF_INET)
+		return 1u << (host - 1);
+	return (1u << (host - 1)) - 1;
+}
+
+unsigned pool_size(const struct pool *pool)
+{
+	unsigned size = POOL_MAX_LEASES;
+
+	if (!pool->net4.family && !pool->net6.family)
+		return 0;
+	if (pool->net4.family && family_pairs(&pool->net4) < size)
+		size = family_pairs(&pool->net4);
+	if (pool->net6.family && family_pairs(&pool->net6) < size)
+		size = family_pairs(&pool->net6);
+	return size;
+}
+
+static void pair_addr(const struct inet_prefix *net, uint64_t off, unsigned plen,
+		      struct inet_prefix *out)
+{
+	*out = *net;
+	addr_add(out, off);
+	out->plen = plen;
+}
+
+void pool_pair(const struct pool *pool, unsigned index, struct lease *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	if (pool->net4.family) {
+		pair_addr(&pool->net4, 2 * (uint64_t)index, 31, &out->server4);
+		pair_addr(&pool->net4, 2 * (uint64_t)index + 1, 31, &out->client4);
+	}
+	if (pool->net6.family) {
+		pair_addr(&pool->net6, 2 * (uint64_t)index + 2, 127, &out->server6);
+		pair_addr(&pool->net6, 2 * (uint64_t)index + 3, 127, &out->client6);
+	}
+}
+
+/* A -a request names the client's own address, so it must be the client
+ * half of a pair (the odd offsets in both families); an even address is
+ * refused rather than silently mapped to its neighbour. */
+static int want_index(const struct pool *pool, const struct inet_prefix *want, int family,
+		      unsigned *idx, char *err, size_t errlen)
+{
+	const struct inet_prefix *net = family == AF_INET ? &pool->net4 : &pool->net6;
+	unsigned base = family == AF_INET ? 0 : 2, size = pool_size(pool);
+	char a[INET6_ADDRSTRLEN + 4], p[INET6_ADDRSTRLEN + 4], c0[INET6_ADDRSTRLEN + 4],
+	    c1[INET6_ADDRSTRLEN + 4], cn[INET6_ADDRSTRLEN + 4];
+	struct inet_prefix first, second, last;
+	uint64_t off;
+
+	if (!want || !want->family)
+		return 0;
+	inet_prefix_str(want, false, a, sizeof(a));
+	if (want->family != family)
+		return errorf(err, errlen, "address %s is not an %s address", a,
+			      family == AF_INET ? "IPv4" : "IPv6");
+	if (!net->family)
+		return errorf(err, errlen, "address %s asked for, but the server has no %s pool", a,
+			      family == AF_INET ? "IPv4" : "IPv6");
+	inet_prefix_str(net, true, p, sizeof(p));
+	if (addr_offset(net, want, &off) < 0)
+		return errorf(err, errlen, "address %s is outside the address pool %s", a, p);
+	if (off < base || off - base >= 2 * (uint64_t)size || (off - base) % 2 == 0) {
+		pair_addr(net, base + 1, 0, &first);
+		inet_prefix_str(&first, false, c0, sizeof(c0));
+		if (size == 1)
+			return errorf(err, errlen, "address %s is not a client address of the pool "
+				      "%s (the only one is %s)", a, p, c0);
+		pair_addr(net, base + 3, 0, &second);
+		pair_addr(net, base + 2 * (uint64_t)size - 1, 0, &last);
+		return errorf(err, errlen, "address %s is not a client address of the pool %s "
+			      "(those are %s, %s, ... %s)", a, p, c0,
+			      inet_prefix_str(&second, false, c1, sizeof(c1)),
+			      inet_prefix_str(&last, false, cn, sizeof(cn)));
+	}
+	if (*idx != NONE && *idx != (off - base) / 2)
+		return errorf(err, errlen, "address %s is not in the same pair as the IPv4 address "
+			      "asked for", a);
+	*idx = (unsigned)((off - base) / 2);
+	return 0;
+}
+
+/* --- the lease file --- */
+
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > HELLO_ID_LEN)
+		return false;
+	for (; *id; id++)
+		if (*id <= 0x20 || *id >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Strict decimal of at most 19 digits, no sign, no leading zero. */
+static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 19)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "<index> <id> <pid> <time>": exactly one space between the fields.
+ * Returns a reason when the line is refused. */
+static const char *parse_line(char *line, struct entry *tab, unsigned size)
+{
+	char *f[4];
+	unsigned long long index, pid, t;
+	unsigned n = 0;
+
+	for (char *s = line; n < 4; n++) {
+		f[n] = s;
+		s = strchr(s, ' ');
+		if (!s)
+			break;
+		*s++ = '\0';
+	}
+	if (n != 3)
+		return "not four fields";
+	if (parse_num(f[0], UINT_MAX, &index) < 0 || !valid_id(f[1]) ||
+	    parse_num(f[2], INT_MAX, &pid) < 0 || parse_num(f[3], LLONG_MAX, &t) < 0)
+		return "bad field";
+	if (index >= size)
+		return "index outside the pool";
+	if (tab[index].used)
+		return "index given twice";
+	tab[index].used = true;
+	strcpy(tab[index].id, f[1]);
+	tab[index].pid = (pid_t)pid;
+	tab[index].time = (long long)t;
+	return NULL;
+}
+
+static void warn_line(const char *path, unsigned lineno, const char *why, unsigned *warnings)
+{
+	if (++*warnings <= MAX_WARNINGS)
+		log_warn("%s:%u: ignoring malformed lease (%s)", path, lineno, why);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* An id given twice (a hand edit) keeps its lowest index: sort, then drop
+ * the later ones. */
+static void drop_duplicate_ids(const char *path, struct entry *tab, unsigned size)
+{
+	struct entry **v = malloc(size * sizeof(*v));
+	unsigned n = 0;
+
+	if (!v)
+		return;
+	for (unsigned i = 0; i < size; i++)
+		if (tab[i].used)
+			v[n++] = &tab[i];
+	qsort(v, n, sizeof(*v), by_id);
+	for (unsigned i = 1; i < n; i++) {
+		if (!strcmp(v[i]->id, v[i - 1]->id)) {
+			log_warn("%s: client %s holds more than one lease; keeping index %u",
+				 path, v[i]->id, (unsigned)(v[i - 1] - tab));
+			v[i]->used = false;
+			v[i] = v[i - 1];
+		}
+	}
+	free(v);
+}
+
+/* Reads whatever is there; a missing file is an empty one.  Lines are cut
+ * in a fixed buffer: a line too long to be a lease is skipped whole. */
+static int read_leases(const char *path, struct entry *tab, unsigned size, char *err, size_t errlen)
+{
+	char chunk[4096], line[LINE_MAX_LEN + 1];
+	unsigned lineno = 0, warnings = 0;
+	size_t len = 0;
+	bool too_long = false;
+	ssize_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : errorf(err, errlen, "cannot read lease file %s: %s",
+						   path, strerror(errno));
+	while (lineno < MAX_LINES) {
+		got = read(fd, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got && lineno < MAX_LINES; i++) {
+			const char *why;
+
+			if (chunk[i] != '\n') {
+				if (len < LINE_MAX_LEN)
+					line[len++] = chunk[i];
+				else
+					too_long = true;
+				continue;
+			}
+			line[len] = '\0';
+			lineno++;
+			why = too_long ? "line too long" : strlen(line) != len ? "NUL byte" :
+			    parse_line(line, tab, size);
+			if (why)
+				warn_line(path, lineno, why, &warnings);
+			len = 0;
+			too_long = false;
+		}
+	}
+	if (got < 0) {
+		errorf(err, errlen, "cannot read lease file %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (lineno >= MAX_LINES)
+		log_warn("%s: more than %u lines; ignoring the rest", path, MAX_LINES);
+	else if (len || too_long)
+		warn_line(path, lineno + 1, "no newline at the end", &warnings);
+	if (warnings > MAX_WARNINGS)
+		log_warn("%s: %u malformed leases ignored in all", path, warnings);
+	close(fd);
+	drop_duplicate_ids(path, tab, size);
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int write_leases(const char *path, const struct entry *tab, unsigned size, char *err,
+			size_t errlen)
+{
+	char tmp[PATH_MAX], buf[8192];
+	size_t len = 0;
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errorf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	for (unsigned i = 0; i < size && rc == 0; i++) {
+		if (!tab[i].used)
+			continue;
+		if (sizeof(buf) - len < LINE_MAX_LEN + 1) {
+			rc = write_all(fd, buf, len);
+			len = 0;
+		}
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %s %d %lld\n", i,
+					tab[i].id, (int)tab[i].pid, tab[i].time);
+	}
+	if (rc == 0)
+		rc = write_all(fd, buf, len);
+	if (close(fd) < 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1;
+	if (rc < 0) {
+		errorf(err, errlen, "cannot write lease file %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+/* Takes the lock, creating the directory if it is missing.  Returns the
+ * lock's fd; closing it unlocks. */
+static int lock_leases(const char *path, char *err, size_t errlen)
+{
+	char lock[PATH_MAX], dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	if (strlen(path) + sizeof(".lock") > sizeof(lock))
+		return errorf(err, errlen, "lease file path too long: %s", path);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return errorf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errorf(err, errlen, "cannot open %s: %s", lock, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			errorf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static unsigned find_id(const struct entry *tab, unsigned size, const char *id)
+{
+	for (unsigned i = 0; i < size; i++)
+		if (tab[i].used && !strcmp(tab[i].id, id))
+			return i;
+	return NONE;
+}
+
+/* A never-used pair first; else the one released longest ago. */
+static unsigned pick_free(const struct entry *tab, unsigned size)
+{
+	unsigned best = NONE;
+
+	for (unsigned i = 0; i < size; i++)
+		if (!tab[i].used)
+			return i;
+	for (unsigned i = 0; i < size; i++)
+		if ((best == NONE || tab[i].time < tab[best].time) && !alive(tab[i].pid))
+			best = i;
+	return best;
+}
+
+int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
+		 const struct inet_prefix *want4, const struct inet_prefix *want6,
+		 struct lease *out, char *err, size_t errlen)
+{
+	unsigned size = pool_size(pool), want = NONE, mine, idx;
+	char a[INET6_ADDRSTRLEN + 4], n4[INET6_ADDRSTRLEN + 4], n6[INET6_ADDRSTRLEN + 4];
+	struct entry *tab = NULL;
+	pid_t previous = 0;
+	int fd, ret = -1;
+
+	if (!valid_id(id))
+		return errorf(err, errlen, "bad client id `%s'", id);
+	if (!size)
+		return errorf(err, errlen, "no address pool configured");
+	if (want_index(pool, want4, AF_INET, &want, err, errlen) < 0 ||
+	    want_index(pool, want6, AF_INET6, &want, err, errlen) < 0)
+		return -1;
+	fd = lock_leases(pool->lease_path, err, errlen);
+	if (fd < 0)
+		return -1;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab) {
+		errorf(err, errlen, "out of memory for %u leases", size);
+		goto out;
+	}
+	if (read_leases(pool->lease_path, tab, size, err, errlen) < 0)
+		goto out;
+	mine = find_id(tab, size, id);
+	if (want != NONE) {
+		if (tab[want].used && want != mine) {
+			inet_prefix_str(want4 && want4->family ? want4 : want6, false, a, sizeof(a));
+			errorf(err, errlen, "address %s is leased to another client", a);
+			goto out;
+		}
+		idx = want;
+	} else {
+		idx = mine != NONE ? mine : pick_free(tab, size);
+	}
+	if (idx == NONE) {
+		inet_prefix_str(&pool->net4, true, n4, sizeof(n4));
+		inet_prefix_str(&pool->net6, true, n6, sizeof(n6));
+		errorf(err, errlen, "address pool %s%s%s is exhausted (%u leases)", n4,
+		       *n4 && *n6 ? " + " : "", n6, size);
+		goto out;
+	}
+	if (mine != NONE) {
+		if (alive(tab[mine].pid) && tab[mine].pid != pid)
+			previous = tab[mine].pid;
+		tab[mine].used = false;
+	}
+	tab[idx].used = true;
+	snprintf(tab[idx].id, sizeof(tab[idx].id), "%s", id);
+	tab[idx].pid = pid;
+	tab[idx].time = (long long)time(NULL);
+	if (write_leases(pool->lease_path, tab, size, err, errlen) < 0)
+		goto out;
+	pool_pair(pool, idx, out);
+	out->previous_pid = previous;
+	ret = 0;
+out:
+	free(tab);
+	close(fd);
+	return ret;
+}
+
+int pool_release(const struct pool *pool, const char *id, pid_t pid)
+{
+	unsigned size = pool_size(pool), i;
+	struct entry *tab = NULL;
+	char err[ERROR_MSG_MAX];
+	int fd, ret = -1;
+
+	if (!size || !valid_id(id))
+		return -1;
+	fd = lock_leases(pool->lease_path, err, sizeof(err));
+	if (fd < 0)
+		goto out;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab) {
+		snprintf(err, sizeof(err), "out of memory for %u leases", size);
+		goto out;
+	}
+	if (read_leases(pool->lease_path, tab, size, err, sizeof(err)) < 0)
+		goto out;
+	i = find_id(tab, size, id);
+	ret = 0;
+	if (i == NONE || tab[i].pid != pid)
+		goto out;	/* a newer helper took it over: leave it be */
+	tab[i].pid = 0;
+	tab[i].time = (long long)time(NULL);
+	ret = write_leases(pool->lease_path, tab, size, err, sizeof(err));
+out:
+	if (ret < 0)
+		log_warn("releasing the lease of %s: %s", id, err);
+	free(tab);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
