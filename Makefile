@@ -16,7 +16,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lr
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	  -Wno-unused-parameter -fno-strict-aliasing -Isrc -Ishell \
-	  -DSSHTUN_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+	  $(PKG_CFLAGS) -MMD -MP
 LDLIBS += $(PKG_LIBS)
 
 ifeq ($(V),1)
@@ -45,6 +45,14 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san-unit/%)
 
 all: sshtun
+
+# The version string lives in one object that is rebuilt when it changes.
+build/version.stamp: FORCE
+	@mkdir -p build
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(OBJDIR)/src/version.o $(SAN_OBJDIR)/src/version.o: build/version.stamp
+$(OBJDIR)/src/version.o $(SAN_OBJDIR)/src/version.o: CFLAGS += -DSSHTUN_VERSION='"$(VERSION)"'
+FORCE:
 
 sshtun: $(OBJS)
 	@echo "  LD      $@"
@@ -120,5 +128,5 @@ uninstall:
 clean:
 	rm -rf build sshtun
 
-.PHONY: all deps unit san-unit check demo bench install uninstall clean
+.PHONY: FORCE all deps unit san-unit check demo bench install uninstall clean
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

@@ -247,7 +247,7 @@ static int start_session(struct engine *eng)
 
 	memset(&h, 0, sizeof(h));
 	h.proto = PROTO_VERSION;
-	snprintf(h.software, sizeof(h.software), "sshtun %s", SSHTUN_VERSION);
+	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
 	h.mtu = eng->opts->mtu;
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
@@ -673,6 +673,7 @@ int client_main(int argc, char **argv)
 out:
 	shell_prompt_stop();
 	close_session(&eng);
+	routes_unpin_server(&eng);
 	control_close();
 	eng.state = ST_CLOSED;
 	/* Closing the TUN removes the device and every route through it. */

@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef SSHTUN_VERSION
-#define SSHTUN_VERSION "0.1.0"
-#endif
+/* From `git describe`, compiled into version.c alone so that a new version
+ * rebuilds one file. */
+extern const char sshtun_version[];
 
 /* Exit status, fixed by SPEC.md. */
 enum exit_code {

@@ -137,6 +137,8 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 		snprintf(err, errlen, "too many routes (max %d)", ENGINE_MAX_ROUTES);
 		return -1;
 	}
+	if (!strcmp(cidr, "default") && routes_pin_server(eng, err, errlen) < 0)
+		return -1;
 	for (int i = 0; i < n; i++) {
 		rc = net_route_add(&p[i], eng->ifindex, NULL);
 		if (rc < 0 && rc != -EEXIST) {

@@ -51,6 +51,9 @@ struct engine {
 
 	struct inet_prefix routes[ENGINE_MAX_ROUTES];
 	int nroutes;
+	/* Full tunnel: a host route keeps the SSH server on its original path. */
+	struct inet_prefix pin, pin_gw;
+	int pin_ifindex;
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;
@@ -84,5 +87,8 @@ void engine_fail_pings(struct engine *eng);
 /* routes.c: parse "CIDR"/"default", refuse what would capture the server. */
 int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, int *n,
 		 char *err, size_t errlen);
+/* Pins the SSH server's address to the path it has now; unpin removes it. */
+int routes_pin_server(struct engine *eng, char *err, size_t errlen);
+void routes_unpin_server(struct engine *eng);
 
 #endif

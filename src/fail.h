@@ -4,6 +4,9 @@
 #ifndef SSHTUN_FAIL_H
 #define SSHTUN_FAIL_H
 
+/* cmocka defines macros fail() and fail_msg(): unit tests #undef them after
+ * <cmocka.h>, or call ours as (fail_msg)(). */
+
 /* Records code and message (the first failure wins until fail_clear()).
  * Always returns -1 so callers can write `return fail(...)`. */
 int fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

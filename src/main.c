@@ -9,8 +9,6 @@
 #include "fail.h"
 #include "serve.h"
 
-int cleanup_main(int argc, char **argv);
-
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);

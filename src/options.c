@@ -241,7 +241,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 			break;
 		case 'S': o->sock_path = optarg; break;
 		case 'v': if (o->verbosity >= 0) o->verbosity++; break;
-		case 'V': printf("sshtun %s\n", SSHTUN_VERSION); return 1;
+		case 'V': printf("sshtun %s\n", sshtun_version); return 1;
 		case 'w':
 			if (!*optarg || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') || strchr(optarg, ' '))
 				return fail(EXIT_USAGE, "bad interface name `%s' (1..%d characters)", optarg, IFNAMSIZ - 1);

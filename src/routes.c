@@ -1,9 +1,11 @@
 /* Which prefixes a route request means, and which it must not touch. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
+#include "netlink.h"
 
 /* Does prefix p contain address a? */
 static bool contains(const struct inet_prefix *p, int family, const void *a)
@@ -41,12 +43,14 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 
 	*n = 0;
 	if (!strcmp(cidr, "default")) {
+		/* The halves contain the server, but the pin keeps it out. */
 		/* Two halves beat the default route without replacing it, so the
 		 * original stays for the SSH connection itself. */
 		static const char *const halves[] = { "0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1" };
 
 		for (size_t i = 0; i < 4; i++)
 			inet_prefix_parse(halves[i], &out[(*n)++]);
+		return 0;
 	} else if (inet_prefix_parse(cidr, &out[0]) < 0) {
 		snprintf(err, errlen, "bad CIDR `%s' (want e.g. 10.20.0.0/16, 2001:db8::/32 or default)", cidr);
 		return -1;
@@ -70,4 +74,59 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 		}
 	}
 	return 0;
+}
+
+static int server_prefix(const struct engine *eng, struct inet_prefix *p)
+{
+	const struct sockaddr_storage *ss = &eng->conn.peer_addr;
+
+	memset(p, 0, sizeof(*p));
+	p->family = ss->ss_family;
+	if (p->family == AF_INET) {
+		p->addr.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+		p->plen = 32;
+	} else if (p->family == AF_INET6) {
+		p->addr.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		p->plen = 128;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+int routes_pin_server(struct engine *eng, char *err, size_t errlen)
+{
+	struct inet_prefix server, gw;
+	int ifindex, rc;
+
+	if (eng->pin.family)
+		return 0;
+	if (server_prefix(eng, &server) < 0) {
+		snprintf(err, errlen, "not connected: cannot pin the server's route");
+		return -1;
+	}
+	rc = net_route_get(&server, &ifindex, &gw);
+	if (rc == 0 && ifindex == eng->ifindex)
+		rc = -ELOOP;
+	if (rc == 0)
+		rc = net_route_add(&server, ifindex, gw.family ? &gw : NULL);
+	if (rc < 0 && rc != -EEXIST) {
+		snprintf(err, errlen, "cannot keep the SSH server %s on its own path: %s", eng->conn.peer,
+			 strerror(-rc));
+		return -1;
+	}
+	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
+		eng->pin = server;
+		eng->pin_gw = gw;
+		eng->pin_ifindex = ifindex;
+	}
+	return 0;
+}
+
+void routes_unpin_server(struct engine *eng)
+{
+	if (!eng->pin.family)
+		return;
+	net_route_del(&eng->pin, eng->pin_ifindex);
+	memset(&eng->pin, 0, sizeof(eng->pin));
 }

@@ -194,7 +194,7 @@ static int on_hello(struct server *s, const struct frame *f)
 
 	memset(&reply, 0, sizeof(reply));
 	reply.proto = PROTO_VERSION;
-	snprintf(reply.software, sizeof(reply.software), "sshtun %s", SSHTUN_VERSION);
+	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
 	reply.mtu = s->mtu;
 	reply.client4 = s->lease.client4;
 	reply.server4 = s->lease.server4;
