@@ -141,6 +141,34 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 	return 0;
 }
 
+/* Keeps the names of list that this libssh2 supports, in list's order.
+ * libssh2 1.10 mishandles unsupported names in method_pref (an overlapping
+ * memcpy), so it only ever sees supported ones. */
+static void supported_only(LIBSSH2_SESSION *s, int method, const char *list, char *out, size_t cap)
+{
+	const char **algs = NULL;
+	int n = libssh2_session_supported_algs(s, method, &algs);
+	size_t len = 0;
+	const char *p = list;
+
+	out[0] = '\0';
+	while (*p) {
+		size_t wl = strcspn(p, ",");
+
+		for (int i = 0; i < n; i++) {
+			if (strlen(algs[i]) == wl && !strncmp(algs[i], p, wl) && len + wl + 2 < cap) {
+				len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len ? "," : "", (int)wl, p);
+				break;
+			}
+		}
+		p += wl;
+		if (*p == ',')
+			p++;
+	}
+	if (n > 0)
+		libssh2_free(s, algs);
+}
+
 static int set_prefs(LIBSSH2_SESSION *s, const char *hostkey_pref)
 {
 	static const struct {
@@ -152,15 +180,20 @@ static int set_prefs(LIBSSH2_SESSION *s, const char *hostkey_pref)
 		{ LIBSSH2_METHOD_CRYPT_SC, cipher_pref },
 		{ LIBSSH2_METHOD_MAC_CS, mac_pref },
 		{ LIBSSH2_METHOD_MAC_SC, mac_pref },
+		{ LIBSSH2_METHOD_HOSTKEY, NULL },
 	};
+	char list[512];
 
-	for (size_t i = 0; i < ARRAY_SIZE(prefs); i++)
-		if (libssh2_session_method_pref(s, prefs[i].method, prefs[i].pref) < 0)
-			return fail(EXIT_ERROR, "libssh2 rejects algorithm list `%s': %s",
-				    prefs[i].pref, ssh_errmsg(s));
-	if (hostkey_pref[0] && libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY, hostkey_pref) < 0)
-		return fail(EXIT_ERROR, "libssh2 rejects host key list `%s': %s", hostkey_pref,
-			    ssh_errmsg(s));
+	for (size_t i = 0; i < ARRAY_SIZE(prefs); i++) {
+		const char *want = prefs[i].pref ? prefs[i].pref : hostkey_pref;
+
+		supported_only(s, prefs[i].method, want, list, sizeof(list));
+		if (!list[0])
+			return fail(EXIT_ERROR, "this libssh2 supports none of `%s'", want);
+		if (libssh2_session_method_pref(s, prefs[i].method, list) < 0)
+			return fail(EXIT_ERROR, "libssh2 rejects algorithm list `%s': %s", list,
+				    ssh_errmsg(s));
+	}
 	return 0;
 }
 
