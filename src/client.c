@@ -348,6 +348,9 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	struct engine *eng = ctx;
 
 	eng->reconnects++;
+	/* Nobody may be at the terminal now: the agent or an unencrypted key
+	 * must do, and the failure says so when they cannot. */
+	eng->opts->ssh.batch = true;
 	if (start_session(eng) == 0) {
 		reconnect_attempt = 0;
 		return;

@@ -274,6 +274,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		return fail(EXIT_USAGE, optind >= argc ? "no host given" : "too many arguments: `%s'",
 			    optind < argc ? argv[optind + 1] : "");
 	}
+	/* ServerAliveInterval x ServerAliveCountMax: when a silent server is
+	 * declared dead, by our pings and by TCP alike. */
+	o->ssh.dead_after_s = o->alive_interval ? o->alive_interval * o->alive_count : 0;
 	if (split_target(o, argv[optind]) < 0)
 		return -1;
 	if (!o->ssh.host)

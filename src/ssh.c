@@ -91,6 +91,22 @@ bad:
 	return -1;
 }
 
+/* The kernel's own dead-peer detection, as a second line behind our pings:
+ * keepalive probes on an idle socket, and TCP_USER_TIMEOUT so that data
+ * unacknowledged for dead_s ends the connection instead of retrying for the
+ * kernel default of 15 minutes. */
+static void tcp_liveness(int fd, unsigned dead_s)
+{
+	int one = 1, idle = (int)(dead_s / 3 ? dead_s / 3 : 1), intvl = idle, cnt = 3;
+	unsigned timeout_ms = dead_s * 1000;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+}
+
 static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = opts->family };
@@ -137,7 +153,7 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 	/* Small requests must not wait for Nagle: ssh -w without this adds
 	 * 44 ms to every small request/response. */
 	setsockopt(conn->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(conn->sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	tcp_liveness(conn->sock, opts->dead_after_s ? opts->dead_after_s : 15);
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct ssh_opts {
 	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool compression;		/* zlib@openssh.com transport compression */
 	bool batch;			/* never prompt (reconnects, no terminal) */
+	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
 };
 
 struct ssh_conn {
