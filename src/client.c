@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "common.h"
+#include "compress.h"
 #include "control.h"
 #include "engine.h"
 #include "fail.h"
@@ -133,6 +134,8 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		net_addr_del(eng->ifindex, &eng->lease.client6);
 	eng->lease = h;
 	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
+	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
+		return -1;
 	if (configure_tun(eng) < 0)
 		return -1;
 	loop_cancel(eng->loop, eng->hello_timer);
@@ -243,12 +246,15 @@ static int start_session(struct engine *eng)
 	if (open_channel(eng) < 0)
 		return -1;
 	libssh2_session_set_blocking(eng->conn.session, 0);
-	tunnel_reset(&eng->t);
+	if (tunnel_reset(&eng->t, true) < 0)
+		return -1;
 
 	memset(&h, 0, sizeof(h));
 	h.proto = PROTO_VERSION;
 	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
 	h.mtu = eng->opts->mtu;
+	h.compress = COMPRESS_ZLIB;
+	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
 	h.client4 = eng->lease.client4.family ? eng->lease.client4 : eng->opts->want4;

@@ -6,6 +6,8 @@
 
 #include "buf.h"
 #include "common.h"
+#include "compress.h"
+#include "fail.h"
 #include "engine.h"
 #include "log.h"
 #include "loop.h"
@@ -72,7 +74,7 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	addr_str(&eng->lease.client6, st->local_addr6, sizeof(st->local_addr6));
 	addr_str(&eng->lease.server6, st->peer_addr6, sizeof(st->peer_addr6));
 	st->mode = "sshtun";
-	snprintf(st->compression, sizeof(st->compression), "off");
+	compress_mode_str(eng->opts->compress, st->compression, sizeof(st->compression));
 	st->mtu = eng->t.mtu;
 	st->uptime_s = up ? (now_ms() - eng->up_since_ms) / 1000 : 0;
 	st->reconnects = eng->reconnects;
@@ -181,12 +183,29 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 	return 0;
 }
 
+/* Both directions change: ours at once, the server's when our CONTROL
+ * frame reaches it (and again in the hello after a reconnect). */
 int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)
 {
-	if (!strcmp(mode, "off"))
-		return 0;
-	snprintf(err, errlen, "compression `%s' is not available in this build (only off)", mode);
-	return -1;
+	char line[32], name[8];
+	int m;
+
+	if (compress_mode_parse(mode, &m) < 0) {
+		snprintf(err, errlen, "%s", fail_msg());
+		fail_clear();
+		return -1;
+	}
+	eng->opts->compress = m;
+	tunnel_set_compress(&eng->t, m);
+	if (eng->state == ST_UP) {
+		int n = snprintf(line, sizeof(line), "compress_mode=%s\n",
+				 compress_mode_str(m, name, sizeof(name)));
+
+		if (tunnel_queue(&eng->t, FRAME_CONTROL, 0, line, (uint32_t)n) < 0)
+			log_warn("could not tell the server the new compression mode (queue full)");
+	}
+	log_info("compression %s", compress_mode_str(m, name, sizeof(name)));
+	return 0;
 }
 
 /* Pings: payload u32 id, u64 send time; the peer echoes it in a PONG.  The
@@ -237,11 +256,11 @@ long engine_send_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn
 	p->eng = eng;
 	p->handle = ++eng->next_ping;
 	p->id = (uint32_t)p->handle;
-	p->sent_ms = now_ms();
+	p->sent_us = now_us();
 	p->fn = fn;
 	p->ctx = ctx;
 	put_u32(payload, p->id);
-	put_u64(payload + 4, p->sent_ms);
+	put_u64(payload + 4, p->sent_us);
 	if (tunnel_queue(&eng->t, FRAME_PING, 0, payload, sizeof(payload)) < 0) {
 		p->handle = 0;
 		return -1;
@@ -264,7 +283,7 @@ void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len)
 
 		/* The time comes back from the peer: trust only our own copy. */
 		if (p->handle && p->id == id) {
-			ping_finish(p, (double)(now_ms() - p->sent_ms));
+			ping_finish(p, (double)(now_us() - p->sent_us) / 1000.0);
 			return;
 		}
 	}

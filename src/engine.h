@@ -27,7 +27,7 @@ struct ping_slot {
 	struct engine *eng;
 	long handle;		/* 0: free */
 	uint32_t id;
-	uint64_t sent_ms;
+	uint64_t sent_us;
 	long timer;
 	engine_ping_fn fn;	/* NULL: our own keepalive */
 	void *ctx;

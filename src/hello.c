@@ -133,6 +133,16 @@ static int parse_compress(void *field, char *v)
 	return 0;
 }
 
+static int parse_compress_mode(void *field, char *v)
+{
+	bool level = strlen(v) == 1 && v[0] >= '1' && v[0] <= '9';
+
+	if (!level && strcmp(v, "off") && strcmp(v, "auto"))
+		return -1;
+	strcpy(field, v);	/* at most 4 characters + NUL: checked above */
+	return 0;
+}
+
 static int parse_id(void *field, char *v)
 {
 	if (strlen(v) != HELLO_ID_LEN || strspn(v, "0123456789abcdef") != HELLO_ID_LEN)
@@ -170,6 +180,7 @@ static const struct key keys[] = {
 	KEY(software, parse_software, "at most 63 printable ASCII characters"),
 	KEY(mtu, parse_mtu, STR(MTU_MIN) ".." STR(MTU_MAX)),
 	KEY(compress, parse_compress, ""),
+	KEY(compress_mode, parse_compress_mode, "off, auto or 1..9"),
 	KEY(id, parse_id, STR(HELLO_ID_LEN) " lowercase hex digits"),
 	KEY(client4, parse_addr4, WANT4),
 	KEY(server4, parse_addr4, WANT4),
@@ -313,6 +324,8 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 		put_line(&o, "mtu=%u\n", h->mtu);
 	if (h->compress & COMPRESS_ZLIB)
 		put_line(&o, "compress=zlib\n");
+	if (h->compress_mode[0])
+		put_line(&o, "compress_mode=%s\n", h->compress_mode);
 	if (h->id[0])
 		put_line(&o, "id=%s\n", h->id);
 	put_addr(&o, "client4", &h->client4);

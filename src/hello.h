@@ -7,6 +7,8 @@
  *        software=sshtun 0.1   informational
  *        mtu=1400              largest IP packet the sender will send/accept
  *        compress=zlib         algorithms the sender can decompress, comma list
+ *        compress_mode=auto    (client only) how the server should compress
+ *                              toward the client: off, auto, or a level 1..9
  *        id=<32 hex digits>    client identity (client to server only)
  *        client4=A.B.C.D/31    the client's inner IPv4 address and prefix:
  *                              asked by the client (-a), assigned by the server
@@ -38,6 +40,7 @@ struct hello {
 	char software[64];
 	unsigned mtu;
 	uint32_t compress;		/* COMPRESS_* bits */
+	char compress_mode[5];		/* client only: "off", "auto", "1".."9", "" absent */
 	char id[HELLO_ID_LEN + 1];	/* "" when absent */
 	struct inet_prefix client4, server4, client6, server6;
 };

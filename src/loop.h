@@ -38,7 +38,8 @@ int loop_signals(struct loop *loop, loop_signal_fn fn, void *ctx);
 int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds and microseconds. */
 uint64_t now_ms(void);
+uint64_t now_us(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "compress.h"
 #include "fail.h"
 #include "log.h"
 #include "options.h"
@@ -185,7 +186,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->ssh.strict = SHK_ASK;
 	o->ssh.connect_timeout_s = 15;
-	o->compress = "auto";
+	o->compress = COMPRESS_AUTO;
 	o->remote_command = "sshtun serve";
 	o->mtu = MTU_DEFAULT;
 	o->alive_interval = 5;
@@ -247,17 +248,10 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 				return fail(EXIT_USAGE, "bad interface name `%s' (1..%d characters)", optarg, IFNAMSIZ - 1);
 			snprintf(o->ifname, sizeof(o->ifname), "%s", optarg);
 			break;
-		case OPT_COMPRESS: {
-			unsigned level;
-
-			if (strcmp(optarg, "auto") && strcmp(optarg, "off") &&
-			    parse_uint("compression mode", optarg, 1, 9, &level) < 0) {
-				fail_clear();
-				return fail(EXIT_USAGE, "bad --compress `%s' (auto, off, 1..9)", optarg);
-			}
-			o->compress = optarg;
+		case OPT_COMPRESS:
+			if (compress_mode_parse(optarg, &o->compress) < 0)
+				return -1;
 			break;
-		}
 		case OPT_OPENSSH: o->openssh = true; break;
 		case OPT_REMOTE: o->remote_command = optarg; break;
 		case OPT_MTU:

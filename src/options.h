@@ -25,7 +25,7 @@ struct client_opts {
 	int nroutes;
 	const char *commands[OPT_MAX_COMMANDS];	/* -c */
 	int ncommands;
-	const char *compress;		/* --compress */
+	int compress;			/* --compress: COMPRESS_OFF, _AUTO or a level */
 	const char *remote_command;	/* --remote-command */
 	bool openssh;			/* --openssh */
 	bool no_shell;			/* -N */

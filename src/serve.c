@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "compress.h"
 #include "fail.h"
 #include "frame.h"
 #include "hello.h"
@@ -196,6 +197,7 @@ static int on_hello(struct server *s, const struct frame *f)
 	reply.proto = PROTO_VERSION;
 	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
 	reply.mtu = s->mtu;
+	reply.compress = COMPRESS_ZLIB;
 	reply.client4 = s->lease.client4;
 	reply.server4 = s->lease.server4;
 	reply.client6 = s->lease.client6;
@@ -206,12 +208,44 @@ static int on_hello(struct server *s, const struct frame *f)
 		goto refused;
 	}
 	s->t.mtu = s->mtu;
+	if (h.compress & COMPRESS_ZLIB) {
+		int mode = COMPRESS_OFF;
+
+		/* The client says how it wants its downloads compressed. */
+		if (h.compress_mode[0] && compress_mode_parse(h.compress_mode, &mode) < 0)
+			mode = COMPRESS_OFF;
+		if (tunnel_compress_to_peer(&s->t, mode) < 0) {
+			snprintf(why, sizeof(why), "server: %s", fail_msg());
+			goto refused;
+		}
+	}
 	s->t.up = true;
 	loop_cancel(s->loop, s->hello_timer);
 	return 0;
 refused:
 	refuse(s, why);
 	return -1;
+}
+
+/* CONTROL from the client: key=value lines; unknown keys are ignored. */
+static int on_control(struct server *s, const struct frame *f)
+{
+	char text[256], *line, *save = NULL;
+	size_t n = f->len < sizeof(text) - 1 ? f->len : sizeof(text) - 1;
+
+	memcpy(text, f->payload, n);
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int mode;
+
+		if (!strncmp(line, "compress_mode=", 14)) {
+			if (compress_mode_parse(line + 14, &mode) < 0)
+				return -1;
+			tunnel_set_compress(&s->t, mode);
+			log_verbose("client asks for compression %s", line + 14);
+		}
+	}
+	return 0;
 }
 
 static int on_frame(void *ctx, const struct frame *f)
@@ -224,8 +258,9 @@ static int on_frame(void *ctx, const struct frame *f)
 			return fail(EXIT_ERROR, "the client sent a second hello");
 		return on_hello(s, f);
 	case FRAME_PONG:
-	case FRAME_CONTROL:
 		return 0;
+	case FRAME_CONTROL:
+		return on_control(s, f);
 	case FRAME_ERROR:
 		log_info("client closes: %.*s", (int)(f->len > 200 ? 200 : f->len), (const char *)f->payload);
 		finish(s, EXIT_OK);
@@ -364,7 +399,7 @@ int serve_main(int argc, char **argv)
 		serve_usage();
 		return EXIT_USAGE;
 	}
-	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0) {
+	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
 		log_error("%s", fail_msg());
 		return EXIT_ERROR;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "compress.h"
 #include "fail.h"
 #include "log.h"
 #include "tun.h"
@@ -23,26 +24,58 @@ int tunnel_init(struct tunnel *t, const struct link_ops *link, void *link_ctx,
 	t->want_magic = true;
 	t->tx = malloc(TUNNEL_TX_CAP);
 	t->rx = malloc(TUNNEL_RX_CAP);
-	if (!t->tx || !t->rx) {
+	t->zbatch = malloc(TUNNEL_ZBATCH_MAX);
+	t->scratch = malloc(TUNNEL_INFLATE_MAX + 1);
+	if (!t->tx || !t->rx || !t->zbatch || !t->scratch) {
 		tunnel_free(t);
 		return fail(EXIT_ERROR, "out of memory for tunnel buffers");
 	}
 	return 0;
 }
 
-void tunnel_free(struct tunnel *t)
+static void drop_streams(struct tunnel *t)
 {
-	free(t->tx);
-	free(t->rx);
-	t->tx = t->rx = NULL;
+	compressor_free(t->comp);
+	decompressor_free(t->decomp);
+	t->comp = NULL;
+	t->decomp = NULL;
+	t->zbatch_len = 0;
+	t->zbatch_n = 0;
 }
 
-void tunnel_reset(struct tunnel *t)
+void tunnel_free(struct tunnel *t)
+{
+	drop_streams(t);
+	free(t->tx);
+	free(t->rx);
+	free(t->zbatch);
+	free(t->scratch);
+	t->tx = t->rx = t->zbatch = t->scratch = NULL;
+}
+
+int tunnel_reset(struct tunnel *t, bool we_inflate)
 {
 	t->tx_off = t->tx_len = t->rx_len = 0;
 	t->want_magic = true;
 	t->write_blocked = false;
 	t->up = false;
+	drop_streams(t);
+	if (we_inflate && !(t->decomp = decompressor_new()))
+		return -1;
+	return 0;
+}
+
+int tunnel_compress_to_peer(struct tunnel *t, int mode)
+{
+	compressor_free(t->comp);
+	t->comp = compressor_new(mode);
+	return t->comp ? 0 : -1;
+}
+
+void tunnel_set_compress(struct tunnel *t, int mode)
+{
+	if (t->comp)
+		compressor_set_mode(t->comp, mode);
 }
 
 /* Room at the end of tx, compacting first when nothing is half-written:
@@ -98,31 +131,110 @@ bool tunnel_tx_pending(const struct tunnel *t)
 	return t->tx_off < t->tx_len;
 }
 
+static void commit_raw(struct tunnel *t, uint8_t *slot, size_t n)
+{
+	frame_put_header(slot, FRAME_DATA, 0, (uint32_t)n);
+	t->tx_len += FRAME_HDR_LEN + n;
+	t->st.tx_uncompressed++;
+}
+
+/* Sends the batch as one compressed frame.  Room for it was reserved when
+ * each packet joined (see batch_fits).  Should deflate ever fail, the
+ * packets go out as they are: the peer's stream never saw the bad output. */
+static void flush_batch(struct tunnel *t)
+{
+	uint8_t *slot;
+	long out;
+
+	if (!t->zbatch_n)
+		return;
+	tx_room(t);
+	slot = t->tx + t->tx_len;
+	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n,
+				   slot + FRAME_HDR_LEN, TUNNEL_TX_CAP - t->tx_len - FRAME_HDR_LEN);
+	if (out > 0) {
+		frame_put_header(slot, FRAME_DATA, FRAME_F_COMPRESSED, (uint32_t)out);
+		t->tx_len += FRAME_HDR_LEN + (size_t)out;
+		t->st.tx_compressed += (uint64_t)t->zbatch_n;
+	} else {
+		log_warn("compression disabled: %s", fail_msg());
+		fail_clear();
+		for (int i = 0; i < t->zbatch_n; i++) {
+			size_t end = i + 1 < t->zbatch_n ? t->zbatch_off[i + 1] : t->zbatch_len;
+
+			slot = t->tx + t->tx_len;
+			memcpy(slot + FRAME_HDR_LEN, t->zbatch + t->zbatch_off[i], end - t->zbatch_off[i]);
+			commit_raw(t, slot, end - t->zbatch_off[i]);
+		}
+	}
+	t->zbatch_len = 0;
+	t->zbatch_n = 0;
+}
+
+/* Would the batch with n more bytes still fit, compressed in the worst
+ * case, into the transmit buffer? */
+static bool batch_fits(struct tunnel *t, size_t n)
+{
+	size_t total = t->zbatch_len + n;
+
+	return t->zbatch_n < TUNNEL_TUN_BATCH && total <= TUNNEL_ZBATCH_MAX &&
+	       tx_room(t) >= FRAME_HDR_LEN + total + COMPRESS_SLACK;
+}
+
 void tunnel_read_tun(struct tunnel *t)
 {
+	/* Compression may apply this round: then packets are read into
+	 * scratch first, since each goes either into the batch or the frame
+	 * stream; otherwise straight into the transmit buffer. */
+	bool congested = t->write_blocked || t->tx_len - t->tx_off >= TUNNEL_CONGESTED;
+	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF &&
+		     (compressor_mode(t->comp) != COMPRESS_AUTO || congested);
+
 	for (int i = 0; i < TUNNEL_TUN_BATCH && tunnel_tx_room(t); i++) {
-		uint8_t *slot;
+		uint8_t *slot, *pkt;
 		ssize_t n;
 
+		/* Raw packets must leave room for the pending batch. */
+		if (t->zbatch_n &&
+		    tx_room(t) < 2 * FRAME_HDR_LEN + t->zbatch_len + COMPRESS_SLACK + t->mtu)
+			break;
 		tx_room(t);
 		slot = t->tx + t->tx_len;
+		pkt = maybe ? t->scratch : slot + FRAME_HDR_LEN;
 		/* One byte more than the MTU tells a too-big packet apart. */
-		n = tun_read(t->tun_fd, slot + FRAME_HDR_LEN, t->mtu + 1);
+		n = tun_read(t->tun_fd, pkt, t->mtu + 1);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("reading the TUN device: %s", strerror(errno));
-			return;
+			break;
 		}
 		if (n == 0 || (size_t)n > t->mtu) {
 			t->st.drops++;
 			continue;
 		}
-		frame_put_header(slot, FRAME_DATA, 0, (uint32_t)n);
-		t->tx_len += FRAME_HDR_LEN + (size_t)n;
 		t->st.tx_packets++;
 		t->st.tx_bytes += (uint64_t)n;
-		t->st.tx_uncompressed++;
+		if (!maybe) {
+			commit_raw(t, slot, (size_t)n);
+			continue;
+		}
+		if (compressor_should(t->comp, pkt, (size_t)n, congested)) {
+			if (!batch_fits(t, (size_t)n))
+				flush_batch(t);
+			if (batch_fits(t, (size_t)n)) {
+				t->zbatch_off[t->zbatch_n++] = (uint32_t)t->zbatch_len;
+				memcpy(t->zbatch + t->zbatch_len, pkt, (size_t)n);
+				t->zbatch_len += (size_t)n;
+				continue;
+			}
+		}
+		/* Raw packets may overtake the batch: only packets of flows
+		 * judged differently are reordered, never within one flow. */
+		slot = t->tx + t->tx_len;
+		memcpy(slot + FRAME_HDR_LEN, pkt, (size_t)n);
+		commit_raw(t, slot, (size_t)n);
 	}
+	flush_batch(t);
 }
 
 int tunnel_flush(struct tunnel *t)
@@ -145,36 +257,75 @@ int tunnel_flush(struct tunnel *t)
 	return 0;
 }
 
-/* A DATA frame while up: sanity-check the packet and hand it to the TUN. */
-static void deliver(struct tunnel *t, const struct frame *f)
+/* One IP packet to the TUN, after a sanity check. */
+static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 {
 	uint8_t version;
 
-	if (f->flags & FRAME_F_COMPRESSED) {
-		/* Not negotiated (yet): a peer bug, but not worth the session. */
+	if (len < 20 || len > t->mtu) {
 		t->st.drops++;
-		log_debug("dropping a compressed DATA frame: compression not negotiated");
+		log_debug("dropping a %zu-byte packet (MTU %u)", len, t->mtu);
 		return;
 	}
-	if (f->len < 20 || f->len > t->mtu) {
-		t->st.drops++;
-		log_debug("dropping a %u-byte packet (MTU %u)", f->len, t->mtu);
-		return;
-	}
-	version = f->payload[0] >> 4;
+	version = p[0] >> 4;
 	if (version != 4 && version != 6) {
 		t->st.drops++;
 		log_debug("dropping a packet of IP version %u", version);
 		return;
 	}
-	if (tun_write(t->tun_fd, f->payload, f->len) < 0) {
+	if (tun_write(t->tun_fd, p, len) < 0) {
 		t->st.drops++;
 		if (errno != EAGAIN && errno != ENOBUFS && errno != EIO)
 			log_debug("writing to the TUN device: %s", strerror(errno));
 		return;
 	}
 	t->st.rx_packets++;
-	t->st.rx_bytes += f->len;
+	t->st.rx_bytes += len;
+}
+
+/* Length of the IP packet at p (from its own header), or 0 if it is not
+ * a whole IPv4/IPv6 packet within avail. */
+static size_t ip_len(const uint8_t *p, size_t avail)
+{
+	size_t len;
+
+	if (avail < 20)
+		return 0;
+	if (p[0] >> 4 == 4)
+		len = (size_t)p[2] << 8 | p[3];
+	else if (p[0] >> 4 == 6 && avail >= 40)
+		len = 40 + ((size_t)p[4] << 8 | p[5]);
+	else
+		return 0;
+	return len >= 20 && len <= avail ? len : 0;
+}
+
+/* A DATA frame while up.  A compressed frame inflates to whole packets
+ * back to back; anything else in it means the streams are out of step,
+ * which ends the session. */
+static int deliver(struct tunnel *t, const struct frame *f)
+{
+	long n;
+
+	if (!(f->flags & FRAME_F_COMPRESSED)) {
+		to_tun(t, f->payload, f->len);
+		return 0;
+	}
+	if (!t->decomp)
+		return fail(EXIT_ERROR, "the peer sent a compressed frame without negotiating compression");
+	n = decompressor_run(t->decomp, f->payload, f->len, t->scratch, TUNNEL_INFLATE_MAX);
+	if (n < 0)
+		return -1;
+	for (size_t off = 0; off < (size_t)n;) {
+		size_t len = ip_len(t->scratch + off, (size_t)n - off);
+
+		if (!len)
+			return fail(EXIT_ERROR, "a compressed frame from the peer holds a malformed packet at byte %zu",
+				    off);
+		to_tun(t, t->scratch + off, len);
+		off += len;
+	}
+	return 0;
 }
 
 /* Handles every complete frame in rx; keeps the incomplete rest. */
@@ -207,7 +358,7 @@ static int parse(struct tunnel *t)
 			break;
 		off += (size_t)used;
 		if (f.type == FRAME_DATA && t->up && t->tun_fd >= 0)
-			deliver(t, &f);
+			rc = deliver(t, &f);
 		else if (f.type == FRAME_PING)
 			tunnel_queue(t, FRAME_PONG, 0, f.payload, f.len);
 		else if (f.type >= FRAME_IGNORABLE_MIN)
