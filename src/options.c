@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "compress.h"
+#include "sshconfig.h"
 #include "fail.h"
 #include "log.h"
 #include "options.h"
@@ -52,74 +53,267 @@ static bool yes(const char *v)
 	return !strcasecmp(v, "yes") || !strcasecmp(v, "true");
 }
 
+/* A copy that lives as long as the options (config values are valid only
+ * during the parser's callback). */
+static const char *keep(struct client_opts *o, const char *v)
+{
+	size_t n = strlen(v) + 1;
+
+	if (o->arena_len + n > sizeof(o->arena)) {
+		fail(EXIT_USAGE, "configuration values too long in total (max %zu bytes)", sizeof(o->arena));
+		return NULL;
+	}
+	memcpy(o->arena + o->arena_len, v, n);
+	o->arena_len += n;
+	return o->arena + o->arena_len - n;
+}
+
+static int set_str(struct client_opts *o, const char *v, const char **dst)
+{
+	return (*dst = keep(o, v)) ? 0 : -1;
+}
+
+static int kw_port(struct client_opts *o, const char *v)
+{
+	return parse_uint("Port", v, 1, 65535, &o->ssh.port);
+}
+
+static int kw_user(struct client_opts *o, const char *v)
+{
+	return set_str(o, v, &o->ssh.user);
+}
+
+static int kw_hostname(struct client_opts *o, const char *v)
+{
+	return set_str(o, v, &o->hostname);
+}
+
+static int kw_identity(struct client_opts *o, const char *v)
+{
+	const char *k = keep(o, v);
+
+	return k ? add_identity(o, k) : -1;
+}
+
+static int kw_identities_only(struct client_opts *o, const char *v)
+{
+	o->ssh.identities_only = yes(v);
+	return 0;
+}
+
+static int kw_known_hosts(struct client_opts *o, const char *v)
+{
+	char first[512];
+	size_t n = strcspn(v, " \t");
+
+	/* ssh takes a list; the first file is the one we read and add to. */
+	snprintf(first, sizeof(first), "%.*s", (int)n, v);
+	return set_str(o, first, &o->known_hosts_raw);
+}
+
+static int kw_strict(struct client_opts *o, const char *v)
+{
+	if (yes(v))
+		o->ssh.strict = SHK_YES;
+	else if (!strcasecmp(v, "accept-new"))
+		o->ssh.strict = SHK_ACCEPT_NEW;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "off"))
+		o->ssh.strict = SHK_NO;
+	else if (!strcasecmp(v, "ask"))
+		o->ssh.strict = SHK_ASK;
+	else
+		return fail(EXIT_USAGE, "bad StrictHostKeyChecking `%s' (yes, accept-new, no, ask)", v);
+	return 0;
+}
+
+static int kw_timeout(struct client_opts *o, const char *v)
+{
+	return parse_uint("ConnectTimeout", v, 1, 3600, &o->ssh.connect_timeout_s);
+}
+
+static int kw_alive_interval(struct client_opts *o, const char *v)
+{
+	return parse_uint("ServerAliveInterval", v, 0, 3600, &o->alive_interval);
+}
+
+static int kw_alive_count(struct client_opts *o, const char *v)
+{
+	return parse_uint("ServerAliveCountMax", v, 1, 100, &o->alive_count);
+}
+
+static int kw_compression(struct client_opts *o, const char *v)
+{
+	o->ssh.compression = yes(v);
+	return 0;
+}
+
+static int kw_batch(struct client_opts *o, const char *v)
+{
+	o->ssh.batch = yes(v);
+	return 0;
+}
+
+static int kw_family(struct client_opts *o, const char *v)
+{
+	if (!strcasecmp(v, "inet"))
+		o->ssh.family = AF_INET;
+	else if (!strcasecmp(v, "inet6"))
+		o->ssh.family = AF_INET6;
+	else if (!strcasecmp(v, "any"))
+		o->ssh.family = AF_UNSPEC;
+	else
+		return fail(EXIT_USAGE, "bad AddressFamily `%s' (any, inet, inet6)", v);
+	return 0;
+}
+
+static int kw_proxy_command(struct client_opts *o, const char *v)
+{
+	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_command);
+}
+
+static int kw_proxy_jump(struct client_opts *o, const char *v)
+{
+	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_jump);
+}
+
+/* The ssh_config keywords we honour.  As in ssh, the first value obtained
+ * for a keyword wins (command line first, then the files), except
+ * IdentityFile, which accumulates. */
+static const struct keyword {
+	const char *name;
+	int (*set)(struct client_opts *o, const char *v);
+	bool accumulates;
+} keywords[] = {
+	{ "Port", kw_port, false },
+	{ "User", kw_user, false },
+	{ "HostName", kw_hostname, false },
+	{ "IdentityFile", kw_identity, true },
+	{ "IdentitiesOnly", kw_identities_only, false },
+	{ "UserKnownHostsFile", kw_known_hosts, false },
+	{ "StrictHostKeyChecking", kw_strict, false },
+	{ "ConnectTimeout", kw_timeout, false },
+	{ "ServerAliveInterval", kw_alive_interval, false },
+	{ "ServerAliveCountMax", kw_alive_count, false },
+	{ "Compression", kw_compression, false },
+	{ "BatchMode", kw_batch, false },
+	{ "AddressFamily", kw_family, false },
+	{ "ProxyCommand", kw_proxy_command, false },
+	{ "ProxyJump", kw_proxy_jump, false },
+};
+
+_Static_assert(ARRAY_SIZE(keywords) <= 32, "one bit per keyword in client_opts.set");
+
+static const struct keyword *find_keyword(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++)
+		if (strlen(keywords[i].name) == len && !strncasecmp(keywords[i].name, name, len))
+			return &keywords[i];
+	return NULL;
+}
+
+static int apply(struct client_opts *o, const struct keyword *k, const char *v)
+{
+	uint32_t bit = 1u << (k - keywords);
+
+	if ((o->set & bit) && !k->accumulates)
+		return 0;
+	o->set |= bit;
+	return k->set(o, v);
+}
+
 int options_set_keyword(struct client_opts *o, const char *kv)
 {
-	char key[64];
-	const char *v;
 	size_t klen = strcspn(kv, "= \t");
+	const struct keyword *k;
+	const char *v;
 
-	if (klen == 0 || klen >= sizeof(key) || !kv[klen])
+	if (klen == 0 || !kv[klen])
 		return fail(EXIT_USAGE, "bad -o option `%s' (want Key=Value)", kv);
-	memcpy(key, kv, klen);
-	key[klen] = '\0';
 	v = kv + klen + strspn(kv + klen, "= \t");
-	if (!strcasecmp(key, "Port"))
-		return parse_uint("port", v, 1, 65535, &o->ssh.port);
-	if (!strcasecmp(key, "User")) {
-		o->ssh.user = v;
+	k = find_keyword(kv, klen);
+	if (!k)
+		return fail(EXIT_USAGE, "unsupported -o keyword `%.*s' (see sshtun(1))", (int)klen, kv);
+	return apply(o, k, v);
+}
+
+static int from_config(void *ctx, const char *keyword, const char *value, const char *file, int line)
+{
+	const struct keyword *k = find_keyword(keyword, strlen(keyword));
+
+	/* ssh's other keywords (SendEnv, HashKnownHosts, ...) mean nothing to
+	 * a tunnel: skipped, as a file written for ssh must still work. */
+	if (!k) {
+		log_debug("%s:%d: %s ignored", file, line, keyword);
 		return 0;
 	}
-	if (!strcasecmp(key, "HostName")) {
-		o->ssh.host = v;
-		return 0;
+	if (apply(ctx, k, value) < 0) {
+		char why[ERROR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", fail_msg());
+		fail_clear();
+		return fail(EXIT_USAGE, "%s:%d: %s", file, line, why);
 	}
-	if (!strcasecmp(key, "IdentityFile"))
-		return add_identity(o, v);
-	if (!strcasecmp(key, "IdentitiesOnly")) {
-		o->ssh.identities_only = yes(v);
-		return 0;
+	return 0;
+}
+
+/* ~/.ssh/config then /etc/ssh/ssh_config, or the -F file alone ("none":
+ * no file), for the host as typed. */
+static int read_configs(struct client_opts *o)
+{
+	struct sshconfig_target t = { .host = o->host_buf, .user = o->ssh.user };
+	const char *home = getenv("HOME");
+	char path[512];
+
+	if (o->config_file) {
+		if (!strcmp(o->config_file, "none"))
+			return 0;
+		return sshconfig_read_target(o->config_file, &t, from_config, o);
 	}
-	if (!strcasecmp(key, "UserKnownHostsFile")) {
-		o->ssh.known_hosts = v;
-		return 0;
+	t.missing_ok = true;
+	t.check_perm = true;
+	if (home) {
+		snprintf(path, sizeof(path), "%s/.ssh/config", home);
+		if (sshconfig_read_target(path, &t, from_config, o) < 0)
+			return -1;
 	}
-	if (!strcasecmp(key, "StrictHostKeyChecking")) {
-		if (yes(v))
-			o->ssh.strict = SHK_YES;
-		else if (!strcasecmp(v, "accept-new"))
-			o->ssh.strict = SHK_ACCEPT_NEW;
-		else if (!strcasecmp(v, "no") || !strcasecmp(v, "off"))
-			o->ssh.strict = SHK_NO;
-		else if (!strcasecmp(v, "ask"))
-			o->ssh.strict = SHK_ASK;
-		else
-			return fail(EXIT_USAGE, "bad StrictHostKeyChecking `%s' (yes, accept-new, no, ask)", v);
-		return 0;
+	t.check_perm = false;
+	return sshconfig_read_target("/etc/ssh/ssh_config", &t, from_config, o);
+}
+
+/* Values that may hold ~ or %h-style tokens, expanded once all is known. */
+static int expand(struct client_opts *o)
+{
+	char buf[1024];
+
+	if (o->hostname) {
+		if (sshconfig_expand(o->hostname, o->host_buf, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
+		    set_str(o, buf, &o->ssh.host) < 0)
+			return -1;
 	}
-	if (!strcasecmp(key, "ConnectTimeout"))
-		return parse_uint("ConnectTimeout", v, 1, 3600, &o->ssh.connect_timeout_s);
-	if (!strcasecmp(key, "ServerAliveInterval"))
-		return parse_uint("ServerAliveInterval", v, 0, 3600, &o->alive_interval);
-	if (!strcasecmp(key, "ServerAliveCountMax"))
-		return parse_uint("ServerAliveCountMax", v, 1, 100, &o->alive_count);
-	if (!strcasecmp(key, "Compression")) {
-		o->ssh.compression = yes(v);
-		return 0;
+	if (o->known_hosts_raw) {
+		if (sshconfig_expand(o->known_hosts_raw, o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
+		    set_str(o, buf, &o->ssh.known_hosts) < 0)
+			return -1;
 	}
-	if (!strcasecmp(key, "BatchMode")) {
-		o->ssh.batch = yes(v);
-		return 0;
+	for (int i = 0; i < o->ssh.nidentities; i++) {
+		if (sshconfig_expand(o->ssh.identities[i], o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
+		    set_str(o, buf, &o->ssh.identities[i]) < 0)
+			return -1;
 	}
-	if (!strcasecmp(key, "AddressFamily")) {
-		if (!strcasecmp(v, "inet"))
-			o->ssh.family = AF_INET;
-		else if (!strcasecmp(v, "inet6"))
-			o->ssh.family = AF_INET6;
-		else
-			o->ssh.family = AF_UNSPEC;
-		return 0;
+	if (o->proxy_command && o->proxy_command[0]) {
+		if (sshconfig_expand(o->proxy_command, o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
+		    set_str(o, buf, &o->ssh.proxy_command) < 0)
+			return -1;
+	} else if (o->proxy_jump && o->proxy_jump[0]) {
+		/* ssh -W relays stdin/stdout to host:port through the jump host,
+		 * which ssh reaches with its own configuration. */
+		snprintf(buf, sizeof(buf), "ssh -W '[%s]:%u' -- '%s'", o->ssh.host, o->ssh.port, o->proxy_jump);
+		if (strchr(o->proxy_jump, '\'') || strchr(o->ssh.host, '\''))
+			return fail(EXIT_USAGE, "bad ProxyJump `%s'", o->proxy_jump);
+		if (set_str(o, buf, &o->ssh.proxy_command) < 0)
+			return -1;
 	}
-	return fail(EXIT_USAGE, "unsupported -o keyword `%s'", key);
+	return 0;
 }
 
 /* [user@]host[:port]; an IPv6 literal takes brackets for a port. */
@@ -213,13 +407,16 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 			o->commands[o->ncommands++] = optarg;
 			break;
 		case 'f': o->background = true; break;
-		case 'F': break;	/* ssh_config files: see README (not read yet) */
+		case 'F': o->config_file = optarg; break;
 		case 'h': usage(); return 1;
 		case 'i':
 			if (add_identity(o, optarg) < 0)
 				return -1;
 			break;
-		case 'l': o->ssh.user = optarg; break;
+		case 'l':
+			if (apply(o, find_keyword("User", 4), optarg) < 0)
+				return -1;
+			break;
 		case 'n':
 			if (!*optarg || strchr(optarg, '/'))
 				return fail(EXIT_USAGE, "bad instance name `%s' (no '/', not empty)", optarg);
@@ -273,10 +470,15 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 	o->ssh.dead_after_s = o->alive_interval ? o->alive_interval * o->alive_count : 0;
 	if (split_target(o, argv[optind]) < 0)
 		return -1;
-	if (!o->ssh.host)
-		o->ssh.host = o->host_buf;
+	if (o->ssh.user)
+		o->set |= 1u << (find_keyword("User", 4) - keywords);
 	if (port_opt)
 		o->ssh.port = port_opt;
+	if (o->ssh.port)
+		o->set |= 1u << (find_keyword("Port", 4) - keywords);
+	if (read_configs(o) < 0)
+		return -1;
+	o->ssh.host = o->host_buf;
 	if (!o->ssh.port)
 		o->ssh.port = 22;
 	if (!o->ssh.user) {
@@ -288,6 +490,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		snprintf(o->user_buf, sizeof(o->user_buf), "%s", pw->pw_name);
 		o->ssh.user = o->user_buf;
 	}
+	if (expand(o) < 0)
+		return -1;
 	if (!o->name) {
 		o->name = o->host_buf;
 		if (strchr(o->name, '/'))

@@ -33,6 +33,14 @@ struct client_opts {
 	unsigned mtu;
 	unsigned alive_interval, alive_count;	/* ServerAlive* */
 	int verbosity;
+
+	const char *config_file;	/* -F */
+	const char *hostname;		/* HostName as given, before %h expansion */
+	const char *known_hosts_raw;	/* UserKnownHostsFile before expansion */
+	const char *proxy_command, *proxy_jump;	/* "" = none */
+	uint32_t set;			/* keywords given a value (first wins) */
+	char arena[16384];		/* copies of configuration values */
+	size_t arena_len;
 };
 
 /* Parses argv for `sshtun [options] host`.  Returns 0, 1 when --help or

@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,37 @@ static void tcp_liveness(int fd, unsigned dead_s)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+}
+
+/* ProxyCommand: the command's stdin and stdout are our transport, through
+ * a socketpair (libssh2 wants a socket).  Its stderr stays ours, so its
+ * complaints reach the user. */
+static int proxy_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return fail(EXIT_UNREACHABLE, "socketpair for ProxyCommand: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return fail(EXIT_UNREACHABLE, "fork for ProxyCommand: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		dup2(sv[1], STDIN_FILENO);
+		dup2(sv[1], STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", opts->proxy_command, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	conn->sock = sv[0];
+	conn->proxy_pid = pid;
+	snprintf(conn->peer, sizeof(conn->peer), "(ProxyCommand)");
+	log_verbose("connecting through ProxyCommand `%s'", opts->proxy_command);
+	return 0;
 }
 
 static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
@@ -226,7 +259,8 @@ int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		return -1;
 	if (hostkeys_load(opts, &hk) < 0)
 		return -1;
-	if (tcp_connect(opts, conn) < 0)
+	if ((opts->proxy_command && opts->proxy_command[0] ? proxy_connect(opts, conn)
+							       : tcp_connect(opts, conn)) < 0)
 		goto bad;
 	conn->session = libssh2_session_init();
 	if (!conn->session) {
@@ -281,5 +315,15 @@ void ssh_close(struct ssh_conn *conn, const char *reason)
 	if (conn->sock >= 0) {
 		close(conn->sock);
 		conn->sock = -1;
+	}
+	if (conn->proxy_pid > 0) {
+		/* It sees EOF now; give it a moment, then make sure. */
+		for (int i = 0; i < 20 && waitpid(conn->proxy_pid, NULL, WNOHANG) == 0; i++)
+			usleep(50 * 1000);
+		if (kill(conn->proxy_pid, 0) == 0) {
+			kill(conn->proxy_pid, SIGTERM);
+			waitpid(conn->proxy_pid, NULL, 0);
+		}
+		conn->proxy_pid = 0;
 	}
 }

@@ -7,6 +7,7 @@
 #include <libssh2.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define SSH_MAX_IDENTITIES 16
 
@@ -25,6 +26,7 @@ struct ssh_opts {
 	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool compression;		/* zlib@openssh.com transport compression */
 	bool batch;			/* never prompt (reconnects, no terminal) */
+	const char *proxy_command;	/* run by /bin/sh; its stdin/stdout carry ssh */
 	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
 };
 
@@ -32,7 +34,8 @@ struct ssh_conn {
 	int sock;
 	LIBSSH2_SESSION *session;
 	char peer[64];			/* numeric address we reached */
-	struct sockaddr_storage peer_addr;
+	struct sockaddr_storage peer_addr;	/* family 0 through a ProxyCommand */
+	pid_t proxy_pid;
 };
 
 /* Connects, verifies the host key and authenticates, in blocking mode with
