@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "shell.h"
+#include "commands.h"
 #include "tun.h"
 
 #define CHANNEL_WINDOW (16u * 1024 * 1024)	/* lets bulk data run ahead of acks */
@@ -496,6 +497,9 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 {
 	struct engine *eng = ctx;
 
+	/* At the prompt, Ctrl-C clears the line or stops a waiting command. */
+	if (signo == SIGINT && shell_prompt_interrupt())
+		return;
 	log_verbose("signal %d: closing", signo);
 	engine_stop(eng, EXIT_OK);
 }

@@ -8,6 +8,7 @@
 #include "control.h"
 #include "fail.h"
 #include "serve.h"
+#include "commands.h"
 
 static const struct {
 	const char *name;
@@ -22,6 +23,11 @@ int main(int argc, char **argv)
 {
 	int code;
 
+	/* The COMMANDS section of sshtun(1) comes from the command table. */
+	if (argc == 2 && !strcmp(argv[1], "--commands-mdoc")) {
+		shell_print_mdoc(stdout);
+		return EXIT_OK;
+	}
 	if (argc > 1) {
 		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
 			if (!strcmp(argv[1], subcommands[i].name)) {

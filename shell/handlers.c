@@ -1,0 +1,298 @@
+/* What each command does, but for the ones that wait (waiting.c).  The
+ * engine is reached only through shell_engine(); output is for people
+ * unless --json asks for one JSON object on one line. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "format.h"
+#include "internal.h"
+#include "loop.h"
+
+#define MAX_ROUTES	256
+
+/* --- status --- */
+
+static size_t get_routes(struct engine *eng, char (*routes)[ENGINE_CIDR_STRLEN])
+{
+	size_t n = shell_engine()->routes(eng, routes, MAX_ROUTES);
+
+	return n > MAX_ROUTES ? MAX_ROUTES : n;
+}
+
+static void status_json(FILE *f, const struct engine_status *st,
+			char (*routes)[ENGINE_CIDR_STRLEN], size_t nroutes)
+{
+	const struct { const char *key, *val; } strs[] = {
+		{ "state", st->state }, { "state_detail", st->state_detail },
+		{ "server", st->server }, { "ifname", st->ifname },
+		{ "local_addr", st->local_addr }, { "peer_addr", st->peer_addr },
+		{ "local_addr6", st->local_addr6 }, { "peer_addr6", st->peer_addr6 },
+		{ "mode", st->mode }, { "compression", st->compression },
+	};
+
+	fputc('{', f);
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		fprintf(f, "%s\"%s\":", i ? "," : "", strs[i].key);
+		json_str(f, strs[i].val);
+	}
+	fprintf(f, ",\"mtu\":%u,\"uptime_s\":%llu,\"reconnects\":%u,\"routes\":[", st->mtu,
+		(unsigned long long)st->uptime_s, st->reconnects);
+	for (size_t i = 0; i < nroutes; i++) {
+		fputs(i ? "," : "", f);
+		json_str(f, routes[i]);
+	}
+	fputs("]}\n", f);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+int cmd_status(struct call *c)
+{
+	static char routes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
+	struct engine_status st;
+	size_t n;
+	char up[32];
+
+	memset(&st, 0, sizeof(st));
+	shell_engine()->status(c->eng, &st);
+	n = get_routes(c->eng, routes);
+	if (c->json) {
+		status_json(c->out, &st, routes, n);
+		return 0;
+	}
+	say(c, 1, "%-12s %s", "state", st.state_detail[0] ? st.state_detail : or_dash(st.state));
+	say(c, 1, "%-12s %s", "server", or_dash(st.server));
+	say(c, 1, "%-12s %s (mtu %u)", "interface", or_dash(st.ifname), st.mtu);
+	if (st.local_addr[0] || st.peer_addr[0])
+		say(c, 1, "%-12s %s -> %s", "address", or_dash(st.local_addr),
+		    or_dash(st.peer_addr));
+	if (st.local_addr6[0] || st.peer_addr6[0])
+		say(c, 1, "%-12s %s -> %s", "address6", or_dash(st.local_addr6),
+		    or_dash(st.peer_addr6));
+	say(c, 1, "%-12s %s", "mode", or_dash(st.mode));
+	say(c, 1, "%-12s %s", "compression", or_dash(st.compression));
+	say(c, 1, "%-12s %s", "uptime", st.uptime_s ? fmt_duration(up, sizeof(up), st.uptime_s) : "-");
+	say(c, 1, "%-12s %u", "reconnects", st.reconnects);
+	fprintf(c->out, "%-12s", "routes");
+	for (size_t i = 0; i < n; i++)
+		fprintf(c->out, " %s", routes[i]);
+	fputs(n ? "\n" : " none\n", c->out);
+	return 0;
+}
+
+/* --- stats --- */
+
+void stats_json(FILE *f, const struct engine_stats *s)
+{
+	fprintf(f, "{\"tx_packets\":%llu,\"rx_packets\":%llu,\"tx_bytes\":%llu,\"rx_bytes\":%llu,"
+		"\"tx_wire_bytes\":%llu,\"rx_wire_bytes\":%llu,\"drops\":%llu,"
+		"\"tx_compressed\":%llu,\"tx_uncompressed\":%llu,\"rtt_ms\":",
+		(unsigned long long)s->tx_packets, (unsigned long long)s->rx_packets,
+		(unsigned long long)s->tx_bytes, (unsigned long long)s->rx_bytes,
+		(unsigned long long)s->tx_wire_bytes, (unsigned long long)s->rx_wire_bytes,
+		(unsigned long long)s->drops, (unsigned long long)s->tx_compressed,
+		(unsigned long long)s->tx_uncompressed);
+	json_num(f, s->rtt_ms, 3, 1);
+	fputs(",\"rtt_avg_ms\":", f);
+	json_num(f, s->rtt_avg_ms, 3, 1);
+	fputs(",\"tx_rate_bps\":", f);
+	json_num(f, s->tx_rate_bps, 0, 0);
+	fputs(",\"rx_rate_bps\":", f);
+	json_num(f, s->rx_rate_bps, 0, 0);
+	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu}\n", s->reconnects,
+		(unsigned long long)s->uptime_s);
+}
+
+char *fmt_rtt(char *out, size_t cap, double ms)
+{
+	if (ms < 0)
+		snprintf(out, cap, "-");
+	else
+		snprintf(out, cap, "%.2f ms", ms);
+	return out;
+}
+
+void stats_table(struct call *c, const struct engine_stats *s)
+{
+	char a[32], b[32];
+
+	say(c, 1, "%-12s %-14s %s", "", "tx", "rx");
+	say(c, 1, "%-12s %-14llu %llu", "packets", (unsigned long long)s->tx_packets,
+	    (unsigned long long)s->rx_packets);
+	say(c, 1, "%-12s %-14s %s", "bytes", fmt_bytes(a, sizeof(a), s->tx_bytes),
+	    fmt_bytes(b, sizeof(b), s->rx_bytes));
+	say(c, 1, "%-12s %-14s %s", "on the wire", fmt_bytes(a, sizeof(a), s->tx_wire_bytes),
+	    fmt_bytes(b, sizeof(b), s->rx_wire_bytes));
+	say(c, 1, "%-12s %-14s %s", "rate", fmt_rate(a, sizeof(a), s->tx_rate_bps),
+	    fmt_rate(b, sizeof(b), s->rx_rate_bps));
+	say(c, 1, "%-12s %llu", "drops", (unsigned long long)s->drops);
+	say(c, 1, "%-12s %s (average %s)", "round trip", fmt_rtt(a, sizeof(a), s->rtt_ms),
+	    fmt_rtt(b, sizeof(b), s->rtt_avg_ms));
+	say(c, 1, "%-12s %llu of %llu frames", "compressed",
+	    (unsigned long long)s->tx_compressed,
+	    (unsigned long long)(s->tx_compressed + s->tx_uncompressed));
+	say(c, 1, "%-12s %u", "reconnects", s->reconnects);
+	say(c, 1, "%-12s %s", "uptime", s->uptime_s ? fmt_duration(a, sizeof(a), s->uptime_s) : "-");
+}
+
+/* --- routes --- */
+
+/* Syntax only, so that a typo is named here; the engine and the kernel
+ * judge the rest (host bits, the SSH server's own address). */
+static bool cidr_ok(const char *s)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	if (!strcmp(s, "default"))
+		return true;
+	if (len >= sizeof(addr))
+		return false;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		max = 128;
+	else
+		return false;
+	if (!slash)
+		return true;
+	slash++;
+	if (!*slash || strspn(slash, "0123456789") != strlen(slash) || strlen(slash) > 3)
+		return false;
+	return atoi(slash) <= max;
+}
+
+static int route_change(struct call *c, bool add)
+{
+	const struct shell_engine_ops *e = shell_engine();
+	char err[ERROR_MSG_MAX] = "";
+	const char *cidr = c->argv[0];
+
+	if (!cidr_ok(cidr)) {
+		say(c, 2, "bad CIDR `%s' (want an address/prefix like 198.51.100.0/24 or "
+		    "2001:db8::/32, or default)", cidr);
+		return 2;
+	}
+	if ((add ? e->route_add : e->route_del)(c->eng, cidr, err, sizeof(err)) < 0) {
+		say(c, 2, "%s", err[0] ? err : "failed");
+		return 1;
+	}
+	say(c, 1, "route %s %s", cidr, add ? "added" : "removed");
+	return 0;
+}
+
+int cmd_route_add(struct call *c)
+{
+	return route_change(c, true);
+}
+
+int cmd_route_del(struct call *c)
+{
+	return route_change(c, false);
+}
+
+int cmd_route_list(struct call *c)
+{
+	static char routes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
+	size_t n = get_routes(c->eng, routes);
+
+	if (c->json) {
+		fputs("{\"routes\":[", c->out);
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? "," : "", c->out);
+			json_str(c->out, routes[i]);
+		}
+		fputs("]}\n", c->out);
+		return 0;
+	}
+	if (!n)
+		say(c, 1, "no routes through the tunnel");
+	for (size_t i = 0; i < n; i++)
+		say(c, 1, "%s", routes[i]);
+	return 0;
+}
+
+void complete_routes(struct engine *eng, struct cands *cd)
+{
+	static char routes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
+	size_t n = get_routes(eng, routes);
+
+	for (size_t i = 0; i < n; i++)
+		cand(cd, routes[i]);
+}
+
+/* --- the rest --- */
+
+int cmd_reconnect(struct call *c)
+{
+	char err[ERROR_MSG_MAX] = "";
+
+	if (shell_engine()->reconnect(c->eng, err, sizeof(err)) < 0) {
+		say(c, 2, "%s", err[0] ? err : "reconnect failed");
+		return 1;
+	}
+	say(c, 1, "reconnecting");
+	return 0;
+}
+
+int cmd_compress(struct call *c)
+{
+	const char *m = c->argv[0];
+	char err[ERROR_MSG_MAX] = "";
+
+	if (strcmp(m, "auto") && strcmp(m, "off") && !(m[0] >= '1' && m[0] <= '9' && !m[1])) {
+		say(c, 2, "bad compression `%s' (want auto, off or a level 1 to 9)", m);
+		return 2;
+	}
+	if (shell_engine()->set_compress(c->eng, m, err, sizeof(err)) < 0) {
+		say(c, 2, "%s", err[0] ? err : "cannot set compression");
+		return 1;
+	}
+	say(c, 1, "compression %s", m);
+	return 0;
+}
+
+void complete_levels(struct engine *eng, struct cands *cd)
+{
+	for (int l = LOG_ERROR; l <= LOG_DEBUG2; l++)
+		cand(cd, log_level_name(l));
+}
+
+int cmd_log(struct call *c)
+{
+	enum log_level l;
+
+	if (c->argc && log_level_parse(c->argv[0], &l) < 0) {
+		say(c, 2, "bad log level `%s' (want error, warn, info, verbose, debug or debug2)",
+		    c->argv[0]);
+		return 2;
+	}
+	if (c->argc)
+		log_level = l;
+	say(c, 1, "log level %s", log_level_name(log_level));
+	return 0;
+}
+
+static bool quit_requested;
+
+int cmd_quit(struct call *c)
+{
+	quit_requested = true;
+	shell_engine()->quit(c->eng);
+	return 0;
+}
+
+bool shell_quit_requested(void)
+{
+	return quit_requested;
+}
