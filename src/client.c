@@ -17,6 +17,7 @@
 #include "common.h"
 #include "compress.h"
 #include "control.h"
+#include "dns.h"
 #include "engine.h"
 #include "fail.h"
 #include "frame.h"
@@ -651,6 +652,16 @@ int client_main(int argc, char **argv)
 		return fail_code();
 	if (tunnel_init(&eng.t, &channel_link, &eng, &handler, &eng) < 0)
 		return fail_code();
+	/* What a crashed instance of this name left behind goes first. */
+	char state_path[300];
+
+	if (state_path_for(sock_path, state_path, sizeof(state_path)) < 0)
+		return fail_code();
+	if (state_undo(state_path, false) > 0)
+		log_info("cleaned up after an earlier instance of `%s'", opts.name);
+	if (fail_code())
+		return fail_code();
+	state_init(&eng.undo, state_path);
 
 	/* The TUN first: a missing privilege is reported before we connect. */
 	snprintf(eng.ifname, sizeof(eng.ifname), "%s", opts.ifname[0] ? opts.ifname : "sshtun%d");
@@ -686,7 +697,9 @@ int client_main(int argc, char **argv)
 out:
 	shell_prompt_stop();
 	close_session(&eng);
+	dns_revert(&eng.undo);
 	routes_unpin_server(&eng);
+	state_discard(&eng.undo);
 	control_close();
 	eng.state = ST_CLOSED;
 	/* Closing the TUN removes the device and every route through it. */

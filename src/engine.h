@@ -12,6 +12,7 @@
 #include "hello.h"
 #include "options.h"
 #include "ssh.h"
+#include "state.h"
 #include "tunnel.h"
 
 #define ENGINE_MAX_ROUTES 256
@@ -54,6 +55,7 @@ struct engine {
 	/* Full tunnel: a host route keeps the SSH server on its original path. */
 	struct inet_prefix pin, pin_gw;
 	int pin_ifindex;
+	struct state undo;		/* what to undo after a crash */
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;

@@ -8,6 +8,7 @@
 #include "control.h"
 #include "fail.h"
 #include "serve.h"
+#include "state.h"
 #include "commands.h"
 
 static const struct {
@@ -17,6 +18,7 @@ static const struct {
 } subcommands[] = {
 	{ "serve", serve_main, "the server side, started by sshd" },
 	{ "ctl", ctl_main, "run a shell command in a running sshtun" },
+	{ "cleanup", cleanup_main, "undo what a killed instance left behind" },
 };
 
 int main(int argc, char **argv)

@@ -116,17 +116,29 @@ int routes_pin_server(struct engine *eng, char *err, size_t errlen)
 		return -1;
 	}
 	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
+		char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "";
+
 		eng->pin = server;
 		eng->pin_gw = gw;
 		eng->pin_ifindex = ifindex;
+		if (gw.family)
+			inet_prefix_str(&gw, false, g, sizeof(g));
+		state_add(&eng->undo, "pin %s %d %s", inet_prefix_str(&server, true, a, sizeof(a)), ifindex, g);
 	}
 	return 0;
 }
 
 void routes_unpin_server(struct engine *eng)
 {
+	char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "", rec[STATE_LINE_MAX];
+
 	if (!eng->pin.family)
 		return;
 	net_route_del(&eng->pin, eng->pin_ifindex);
+	if (eng->pin_gw.family)
+		inet_prefix_str(&eng->pin_gw, false, g, sizeof(g));
+	snprintf(rec, sizeof(rec), "pin %s %d %s", inet_prefix_str(&eng->pin, true, a, sizeof(a)),
+		 eng->pin_ifindex, g);
+	state_remove(&eng->undo, rec);
 	memset(&eng->pin, 0, sizeof(eng->pin));
 }

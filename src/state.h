@@ -1,0 +1,47 @@
+/* What a client changed outside its own TUN device, recorded so that it can
+ * be undone after a crash or SIGKILL.  The TUN, its addresses and the routes
+ * through it vanish with the process; what lives elsewhere (the pin route
+ * through the real gateway, DNS settings) is written to NAME.state beside
+ * the control socket, one record a line:
+ *
+ *   pid <pid>
+ *   pin <cidr> <ifindex> [<gateway>]
+ *   dns <method> <argument>            (resolv.conf backup, resolvectl link)
+ *
+ * `sshtun cleanup [-n NAME]` and a new instance of the same name undo what a
+ * dead instance left; a clean exit undoes it and removes the file. */
+#ifndef SSHTUN_STATE_H
+#define SSHTUN_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define STATE_MAX_RECORDS 64
+#define STATE_LINE_MAX 600
+
+struct state {
+	char path[256];
+	int n;
+	char rec[STATE_MAX_RECORDS][STATE_LINE_MAX];
+};
+
+/* NAME.state beside the control socket path. */
+int state_path_for(const char *sock_path, char *out, size_t cap);
+void state_init(struct state *st, const char *path);
+/* Adds or removes one record ("pin ...") and rewrites the file (atomically:
+ * a temporary file renamed over it).  Returns 0 or -1 (logged). */
+int state_add(struct state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int state_remove(struct state *st, const char *record);
+/* The file goes (clean exit, everything undone). */
+void state_discard(struct state *st);
+
+/* Undoes what the state file at path records, if the instance that wrote
+ * it is not running.  Returns the number of records undone (0: nothing
+ * there), or -1 with fail() set (it is still running, or unreadable). */
+int state_undo(const char *path, bool verbose);
+
+/* `sshtun cleanup [-n NAME | -S PATH]`. */
+int cleanup_main(int argc, char **argv);
+
+#endif
