@@ -20,6 +20,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "fail.h"
+#include "inuse.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -261,6 +262,7 @@ static int start_session(struct engine *eng)
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
 	h.client4 = eng->lease.client4.family ? eng->lease.client4 : eng->opts->want4;
 	h.client6 = eng->lease.client6.family ? eng->lease.client6 : eng->opts->want6;
+	inuse_prefixes(&h.avoid, eng->ifindex);
 	len = hello_format(&h, hello, sizeof(hello));
 	if (len < 0)
 		return fail(EXIT_ERROR, "hello too large");

@@ -171,6 +171,46 @@ static int parse_addr6(void *field, char *v)
 	return parse_addr(field, v, AF_INET6);
 }
 
+/* "P,P,..." of at most HELLO_MAX_PREFIXES prefixes (a bare address is a
+ * host prefix). */
+static int parse_prefixes(void *field, char *v)
+{
+	struct prefix_list *l = field;
+	char *save = NULL, *w;
+
+	l->n = 0;
+	for (w = strtok_r(v, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (l->n == HELLO_MAX_PREFIXES || inet_prefix_parse(w, &l->p[l->n]) < 0)
+			return -1;
+		l->n++;
+	}
+	return 0;
+}
+
+/* Domain names: letters, digits, '-', '_', '.', labels of 1..63. */
+static int parse_domains(void *field, char *v)
+{
+	size_t label = 0;
+
+	if (strlen(v) >= HELLO_DOMAINS_MAX)
+		return -1;
+	for (const char *c = v; *c; c++) {
+		if (*c == '.' || *c == ',') {
+			if (!label)
+				return -1;
+			label = 0;
+		} else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			   (*c >= '0' && *c <= '9') || *c == '-' || *c == '_') {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	strcpy(field, v);
+	return 0;
+}
+
 #define WANT4 "A.B.C.D/LEN, LEN 0..32"
 #define WANT6 "IPv6-address/LEN, LEN 0..128"
 #define KEY(name, fn, want) { #name, fn, offsetof(struct hello, name), want }
@@ -186,6 +226,10 @@ static const struct key keys[] = {
 	KEY(server4, parse_addr4, WANT4),
 	KEY(client6, parse_addr6, WANT6),
 	KEY(server6, parse_addr6, WANT6),
+	KEY(routes, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
+	KEY(dns, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " addresses"),
+	KEY(domains, parse_domains, "comma list of domain names"),
+	KEY(avoid, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
 };
 
 static int errorf(char *err, size_t errlen, const char *fmt, ...)
@@ -286,7 +330,7 @@ static void put_line(struct out *o, const char *fmt, ...) __attribute__((format(
 
 static void put_line(struct out *o, const char *fmt, ...)
 {
-	char line[128];
+	char line[HELLO_MAX + 1];
 	va_list ap;
 	int n;
 
@@ -307,6 +351,23 @@ static void put_addr(struct out *o, const char *key, const struct inet_prefix *p
 
 	if (pfx->family)
 		put_line(o, "%s=%s\n", key, inet_prefix_str(pfx, true, a, sizeof(a)));
+}
+
+static void put_list(struct out *o, const char *key, const struct prefix_list *l)
+{
+	char line[HELLO_MAX], a[INET6_ADDRSTRLEN + 4];
+	size_t len = 0;
+
+	if (!l->n)
+		return;
+	for (int i = 0; i < l->n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", i ? "," : "",
+					inet_prefix_str(&l->p[i], true, a, sizeof(a)));
+	if (len >= sizeof(line)) {
+		o->over = true;
+		return;
+	}
+	put_line(o, "%s=%s\n", key, line);
 }
 
 /* Also -1 when software or id would break the line format: we never send
@@ -332,5 +393,10 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 	put_addr(&o, "server4", &h->server4);
 	put_addr(&o, "client6", &h->client6);
 	put_addr(&o, "server6", &h->server6);
+	put_list(&o, "routes", &h->routes);
+	put_list(&o, "dns", &h->dns);
+	if (h->domains[0])
+		put_line(&o, "domains=%s\n", h->domains);
+	put_list(&o, "avoid", &h->avoid);
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
 }

@@ -14,6 +14,11 @@
  *                              asked by the client (-a), assigned by the server
  *        server4=A.B.C.D/31    the server's inner IPv4 address (server only)
  *        client6=2001:db8::3/127, server6=...   the same for IPv6
+ *        routes=P,P...         (server) prefixes it offers to route, at most 32
+ *        dns=A,A...            (server) resolvers it offers, at most 32
+ *        domains=D,D...        (server) search domains, at most 511 characters
+ *        avoid=P,P...          (client) prefixes it already uses: the server
+ *                              picks a pair outside them, at most 32
  */
 #ifndef SSHTUN_HELLO_H
 #define SSHTUN_HELLO_H
@@ -35,6 +40,14 @@ struct inet_prefix {
 	unsigned plen;
 };
 
+#define HELLO_MAX_PREFIXES 32
+#define HELLO_DOMAINS_MAX 512	/* "a.example,b.example" */
+
+struct prefix_list {
+	int n;
+	struct inet_prefix p[HELLO_MAX_PREFIXES];
+};
+
 struct hello {
 	unsigned proto;
 	char software[64];
@@ -43,6 +56,10 @@ struct hello {
 	char compress_mode[5];		/* client only: "off", "auto", "1".."9", "" absent */
 	char id[HELLO_ID_LEN + 1];	/* "" when absent */
 	struct inet_prefix client4, server4, client6, server6;
+	struct prefix_list routes;	/* server: routes it offers */
+	struct prefix_list dns;		/* server: resolvers it offers */
+	char domains[HELLO_DOMAINS_MAX];	/* server: search domains, comma list */
+	struct prefix_list avoid;	/* client: prefixes it uses already */
 };
 
 /* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err

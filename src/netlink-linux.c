@@ -458,3 +458,48 @@ int net_route_list(int ifindex, net_route_fn fn, void *ctx)
 	rtm->rtm_family = AF_UNSPEC;
 	return nl_talk(&req, route_list_cb, &c);
 }
+
+struct route_dump_ctx {
+	net_route_dump_fn fn;
+	void *ctx;
+};
+
+/* Every main-table unicast route with one output interface, the kernel's
+ * connected routes included: what the machine reaches where. */
+static int route_dump_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct route_dump_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct inet_prefix dst = { 0 };
+	uint32_t oif, table;
+
+	if (route_parse(nh, &rtm, tb) < 0)
+		return 0;
+	table = rtm->rtm_table;
+	rta_u32(tb[RTA_TABLE], &table);
+	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
+		return 0;
+	if (rta_u32(tb[RTA_OIF], &oif) < 0 || oif == 0 || oif > INT32_MAX)
+		return 0;
+	if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
+	    rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
+		return 0;
+	dst.family = rtm->rtm_family;
+	if ((tb[RTA_DST] || rtm->rtm_dst_len) && rta_addr(tb[RTA_DST], rtm->rtm_family, &dst) < 0)
+		return 0;
+	dst.plen = rtm->rtm_dst_len;
+	c->fn(&dst, (int)oif, c->ctx);
+	return 0;
+}
+
+int net_route_dump(net_route_dump_fn fn, void *ctx)
+{
+	struct route_dump_ctx c = { .fn = fn, .ctx = ctx };
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
+	rtm->rtm_family = AF_UNSPEC;
+	return nl_talk(&req, route_dump_cb, &c);
+}

@@ -35,4 +35,9 @@ int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_pref
 typedef void (*net_route_fn)(const struct inet_prefix *dst, void *ctx);
 int net_route_list(int ifindex, net_route_fn fn, void *ctx);
 
+/* Calls fn for every route of the main table (connected ones included) with
+ * its output interface: the networks this machine uses. */
+typedef void (*net_route_dump_fn)(const struct inet_prefix *dst, int ifindex, void *ctx);
+int net_route_dump(net_route_dump_fn fn, void *ctx);
+
 #endif

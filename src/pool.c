@@ -487,23 +487,77 @@ static unsigned find_id(const struct entry *tab, unsigned size, const char *id)
 	return NONE;
 }
 
-/* A never-used pair first; else the one released longest ago. */
-static unsigned pick_free(const struct entry *tab, unsigned size)
+static bool overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+	const uint8_t *x = (const uint8_t *)&a->addr, *y = (const uint8_t *)&b->addr;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned i = 0; plen; i++) {
+		unsigned take = plen < 8 ? plen : 8;
+
+		if ((x[i] ^ y[i]) & (uint8_t)(0xff << (8 - take)))
+			return false;
+		plen -= take;
+	}
+	return true;
+}
+
+/* Would pair i collide with a network one side already uses? */
+static bool avoided(const struct pool *pool, unsigned i, const struct prefix_list *avoid)
+{
+	struct lease l;
+
+	if (!avoid || !avoid->n)
+		return false;
+	pool_pair(pool, i, &l);
+	for (int k = 0; k < avoid->n; k++)
+		if ((l.client4.family && overlaps(&l.client4, &avoid->p[k])) ||
+		    (l.client6.family && overlaps(&l.client6, &avoid->p[k])))
+			return true;
+	return false;
+}
+
+/* A never-used pair first; else the one released longest ago; never one
+ * that collides with a network in use. */
+static unsigned pick_free(const struct pool *pool, const struct entry *tab, unsigned size,
+			  const struct prefix_list *avoid)
 {
 	unsigned best = NONE;
 
 	for (unsigned i = 0; i < size; i++)
-		if (!tab[i].used)
+		if (!tab[i].used && !avoided(pool, i, avoid))
 			return i;
 	for (unsigned i = 0; i < size; i++)
-		if ((best == NONE || tab[i].time < tab[best].time) && !alive(tab[i].pid))
+		if ((best == NONE || tab[i].time < tab[best].time) && !alive(tab[i].pid) &&
+		    !avoided(pool, i, avoid))
 			best = i;
 	return best;
 }
 
+unsigned pool_live(const struct pool *pool, pid_t except)
+{
+	unsigned size = pool_size(pool), live = 0;
+	struct entry *tab;
+	char err[ERROR_MSG_MAX];
+	int fd;
+
+	if (!size || (fd = lock_leases(pool->lease_path, err, sizeof(err))) < 0)
+		return 0;
+	tab = calloc(size, sizeof(*tab));
+	if (tab && read_leases(pool->lease_path, tab, size, err, sizeof(err)) == 0)
+		for (unsigned i = 0; i < size; i++)
+			if (tab[i].used && tab[i].pid && tab[i].pid != except && alive(tab[i].pid))
+				live++;
+	free(tab);
+	close(fd);
+	return live;
+}
+
 int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
-		 struct lease *out, char *err, size_t errlen)
+		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen)
 {
 	unsigned size = pool_size(pool), want = NONE, mine, idx;
 	char a[INET6_ADDRSTRLEN + 4], n4[INET6_ADDRSTRLEN + 4], n6[INET6_ADDRSTRLEN + 4];
@@ -537,7 +591,7 @@ int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
 		}
 		idx = want;
 	} else {
-		idx = mine != NONE ? mine : pick_free(tab, size);
+		idx = mine != NONE ? mine : pick_free(pool, tab, size, avoid);
 	}
 	if (idx == NONE) {
 		inet_prefix_str(&pool->net4, true, n4, sizeof(n4));

@@ -49,11 +49,16 @@ void pool_pair(const struct pool *pool, unsigned index, struct lease *out);
 /* Takes a lease for client id, held by pid.  want4/want6 (may be NULL or
  * family 0): the client's -a request, which must lie in the pool and be free
  * (or already this client's).  Same id as an existing lease: that index, with
- * previous_pid set if its holder still runs.  Returns 0, or -1 with a reason
+ * previous_pid set if its holder still runs.  A new pair is never one that
+ * overlaps a prefix in avoid (networks the client or server uses already).
+ * Returns 0, or -1 with a reason
  * in err (pool exhausted, address outside pool, address taken, I/O). */
 int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
-		 struct lease *out, char *err, size_t errlen);
+		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen);
+
+/* Leases held by running helpers other than except. */
+unsigned pool_live(const struct pool *pool, pid_t except);
 
 /* Marks the lease of id released, if pid still holds it. */
 int pool_release(const struct pool *pool, const char *id, pid_t pid);

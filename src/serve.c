@@ -20,6 +20,7 @@
 #include "fail.h"
 #include "frame.h"
 #include "hello.h"
+#include "inuse.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -181,8 +182,12 @@ static int on_hello(struct server *s, const struct frame *f)
 		goto refused;
 	}
 	snprintf(s->client_id, sizeof(s->client_id), "%s", h.id);
+	/* Neither side's networks: the client's list, then ours. */
+	struct prefix_list avoid = h.avoid;
+
+	inuse_prefixes(&avoid, 0);
 	s->mtu = h.mtu && h.mtu < s->mtu ? h.mtu : s->mtu;
-	if (pool_acquire(&s->pool, h.id, getpid(), &h.client4, &h.client6, &s->lease, err,
+	if (pool_acquire(&s->pool, h.id, getpid(), &h.client4, &h.client6, &avoid, &s->lease, err,
 			 sizeof(err)) < 0) {
 		snprintf(why, sizeof(why), "server: no address for this client: %s", err);
 		goto refused;

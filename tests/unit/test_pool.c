@@ -101,7 +101,7 @@ static int acquire_want(const struct pool *pool, const char *id, pid_t pid, cons
 	if (w6)
 		assert_int_equal(inet_prefix_parse(w6, &p6), 0);
 	err[0] = '\0';
-	return pool_acquire(pool, id, pid, &p4, &p6, l, err, errlen);
+	return pool_acquire(pool, id, pid, &p4, &p6, NULL, l, err, errlen);
 }
 
 /* Acquires and returns the index, failing the test on error. */
@@ -110,7 +110,7 @@ static unsigned acquire(const struct pool *pool, const char *id, pid_t pid)
 	struct lease l;
 	char err[256] = "";
 
-	if (pool_acquire(pool, id, pid, NULL, NULL, &l, err, sizeof(err)) < 0) {
+	if (pool_acquire(pool, id, pid, NULL, NULL, NULL, &l, err, sizeof(err)) < 0) {
 		print_error("pool_acquire %s: %s\n", id, err);
 		_fail(__FILE__, __LINE__);
 	}
@@ -508,7 +508,7 @@ static void test_concurrent(void **state)
 			uint32_t idx = UINT32_MAX;
 
 			snprintf(id, sizeof(id), "child%d-%d", c, j);
-			if (pool_acquire(&pool, id, getpid(), NULL, NULL, &l, err, sizeof(err)) == 0)
+			if (pool_acquire(&pool, id, getpid(), NULL, NULL, NULL, &l, err, sizeof(err)) == 0)
 				idx = l.index;
 			if (write(fds[1], &idx, sizeof(idx)) != sizeof(idx))
 				_exit(2);
