@@ -110,6 +110,12 @@ demo: deps
 	$(MAKE) sshtun
 	tests/demo.sh
 
+# libFuzzer targets (clang, ASan/UBSan) from the real sources, each run for
+# FUZZ_SECONDS from its committed seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
 bench: deps
 	$(MAKE) sshtun
 	tests/bench.sh
@@ -128,5 +134,5 @@ uninstall:
 clean:
 	rm -rf build sshtun
 
-.PHONY: FORCE all deps unit san-unit check demo bench install uninstall clean
+.PHONY: FORCE all deps fuzz unit san-unit check demo bench install uninstall clean
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

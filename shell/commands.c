@@ -42,6 +42,14 @@ static const struct command commands[] = {
 	  cmd_route_del, complete_route_del },
 	{ "route list", "[--json]", "List the routes this instance added", NULL,
 	  cmd_route_list, NULL },
+	{ "route exclude", "<CIDR>", "Keep a prefix on the original path, out of the tunnel",
+	  "Useful with a full tunnel (route add default): the prefix goes where the SSH "
+	  "connection itself goes. Removed on exit.",
+	  cmd_route_exclude, NULL },
+	{ "dns", "[on|off] [--json]", "Show the server's DNS offer, or use it (on) or stop (off)",
+	  "on routes the offered resolvers through the tunnel and applies them with "
+	  "resolvectl, resolvconf or /etc/resolv.conf; off restores what was there.",
+	  cmd_dns, NULL },
 	{ "ping", "[COUNT] [--json]", "Measure the round trip through the tunnel's own channel",
 	  "Sends COUNT pings (default 4, at most 3600), one a second, each waiting up to "
 	  "2 s for its reply, then prints a summary.",
@@ -67,6 +75,7 @@ static const struct shell_engine_ops default_ops = {
 	.ping = engine_ping, .ping_cancel = engine_ping_cancel,
 	.reconnect = engine_reconnect, .set_compress = engine_set_compress,
 	.quit = engine_quit, .loop = engine_loop, .on_state = engine_on_state,
+	.route_exclude = engine_route_exclude, .dns = engine_dns, .dns_set = engine_dns_set,
 };
 static const struct shell_engine_ops *engine_ops = &default_ops;
 

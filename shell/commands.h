@@ -29,6 +29,10 @@ struct shell_engine_ops {
 	void (*quit)(struct engine *eng);
 	struct loop *(*loop)(struct engine *eng);
 	void (*on_state)(struct engine *eng, engine_state_fn fn, void *ctx);
+	/* May be NULL in test fakes: the commands then say so. */
+	int (*route_exclude)(struct engine *eng, const char *cidr, char *err, size_t errlen);
+	void (*dns)(struct engine *eng, struct engine_dns *d);
+	int (*dns_set)(struct engine *eng, bool on, char *err, size_t errlen);
 };
 
 void shell_set_engine_ops(const struct shell_engine_ops *ops);

@@ -201,6 +201,71 @@ int cmd_route_del(struct call *c)
 	return route_change(c, false);
 }
 
+int cmd_route_exclude(struct call *c)
+{
+	const struct shell_engine_ops *e = shell_engine();
+	char err[ERROR_MSG_MAX] = "";
+	const char *cidr = c->argv[0];
+
+	if (!cidr_ok(cidr) || !strcmp(cidr, "default")) {
+		say(c, 2, "bad CIDR `%s' (want an address/prefix like 198.51.100.0/24 or 2001:db8::/32)", cidr);
+		return 2;
+	}
+	if (!e->route_exclude) {
+		say(c, 2, "route exclude is not available here");
+		return 1;
+	}
+	if (e->route_exclude(c->eng, cidr, err, sizeof(err)) < 0) {
+		say(c, 2, "%s", err[0] ? err : "failed");
+		return 1;
+	}
+	say(c, 1, "%s stays on the original path", cidr);
+	return 0;
+}
+
+int cmd_dns(struct call *c)
+{
+	const struct shell_engine_ops *e = shell_engine();
+	char err[ERROR_MSG_MAX] = "";
+	struct engine_dns d;
+
+	if (!e->dns || !e->dns_set) {
+		say(c, 2, "dns is not available here");
+		return 1;
+	}
+	if (c->argc) {
+		bool on = !strcmp(c->argv[0], "on");
+
+		if (!on && strcmp(c->argv[0], "off")) {
+			say(c, 2, "bad dns `%s' (want on or off)", c->argv[0]);
+			return 2;
+		}
+		if (e->dns_set(c->eng, on, err, sizeof(err)) < 0) {
+			say(c, 2, "%s", err[0] ? err : "failed");
+			return 1;
+		}
+	}
+	e->dns(c->eng, &d);
+	if (c->json) {
+		fputs("{\"active\":", c->out);
+		fputs(d.active ? "true" : "false", c->out);
+		fputs(",\"method\":", c->out);
+		json_str(c->out, d.method);
+		fputs(",\"servers\":", c->out);
+		json_str(c->out, d.servers);
+		fputs(",\"domains\":", c->out);
+		json_str(c->out, d.domains);
+		fprintf(c->out, ",\"split\":%s}\n", d.split ? "true" : "false");
+		return 0;
+	}
+	fprintf(c->out, "dns          %s%s%s\n", d.active ? "on (" : "off", d.method,
+		d.active ? ")" : "");
+	fprintf(c->out, "servers      %s\n", d.servers[0] ? d.servers : "none offered");
+	fprintf(c->out, "domains      %s%s\n", d.domains[0] ? d.domains : "none",
+		d.split ? " (only these)" : "");
+	return 0;
+}
+
 int cmd_route_list(struct call *c)
 {
 	static char routes[MAX_ROUTES][ENGINE_CIDR_STRLEN];

@@ -38,6 +38,8 @@ int cmd_stats(struct call *c);
 int cmd_route_add(struct call *c);
 int cmd_route_del(struct call *c);
 int cmd_route_list(struct call *c);
+int cmd_route_exclude(struct call *c);
+int cmd_dns(struct call *c);
 int cmd_ping(struct call *c);
 int cmd_reconnect(struct call *c);
 int cmd_compress(struct call *c);

@@ -66,6 +66,20 @@ long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, voi
 		 char *err, size_t errlen);
 void engine_ping_cancel(struct engine *eng, long handle);
 
+/* Keeps cidr on the path the SSH server itself takes (not the tunnel). */
+int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen);
+
+struct engine_dns {
+	bool active;		/* applied now */
+	const char *method;	/* "resolved", "resolvconf", "file", "" */
+	char servers[160];	/* offered by the server, comma list */
+	char domains[512];	/* offered, or --dns-domain's for split DNS */
+	bool split;
+};
+void engine_dns(struct engine *eng, struct engine_dns *d);
+/* Applies (on) or removes (off) the server's DNS settings. */
+int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen);
+
 int engine_reconnect(struct engine *eng, char *err, size_t errlen);
 int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen);
 /* Ends the run with exit code 0 once the current command has answered. */

@@ -700,6 +700,7 @@ out:
 	shell_prompt_stop();
 	close_session(&eng);
 	dns_revert(&eng.undo);
+	routes_unexclude_all(&eng);
 	routes_unpin_server(&eng);
 	state_discard(&eng.undo);
 	control_close();
@@ -726,6 +727,24 @@ static void on_state_first_up(void *ctx, const struct engine_status *st)
 
 		if (engine_route_add(eng, eng->opts->routes[i], err, sizeof(err)) < 0)
 			log_error("%s", err);
+	}
+	if (eng->opts->accept_routes) {
+		for (int i = 0; i < eng->lease.routes.n; i++) {
+			char a[ENGINE_CIDR_STRLEN], err[256];
+
+			inet_prefix_str(&eng->lease.routes.p[i], true, a, sizeof(a));
+			if (engine_route_add(eng, a, err, sizeof(err)) < 0)
+				log_warn("not accepting the offered route %s: %s", a, err);
+		}
+	} else if (eng->lease.routes.n) {
+		log_info("the server offers %d route%s (--accept-routes to take them)", eng->lease.routes.n,
+			 eng->lease.routes.n == 1 ? "" : "s");
+	}
+	if (eng->opts->dns) {
+		char err[ERROR_MSG_MAX];
+
+		if (engine_dns_set(eng, true, err, sizeof(err)) < 0)
+			log_error("--dns: %s", err);
 	}
 	if (eng->opts->background) {
 		background_ready();

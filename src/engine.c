@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "common.h"
 #include "compress.h"
+#include "dns.h"
 #include "fail.h"
 #include "engine.h"
 #include "log.h"
@@ -321,4 +322,130 @@ void engine_ping_cancel(struct engine *eng, long handle)
 		loop_cancel(eng->loop, p->timer);
 		p->handle = 0;
 	}
+}
+
+int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen)
+{
+	struct inet_prefix p, server, gw;
+	char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "";
+	int ifindex, rc;
+
+	if (inet_prefix_parse(cidr, &p) < 0) {
+		snprintf(err, errlen, "bad CIDR `%s' (want e.g. 10.20.0.0/16 or 2001:db8::/32)", cidr);
+		return -1;
+	}
+	if (eng->nexcludes == ENGINE_MAX_ROUTES) {
+		snprintf(err, errlen, "too many excluded prefixes (max %d)", ENGINE_MAX_ROUTES);
+		return -1;
+	}
+	/* The path the SSH connection takes is the original one: the pin,
+	 * or whatever the kernel picks for the server now. */
+	if (eng->pin.family) {
+		ifindex = eng->pin_ifindex;
+		gw = eng->pin_gw;
+	} else {
+		if (routes_server_prefix(eng, &server) < 0 || net_route_get(&server, &ifindex, &gw) < 0) {
+			snprintf(err, errlen, "cannot find the original path (not connected?)");
+			return -1;
+		}
+	}
+	if (gw.family && gw.family != p.family) {
+		snprintf(err, errlen, "the original path is %s only: cannot exclude %s",
+			 gw.family == AF_INET ? "IPv4" : "IPv6", cidr);
+		return -1;
+	}
+	rc = net_route_add(&p, ifindex, gw.family ? &gw : NULL);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot exclude %s: %s", cidr, rc == -EEXIST ? "a route for it exists already" : strerror(-rc));
+		return -1;
+	}
+	if (gw.family)
+		inet_prefix_str(&gw, false, g, sizeof(g));
+	inet_prefix_str(&p, true, a, sizeof(a));
+	state_add(&eng->undo, "pin %s %d %s", a, ifindex, g);
+	eng->excludes[eng->nexcludes++] = p;
+	log_info("%s stays on the original path", a);
+	return 0;
+}
+
+/* The DNS settings the server offered, shaped by --dns-domain. */
+static void dns_config_of(const struct engine *eng, struct dns_config *cfg)
+{
+	char domains[HELLO_DOMAINS_MAX], *save = NULL, *d;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (int i = 0; i < eng->lease.dns.n && cfg->nservers < DNS_MAX_SERVERS; i++)
+		cfg->servers[cfg->nservers++] = eng->lease.dns.p[i];
+	if (eng->opts->ndns_domains) {
+		cfg->split = true;
+		for (int i = 0; i < eng->opts->ndns_domains; i++)
+			snprintf(cfg->domains[cfg->ndomains++], DNS_DOMAIN_MAX, "%s", eng->opts->dns_domains[i]);
+		return;
+	}
+	snprintf(domains, sizeof(domains), "%s", eng->lease.domains);
+	for (d = strtok_r(domains, ",", &save); d && cfg->ndomains < DNS_MAX_DOMAINS; d = strtok_r(NULL, ",", &save))
+		snprintf(cfg->domains[cfg->ndomains++], DNS_DOMAIN_MAX, "%s", d);
+}
+
+void engine_dns(struct engine *eng, struct engine_dns *d)
+{
+	struct dns_config cfg;
+	size_t len = 0;
+
+	memset(d, 0, sizeof(*d));
+	dns_config_of(eng, &cfg);
+	d->active = eng->dns_on;
+	d->method = eng->dns_on ? dns_method() : "";
+	d->split = cfg.split;
+	for (int i = 0; i < cfg.nservers && len < sizeof(d->servers); i++) {
+		char a[ENGINE_ADDR_STRLEN];
+
+		len += (size_t)snprintf(d->servers + len, sizeof(d->servers) - len, "%s%s", i ? "," : "",
+					inet_prefix_str(&cfg.servers[i], false, a, sizeof(a)));
+	}
+	len = 0;
+	for (int i = 0; i < cfg.ndomains && len < sizeof(d->domains); i++)
+		len += (size_t)snprintf(d->domains + len, sizeof(d->domains) - len, "%s%s", i ? "," : "",
+					cfg.domains[i]);
+}
+
+int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
+{
+	struct dns_config cfg;
+	char backup[320];
+
+	if (!on) {
+		if (eng->dns_on)
+			dns_revert(&eng->undo);
+		eng->dns_on = false;
+		return 0;
+	}
+	if (eng->dns_on)
+		return 0;
+	if (eng->state != ST_UP) {
+		snprintf(err, errlen, "the tunnel is not up (%s)", eng->state_detail);
+		return -1;
+	}
+	dns_config_of(eng, &cfg);
+	if (!cfg.nservers) {
+		snprintf(err, errlen, "the server offers no DNS servers (sshtun serve --dns ADDR)");
+		return -1;
+	}
+	/* The resolvers are reached through the tunnel. */
+	for (int i = 0; i < cfg.nservers; i++) {
+		char a[ENGINE_CIDR_STRLEN], e[256];
+
+		inet_prefix_str(&cfg.servers[i], true, a, sizeof(a));
+		if (find_route(eng, &cfg.servers[i]) < 0 && engine_route_add(eng, a, e, sizeof(e)) < 0)
+			log_warn("resolver %s: %s", a, e);
+	}
+	snprintf(backup, sizeof(backup), "%s.resolv.conf", eng->undo.path);
+	if (dns_apply(eng->ifname, backup, &cfg, &eng->undo) < 0) {
+		snprintf(err, errlen, "%s", fail_msg());
+		fail_clear();
+		return -1;
+	}
+	eng->dns_on = true;
+	log_info("DNS through the tunnel (%s)", dns_method());
+	return 0;
 }

@@ -56,6 +56,9 @@ struct engine {
 	struct inet_prefix pin, pin_gw;
 	int pin_ifindex;
 	struct state undo;		/* what to undo after a crash */
+	struct inet_prefix excludes[ENGINE_MAX_ROUTES];
+	int nexcludes;
+	bool dns_on;
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;
@@ -92,5 +95,9 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 /* Pins the SSH server's address to the path it has now; unpin removes it. */
 int routes_pin_server(struct engine *eng, char *err, size_t errlen);
 void routes_unpin_server(struct engine *eng);
+/* Removes every `route exclude' route. */
+void routes_unexclude_all(struct engine *eng);
+/* The SSH server's address as a host prefix; -1 through a ProxyCommand. */
+int routes_server_prefix(const struct engine *eng, struct inet_prefix *p);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "compress.h"
+#include "dns.h"
 #include "sshconfig.h"
 #include "fail.h"
 #include "log.h"
@@ -19,7 +20,8 @@ void usage(void)
 	fprintf(stderr,
 		"usage: sshtun [-46fNqv] [-a ADDR] [-c COMMAND] [-F FILE] [-i FILE] [-l USER]\n"
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
-		"              [--compress MODE] [--openssh] [--remote-command CMD] [user@]host[:port]\n"
+		"              [--compress MODE] [--openssh] [--remote-command CMD] [--mtu N]\n"
+		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [user@]host[:port]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
 		"       sshtun cleanup [-n NAME]\n"
@@ -364,7 +366,7 @@ static int split_target(struct client_opts *o, const char *arg)
 
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
-	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU };
+	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -372,6 +374,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "openssh", no_argument, NULL, OPT_OPENSSH },
 		{ "remote-command", required_argument, NULL, OPT_REMOTE },
 		{ "mtu", required_argument, NULL, OPT_MTU },
+		{ "accept-routes", no_argument, NULL, OPT_ACCEPT },
+		{ "dns", no_argument, NULL, OPT_DNS },
+		{ "dns-domain", required_argument, NULL, OPT_DNSDOM },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -450,6 +455,16 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 				return -1;
 			break;
 		case OPT_OPENSSH: o->openssh = true; break;
+		case OPT_ACCEPT: o->accept_routes = true; break;
+		case OPT_DNS: o->dns = true; break;
+		case OPT_DNSDOM:
+			if (dns_domain_check(optarg) < 0)
+				return fail(EXIT_USAGE, "bad --dns-domain `%s'", optarg);
+			if (o->ndns_domains == (int)ARRAY_SIZE(o->dns_domains))
+				return fail(EXIT_USAGE, "too many --dns-domain (max %zu)", ARRAY_SIZE(o->dns_domains));
+			o->dns_domains[o->ndns_domains++] = optarg;
+			o->dns = true;
+			break;
 		case OPT_REMOTE: o->remote_command = optarg; break;
 		case OPT_MTU:
 			if (parse_uint("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)

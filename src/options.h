@@ -28,6 +28,10 @@ struct client_opts {
 	int compress;			/* --compress: COMPRESS_OFF, _AUTO or a level */
 	const char *remote_command;	/* --remote-command */
 	bool openssh;			/* --openssh */
+	bool accept_routes;		/* --accept-routes */
+	bool dns;			/* --dns */
+	const char *dns_domains[8];	/* --dns-domain: split DNS */
+	int ndns_domains;
 	bool no_shell;			/* -N */
 	bool background;		/* -f */
 	unsigned mtu;

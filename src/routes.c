@@ -76,7 +76,7 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 	return 0;
 }
 
-static int server_prefix(const struct engine *eng, struct inet_prefix *p)
+int routes_server_prefix(const struct engine *eng, struct inet_prefix *p)
 {
 	const struct sockaddr_storage *ss = &eng->conn.peer_addr;
 
@@ -101,7 +101,7 @@ int routes_pin_server(struct engine *eng, char *err, size_t errlen)
 
 	if (eng->pin.family)
 		return 0;
-	if (server_prefix(eng, &server) < 0) {
+	if (routes_server_prefix(eng, &server) < 0) {
 		snprintf(err, errlen, "not connected: cannot pin the server's route");
 		return -1;
 	}
@@ -141,4 +141,26 @@ void routes_unpin_server(struct engine *eng)
 		 eng->pin_ifindex, g);
 	state_remove(&eng->undo, rec);
 	memset(&eng->pin, 0, sizeof(eng->pin));
+}
+
+void routes_unexclude_all(struct engine *eng)
+{
+	char a[ENGINE_CIDR_STRLEN], rec[STATE_LINE_MAX];
+
+	for (int i = 0; i < eng->nexcludes; i++) {
+		/* Deleting by prefix alone: the route's own path may differ from
+		 * the pin's if the gateway changed. */
+		net_route_del(&eng->excludes[i], 0);
+		inet_prefix_str(&eng->excludes[i], true, a, sizeof(a));
+		for (int k = 0; k < eng->undo.n; k++) {
+			size_t n = (size_t)snprintf(rec, sizeof(rec), "pin %s ", a);
+
+			if (!strncmp(eng->undo.rec[k], rec, n)) {
+				snprintf(rec, sizeof(rec), "%s", eng->undo.rec[k]);
+				state_remove(&eng->undo, rec);
+				break;
+			}
+		}
+	}
+	eng->nexcludes = 0;
 }

@@ -26,12 +26,16 @@
 #include "netlink.h"
 #include "pool.h"
 #include "serve.h"
+#include "serve_config.h"
+#include "nat.h"
 #include "tun.h"
 #include "tunnel.h"
 
 #define HELLO_TIMEOUT_MS 30000	/* the client sends its hello at once */
 
 struct server {
+	struct serve_config cfg;
+	bool nat_on;
 	struct loop *loop;
 	struct tunnel t;
 	struct pool pool;
@@ -197,6 +201,13 @@ static int on_hello(struct server *s, const struct frame *f)
 		take_over(s->lease.previous_pid);
 	if (setup_tun(s, why, sizeof(why)) < 0)
 		goto refused;
+	if (s->cfg.nat) {
+		if (nat_enable(&s->pool, err, sizeof(err)) < 0) {
+			snprintf(why, sizeof(why), "server: --nat: %s", err);
+			goto refused;
+		}
+		s->nat_on = true;
+	}
 
 	memset(&reply, 0, sizeof(reply));
 	reply.proto = PROTO_VERSION;
@@ -207,6 +218,9 @@ static int on_hello(struct server *s, const struct frame *f)
 	reply.server4 = s->lease.server4;
 	reply.client6 = s->lease.client6;
 	reply.server6 = s->lease.server6;
+	reply.routes = s->cfg.routes;
+	reply.dns = s->cfg.dns;
+	snprintf(reply.domains, sizeof(reply.domains), "%s", s->cfg.domains);
 	len = hello_format(&reply, out, sizeof(out));
 	if (len < 0 || tunnel_queue(&s->t, FRAME_HELLO, 0, out, (uint32_t)len) < 0) {
 		snprintf(why, sizeof(why), "server: cannot send the hello");
@@ -354,56 +368,21 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 	finish(s, EXIT_OK);
 }
 
-static void serve_usage(void)
-{
-	fprintf(stderr,
-		"usage: sshtun serve [--pool CIDR|none] [--pool6 CIDR|none] [--lease-file PATH]\n"
-		"                    [--mtu N] [-v]\n");
-}
-
 int serve_main(int argc, char **argv)
 {
-	enum { OPT_POOL = 256, OPT_POOL6, OPT_LEASES, OPT_MTU };
-	static const struct option longopts[] = {
-		{ "pool", required_argument, NULL, OPT_POOL },
-		{ "pool6", required_argument, NULL, OPT_POOL6 },
-		{ "lease-file", required_argument, NULL, OPT_LEASES },
-		{ "mtu", required_argument, NULL, OPT_MTU },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *pool4 = POOL_DEFAULT4, *pool6 = POOL_DEFAULT6, *leases = POOL_LEASE_FILE;
-	struct server s = { .mtu = MTU_DEFAULT, .exit_code = EXIT_OK };
-	char err[256], magic[MAGIC_LINE_MAX];
-	int c;
+	struct server s = { .exit_code = EXIT_OK };
+	char err[ERROR_MSG_MAX - 64], magic[MAGIC_LINE_MAX], why[ERROR_MSG_MAX] = "";
+	int rc;
 
 	log_set_prefix("sshtun serve");
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_POOL: pool4 = optarg; break;
-		case OPT_POOL6: pool6 = optarg; break;
-		case OPT_LEASES: leases = optarg; break;
-		case OPT_MTU: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || v < MTU_MIN || v > MTU_MAX) {
-				fprintf(stderr, "sshtun serve: bad --mtu `%s' (%d..%d)\n", optarg, MTU_MIN, MTU_MAX);
-				return EXIT_USAGE;
-			}
-			s.mtu = (unsigned)v;
-			break;
-		}
-		case 'v': log_level++; break;
-		case 'h': serve_usage(); return EXIT_OK;
-		default: serve_usage(); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		serve_usage();
-		return EXIT_USAGE;
-	}
+	rc = serve_config_load(&s.cfg, argc, argv, err, sizeof(err));
+	if (rc > 0)
+		return EXIT_OK;
+	if (rc < 0)
+		snprintf(why, sizeof(why), "server: %s", err);
+	log_level += s.cfg.verbosity;
+	s.mtu = s.cfg.mtu;
+	serve_config_default_dns(&s.cfg);
 	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
 		log_error("%s", fail_msg());
 		return EXIT_ERROR;
@@ -416,10 +395,9 @@ int serve_main(int argc, char **argv)
 	/* The magic line goes first, before anything can fail, so the client
 	 * knows a helper is answering and can show our error frames. */
 	tunnel_queue_raw(&s.t, magic, magic_format(magic, sizeof(magic)));
-	if (pool_init(&s.pool, pool4, pool6, leases, err, sizeof(err)) < 0) {
-		char why[ERROR_MSG_MAX];
-
+	if (!why[0] && pool_init(&s.pool, s.cfg.pool4, s.cfg.pool6, s.cfg.lease_file, err, sizeof(err)) < 0)
 		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
+	if (why[0]) {
 		refuse(&s, why);
 	} else {
 		loop_signals(s.loop, on_signal, &s);
@@ -436,6 +414,8 @@ int serve_main(int argc, char **argv)
 	}
 	if (s.leased)
 		pool_release(&s.pool, s.client_id, getpid());
+	if (s.nat_on)
+		nat_release(&s.pool);
 	tunnel_free(&s.t);
 	loop_free(s.loop);
 	return s.exit_code;

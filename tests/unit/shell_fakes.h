@@ -147,6 +147,7 @@ static void fake_on_state(struct engine *eng, engine_state_fn fn, void *ctx)
 static const struct shell_engine_ops fake_ops = {
 	fake_status, fake_stats, fake_routes, fake_route_add, fake_route_del, fake_ping,
 	fake_ping_cancel, fake_reconnect, fake_set_compress, fake_quit, fake_loop, fake_on_state,
+	NULL, NULL, NULL,	/* route exclude and dns: "not available here" */
 };
 
 /* A plausible instance, with strings that need escaping in JSON. */

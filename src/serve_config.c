@@ -1,0 +1,229 @@
+/* See serve_config.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+#include "pool.h"
+#include "serve_config.h"
+
+#define LINE_MAX_LEN 1024
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int add_prefix(struct prefix_list *l, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (l->n == HELLO_MAX_PREFIXES)
+		return errorf(err, errlen, "too many %s (max %d)", what, HELLO_MAX_PREFIXES);
+	if (inet_prefix_parse(v, &l->p[l->n]) < 0)
+		return errorf(err, errlen, "bad %s `%s'", what, v);
+	l->n++;
+	return 0;
+}
+
+static int add_domain(struct serve_config *c, const char *v, char *err, size_t errlen)
+{
+	size_t len = strlen(c->domains);
+	struct hello probe;
+	char line[HELLO_DOMAINS_MAX + 16], e[128];
+	int n;
+
+	if (len + strlen(v) + 2 > sizeof(c->domains))
+		return errorf(err, errlen, "too many DNS domains (max %d characters)", HELLO_DOMAINS_MAX - 1);
+	/* Validate with the hello's own rules, which the client applies. */
+	n = snprintf(line, sizeof(line), "proto=1\ndomains=%s\n", v);
+	if (strchr(v, ',') || hello_parse((const uint8_t *)line, (size_t)n, &probe, e, sizeof(e)) < 0)
+		return errorf(err, errlen, "bad DNS domain `%s'", v);
+	snprintf(c->domains + len, sizeof(c->domains) - len, "%s%s", len ? "," : "", v);
+	c->domains_set = true;
+	return 0;
+}
+
+static int copy(char *dst, size_t cap, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) >= cap)
+		return errorf(err, errlen, "%s too long: `%s'", what, v);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* One option by its long name; from argv or a config line. */
+static int set(struct serve_config *c, const char *name, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(name, "pool"))
+		return copy(c->pool4, sizeof(c->pool4), "pool", v, err, errlen);
+	if (!strcmp(name, "pool6"))
+		return copy(c->pool6, sizeof(c->pool6), "pool6", v, err, errlen);
+	if (!strcmp(name, "lease-file"))
+		return copy(c->lease_file, sizeof(c->lease_file), "lease-file", v, err, errlen);
+	if (!strcmp(name, "mtu")) {
+		char *end;
+		unsigned long m = strtoul(v, &end, 10);
+
+		if (!*v || *end || m < MTU_MIN || m > MTU_MAX)
+			return errorf(err, errlen, "bad mtu `%s' (%d..%d)", v, MTU_MIN, MTU_MAX);
+		c->mtu = (unsigned)m;
+		return 0;
+	}
+	if (!strcmp(name, "route"))
+		return add_prefix(&c->routes, "route", v, err, errlen);
+	if (!strcmp(name, "dns")) {
+		c->dns_set = true;
+		return add_prefix(&c->dns, "dns server", v, err, errlen);
+	}
+	if (!strcmp(name, "dns-domain"))
+		return add_domain(c, v, err, errlen);
+	if (!strcmp(name, "nat")) {
+		if (!strcmp(v, "yes"))
+			c->nat = true;
+		else if (!strcmp(v, "no"))
+			c->nat = false;
+		else
+			return errorf(err, errlen, "bad nat `%s' (yes or no)", v);
+		return 0;
+	}
+	return errorf(err, errlen, "unknown option `%s'", name);
+}
+
+static int read_file(struct serve_config *c, const char *path, char *err, size_t errlen)
+{
+	char line[LINE_MAX_LEN + 2], e[256];
+	FILE *f = fopen(path, "re");
+	int lineno = 0, rc = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : errorf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char *p = line, *name, *v;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = errorf(err, errlen, "%s:%d: line too long", path, lineno);
+			break;
+		}
+		p[strcspn(p, "#\r\n")] = '\0';
+		name = p + strspn(p, " \t");
+		if (!*name)
+			continue;
+		v = name + strcspn(name, " \t");
+		if (*v)
+			*v++ = '\0';
+		v += strspn(v, " \t");
+		v[strcspn(v, " \t")] = '\0';
+		if (!*v) {
+			rc = errorf(err, errlen, "%s:%d: `%s' needs a value", path, lineno, name);
+			break;
+		}
+		if (set(c, name, v, e, sizeof(e)) < 0)
+			rc = errorf(err, errlen, "%s:%d: %s", path, lineno, e);
+	}
+	fclose(f);
+	return rc;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: sshtun serve [--config FILE] [--pool CIDR|none] [--pool6 CIDR|none]\n"
+		"                    [--lease-file PATH] [--mtu N] [--route CIDR]... [--nat]\n"
+		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [-v]\n");
+}
+
+int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'C' },
+		{ "pool", required_argument, NULL, 'P' },
+		{ "pool6", required_argument, NULL, 'Q' },
+		{ "lease-file", required_argument, NULL, 'L' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "route", required_argument, NULL, 'R' },
+		{ "dns", required_argument, NULL, 'D' },
+		{ "dns-domain", required_argument, NULL, 'O' },
+		{ "nat", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = SERVE_CONFIG_FILE;
+	int ch, idx;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->pool4, sizeof(c->pool4), "%s", POOL_DEFAULT4);
+	snprintf(c->pool6, sizeof(c->pool6), "%s", POOL_DEFAULT6);
+	snprintf(c->lease_file, sizeof(c->lease_file), "%s", POOL_LEASE_FILE);
+	c->mtu = MTU_DEFAULT;
+	/* --config first: the file comes before every other option. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			config = argv[i + 1];
+	if (read_file(c, config, err, errlen) < 0)
+		return -1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hv", longopts, &idx)) != -1) {
+		switch (ch) {
+		case 'C': break;
+		case 'N': c->nat = true; break;
+		case 'v': c->verbosity++; break;
+		case 'h': usage(); return 1;
+		case '?': usage(); return errorf(err, errlen, "bad option (see sshtun serve --help)");
+		default:
+			if (set(c, longopts[idx].name, optarg, err, errlen) < 0)
+				return -1;
+		}
+	}
+	if (optind != argc)
+		return errorf(err, errlen, "unexpected argument `%s'", argv[optind]);
+	return 0;
+}
+
+void serve_config_default_dns(struct serve_config *c)
+{
+	char line[LINE_MAX_LEN];
+	FILE *f;
+
+	if (c->dns_set && c->domains_set)
+		return;
+	f = fopen("/etc/resolv.conf", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char word[16], v[HELLO_DOMAINS_MAX];
+		struct inet_prefix p;
+
+		if (sscanf(line, "%15s %511s", word, v) != 2)
+			continue;
+		if (!c->dns_set && !strcmp(word, "nameserver") && inet_prefix_parse(v, &p) == 0 &&
+		    c->dns.n < HELLO_MAX_PREFIXES) {
+			bool loop4 = p.family == AF_INET && (ntohl(p.addr.v4.s_addr) >> 24) == 127;
+			bool loop6 = p.family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&p.addr.v6);
+
+			if (loop4 || loop6)
+				log_verbose("not offering resolver %s: clients cannot reach a loopback address", v);
+			else
+				c->dns.p[c->dns.n++] = p;
+		} else if (!c->domains_set && (!strcmp(word, "search") || !strcmp(word, "domain"))) {
+			char e[64];
+
+			/* Only the first: the rest of the line is more of them. */
+			if (add_domain(c, v, e, sizeof(e)) < 0)
+				log_verbose("not offering search domain %s", v);
+			c->domains_set = false;
+		}
+	}
+	fclose(f);
+}
