@@ -98,7 +98,7 @@ static void test_unknown(void **state)
 	assert_string_equal(cap.err, "unknown command `route frob' (try help route)\n");
 	assert_int_equal(run("route"), 2);
 	assert_string_equal(cap.err, "usage: route add <CIDR>\n       route del <CIDR>\n"
-				     "       route list [--json]\n");
+				     "       route list [--json]\n       route exclude <CIDR>\n");
 	assert_int_equal(run(""), 0);
 	assert_int_equal(run("   # a comment"), 0);
 	assert_int_equal(run("status 'oops"), 2);
@@ -137,7 +137,7 @@ static void test_options(void **state)
 static void test_route(void **state)
 {
 	static const char *const good[] = {
-		"198.51.100.0/24", "2001:db8::/32", "192.0.2.1", "::1", "default", "0.0.0.0/0",
+		"198.51.100.0/24", "2001:db8::/32", "203.0.113.1", "::1", "default", "0.0.0.0/0",
 		"::/0", "10.0.0.0/32", "2001:db8::/128",
 	};
 	static const char *const bad[] = {
@@ -385,10 +385,10 @@ static void expect_completion(const char *line, const char *want)
 
 static void test_complete(void **state)
 {
-	expect_completion("", "status stats route ping reconnect compress log help quit");
+	expect_completion("", "status stats route dns ping reconnect compress log help quit");
 	expect_completion("st", "status stats");
 	expect_completion("ro", "route");
-	expect_completion("route ", "add del list");
+	expect_completion("route ", "add del list exclude");
 	expect_completion("route d", "del");
 	expect_completion("route del ", "198.51.100.0/24 2001:db8::/32");
 	expect_completion("route del 2", "2001:db8::/32");
@@ -399,7 +399,7 @@ static void test_complete(void **state)
 	expect_completion("compress o", "off");
 	expect_completion("log d", "debug debug2");
 	expect_completion("log ", "error warn info verbose debug debug2");
-	expect_completion("help ", "status stats route ping reconnect compress log help quit");
+	expect_completion("help ", "status stats route dns ping reconnect compress log help quit");
 	expect_completion("help r", "route reconnect");
 	expect_completion("stats --", "--json --watch");
 	expect_completion("stats --w", "--watch");

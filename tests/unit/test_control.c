@@ -202,12 +202,12 @@ static void test_requests(void **state)
 	assert_string_equal(ask(fd, "run route add 300.0.0.0/8\n"),
 			    "e bad CIDR `300.0.0.0/8' (want an address/prefix like 198.51.100.0/24 "
 			    "or 2001:db8::/32, or default)\nx 2\n");
-	assert_string_equal(ask(fd, "run route add 192.0.2.0/24\n"),
-			    "o route 192.0.2.0/24 added\nx 0\n");
+	assert_string_equal(ask(fd, "run route add 203.0.113.0/24\n"),
+			    "o route 203.0.113.0/24 added\nx 0\n");
 	assert_string_equal(ask(fd, "bogus\n"), "e unknown request (want run or complete)\nx 2\n");
 	assert_string_equal(ask(fd, "run\n"), "x 0\n");
 	assert_string_equal(ask(fd, "run # nothing\r\n"), "x 0\n");
-	assert_string_equal(ask(fd, "complete route \n"), "o add\no del\no list\nx 0\n");
+	assert_string_equal(ask(fd, "complete route \n"), "o add\no del\no list\no exclude\nx 0\n");
 	assert_string_equal(ask(fd, "complete route del \n"),
 			    "o 198.51.100.0/24\no 2001:db8::/32\nx 0\n");
 	close(fd);

@@ -231,10 +231,10 @@ static void test_pairs(void **state)
 	assert_string_equal(str(&l.client6), "fd77:7373:6874::1:1/127");
 
 	/* Carries across bytes, and the smaller family bounds the pool. */
-	init(&pool, "192.0.2.0/24", "2001:db8:0:ff::ff00/120");
+	init(&pool, "203.0.113.0/24", "2001:db8:0:ff::ff00/120");
 	assert_int_equal(pool_size(&pool), 127);
 	pool_pair(&pool, 126, &l);
-	assert_string_equal(str(&l.server4), "192.0.2.252/31");
+	assert_string_equal(str(&l.server4), "203.0.113.252/31");
 	assert_string_equal(str(&l.server6), "2001:db8:0:ff::fffe/127");
 	assert_string_equal(str(&l.client6), "2001:db8:0:ff::ffff/127");
 	init(&pool, NULL, "2001:db8::/112");
@@ -340,8 +340,8 @@ static void test_want(void **state)
 				      err, sizeof(err)), 0);
 	assert_int_equal(l.index, 2);
 
-	refused(&pool, "yyyy", "192.0.2.1", NULL,
-		"address 192.0.2.1 is outside the address pool 10.77.0.0/24");
+	refused(&pool, "yyyy", "203.0.113.1", NULL,
+		"address 203.0.113.1 is outside the address pool 10.77.0.0/24");
 	refused(&pool, "yyyy", NULL, "fd78::3", "address fd78::3 is outside the address pool fd77::/64");
 	refused(&pool, "yyyy", "10.77.0.4", NULL, "address 10.77.0.4 is not a client address of "
 		"the pool 10.77.0.0/24 (those are 10.77.0.1, 10.77.0.3, ... 10.77.0.255)");
