@@ -25,6 +25,9 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "openssh.h"
+#include "buf.h"
+#include <arpa/inet.h>
 #include "shell.h"
 #include "commands.h"
 #include "tun.h"
@@ -115,10 +118,32 @@ static int configure_tun(struct engine *eng)
 
 static void run_commands(struct engine *eng);
 
+/* Addresses are known (the server's hello, or our choice with stock sshd):
+ * configure the TUN and let packets flow. */
+static int came_up(struct engine *eng)
+{
+	char a4[64] = "", a6[64] = "";
+
+	if (configure_tun(eng) < 0)
+		return -1;
+	loop_cancel(eng->loop, eng->hello_timer);
+	eng->hello_timer = 0;
+	eng->t.up = true;
+	eng->up_since_ms = now_ms();
+	inet_prefix_str(&eng->lease.client4, true, a4, sizeof(a4));
+	inet_prefix_str(&eng->lease.client6, true, a6, sizeof(a6));
+	log_info("tunnel up: %s %s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
+		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "");
+	engine_set_state(eng, ST_UP, NULL);
+	if (!eng->reconnects)
+		run_commands(eng);
+	return 0;
+}
+
 static int on_server_hello(struct engine *eng, const struct frame *f)
 {
 	struct hello h;
-	char err[256], a4[64] = "", a6[64] = "";
+	char err[256];
 
 	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "the server's helper sent a bad hello: %s", err);
@@ -139,21 +164,7 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
 	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
 		return -1;
-	if (configure_tun(eng) < 0)
-		return -1;
-	loop_cancel(eng->loop, eng->hello_timer);
-	eng->hello_timer = 0;
-	eng->t.up = true;
-	eng->up_since_ms = now_ms();
-	if (h.client4.family)
-		inet_prefix_str(&h.client4, true, a4, sizeof(a4));
-	if (h.client6.family)
-		inet_prefix_str(&h.client6, true, a6, sizeof(a6));
-	log_info("tunnel up: %s %s%s%s", eng->ifname, a4, *a6 ? " " : "", a6);
-	engine_set_state(eng, ST_UP, NULL);
-	if (!eng->reconnects)
-		run_commands(eng);
-	return 0;
+	return came_up(eng);
 }
 
 static int on_frame(void *ctx, const struct frame *f)
@@ -235,6 +246,157 @@ static int open_channel(struct engine *eng)
 
 static void on_socket(struct loop *loop, int fd, short revents, void *ctx);
 
+/* sshd tells why it refused a tunnel only in a debug message. */
+static char ssh_debug_msg[256];
+
+static void on_ssh_debug(LIBSSH2_SESSION *session, int always_display, const char *message,
+			 int message_len, const char *language, int language_len, void **abstract)
+{
+	int n = message_len < 0 ? 0 : message_len;
+
+	snprintf(ssh_debug_msg, sizeof(ssh_debug_msg), "%.*s", n, message);
+	for (char *c = ssh_debug_msg; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	log_verbose("server says: %s", ssh_debug_msg);
+}
+
+/* Runs cmd on the server (blocking session) and returns its exit status, or
+ * -1; its output (stdout then stderr) lands in out. */
+static int remote_run(struct engine *eng, const char *cmd, char *out, size_t cap)
+{
+	LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(eng->conn.session);
+	size_t len = 0;
+	ssize_t n;
+	int status;
+
+	out[0] = '\0';
+	if (!ch)
+		return -1;
+	if (libssh2_channel_exec(ch, cmd) != 0) {
+		libssh2_channel_free(ch);
+		return -1;
+	}
+	for (int stream = 0; stream < 2; stream++)
+		while ((n = libssh2_channel_read_ex(ch, stream, out + len, cap - 1 - len)) > 0 &&
+		       len + (size_t)n < cap - 1)
+			len += (size_t)n;
+	out[len] = '\0';
+	libssh2_channel_close(ch);
+	libssh2_channel_wait_closed(ch);
+	status = libssh2_channel_get_exit_status(ch);
+	libssh2_channel_free(ch);
+	return status;
+}
+
+/* The addresses with stock sshd are ours to pick: -a, else the first pair of
+ * the default pools. */
+static void openssh_addresses(struct engine *eng)
+{
+	struct hello *h = &eng->lease;
+
+	if (h->client4.family)
+		return;	/* a reconnect keeps them */
+	memset(h, 0, sizeof(*h));
+	h->client4 = eng->opts->want4;
+	if (!h->client4.family)
+		inet_prefix_parse("10.77.0.1", &h->client4);
+	h->client4.plen = 31;
+	h->server4 = h->client4;
+	h->server4.addr.v4.s_addr ^= htonl(1);
+	h->client6 = eng->opts->want6;
+	if (!h->client6.family)
+		inet_prefix_parse("fd77:7373:6874::3", &h->client6);
+	h->client6.plen = 127;
+	h->server6 = h->client6;
+	h->server6.addr.v6.s6_addr[15] ^= 1;
+}
+
+/* Configures the server's end of a tun@openssh.com device (sshd only opens
+ * it): as root, or with sudo -n; else says exactly what to run there. */
+static void configure_remote(struct engine *eng, unsigned unit)
+{
+	char cmd[600], out[1024], s4[64], s6[64];
+	bool root = !strcmp(eng->opts->ssh.user, "root");
+	int n;
+
+	inet_prefix_str(&eng->lease.server4, true, s4, sizeof(s4));
+	inet_prefix_str(&eng->lease.server6, true, s6, sizeof(s6));
+	n = snprintf(cmd, sizeof(cmd),
+		     "%sip addr replace %s dev tun%u && %sip -6 addr replace %s dev tun%u nodad && "
+		     "%sip link set tun%u mtu %u up",
+		     root ? "" : "sudo -n ", s4, unit, root ? "" : "sudo -n ", s6, unit,
+		     root ? "" : "sudo -n ", unit, eng->t.mtu);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return;
+	if (remote_run(eng, cmd, out, sizeof(out)) == 0) {
+		log_verbose("configured tun%u on the server", unit);
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	log_warn("cannot configure the server's end (%s); run there as root: ip addr add %s dev tun%u; "
+		 "ip -6 addr add %s dev tun%u; ip link set tun%u mtu %u up",
+		 out[0] ? out : "no permission", s4, unit, s6, unit, unit, eng->t.mtu);
+}
+
+/* The first unit with no tunN on the server, so that we know its name. */
+static unsigned free_unit(struct engine *eng)
+{
+	char list[8192], name[16];
+
+	if (remote_run(eng, "ls /sys/class/net", list, sizeof(list)) != 0)
+		return 0x7fffffff;	/* any: we will not know which */
+	for (unsigned u = 0; u < 256; u++) {
+		bool used = false;
+
+		snprintf(name, sizeof(name), "tun%u", u);
+		for (char *w = list; *w && !used; w += strcspn(w, "\n"), w += *w == '\n') {
+			size_t len = strcspn(w, "\n");
+
+			used = len == strlen(name) && !strncmp(w, name, len);
+		}
+		if (!used)
+			return u;
+	}
+	return 0x7fffffff;
+}
+
+static int start_openssh(struct engine *eng)
+{
+	LIBSSH2_SESSION *s = eng->conn.session;
+	unsigned unit;
+	uint8_t msg[8];
+
+	libssh2_session_set_blocking(s, 1);
+	libssh2_session_callback_set(s, LIBSSH2_CALLBACK_DEBUG, (void *)on_ssh_debug);
+	unit = free_unit(eng);
+	put_u32(msg, 1);	/* point-to-point: IP packets, no ethernet */
+	put_u32(msg + 4, unit);
+	ssh_debug_msg[0] = '\0';
+	eng->channel = libssh2_channel_open_ex(s, "tun@openssh.com", sizeof("tun@openssh.com") - 1,
+					       CHANNEL_WINDOW, CHANNEL_PACKET, (const char *)msg, sizeof(msg));
+	if (!eng->channel)
+		return fail(EXIT_REFUSED,
+			    "the server refused its tunnel channel (tun@openssh.com): %s; it needs PermitTunnel yes (or point-to-point) in sshd_config and CAP_NET_ADMIN for the login user",
+			    ssh_debug_msg[0] ? ssh_debug_msg : ssh_errmsg(s));
+	eng->openssh = true;
+	openssh_addresses(eng);
+	eng->t.mtu = eng->opts->mtu < OSSH_MAX_PACKET ? eng->opts->mtu : OSSH_MAX_PACKET;
+	if (unit != 0x7fffffff)
+		configure_remote(eng, unit);
+	else
+		log_warn("cannot tell which tun device sshd opened: configure the server's end by hand");
+	libssh2_session_set_blocking(s, 0);
+	if (tunnel_reset(&eng->t, false) < 0)
+		return -1;
+	ossh_link_reset(&eng->ossh, eng->channel);
+	eng->t.link = &ossh_link_ops;
+	eng->t.link_ctx = &eng->ossh;
+	eng->t.want_magic = false;
+	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
+	return came_up(eng);
+}
+
 static int start_session(struct engine *eng)
 {
 	char magic[MAGIC_LINE_MAX];
@@ -246,8 +408,12 @@ static int start_session(struct engine *eng)
 	if (ssh_connect(&eng->opts->ssh, &eng->conn) < 0)
 		return -1;
 	engine_set_state(eng, ST_NEGOTIATING, NULL);
+	if (eng->opts->openssh)
+		return start_openssh(eng);
 	if (open_channel(eng) < 0)
 		return -1;
+	eng->t.link = &channel_link;
+	eng->t.link_ctx = eng;
 	libssh2_session_set_blocking(eng->conn.session, 0);
 	if (tunnel_reset(&eng->t, true) < 0)
 		return -1;
@@ -276,19 +442,36 @@ static int start_session(struct engine *eng)
 
 /* Why the helper went away before the hello, from its exit status and the
  * last thing it printed. */
-static void explain_early_eof(struct engine *eng)
+static bool explain_early_eof(struct engine *eng)
 {
 	int status = libssh2_channel_get_exit_status(eng->channel);
 
 	drain_stderr(eng);
 	if (status == 127 || status == 126 || strstr(eng->remote_err, "not found") ||
-	    strstr(eng->remote_err, "No such file"))
+	    strstr(eng->remote_err, "No such file")) {
+		char why[ERROR_MSG_MAX];
+
+		/* No helper: stock sshd's own tunnel may still do. */
+		log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
+		libssh2_channel_free(eng->channel);
+		eng->channel = NULL;
+		if (start_openssh(eng) == 0)
+			return true;
+		snprintf(why, sizeof(why), "%s", fail_msg());
+		fail_clear();
+		fail(EXIT_REFUSED,
+		     "the sshtun helper is not installed on the server (`%s' failed: %s), and %s",
+		     eng->opts->remote_command, eng->remote_err[0] ? eng->remote_err : "exit 127", why);
+		return false;
+	}
+	if (status == 127)
 		fail(EXIT_REFUSED,
 		     "the sshtun helper is not installed on the server (`%s' failed: %s); install sshtun there, add the sshtun Subsystem to sshd_config, or set --remote-command",
 		     eng->opts->remote_command, eng->remote_err[0] ? eng->remote_err : "exit 127");
 	else
 		fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s",
 		     status, eng->remote_err[0] ? ": " : "", eng->remote_err);
+	return false;
 }
 
 static void close_session(struct engine *eng)
@@ -417,9 +600,10 @@ static void service(struct engine *eng)
 	if (rc == 0)
 		rc = tunnel_flush(&eng->t);	/* PONGs and our own replies */
 	if (rc == 1) {
-		if (!eng->t.up)
-			explain_early_eof(eng);
-		else
+		if (!eng->t.up && !eng->openssh) {
+			if (explain_early_eof(eng))
+				return;
+		} else
 			fail(EXIT_ERROR, "the server closed the tunnel%s%s",
 			     eng->remote_err[0] ? ": " : "", eng->remote_err);
 		link_lost(eng, EXIT_ERROR);
@@ -462,7 +646,10 @@ static void before_poll(struct loop *loop, void *ctx)
 	if (eng->channel) {
 		int dir = libssh2_session_block_directions(eng->conn.session);
 
-		if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) || tunnel_tx_pending(&eng->t))
+		/* Only libssh2 knows whether it waits for the socket or for the
+		 * peer's window (then only reading helps): asking for POLLOUT
+		 * while the socket is writable would spin. */
+		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			ev |= POLLOUT;
 		loop_set_events(loop, eng->conn.sock, ev);
 	}
@@ -484,7 +671,9 @@ static void on_tick(struct loop *loop, void *ctx)
 	eng->rate_at_ms = now;
 	eng->rate_tx_bytes = eng->t.st.tx_bytes;
 	eng->rate_rx_bytes = eng->t.st.rx_bytes;
-	if (eng->state == ST_UP && eng->opts->alive_interval) {
+	/* Our pings need our helper; with stock sshd TCP keepalive and
+	 * TCP_USER_TIMEOUT notice a dead server. */
+	if (eng->state == ST_UP && eng->opts->alive_interval && !eng->openssh) {
 		if (eng->missed_pings >= eng->opts->alive_count) {
 			fail(EXIT_ERROR, "the server stopped answering (%u keepalives missed)", eng->missed_pings);
 			link_lost(eng, EXIT_ERROR);
@@ -639,8 +828,6 @@ int client_main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? EXIT_OK : fail_code();
 	log_level = (enum log_level)(LOG_INFO + opts.verbosity);
-	if (opts.openssh)
-		return fail(EXIT_USAGE, "--openssh is not available in this build yet; use the sshtun helper");
 
 	memset(&eng, 0, sizeof(eng));
 	eng.opts = &opts;
@@ -652,7 +839,7 @@ int client_main(int argc, char **argv)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts.sock_path);
 	else if (control_default_path(opts.name, sock_path, sizeof(sock_path)) < 0)
 		return fail_code();
-	if (tunnel_init(&eng.t, &channel_link, &eng, &handler, &eng) < 0)
+	if (tunnel_init(&eng.t, &channel_link, &eng, &handler, &eng) < 0 || ossh_link_init(&eng.ossh) < 0)
 		return fail_code();
 	/* What a crashed instance of this name left behind goes first. */
 	char state_path[300];
@@ -709,6 +896,7 @@ out:
 	if (eng.t.tun_fd >= 0)
 		close(eng.t.tun_fd);
 	tunnel_free(&eng.t);
+	ossh_link_free(&eng.ossh);
 	if (eng.loop)
 		loop_free(eng.loop);
 	return fail_code();

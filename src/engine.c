@@ -74,8 +74,12 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	addr_str(&eng->lease.server4, st->peer_addr, sizeof(st->peer_addr));
 	addr_str(&eng->lease.client6, st->local_addr6, sizeof(st->local_addr6));
 	addr_str(&eng->lease.server6, st->peer_addr6, sizeof(st->peer_addr6));
-	st->mode = "sshtun";
-	compress_mode_str(eng->opts->compress, st->compression, sizeof(st->compression));
+	st->mode = eng->openssh ? "openssh" : "sshtun";
+	if (eng->openssh)	/* only ssh's own transport compression then */
+		snprintf(st->compression, sizeof(st->compression), "%s",
+			 eng->opts->ssh.compression ? "zlib@openssh.com" : "off");
+	else
+		compress_mode_str(eng->opts->compress, st->compression, sizeof(st->compression));
 	st->mtu = eng->t.mtu;
 	st->uptime_s = up ? (now_ms() - eng->up_since_ms) / 1000 : 0;
 	st->reconnects = eng->reconnects;
@@ -196,6 +200,10 @@ int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t 
 		fail_clear();
 		return -1;
 	}
+	if (eng->openssh) {
+		snprintf(err, errlen, "with stock sshd's channel, compression is ssh's own: start with -o Compression=yes");
+		return -1;
+	}
 	eng->opts->compress = m;
 	tunnel_set_compress(&eng->t, m);
 	if (eng->state == ST_UP) {
@@ -306,6 +314,10 @@ long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, voi
 
 	if (eng->state != ST_UP) {
 		snprintf(err, errlen, "the tunnel is not up (%s)", eng->state_detail);
+		return -1;
+	}
+	if (eng->openssh) {
+		snprintf(err, errlen, "ping needs the sshtun helper (this tunnel uses stock sshd's channel)");
 		return -1;
 	}
 	h = engine_send_ping(eng, timeout_ms, fn, ctx);

@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "hello.h"
+#include "openssh.h"
 #include "options.h"
 #include "ssh.h"
 #include "state.h"
@@ -42,6 +43,8 @@ struct engine {
 
 	struct ssh_conn conn;
 	LIBSSH2_CHANNEL *channel;
+	bool openssh;			/* stock sshd's tun@openssh.com channel */
+	struct ossh_link ossh;
 	char remote_err[256];		/* last line the helper wrote on stderr */
 	struct tunnel t;
 

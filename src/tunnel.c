@@ -246,6 +246,10 @@ int tunnel_flush(struct tunnel *t)
 			t->write_blocked = true;
 			return 0;
 		}
+		if (n == -ENOBUFS) {
+			t->write_blocked = false;
+			return 0;
+		}
 		if (n < 0)
 			return -1;
 		t->write_blocked = false;

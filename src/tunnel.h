@@ -31,7 +31,9 @@
 #define TUNNEL_CONGESTED (64 * 1024)
 
 /* How the tunnel moves bytes.  read/write return a byte count (read: 0 at
- * end of stream), -EAGAIN when the link would block, or -1 with fail() set. */
+ * end of stream), -EAGAIN when the link would block, or -1 with fail() set.
+ * write may also return -ENOBUFS: nothing pending, but the peer's window
+ * is too small for the next packet (reads go on; they bring the adjust). */
 struct link_ops {
 	ssize_t (*read)(void *ctx, uint8_t *buf, size_t len);
 	ssize_t (*write)(void *ctx, const uint8_t *buf, size_t len);
