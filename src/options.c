@@ -168,13 +168,17 @@ static int kw_family(struct client_opts *o, const char *v)
 	return 0;
 }
 
+/* ProxyCommand and ProxyJump are one setting in ssh: whichever comes
+ * first wins, the other is dropped (see apply()). */
 static int kw_proxy_command(struct client_opts *o, const char *v)
 {
+	o->proxy_jump = NULL;
 	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_command);
 }
 
 static int kw_proxy_jump(struct client_opts *o, const char *v)
 {
+	o->proxy_command = NULL;
 	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_jump);
 }
 
@@ -216,6 +220,9 @@ static const struct keyword *find_keyword(const char *name, size_t len)
 static int apply(struct client_opts *o, const struct keyword *k, const char *v)
 {
 	uint32_t bit = 1u << (k - keywords);
+
+	if (k->set == kw_proxy_jump)	/* one setting with ProxyCommand */
+		bit = 1u << (find_keyword("ProxyCommand", 12) - keywords);
 
 	if ((o->set & bit) && !k->accumulates)
 		return 0;
@@ -282,6 +289,59 @@ static int read_configs(struct client_opts *o)
 	return sshconfig_read_target("/etc/ssh/ssh_config", &t, from_config, o);
 }
 
+/* ProxyJump as ssh runs it: the last hop is where ssh -W connects, with
+ * its user and port split out; earlier hops go to -J; our -F goes along. */
+static int jump_command(struct client_opts *o, char *buf, size_t cap)
+{
+	const char *list = o->proxy_jump, *last = strrchr(list, ',');
+	char hop[300], user[320] = "", port[16] = "", early[600] = "", conf[300] = "";
+	const char *host = hop;
+	char *at, *colon;
+	int n;
+
+	last = last ? last + 1 : list;
+	if (strlen(last) >= sizeof(hop) || (size_t)(last - list) >= sizeof(early))
+		return fail(EXIT_USAGE, "ProxyJump `%s' too long", list);
+	/* Quoted into a /bin/sh command line: refuse what quoting cannot hold. */
+	if (strpbrk(list, "'\\ \t\n") || strchr(o->ssh.host, '\'') ||
+	    (o->config_file && strchr(o->config_file, '\'')))
+		return fail(EXIT_USAGE, "bad ProxyJump `%s'", list);
+	strcpy(hop, last);
+	if (last != list)
+		snprintf(early, sizeof(early), " -J '%.*s'", (int)(last - list - 1), list);
+	if ((at = strrchr(hop, '@'))) {
+		*at = '\0';
+		snprintf(user, sizeof(user), " -l '%s'", hop);
+		host = at + 1;
+	}
+	if (*host == '[') {
+		char *close = strchr(host, ']');
+
+		if (!close)
+			return fail(EXIT_USAGE, "bad ProxyJump host `%s'", last);
+		*close = '\0';
+		colon = close[1] == ':' ? close + 1 : NULL;
+		host++;
+	} else {
+		colon = strchr(host, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;	/* a bare IPv6 address */
+	}
+	if (colon) {
+		*colon = '\0';
+		snprintf(port, sizeof(port), " -p %.5s", colon + 1);
+	}
+	if (o->config_file && strlen(o->config_file) + 6 >= sizeof(conf))
+		return fail(EXIT_USAGE, "-F path too long for ProxyJump");
+	if (o->config_file)
+		snprintf(conf, sizeof(conf), " -F '%s'", o->config_file);
+	n = snprintf(buf, cap, "exec ssh%s%s%s%s -W '[%s]:%u' -- '%s'", user, port, early, conf, o->ssh.host,
+		     o->ssh.port, host);
+	if (n < 0 || (size_t)n >= cap)
+		return fail(EXIT_USAGE, "ProxyJump `%s' too long", list);
+	return 0;
+}
+
 /* Values that may hold ~ or %h-style tokens, expanded once all is known. */
 static int expand(struct client_opts *o)
 {
@@ -307,12 +367,7 @@ static int expand(struct client_opts *o)
 		    set_str(o, buf, &o->ssh.proxy_command) < 0)
 			return -1;
 	} else if (o->proxy_jump && o->proxy_jump[0]) {
-		/* ssh -W relays stdin/stdout to host:port through the jump host,
-		 * which ssh reaches with its own configuration. */
-		snprintf(buf, sizeof(buf), "ssh -W '[%s]:%u' -- '%s'", o->ssh.host, o->ssh.port, o->proxy_jump);
-		if (strchr(o->proxy_jump, '\'') || strchr(o->ssh.host, '\''))
-			return fail(EXIT_USAGE, "bad ProxyJump `%s'", o->proxy_jump);
-		if (set_str(o, buf, &o->ssh.proxy_command) < 0)
+		if (jump_command(o, buf, sizeof(buf)) < 0 || set_str(o, buf, &o->ssh.proxy_command) < 0)
 			return -1;
 	}
 	return 0;
@@ -480,9 +535,6 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		return fail(EXIT_USAGE, optind >= argc ? "no host given" : "too many arguments: `%s'",
 			    optind < argc ? argv[optind + 1] : "");
 	}
-	/* ServerAliveInterval x ServerAliveCountMax: when a silent server is
-	 * declared dead, by our pings and by TCP alike. */
-	o->ssh.dead_after_s = o->alive_interval ? o->alive_interval * o->alive_count : 0;
 	if (split_target(o, argv[optind]) < 0)
 		return -1;
 	if (o->ssh.user)
@@ -507,6 +559,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 	}
 	if (expand(o) < 0)
 		return -1;
+	/* ServerAliveInterval x ServerAliveCountMax, from wherever they came:
+	 * when a silent server is declared dead, by our pings and TCP alike. */
+	o->ssh.dead_after_s = o->alive_interval ? o->alive_interval * o->alive_count : 0;
 	if (!o->name) {
 		o->name = o->host_buf;
 		if (strchr(o->name, '/'))
