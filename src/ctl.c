@@ -407,6 +407,11 @@ int ctl_main(int argc, char **argv)
 		case 'S':
 			path = optarg;
 			break;
+		case 'h':
+			printf("usage: sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
+			       "Runs one shell command in a running sshtun (help lists them);\n"
+			       "without COMMAND, an interactive prompt to it.\n");
+			return 0;
 		default:
 			if (optopt == 'n' || optopt == 'S')
 				fprintf(stderr, "sshtun: ctl -%c needs a value\n", optopt);

@@ -24,7 +24,7 @@ void usage(void)
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [user@]host[:port]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
-		"       sshtun cleanup [-n NAME]\n"
+		"       sshtun cleanup [-n NAME | -S PATH]\n"
 		"       sshtun --help | --version\n");
 }
 
