@@ -392,6 +392,18 @@ _sshtun_ctl()
 		fi
 	fi
 	cw=("${words[@]:i:cword-i}")
+	# A running instance answers best (live routes, its own commands): ask
+	# it with ctl --complete; the command table is the fallback.
+	if ((${#target[@]})); then
+		local line
+		local -a live
+		line="${cw[*]}${cw[*]:+ }$cur"
+		mapfile -t live < <("$(_sshtun_bin)" ctl "${target[@]}" --complete "$line" 2>/dev/null)
+		if ((${#live[@]})); then
+			_sshtun_reply "${live[@]}"
+			return
+		fi
+	fi
 	_sshtun_command
 }
 

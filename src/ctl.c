@@ -299,6 +299,34 @@ static int interactive(void)
 /* --- finding the instance --- */
 
 /* With no -n or -S: the one instance running, if there is exactly one. */
+static void print_word(void *ctx, const char *word)
+{
+	printf("%s\n", word);
+}
+
+/* --list: the names of the instances with a control socket here, one a
+ * line (for completion and scripts). */
+static int list_instances(void)
+{
+	char dir[sizeof(sock_path)];
+	struct dirent *de;
+	DIR *d;
+
+	if (control_default_path("x", dir, sizeof(dir)) < 0)
+		return fail_code();
+	*strrchr(dir, '/') = '\0';
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && !strcmp(de->d_name + len - 5, ".sock"))
+			printf("%.*s\n", (int)(len - 5), de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
 static int pick_instance(void)
 {
 	char dir[sizeof(sock_path)], found[2][128];
@@ -394,13 +422,24 @@ static int script(int fd)
 int ctl_main(int argc, char **argv)
 {
 	char line[CTL_LINE_MAX];
-	const char *name = NULL, *path = NULL;
+	static const struct option longopts[] = {
+		{ "list", no_argument, NULL, 'L' },
+		{ "complete", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *path = NULL, *complete = NULL;
 	int opt, fd, rc;
 
 	optind = 0;	/* main may have used getopt already */
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "+n:S:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+n:S:h", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'L':
+			return list_instances();
+		case 'C':
+			complete = optarg;
+			break;
 		case 'n':
 			name = optarg;
 			break;
@@ -409,6 +448,8 @@ int ctl_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
+			       "       sshtun ctl [-n NAME | -S PATH] --complete LINE\n"
+			       "       sshtun ctl --list\n"
 			       "Runs one shell command in a running sshtun (help lists them);\n"
 			       "without COMMAND, an interactive prompt to it.\n");
 			return 0;
@@ -444,6 +485,12 @@ int ctl_main(int argc, char **argv)
 			return fail_code();	/* main prints the message */
 	} else if ((rc = pick_instance())) {
 		return rc;
+	}
+	if (complete) {
+		/* --complete LINE: the words the instance offers for the last
+		 * word of LINE, one a line (what bash completion asks). */
+		remote_source(complete, print_word, NULL);
+		return 0;
 	}
 	if (optind < argc && join_args(argc - optind, argv + optind, line, sizeof(line)) < 0)
 		return 2;
