@@ -148,7 +148,10 @@ static int read_answer(int fd, bool keys, int (*fn)(const char *line, void *ctx)
 static int print_line(const char *line, void *ctx)
 {
 	if (!strncmp(line, "o ", 2)) {
+		/* Line by line even into a pipe: ping and stats --watch
+		 * answer over time, and a reader wants each line as it comes. */
 		puts(line + 2);
+		fflush(stdout);
 	} else if (!strncmp(line, "e ", 2)) {
 		fflush(stdout);
 		fprintf(stderr, "%s\n", line + 2);
@@ -164,6 +167,11 @@ static int run_line(int fd, const char *line, bool keys)
 	int rc;
 
 	if (send_request(fd, "run", line) < 0) {
+		/* The instance may have refused us with a reason already
+		 * waiting on the socket (too many clients): show that. */
+		rc = read_answer(fd, false, print_line, NULL);
+		if (rc >= 0)
+			return rc;
 		fprintf(stderr, "sshtun: lost the connection to instance `%s'\n", inst);
 		return 1;
 	}
