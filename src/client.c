@@ -27,6 +27,7 @@
 #include "netlink.h"
 #include "openssh.h"
 #include "buf.h"
+#include "bg.h"
 #include <arpa/inet.h>
 #include "shell.h"
 #include "commands.h"
@@ -361,7 +362,9 @@ static unsigned free_unit(struct engine *eng)
 	return 0x7fffffff;
 }
 
-static int start_openssh(struct engine *eng)
+/* The blocking half of stock-sshd mode (on the connect thread): pick a
+ * unit, open sshd's tunnel channel, configure the server's end. */
+static int openssh_open(struct engine *eng)
 {
 	LIBSSH2_SESSION *s = eng->conn.session;
 	unsigned unit;
@@ -386,7 +389,13 @@ static int start_openssh(struct engine *eng)
 		configure_remote(eng, unit);
 	else
 		log_warn("cannot tell which tun device sshd opened: configure the server's end by hand");
-	libssh2_session_set_blocking(s, 0);
+	return 0;
+}
+
+/* The loop's half: packets flow from here on. */
+static int openssh_begin(struct engine *eng)
+{
+	libssh2_session_set_blocking(eng->conn.session, 0);
 	if (tunnel_reset(&eng->t, false) < 0)
 		return -1;
 	ossh_link_reset(&eng->ossh, eng->channel);
@@ -397,21 +406,30 @@ static int start_openssh(struct engine *eng)
 	return came_up(eng);
 }
 
-static int start_session(struct engine *eng)
+/* On the connect thread: everything that blocks, bounded by ConnectTimeout
+ * at each step. */
+static int session_connect(void *arg)
+{
+	struct engine *eng = arg;
+
+	if (ssh_connect(&eng->opts->ssh, &eng->conn) < 0)
+		return -1;
+	if (eng->opts->openssh)
+		return openssh_open(eng);
+	return open_channel(eng);
+}
+
+/* Back on the loop: our protocol starts (or stock sshd's channel). */
+static int session_begin(struct engine *eng)
 {
 	char magic[MAGIC_LINE_MAX];
 	uint8_t hello[HELLO_MAX];
 	struct hello h;
 	int len;
 
-	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
-	if (ssh_connect(&eng->opts->ssh, &eng->conn) < 0)
-		return -1;
 	engine_set_state(eng, ST_NEGOTIATING, NULL);
-	if (eng->opts->openssh)
-		return start_openssh(eng);
-	if (open_channel(eng) < 0)
-		return -1;
+	if (eng->openssh)
+		return openssh_begin(eng);
 	eng->t.link = &channel_link;
 	eng->t.link_ctx = eng;
 	libssh2_session_set_blocking(eng->conn.session, 0);
@@ -440,6 +458,28 @@ static int start_session(struct engine *eng)
 	return 0;
 }
 
+static void connect_failed(struct engine *eng);
+
+static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	loop_unwatch(loop, fd);
+	if (bg_finish(&eng->connector) < 0 || session_begin(eng) < 0)
+		connect_failed(eng);
+}
+
+/* Connects on a thread of its own; the loop (prompt, ctl, TUN) goes on. */
+static int start_session(struct engine *eng)
+{
+	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
+	eng->openssh = false;
+	if (bg_start(&eng->connector, session_connect, eng) < 0)
+		return -1;
+	loop_watch(eng->loop, bg_done_fd(&eng->connector), POLLIN, on_connected, eng);
+	return 0;
+}
+
 /* Why the helper went away before the hello, from its exit status and the
  * last thing it printed. */
 static bool explain_early_eof(struct engine *eng)
@@ -455,7 +495,9 @@ static bool explain_early_eof(struct engine *eng)
 		log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
 		libssh2_channel_free(eng->channel);
 		eng->channel = NULL;
-		if (start_openssh(eng) == 0)
+		loop_cancel(eng->loop, eng->hello_timer);
+		eng->hello_timer = 0;
+		if (openssh_open(eng) == 0 && openssh_begin(eng) == 0)
 			return true;
 		snprintf(why, sizeof(why), "%s", fail_msg());
 		fail_clear();
@@ -536,6 +578,8 @@ static unsigned backoff_ms(struct engine *eng, unsigned attempt)
 
 static unsigned reconnect_attempt;
 
+static void connect_failed(struct engine *eng);
+
 static void try_reconnect(struct loop *loop, void *ctx)
 {
 	struct engine *eng = ctx;
@@ -544,13 +588,20 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */
 	eng->opts->ssh.batch = true;
-	if (start_session(eng) == 0) {
-		reconnect_attempt = 0;
-		return;
-	}
+	if (start_session(eng) < 0)
+		connect_failed(eng);
+}
+
+/* A connection attempt failed before the tunnel came up. */
+static void connect_failed(struct engine *eng)
+{
 	close_session(eng);
-	if (permanent(fail_code())) {
-		engine_stop(eng, fail_code());
+	if (eng->quitting)
+		return;
+	/* The first attempt reports whatever failed; later ones retry unless
+	 * the failure will not heal. */
+	if (!eng->reconnects || permanent(fail_code())) {
+		engine_stop(eng, fail_code() ? fail_code() : EXIT_ERROR);
 		return;
 	}
 	log_warn("reconnect failed: %s", fail_msg());
@@ -590,7 +641,8 @@ static void service(struct engine *eng)
 {
 	int rc;
 
-	if (!eng->channel)
+	/* While the connect thread runs, the session and channel are its. */
+	if (!eng->channel || eng->connector.running)
 		return;
 	if (tunnel_flush(&eng->t) < 0) {
 		link_lost(eng, EXIT_ERROR);
@@ -643,7 +695,7 @@ static void before_poll(struct loop *loop, void *ctx)
 	/* libssh2 may hold decrypted data it read while we wrote: the socket
 	 * will not wake us for it, so ask before every sleep. */
 	service(eng);
-	if (eng->channel) {
+	if (eng->channel && !eng->connector.running) {
 		int dir = libssh2_session_block_directions(eng->conn.session);
 
 		/* Only libssh2 knows whether it waits for the socket or for the
@@ -874,10 +926,8 @@ int client_main(int argc, char **argv)
 	eng.tick_timer = loop_timer(eng.loop, 1000, on_tick, &eng);
 	engine_on_state(&eng, on_state_first_up, &eng);
 
-	if (start_session(&eng) < 0) {
-		close_session(&eng);
+	if (start_session(&eng) < 0)
 		goto out;
-	}
 	loop_run(eng.loop);
 	if (eng.exit_code == EXIT_OK)
 		fail_clear();
@@ -885,7 +935,10 @@ int client_main(int argc, char **argv)
 		fail(eng.exit_code, "stopped");
 out:
 	shell_prompt_stop();
-	close_session(&eng);
+	/* A connect thread still running owns the session: leave it to the
+	 * process's end rather than pull it away under the thread. */
+	if (!eng.connector.running)
+		close_session(&eng);
 	dns_revert(&eng.undo);
 	routes_unexclude_all(&eng);
 	routes_unpin_server(&eng);

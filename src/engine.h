@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "api.h"
+#include "bg.h"
 #include "hello.h"
 #include "openssh.h"
 #include "options.h"
@@ -42,6 +43,7 @@ struct engine {
 	char state_detail[64];
 
 	struct ssh_conn conn;
+	struct bg_job connector;	/* the connect in progress, on its thread */
 	LIBSSH2_CHANNEL *channel;
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
 	struct ossh_link ossh;

@@ -6,8 +6,9 @@
 #include "fail.h"
 #include "log.h"
 
-static int code;
-static char msg[ERROR_MSG_MAX];
+/* Per thread: a background connect records its own failure (bg.c). */
+static _Thread_local int code;
+static _Thread_local char msg[ERROR_MSG_MAX];
 
 int fail(int exit_code, const char *fmt, ...)
 {

@@ -1,11 +1,23 @@
 /* Logging: one line per message, to stderr or to the installed sink. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
 #include "log.h"
 
 enum log_level log_level = LOG_INFO;
+
+#define DEFERRED_MAX 64
+
+static _Thread_local bool defer;
+static pthread_mutex_t deferred_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	enum log_level level;
+	char line[1024];
+} deferred[DEFERRED_MAX];
+static int ndeferred;
 
 static log_sink_fn sink;
 static void *sink_ctx;
@@ -49,6 +61,8 @@ int log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
+static void emit(enum log_level level, const char *line);
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -64,6 +78,35 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	for (char *c = line; *c; c++)
 		if (*c == '\n' || *c == '\r')
 			*c = ' ';
+	if (defer) {
+		pthread_mutex_lock(&deferred_lock);
+		if (ndeferred < DEFERRED_MAX) {
+			deferred[ndeferred].level = level;
+			snprintf(deferred[ndeferred].line, sizeof(deferred[0].line), "%s", line);
+			ndeferred++;
+		}
+		pthread_mutex_unlock(&deferred_lock);
+		return;
+	}
+	emit(level, line);
+}
+
+void log_defer_this_thread(void)
+{
+	defer = true;
+}
+
+void log_flush_deferred(void)
+{
+	pthread_mutex_lock(&deferred_lock);
+	for (int i = 0; i < ndeferred; i++)
+		emit(deferred[i].level, deferred[i].line);
+	ndeferred = 0;
+	pthread_mutex_unlock(&deferred_lock);
+}
+
+static void emit(enum log_level level, const char *line)
+{
 	if (sink) {
 		sink(level, line, sink_ctx);
 		return;

@@ -31,6 +31,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Log lines of the calling thread are kept until log_flush_deferred() runs
+ * on the loop's thread (readline and the control socket are not
+ * thread-safe). */
+void log_defer_this_thread(void);
+void log_flush_deferred(void);
+
 #define log_error(...)   log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)    log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)    log_msg(LOG_INFO, __VA_ARGS__)

@@ -443,7 +443,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 	o->compress = COMPRESS_AUTO;
 	o->remote_command = "sshtun serve";
 	o->mtu = MTU_DEFAULT;
-	o->alive_interval = 5;
+	/* 4 s x 3: a dead server is noticed within 15 s, with room for the
+	 * pings' own timing (ServerAliveInterval/CountMax change it). */
+	o->alive_interval = 4;
 	o->alive_count = 3;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+46a:c:fF:hi:l:n:No:p:qr:S:vVw:", longopts, NULL)) != -1) {
