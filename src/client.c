@@ -378,10 +378,18 @@ static int openssh_open(struct engine *eng)
 	ssh_debug_msg[0] = '\0';
 	eng->channel = libssh2_channel_open_ex(s, "tun@openssh.com", sizeof("tun@openssh.com") - 1,
 					       CHANNEL_WINDOW, CHANNEL_PACKET, (const char *)msg, sizeof(msg));
-	if (!eng->channel)
-		return fail(EXIT_REFUSED,
-			    "the server refused its tunnel channel (tun@openssh.com): %s; it needs PermitTunnel yes (or point-to-point) in sshd_config and CAP_NET_ADMIN for the login user",
-			    ssh_debug_msg[0] ? ssh_debug_msg : ssh_errmsg(s));
+	if (!eng->channel) {
+		/* sshd's debug message is the reason; the hint fits it. */
+		const char *why = ssh_debug_msg[0] ? ssh_debug_msg : ssh_errmsg(s);
+		const char *hint = strstr(why, "Failed to open") ? "the login user needs CAP_NET_ADMIN (or root) on the server, or the unit is busy"
+							  : "it needs PermitTunnel yes (or point-to-point) in sshd_config";
+		size_t n = strlen(why);
+
+		while (n && (why[n - 1] == '.' || why[n - 1] == ' '))
+			n--;
+		return fail(EXIT_REFUSED, "the server refused its tunnel channel (tun@openssh.com): %.*s; %s",
+			    (int)n, why, hint);
+	}
 	eng->openssh = true;
 	openssh_addresses(eng);
 	eng->t.mtu = eng->opts->mtu < OSSH_MAX_PACKET ? eng->opts->mtu : OSSH_MAX_PACKET;
