@@ -148,7 +148,17 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 		return -1;
 	for (int i = 0; i < n; i++) {
 		rc = net_route_add(&p[i], eng->ifindex, NULL);
-		if (rc < 0 && rc != -EEXIST) {
+		if (rc == -EEXIST) {
+			/* Routed elsewhere already (another tunnel, the LAN):
+			 * ours stands behind it and takes over if it goes. */
+			unsigned metric = ENGINE_FALLBACK_METRIC + (unsigned)eng->ifindex;
+
+			rc = net_route_add_metric(&p[i], eng->ifindex, NULL, metric);
+			if (rc == 0)
+				log_warn("%s is routed elsewhere already; through %s it is a fallback (metric %u)",
+					 inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname, metric);
+		}
+		if (rc < 0) {
 			snprintf(err, errlen, "cannot add route %s via %s: %s",
 				 inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname, strerror(-rc));
 			for (int j = 0; j < i; j++)

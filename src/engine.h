@@ -19,6 +19,7 @@
 
 #define ENGINE_MAX_ROUTES 256
 #define ENGINE_MAX_PINGS 32
+#define ENGINE_FALLBACK_METRIC 1000	/* + ifindex, for a prefix routed elsewhere */
 
 enum engine_state {
 	ST_CONNECTING, ST_AUTHENTICATING, ST_NEGOTIATING, ST_UP, ST_RECONNECTING, ST_CLOSED,

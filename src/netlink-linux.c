@@ -311,6 +311,12 @@ static struct rtmsg *route_begin(struct nl_req *req, uint16_t type, uint16_t fla
 
 int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway)
 {
+	return net_route_add_metric(dst, ifindex, gateway, 0);
+}
+
+int net_route_add_metric(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway,
+			 unsigned metric)
+{
 	struct nl_req req;
 	struct rtmsg *rtm;
 	int via = gateway && gateway->family;
@@ -323,6 +329,8 @@ int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_
 	rtm->rtm_scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	if (via)
 		nl_attr(&req, RTA_GATEWAY, &gateway->addr, addr_len(gateway->family));
+	if (metric)
+		nl_attr_u32(&req, RTA_PRIORITY, metric);
 	return nl_talk(&req, NULL, NULL);
 }
 

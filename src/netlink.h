@@ -25,6 +25,10 @@ int net_addr_del(int ifindex, const struct inet_prefix *local);
  * route_add fails with -EEXIST if that route exists; route_del with -ESRCH
  * if it does not. */
 int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway);
+/* The same with a metric: a second route for a prefix that is routed
+ * elsewhere already, used only when that one goes. */
+int net_route_add_metric(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway,
+			 unsigned metric);
 int net_route_del(const struct inet_prefix *dst, int ifindex);
 
 /* The route the kernel would use to reach addr: out ifindex and gateway
