@@ -195,6 +195,9 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 		eng->routes[k] = eng->routes[--eng->nroutes];
 		log_info("route %s removed", inet_prefix_str(&p[i], true, s, sizeof(s)));
 	}
+	/* No full tunnel, no need to keep the server on its own path. */
+	if (!strcmp(cidr, "default") && !eng->nexcludes)
+		routes_unpin_server(eng);
 	return 0;
 }
 

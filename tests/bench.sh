@@ -6,8 +6,11 @@
 # link, one after the other:
 #
 #   raw       iperf3 etc. straight over the veth (198.51.100.1), no tunnel
-#   sshtun    `sshtun -N root@198.51.100.1`, against the server's inner
-#             address 198.18.0.0
+#   sshtun    `sshtun -N root@198.51.100.1` (helper mode, --compress auto),
+#             against the server's inner address 198.18.0.0
+#   sshtun_openssh
+#             `sshtun -N --openssh -a 198.18.3.1`: stock sshd's
+#             tun@openssh.com channel, no helper; the server end 198.18.3.0
 #   sshw      `ssh -w 5:5` with -c aes256-ctr -m hmac-sha2-256 (what sshtun
 #             negotiates: libssh2 1.10 has no GCM or chacha20), addresses
 #             198.18.1.1 <-> 198.18.1.0/31 set here, same MTU as sshtun's
@@ -18,37 +21,82 @@
 # 0.2 s apart), and request/response: 2000 sequential 64-byte round trips on
 # one TCP_NODELAY connection (median and p99).
 #
-# Results: a table on stdout and in build/bench/results.txt, CSV in
-# build/bench/results.csv, a bar chart in build/bench/bench.png (gnuplot).
+# Then (tests/bench-lib.sh):
+#   compression (issue 4)  veth-s shaped to 20 Mbit/s with tbf (server ->
+#             client); a 50 MB syslog-like file (gzip ratio about 5) fetched
+#             over plain TCP through sshtun --compress auto, off and 6, and
+#             ssh -w (aes256-ctr, tun7, 198.18.4.x) with Compression=no and
+#             yes; sshtun's IP vs wire bytes from `ctl stats --json`.  Then,
+#             unshaped, iperf3 (random payload) through --compress auto and
+#             off.
+#   reconnect (issue 5)    a helper-mode client with default ServerAlive*:
+#             the server helper killed, then veth-c blackholed with nft for
+#             20 s; state changes from `ctl status --json` every 0.1 s, traffic
+#             from `ping -D -i 0.1` through the tunnel.
+#
+# Results: tables on stdout and in build/bench/results.txt, CSV (metric x
+# variant; empty where a variant does not apply) in build/bench/results.csv,
+# bar charts in build/bench/bench.png (gnuplot).
 # A step that fails shows "n/a"; the script goes on and exits 1 at the end.
 #
 #   SSHTUN=/path/to/sshtun   the binary (default ./sshtun)
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=2000            request/response round trips
+#   BENCH_PARTS="main compress reconnect"   which parts to run
 #   KEEP=1                   keep the temp dir (logs, iperf3 JSON)
 
 # shellcheck source=e2e/lib.sh
 . "$(dirname "$0")/e2e/lib.sh"
+# shellcheck source=bench-lib.sh
+. "$(dirname "$0")/bench-lib.sh"
 
 T_START=$(now_ms)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$REPO/build/bench
 BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-2000}
+BENCH_PARTS=${BENCH_PARTS:-main compress reconnect}
 IPERF_PORT=5201
 RR_PORT=5202
-SSHTUN_PEER=198.18.0.0		# the server's inner address (pool 198.18.0.0/24)
+OPENSSH_ADDR=198.18.3.1		# --openssh -a: the client's end; the server's is .0
 SSHW_C=198.18.1.1 SSHW_S=198.18.1.0	# ssh -w, aes256-ctr, tun5
 SSHW2_C=198.18.2.1 SSHW2_S=198.18.2.0	# ssh -w, default cipher, tun6
 MTU=1400			# replaced by what sshtun's interface has
 
-COLS=(sshtun sshw sshw_default_cipher raw)
+# Variants (CSV columns) and metrics (CSV rows); applies() says which meet.
+MAIN_COLS=(sshtun sshtun_openssh sshw sshw_default_cipher raw)
+COMP_COLS=(sshtun_compress_auto sshtun_compress_off sshtun_compress_6
+	sshw_compression_no sshw_compression_yes)
+COLS=("${MAIN_COLS[@]}" "${COMP_COLS[@]}")
 METRICS=(bulk_c2s_gbps bulk_s2c_gbps ping_avg_ms rr_median_ms rr_p99_ms
 	bulk_c2s_retransmits bulk_s2c_retransmits)
+WIRE_METRICS=(rx_ip_bytes rx_wire_bytes rx_ip_per_wire tx_ip_bytes tx_wire_bytes
+	tx_ip_per_wire tx_frames_compressed)
+FETCH_METRICS=(shaped_log_gzip_ratio shaped_fetch_s shaped_fetch_mbps shaped_fetch_link_x)
+RC_METRICS=(rc_kill_left_up_ms rc_kill_up_ms rc_kill_traffic_ms rc_bh_left_up_ms
+	rc_lift_up_ms rc_lift_traffic_ms rc_reconnects)
+ALL_METRICS=("${METRICS[@]}" "${FETCH_METRICS[@]}" "${WIRE_METRICS[@]/#/fetch_}"
+	"${WIRE_METRICS[@]/#/bulk_}" "${RC_METRICS[@]}")
 declare -A R		# R[metric,col] = value; missing means n/a
 FAILS=0
 SSHW_CIPHER=n/a
 SSHW2_CIPHER=n/a
+COMP_SECS=n/a
+
+part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
+
+# applies METRIC COL: whether the benchmark measures METRIC for COL at all.
+applies() {
+	case $1,$2 in
+	bulk_c2s_*,sshtun_compress_auto | bulk_c2s_*,sshtun_compress_off | \
+		bulk_s2c_*,sshtun_compress_auto | bulk_s2c_*,sshtun_compress_off) return 0 ;;
+	bulk_?x_*,sshtun_compress_auto | bulk_?x_*,sshtun_compress_off) return 0 ;;
+	fetch_*,sshtun_compress_*) return 0 ;;
+	shaped_*,sshtun_compress_* | shaped_*,sshw_compression_*) return 0 ;;
+	rc_*,sshtun) return 0 ;;
+	esac
+	case " ${METRICS[*]} " in *" $1 "*) [[ " ${MAIN_COLS[*]} " == *" $2 "* ]] ;; *) return 1 ;; esac
+}
 
 say()  { echo "# $*"; }
 # fail WHAT [LOGFILE]: one failed step; its log's tail for the reader.
@@ -188,46 +236,72 @@ measure_all() {
 	rr_run "$1" "$2"
 }
 
-# ---- sshtun -----------------------------------------------------------------
+# ---- sshtun ---------------------------------------------------------------
 
-sshtun_up_or_gone() { ! alive "$1" || in_c ping -n -c 1 -W 1 "$SSHTUN_PEER"; }
+# bench_status NAME: `ctl status --json` of client NAME into $TMP/NAME.status.
+bench_status() {
+	timeout -k 1 3 ip netns exec "$NS_C" "$SSHTUN" ctl -S "$TMP/$1.sock" status --json \
+		>"$TMP/$1.status" 2>/dev/null
+}
+bench_up_or_gone() { ! alive "$2" || { bench_status "$1" && grep -q '"state":"up"' "$TMP/$1.status"; }; }
 tun_gone() { ! ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
 
-run_sshtun() {
-	local pid ifname mtu
+# sshtun_start NAME [sshtun args...]: a client up and its peer answering a
+# ping; sets ST_PID, ST_IF, ST_PEER, ST_MTU.
+sshtun_start() {
+	local name=$1
+	ST_PID='' ST_IF='' ST_PEER='' ST_MTU=''
 	if ! [ -x "$SSHTUN" ]; then
-		fail "sshtun: no binary at $SSHTUN (build it, or set SSHTUN=)"
+		fail "$name: no binary at $SSHTUN (build it, or set SSHTUN=)"
 		return 1
 	fi
-	say "sshtun: $SSHTUN -N root@$S_ADDR"
-	client_run bench
-	pid=$(client_pid bench)
-	wait_for 20 sshtun_up_or_gone "$pid"
-	if ! alive "$pid" || ! in_c ping -n -c 1 -W 1 "$SSHTUN_PEER" >/dev/null 2>&1; then
-		fail "sshtun: tunnel not up within 20 s (no answer from $SSHTUN_PEER)" "$TMP/bench.log"
-		kill_all "$pid"
+	shift
+	say "$name: sshtun -N $* root@$S_ADDR"
+	client_run "$name" "$@"
+	ST_PID=$(client_pid "$name")
+	wait_for 20 bench_up_or_gone "$name" "$ST_PID"
+	if ! alive "$ST_PID" || ! grep -q '"state":"up"' "$TMP/$name.status" 2>/dev/null; then
+		fail "$name: tunnel not up within 20 s" "$TMP/$name.log"
+		kill_all "$ST_PID"
 		return 1
 	fi
-	ifname=$(ip -n "$NS_C" -o -4 addr show to 198.18.0.0/24 | awk '{ print $2; exit }')
-	mtu=$(ip -n "$NS_C" -o link show dev "$ifname" 2>/dev/null |
-		sed -n 's/.* mtu \([0-9]*\).*/\1/p')
-	if [ -n "$mtu" ]; then
-		MTU=$mtu
-		say "sshtun: interface $ifname, MTU $MTU"
-	else
-		say "sshtun: could not read its interface's MTU; ssh -w gets $MTU"
+	ST_IF=$(json_get "$TMP/$name.status" ifname 2>/dev/null)
+	ST_PEER=$(json_get "$TMP/$name.status" peer_addr 2>/dev/null)
+	ST_MTU=$(json_get "$TMP/$name.status" mtu 2>/dev/null)
+	if [ -z "$ST_PEER" ] || ! wait_for 10 in_c ping -n -c 1 -W 1 "$ST_PEER"; then
+		fail "$name: up, but no answer from its peer '$ST_PEER' within 10 s" "$TMP/$name.log"
+		kill_all "$ST_PID"
+		return 1
 	fi
-	measure_all sshtun "$SSHTUN_PEER"
-	# Stop it: TERM, 10 s, then KILL; then its interface should go.
+	say "$name: up, interface $ST_IF, MTU $ST_MTU, peer $ST_PEER"
+}
+
+# sshtun_stop NAME: TERM, 10 s, then KILL; then its interface should go.
+sshtun_stop() {
+	local pid ifname
+	pid=$(client_pid "$1")
+	ifname=$(json_get "$TMP/$1.status" ifname 2>/dev/null)
 	kill -TERM "$pid" 2>/dev/null
 	if ! wait_exit "$pid" 10; then
-		fail "sshtun: client still running 10 s after SIGTERM; killed"
+		fail "$1: client still running 10 s after SIGTERM; killed"
 		kill -KILL "$pid" 2>/dev/null
 		wait_exit "$pid" 5
 	fi
 	[ -n "$ifname" ] && ! wait_for 5 tun_gone "$NS_C" "$ifname" &&
-		fail "sshtun: interface $ifname still there after exit"
+		fail "$1: interface $ifname still there after exit"
 	return 0
+}
+
+# run_sshtun COL NAME [sshtun args...]: the four measurements through a client.
+run_sshtun() {
+	local col=$1 name=$2
+	shift 2
+	sshtun_start "$name" "$@" || return 1
+	if [ "$col" = sshtun ] && [[ $ST_MTU =~ ^[0-9]+$ ]]; then
+		MTU=$ST_MTU	# ssh -w gets the same
+	fi
+	measure_all "$col" "$ST_PEER"
+	sshtun_stop "$name"
 }
 
 # ---- ssh -w ---------------------------------------------------------------
@@ -238,50 +312,61 @@ tuns_up_or_gone() {
 		ip -n "$NS_S" link show dev "$2" >/dev/null 2>&1
 }
 
-# run_sshw COL UNIT CLIENT_ADDR SERVER_ADDR [ssh options...]
-run_sshw() {
-	local col=$1 unit=$2 caddr=$3 saddr=$4 name=ssh-w.$1 pid tun cipher
+# sshw_start COL UNIT CLIENT_ADDR SERVER_ADDR [ssh options...]: ssh -w up,
+# both ends configured, a ping through; sets SW_PID, SW_CIPHER.
+sshw_start() {
+	local col=$1 unit=$2 caddr=$3 saddr=$4 name=ssh-w.$1 tun=tun$2
 	shift 4
-	tun=tun$unit
+	SW_PID='' SW_CIPHER=unknown
 	say "$col: ssh -w $unit:$unit $* root@$S_ADDR (MTU $MTU)"
-	bg_run "$name" ip netns exec "$NS_C" env -u SSH_AUTH_SOCK HOME="$TMP/home" \
+	bg_run "$name" timeout -k 5 600 ip netns exec "$NS_C" env -u SSH_AUTH_SOCK HOME="$TMP/home" \
 		ssh -v -F /dev/null -N -w "$unit:$unit" -o Tunnel=point-to-point \
 		-i "$TMP/client_key" -o UserKnownHostsFile="$TMP/known_hosts" \
 		-o StrictHostKeyChecking=yes -o ExitOnForwardFailure=yes \
 		-o BatchMode=yes -o ConnectTimeout=5 "$@" "root@$S_ADDR"
-	pid=$(cat "$TMP/$name.pid")
-	wait_for 15 tuns_up_or_gone "$pid" "$tun"
-	if ! alive "$pid" || ! tuns_up_or_gone "$pid" "$tun"; then
+	SW_PID=$(cat "$TMP/$name.pid")
+	wait_for 15 tuns_up_or_gone "$SW_PID" "$tun"
+	if ! alive "$SW_PID" || ! tuns_up_or_gone "$SW_PID" "$tun"; then
 		fail "$col: $tun did not appear on both sides within 15 s" "$TMP/$name.log"
-		kill_all "$pid"
+		kill_all "$SW_PID"
 		return 1
 	fi
-	cipher=$(sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC: \([^ ]*\).*/\1 \2/p' \
+	SW_CIPHER=$(sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC: \([^ ]*\).*/\1 \2/p' \
 		"$TMP/$name.log" | head -n 1)
-	[ -n "$cipher" ] || cipher=unknown
-	case $col in
-	sshw) SSHW_CIPHER=$cipher ;;
-	*) SSHW2_CIPHER=$cipher ;;
-	esac
-	say "$col: negotiated $cipher"
+	[ -n "$SW_CIPHER" ] || SW_CIPHER=unknown
+	say "$col: negotiated $SW_CIPHER"
 	if ! { ip -n "$NS_C" addr add "$caddr/31" dev "$tun" &&
 		ip -n "$NS_C" link set dev "$tun" mtu "$MTU" up &&
 		ip -n "$NS_S" addr add "$saddr/31" dev "$tun" &&
 		ip -n "$NS_S" link set dev "$tun" mtu "$MTU" up; } 2>"$TMP/$name.ip.err"; then
 		fail "$col: cannot configure $tun" "$TMP/$name.ip.err"
-		kill_all "$pid"
+		kill_all "$SW_PID"
 		return 1
 	fi
 	if ! wait_for 10 in_c ping -n -c 1 -W 1 "$saddr"; then
 		fail "$col: no ping through $tun to $saddr" "$TMP/$name.log"
-		kill_all "$pid"
+		kill_all "$SW_PID"
 		return 1
 	fi
-	measure_all "$col" "$saddr"
-	kill_all "$pid"
-	wait_for 5 eval "tun_gone $NS_C $tun && tun_gone $NS_S $tun" ||
-		fail "$col: $tun still there after ssh exited"
+}
+
+# sshw_stop COL UNIT
+sshw_stop() {
+	kill_all "$SW_PID"
+	wait_for 5 eval "tun_gone $NS_C tun$2 && tun_gone $NS_S tun$2" ||
+		fail "$1: tun$2 still there after ssh exited"
 	return 0
+}
+
+# run_sshw COL UNIT CLIENT_ADDR SERVER_ADDR [ssh options...]
+run_sshw() {
+	sshw_start "$@" || return 1
+	case $1 in
+	sshw) SSHW_CIPHER=$SW_CIPHER ;;
+	*) SSHW2_CIPHER=$SW_CIPHER ;;
+	esac
+	measure_all "$1" "$4"
+	sshw_stop "$1" "$2"
 }
 
 # ---- the report -----------------------------------------------------------
@@ -297,9 +382,14 @@ ratio() {
 	*_gbps) ;;
 	*) local t=$a; a=$b; b=$t ;;
 	esac
-	awk -v a="$a" -v b="$b" 'BEGIN {
+	div "$a" "$b" '%.2fx'
+}
+
+# div A B [FORMAT]: A/B, or n/a.
+div() {
+	awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {
 		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "n/a"
-		else printf "%.2fx\n", a / b }'
+		else printf f "\n", a / b }'
 }
 
 label() {
@@ -311,7 +401,104 @@ label() {
 	rr_p99_ms) echo "64 B req/resp p99 (ms)" ;;
 	bulk_c2s_retransmits) echo "retransmits client->server" ;;
 	bulk_s2c_retransmits) echo "retransmits server->client" ;;
+	rc_kill_left_up_ms) echo "helper killed -> state leaves up" ;;
+	rc_kill_up_ms) echo "helper killed -> state up again" ;;
+	rc_kill_traffic_ms) echo "helper killed -> traffic flowing" ;;
+	rc_bh_left_up_ms) echo "blackhole -> state leaves up" ;;
+	rc_lift_up_ms) echo "blackhole lifted -> state up" ;;
+	rc_lift_traffic_ms) echo "blackhole lifted -> traffic flowing" ;;
+	rc_reconnects) echo "reconnects counted at the end" ;;
+	*) echo "$1" ;;
 	esac
+}
+
+comp_label() {
+	case $1 in
+	sshtun_compress_auto) echo "sshtun --compress auto" ;;
+	sshtun_compress_off) echo "sshtun --compress off" ;;
+	sshtun_compress_6) echo "sshtun --compress 6" ;;
+	sshw_compression_no) echo "ssh -w Compression=no" ;;
+	sshw_compression_yes) echo "ssh -w Compression=yes" ;;
+	esac
+}
+
+report_main() {
+	local m
+	echo "sshtun binary: $SSHTUN (aes256-ctr hmac-sha2-256 via libssh2)"
+	echo "ssh -w: $SSHW_CIPHER; ssh -w default: $SSHW2_CIPHER"
+	echo "tunnel MTU $MTU, veth MTU 1500; iperf3 -t $BENCH_TIME; ping -c 20 -i 0.2; $RR_COUNT round trips"
+	echo "ratio: sshtun/ssh -w for throughput, ssh -w/sshtun for latency (>1: sshtun better)"
+	echo
+	printf '%-30s | %9s | %9s | %9s | %7s | %11s | %9s\n' metric sshtun "--openssh" "ssh -w" ratio \
+		"ssh -w dflt" "raw link"
+	printf '%s\n' "-------------------------------+-----------+-----------+-----------+---------+-------------+----------"
+	for m in "${METRICS[@]}"; do
+		printf '%-30s | %9s | %9s | %9s | %7s | %11s | %9s\n' "$(label "$m")" \
+			"$(val "$m" sshtun)" "$(val "$m" sshtun_openssh)" "$(val "$m" sshw)" \
+			"$(ratio "$m")" "$(val "$m" sshw_default_cipher)" "$(val "$m" raw)"
+	done
+	echo
+	echo "sshtun = helper mode (--compress auto); --openssh = sshtun over stock sshd's tun@openssh.com"
+	echo "ssh -w = ssh -c aes256-ctr -m hmac-sha2-256 (sshtun's cipher); ssh -w dflt = $SSHW2_CIPHER"
+}
+
+report_comp() {
+	local c a o
+	echo "Compression (issue 4): a ${LOG_BYTES}-byte syslog-like file, gzip -6 ratio $LOG_GZIP_RATIO,"
+	echo "fetched over plain TCP server -> client; veth-s shaped: tbf rate ${SHAPE_MBIT}mbit burst 32kbit latency 50ms."
+	echo "Targets: auto >= 5x the link rate; ssh -w with zlib about 4x (issue 4)."
+	echo
+	printf '%-24s | %8s | %10s | %7s | %11s | %11s\n' variant seconds "eff Mbit/s" "x link" \
+		"rx IP/wire" "tx IP/wire"
+	printf '%s\n' "-------------------------+----------+------------+---------+-------------+------------"
+	for c in "${COMP_COLS[@]}"; do
+		a=$(val fetch_rx_ip_per_wire "$c") o=$(val fetch_tx_ip_per_wire "$c")
+		applies fetch_rx_ip_per_wire "$c" || a=- o=-
+		printf '%-24s | %8s | %10s | %7s | %11s | %11s\n' "$(comp_label "$c")" \
+			"$(val shaped_fetch_s "$c")" "$(val shaped_fetch_mbps "$c")" \
+			"$(val shaped_fetch_link_x "$c")" "$a" "$o"
+	done
+	echo
+	echo "sshtun's counters over the fetch (ctl stats --json deltas on the client; rx = server -> client):"
+	for c in sshtun_compress_auto sshtun_compress_off sshtun_compress_6; do
+		printf '  %-24s rx %s IP / %s wire bytes; tx %s IP / %s wire bytes, frames compressed %s\n' \
+			"$(comp_label "$c")" "$(val fetch_rx_ip_bytes "$c")" "$(val fetch_rx_wire_bytes "$c")" \
+			"$(val fetch_tx_ip_bytes "$c")" "$(val fetch_tx_wire_bytes "$c")" \
+			"$(val fetch_tx_frames_compressed "$c")"
+	done
+	echo
+	echo "Unshaped link, iperf3 (random payload), --compress auto vs off (target: auto within 10% of off):"
+	printf '%-30s | %9s | %9s | %8s\n' metric auto off auto/off
+	printf '%s\n' "-------------------------------+-----------+-----------+---------"
+	for c in bulk_c2s_gbps bulk_s2c_gbps; do
+		printf '%-30s | %9s | %9s | %8s\n' "$(label "$c")" "$(val "$c" sshtun_compress_auto)" \
+			"$(val "$c" sshtun_compress_off)" \
+			"$(div "$(val "$c" sshtun_compress_auto)" "$(val "$c" sshtun_compress_off)")"
+	done
+	for c in rx tx; do
+		printf '%-30s | %9s | %9s |\n' "IP/wire bytes $c (both runs)" \
+			"$(val "bulk_${c}_ip_per_wire" sshtun_compress_auto)" \
+			"$(val "bulk_${c}_ip_per_wire" sshtun_compress_off)"
+	done
+	printf '%-30s | %9s | %9s |\n' "tx frames compressed" \
+		"$(val bulk_tx_frames_compressed sshtun_compress_auto)" \
+		"$(val bulk_tx_frames_compressed sshtun_compress_off)"
+	echo
+	echo "compression section took $COMP_SECS s (log made and checked in $LOG_GEN_S s)"
+}
+
+report_rc() {
+	local m
+	echo "Reconnect (issue 5): helper mode, default ServerAliveInterval/CountMax; ping -D -i 0.1"
+	echo "through the tunnel, ctl status --json every 0.1 s; veth-c blackholed both ways for ${BLACKHOLE_S} s."
+	echo "Targets: back to traffic <= 2000 ms; a dead peer noticed within 15 s (issue 5)."
+	echo
+	for m in "${RC_METRICS[@]}"; do
+		case $m in
+		rc_reconnects) printf '%-40s %8s\n' "$(label "$m")" "$(val "$m" sshtun)" ;;
+		*) printf '%-40s %8s ms\n' "$(label "$m")" "$(val "$m" sshtun)" ;;
+		esac
+	done
 }
 
 report() {
@@ -320,29 +507,23 @@ report() {
 	{
 		echo "sshtun benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(uname -r), $(nproc) CPUs"
 		echo "load average at start: $LOAD_START (other work on the machine skews the numbers)"
-		echo "sshtun binary: $SSHTUN (aes256-ctr hmac-sha2-256 via libssh2)"
-		echo "ssh -w: $SSHW_CIPHER; ssh -w default: $SSHW2_CIPHER"
-		echo "tunnel MTU $MTU, veth MTU 1500; iperf3 -t $BENCH_TIME; ping -c 20 -i 0.2; $RR_COUNT round trips"
-		echo "ratio: sshtun/ssh -w for throughput, ssh -w/sshtun for latency (>1: sshtun better)"
+		echo "parts: $BENCH_PARTS"
+		if part main; then echo; report_main; fi
+		if part compress; then echo; report_comp; fi
+		if part reconnect; then echo; report_rc; fi
 		echo
-		printf '%-30s | %9s | %9s | %7s | %11s | %9s\n' metric sshtun "ssh -w" ratio \
-			"ssh -w dflt" "raw link"
-		printf '%s\n' "-------------------------------+-----------+-----------+---------+-------------+----------"
-		for m in "${METRICS[@]}"; do
-			printf '%-30s | %9s | %9s | %7s | %11s | %9s\n' "$(label "$m")" \
-				"$(val "$m" sshtun)" "$(val "$m" sshw)" "$(ratio "$m")" \
-				"$(val "$m" sshw_default_cipher)" "$(val "$m" raw)"
-		done
-		echo
-		echo "ssh -w = ssh -c aes256-ctr -m hmac-sha2-256 (sshtun's cipher); ssh -w dflt = $SSHW2_CIPHER"
 		echo "failed steps: $FAILS; run took ${elapsed} s"
 	} | tee "$OUT/results.txt"
 
 	{
-		echo "metric,sshtun,sshw,sshw_default_cipher,raw"
-		for m in "${METRICS[@]}"; do
+		printf 'metric'
+		printf ',%s' "${COLS[@]}"
+		echo
+		for m in "${ALL_METRICS[@]}"; do
 			printf '%s' "$m"
-			for c in "${COLS[@]}"; do printf ',%s' "$(val "$m" "$c")"; done
+			for c in "${COLS[@]}"; do
+				if applies "$m" "$c"; then printf ',%s' "$(val "$m" "$c")"; else printf ','; fi
+			done
 			echo
 		done
 	} >"$OUT/results.csv"
@@ -351,7 +532,7 @@ report() {
 }
 
 chart() {
-	local term=png dflt=${SSHW2_CIPHER%% *}
+	local term=png dflt=${SSHW2_CIPHER%% *} c
 	dflt=${dflt%%@*}
 	if ! command -v gnuplot >/dev/null 2>&1; then
 		echo "gnuplot not installed (apt-get install -y gnuplot-nox): no chart"
@@ -361,17 +542,25 @@ chart() {
 	{
 		echo '"raw link"' "$(val bulk_c2s_gbps raw)" "$(val bulk_s2c_gbps raw)"
 		echo '"sshtun\naes256-ctr"' "$(val bulk_c2s_gbps sshtun)" "$(val bulk_s2c_gbps sshtun)"
+		echo '"sshtun --openssh\naes256-ctr"' "$(val bulk_c2s_gbps sshtun_openssh)" \
+			"$(val bulk_s2c_gbps sshtun_openssh)"
 		echo '"ssh -w\naes256-ctr"' "$(val bulk_c2s_gbps sshw)" "$(val bulk_s2c_gbps sshw)"
 		echo "\"ssh -w (default)\\n$dflt\"" "$(val bulk_c2s_gbps sshw_default_cipher)" \
 			"$(val bulk_s2c_gbps sshw_default_cipher)"
 	} >"$OUT/bench.dat"
+	for c in "${COMP_COLS[@]}"; do
+		# "sshtun --compress auto" -> "sshtun\n--compress auto"
+		printf '"%s" %s %s\n' "$(comp_label "$c" | sed 's/ /\\n/')" \
+			"$(val shaped_fetch_s "$c")" "$(val shaped_fetch_link_x "$c")"
+	done >"$OUT/bench-comp.dat"
 	rm -f "$OUT/bench.png"
 	if timeout 30 gnuplot >"$TMP/gnuplot.log" 2>&1 <<EOF
-set terminal $term size 900,520
+set terminal $term size 1000,1000
 set output '$OUT/bench.png'
+set datafile missing 'n/a'
+set multiplot layout 2,1
 set title 'TCP bulk throughput (iperf3, ${BENCH_TIME} s, tunnel MTU $MTU)'
 set ylabel 'Gbit/s'
-set datafile missing 'n/a'
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1
@@ -379,13 +568,20 @@ set boxwidth 0.9
 set yrange [0:*]
 set grid ytics
 set key top right
-set xrange [-0.6:3.6]
+set xrange [-0.6:4.6]
 set bmargin 4
 set offsets 0, 0, graph 0.08, 0
 plot '$OUT/bench.dat' using 2:xtic(1) title 'client -> server', \
      '' using 3 title 'server -> client', \
      '' using (\$0 - 1.0/6):2:(sprintf('%.2f', \$2)) with labels offset 0,0.8 notitle, \
      '' using (\$0 + 1.0/6):3:(sprintf('%.2f', \$3)) with labels offset 0,0.8 notitle
+set title 'Fetch of a $LOG_BYTES-byte log (gzip ratio $LOG_GZIP_RATIO), server -> client shaped to $SHAPE_MBIT Mbit/s (tbf)'
+set ylabel 'seconds (lower is better)'
+set boxwidth 0.6
+set key off
+plot '$OUT/bench-comp.dat' using 2:xtic(1) lc rgb '#4a7ebb' notitle, \
+     '' using 0:2:(sprintf('%.1f s = %.1fx link', \$2, \$3)) with labels offset 0,0.8 notitle
+unset multiplot
 EOF
 	then
 		echo "wrote $OUT/bench.png ($term)"
@@ -397,17 +593,22 @@ EOF
 # ---- main -----------------------------------------------------------------
 
 mkdir -p "$OUT" || exit 1
-for tool in iperf3 ssh ping; do
+for tool in iperf3 ssh ping tc nft gzip; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "Bail out! $tool is not installed (make deps)"; exit 1; }
 done
 netns_setup || { echo "Bail out! cannot set up network namespaces"; exit 1; }
 sshd_start "PermitTunnel yes" || { echo "Bail out! sshd did not start"; exit 1; }
 
-say "raw link: $C_ADDR -> $S_ADDR over the veth"
-measure_all raw "$S_ADDR"
-run_sshtun
-run_sshw sshw 5 "$SSHW_C" "$SSHW_S" -c aes256-ctr -m hmac-sha2-256
-run_sshw sshw_default_cipher 6 "$SSHW2_C" "$SSHW2_S"
+if part main; then
+	say "raw link: $C_ADDR -> $S_ADDR over the veth"
+	measure_all raw "$S_ADDR"
+	run_sshtun sshtun bench
+	run_sshtun sshtun_openssh bench-openssh --openssh -a "$OPENSSH_ADDR"
+	run_sshw sshw 5 "$SSHW_C" "$SSHW_S" -c aes256-ctr -m hmac-sha2-256
+	run_sshw sshw_default_cipher 6 "$SSHW2_C" "$SSHW2_S"
+fi
+part compress && comp_section
+part reconnect && reconnect_section
 
 echo
 report
