@@ -117,7 +117,7 @@ static int configure_tun(struct engine *eng)
 	return 0;
 }
 
-static void run_commands(struct engine *eng);
+static void run_commands(struct loop *loop, void *ctx);
 
 /* Addresses are known (the server's hello, or our choice with stock sshd):
  * configure the TUN and let packets flow. */
@@ -136,8 +136,10 @@ static int came_up(struct engine *eng)
 	log_info("tunnel up: %s %s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
 		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "");
 	engine_set_state(eng, ST_UP, NULL);
-	if (!eng->reconnects)
-		run_commands(eng);
+	/* From the loop, not from here (inside the receive path): a command
+	 * such as reconnect tears the session down. */
+	if (!eng->reconnects && eng->opts->ncommands)
+		loop_timer(eng->loop, 0, run_commands, eng);
 	return 0;
 }
 
@@ -805,8 +807,10 @@ static void cmd_done(void *ctx, int status)
 		cmd_next(r->eng);	/* a command that waited has finished */
 }
 
-static void run_commands(struct engine *eng)
+static void run_commands(struct loop *loop, void *ctx)
 {
+	struct engine *eng = ctx;
+
 	cmd_state.eng = eng;
 	cmd_state.next = 0;
 	cmd_next(eng);

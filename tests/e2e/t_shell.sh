@@ -648,6 +648,19 @@ quit_client c3
 check "c3: kernel: its routes went with it" \
 	eval 'route4_none 203.0.113.0/24 && route6_none 2001:db8:99::/48'
 
+# -c commands run from the loop, in turn, even one that tears the session
+# down (reconnect): the ones after it still run.
+reconnects_of() { ctl "$1" status --json >"$TMP/$1.rs" 2>/dev/null && json_get "$TMP/$1.rs" reconnects; }
+client_run c3r -c reconnect -c 'status --json' -c 'route add 203.0.113.0/24'
+check "c3r (-c reconnect -c status -c route add): comes up" client_wait_up c3r
+check "c3r: the reconnect from -c happened (reconnects 1)" \
+	wait_for 15 eval '[ "$(reconnects_of c3r)" = 1 ]'
+IF3R=$(ifname_of c3r)
+check "c3r: the commands after it ran (route via $IF3R)" wait_for 10 route4_dev 203.0.113.0/24 "$IF3R"
+check "c3r: the status JSON from -c reached its output" grep -q '"state"' "$TMP/c3r.log"
+quit_client c3r
+
+
 # ---- 6. lines on a standard input that is not a terminal -------------------
 
 mkfifo "$TMP/c4.in"

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""tests/fuzz/mkcorpus.py: writes the seed corpus in tests/fuzz/corpus/.
+
+The seeds are committed; run this only to change them.  Each is a small,
+valid (or nearly valid) input for one target, in the layout its harness
+reads (see the comment at the top of each tests/fuzz/fuzz_*.c): a frame
+stream after a magic line, compressed DATA frames as the real compressor
+makes them (raw deflate, Z_SYNC_FLUSH, one history per direction), hellos,
+command lines, ssh_config snippets and control-socket requests.
+"""
+import os
+import struct
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAGIC = b"SSHTUN/1 sshtun-0.1.0\n"
+HELLO, DATA, PING, PONG, ERROR, CONTROL = 1, 2, 3, 4, 5, 6
+COMPRESSED = 1
+
+
+def frame(ftype, payload, flags=0):
+    return struct.pack(">BBI", ftype, flags, len(payload)) + payload
+
+
+def ipv4(payload, proto=17):
+    total = 20 + len(payload)
+    return struct.pack(">BBHHHBBH4s4s", 0x45, 0, total, 1, 0, 64, proto, 0,
+                       bytes([198, 18, 0, 2]), bytes([198, 18, 0, 1])) + payload
+
+
+def ipv6(payload, nh=17):
+    return struct.pack(">IHBB16s16s", 6 << 28, len(payload), nh, 64,
+                       bytes.fromhex("20010db8007700000000000000000002"),
+                       bytes.fromhex("20010db8007700000000000000000001")) + payload
+
+
+def udp(data, sport=5353, dport=53):
+    return struct.pack(">HHHH", sport, dport, 8 + len(data), 0) + data
+
+
+class Deflater:
+    """One direction's stream: every frame ends with Z_SYNC_FLUSH."""
+
+    def __init__(self, level=6):
+        self.z = zlib.compressobj(level, zlib.DEFLATED, -15, 8)
+
+    def frame(self, packets):
+        out = self.z.compress(b"".join(packets)) + self.z.flush(zlib.Z_SYNC_FLUSH)
+        return frame(DATA, out, COMPRESSED)
+
+
+CLIENT_HELLO = (b"proto=1\nsoftware=sshtun 0.1.0\nmtu=1400\ncompress=zlib\n"
+                b"compress_mode=auto\nid=0123456789abcdef0123456789abcdef\n"
+                b"client4=198.18.0.2/31\n")
+SERVER_HELLO = (b"proto=1\nsoftware=sshtun 0.1.0\nmtu=1400\ncompress=zlib\n"
+                b"client4=198.18.0.2/31\nserver4=198.18.0.1/31\n"
+                b"client6=2001:db8:77::2/127\nserver6=2001:db8:77::1/127\n")
+
+
+def frame_seeds():
+    log = b"Jan  1 00:00:00 host sshd[1]: Accepted publickey for root\n" * 3
+    return {
+        "magic-only": MAGIC,
+        "banner-then-magic": b"Welcome to host\r\nLast login: never\n" + MAGIC,
+        "hello": MAGIC + frame(HELLO, SERVER_HELLO),
+        "session": MAGIC + frame(HELLO, SERVER_HELLO) + frame(DATA, ipv4(udp(b"hi")))
+        + frame(PING, b"\x00\x00\x00\x01") + frame(PONG, b"x") + frame(CONTROL, b"compress_mode=off\n")
+        + frame(0x80, b"ignored") + frame(ERROR, b"bye"),
+        "compressed": MAGIC + Deflater().frame([ipv4(udp(log))]),
+        "truncated": MAGIC + frame(DATA, ipv4(udp(b"cut")))[:-5],
+        "huge-length": MAGIC + b"\x01\x00\xff\xff\xff\xff",
+        "unknown-type": MAGIC + frame(0x42, b""),
+        "bad-magic": b"SSHTUN/01 x\n",
+    }
+
+
+def inflate_seeds():
+    # knobs: bit 0 magic sent by the harness, bit 1 up from the start,
+    # bits 2-4 read size, bit 5 end of stream
+    log = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl\r\n\r\n"
+    d = Deflater()
+    batch = [ipv4(udp(log * 4)), ipv6(udp(log * 3)), ipv4(udp(b"x" * 100))]
+    stream = d.frame(batch) + d.frame([ipv4(udp(log * 4))]) + frame(PING, b"1234")
+    d2 = Deflater(1)
+    raw = frame(DATA, ipv4(udp(b"plain")))
+    return {
+        "up-compressed": bytes([0b000011]) + stream,
+        "up-compressed-bytewise": bytes([0b100011 | 0 << 2]) + stream,
+        "up-compressed-split7": bytes([0b000011 | 2 << 2]) + stream,
+        "hello-then-data": bytes([0b100001 | 7 << 2]) + frame(HELLO, CLIENT_HELLO) + raw
+        + d2.frame([ipv6(udp(log))]) + d2.frame([ipv4(udp(log)), ipv4(udp(log))]),
+        "own-magic": bytes([0b100010 | 7 << 2]) + MAGIC + Deflater().frame([ipv4(udp(log))]),
+        "uncompressed": bytes([0b000011 | 7 << 2]) + raw + raw + frame(0x90, b"?"),
+        "data-before-hello": bytes([0b000001 | 7 << 2]) + raw,
+    }
+
+
+def hello_seeds():
+    return {
+        "client": CLIENT_HELLO,
+        "server": SERVER_HELLO,
+        "minimal": b"proto=1\n",
+        "unknown-key": b"proto=1\nfuture=yes\ncompress=lz4,zlib\n",
+        "ipv6": b"proto=1\nclient6=::ffff:198.51.100.3/128\nserver6=::/0\n",
+        "prefix": b"198.51.100.0/24",
+    }
+
+
+def shell_seeds():
+    # knobs: bit 0 engine fails, bit 1 stop (not cancel), bit 2 ping timeout
+    lines = [
+        b"status\nstatus --json\nstats\nstats --json\nroute list --json",
+        b"route add 198.51.100.0/24\nroute del '2001:db8::/32'\nroute add default\nroute",
+        b"ping 2 --json\nstats --watch --json\nping",
+        b"compress auto\ncompress 9\ncompress off\nlog debug\nlog\nhelp\nhelp route\nquit",
+        b"a'b c'\"d\\\"e\" \\# # comment\n\"unterminated\n'also\ntrailing\\",
+        b"status --json\0h\"o\\st\x01\xff:22\0tun\x7f0\0up\0" + b"10.0.0.1\0" * 4
+        + b"zlib\0" + b"198.51.100.0/24\0bad\xc3\x28route\0",
+    ]
+    knobs = [0, 0, 2, 1, 0, 0]
+    return {"lines-%d" % i: bytes([k]) + l for i, (k, l) in enumerate(zip(knobs, lines))}
+
+
+def sshconfig_seeds():
+    # knobs: bits 0-1 host, bit 2 user, bit 3 hostname, bit 4 callback
+    # fails, bits 5-7 expansion buffer
+    cfgs = [
+        b"Host example.com\n  HostName %h.real\n  User alice\n  Port 2222\n"
+        b"  IdentityFile ~/.ssh/id_%r@%h\nHost *\n  ServerAliveInterval 30\n",
+        b"# comment\nUser=bob\nProxyCommand ssh -W %h:%p \"jump host\"\n"
+        b"Match host a,!b* user bob\n  Compression yes\nMatch exec \"true\"\n  User x\n"
+        b"Match all\n  LocalForward 1 'a b'\n",
+        b"Include a b ~/.ssh/loop dir /etc/ssh/ssh_config\nHost alias.internal !h\n"
+        b"  Include b\n  UserKnownHostsFile \"~/my hosts\" %d/x\n",
+        b"Host \"unterminated\n",
+        b"Match originalhost h localuser root,!nobody\n  HostName %%h %u %p\n",
+    ]
+    knobs = [0 | 7 << 5, 5 | 6 << 5, 3 | 7 << 5, 0, 1 | 8 | 16 | 3 << 5]
+    return {"config-%d" % i: bytes([k]) + c for i, (k, c) in enumerate(zip(knobs, cfgs))}
+
+
+def control_seeds():
+    # knobs: bits 0-2 write size, bit 3 shut down at the end, bit 4 engine
+    # fails, bit 5 stop pending commands
+    reqs = [
+        b"run status --json\nrun stats\ncomplete ro\ncomplete route d\n",
+        b"run ping 2\nrun status\r\nrun\nhello\ncomplete\n",
+        b"run stats --watch\nrun route list\n",
+        b"run " + b"x" * 4200 + b"\nrun status\n",
+        b"run route add 10.0.0.0/8\nrun compress 3\nrun log\nrun quit\n",
+    ]
+    knobs = [7 | 8, 2 | 8 | 32, 7 | 32, 4, 1 | 16 | 8]
+    return {"requests-%d" % i: bytes([k]) + r for i, (k, r) in enumerate(zip(knobs, reqs))}
+
+
+def main():
+    seeds = {
+        "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
+        "shell": shell_seeds(), "sshconfig": sshconfig_seeds(), "control": control_seeds(),
+    }
+    only = sys.argv[1:]
+    for target, files in seeds.items():
+        if only and target not in only:
+            continue
+        d = os.path.join(HERE, "corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        print("%s: %d seeds" % (target, len(files)))
+
+
+if __name__ == "__main__":
+    main()
