@@ -243,6 +243,10 @@ static void kbd_callback(const char *name, int name_len, const char *instruction
 		int plen = prompts[i].length > 200 ? 200 : (int)prompts[i].length;
 
 		snprintf(prompt, sizeof(prompt), "%.*s", plen, prompts[i].text);
+		/* The server's text goes to a terminal: no escape sequences. */
+		for (char *c = prompt; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
 		responses[i].text = NULL;
 		responses[i].length = 0;
 		if (tty_ask(prompt, prompts[i].echo, answer, sizeof(answer)) < 0)

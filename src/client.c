@@ -71,6 +71,10 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 
 	drain_stderr(eng);
 	n = libssh2_channel_read(eng->channel, (char *)buf, len);
+	/* A read may send a window adjust; if the socket took only part of
+	 * it, libssh2 refuses any other send until a read finishes it. */
+	eng->read_half = n == LIBSSH2_ERROR_EAGAIN &&
+			 (libssh2_session_block_directions(eng->conn.session) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
 	if (n == LIBSSH2_ERROR_EAGAIN)
 		return libssh2_channel_eof(eng->channel) ? 0 : -EAGAIN;
 	if (n < 0)
@@ -81,7 +85,11 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct engine *eng = ctx;
-	ssize_t n = libssh2_channel_write(eng->channel, (const char *)buf, len);
+	ssize_t n;
+
+	if (eng->read_half)
+		return -ENOBUFS;	/* reads go on and finish it first */
+	n = libssh2_channel_write(eng->channel, (const char *)buf, len);
 
 	if (n == LIBSSH2_ERROR_EAGAIN)
 		return -EAGAIN;
@@ -118,6 +126,7 @@ static int configure_tun(struct engine *eng)
 }
 
 static void run_commands(struct loop *loop, void *ctx);
+static unsigned reconnect_attempt;
 
 /* Addresses are known (the server's hello, or our choice with stock sshd):
  * configure the TUN and let packets flow. */
@@ -131,6 +140,7 @@ static int came_up(struct engine *eng)
 	eng->hello_timer = 0;
 	eng->t.up = true;
 	eng->up_since_ms = now_ms();
+	reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
 	inet_prefix_str(&eng->lease.client4, true, a4, sizeof(a4));
 	inet_prefix_str(&eng->lease.client6, true, a6, sizeof(a6));
 	log_info("tunnel up: %s %s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
@@ -155,6 +165,14 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 			    h.proto, PROTO_VERSION);
 	if (!h.client4.family && !h.client6.family)
 		return fail(EXIT_REFUSED, "the server assigned no address to this client");
+	/* A pair, nothing wider: a prefix length is a route the kernel adds,
+	 * and routes from the server need --accept-routes. */
+	if ((h.client4.family && (h.client4.plen != 31 || !h.server4.family || h.server4.plen != 31 ||
+				  (h.client4.addr.v4.s_addr ^ h.server4.addr.v4.s_addr) != htonl(1))) ||
+	    (h.client6.family && (h.client6.plen != 127 || !h.server6.family || h.server6.plen != 127 ||
+				  memcmp(&h.client6.addr.v6, &h.server6.addr.v6, 15) ||
+				  (h.client6.addr.v6.s6_addr[15] ^ h.server6.addr.v6.s6_addr[15]) != 1)))
+		return fail(EXIT_REFUSED, "the server assigned addresses that are not a /31 or /127 pair; refusing them");
 	if (eng->lease.client4.family && eng->reconnects &&
 	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
 		log_warn("the server gave a different address pair after reconnecting");
@@ -528,6 +546,9 @@ static bool explain_early_eof(struct engine *eng)
 
 static void close_session(struct engine *eng)
 {
+	/* The connect thread owns the session until it has finished. */
+	if (eng->connector.running)
+		return;
 	if (eng->conn.sock >= 0)
 		loop_unwatch(eng->loop, eng->conn.sock);
 	loop_cancel(eng->loop, eng->hello_timer);
@@ -586,14 +607,15 @@ static unsigned backoff_ms(struct engine *eng, unsigned attempt)
 	return ms - ms / 4 + jitter % (ms / 4 + 1);
 }
 
-static unsigned reconnect_attempt;
-
 static void connect_failed(struct engine *eng);
 
 static void try_reconnect(struct loop *loop, void *ctx)
 {
 	struct engine *eng = ctx;
 
+	eng->reconnect_timer = 0;
+	if (eng->connector.running)
+		return;	/* an attempt is under way already */
 	eng->reconnects++;
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */
@@ -628,12 +650,13 @@ static void schedule_reconnect(struct engine *eng)
 	snprintf(detail, sizeof(detail), "reconnecting in %us", (ms + 999) / 1000);
 	engine_set_state(eng, ST_RECONNECTING, detail);
 	log_info("connection lost; %s", detail);
-	loop_timer(eng->loop, ms, try_reconnect, eng);
+	loop_cancel(eng->loop, eng->reconnect_timer);
+	eng->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, eng);
 }
 
 int engine_reconnect(struct engine *eng, char *err, size_t errlen)
 {
-	if (eng->state != ST_UP && eng->state != ST_RECONNECTING) {
+	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || eng->connector.running) {
 		snprintf(err, errlen, "cannot reconnect while %s", eng->state_detail);
 		return -1;
 	}
@@ -641,7 +664,8 @@ int engine_reconnect(struct engine *eng, char *err, size_t errlen)
 	close_session(eng);
 	reconnect_attempt = 0;
 	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
-	loop_timer(eng->loop, 0, try_reconnect, eng);
+	loop_cancel(eng->loop, eng->reconnect_timer);
+	eng->reconnect_timer = loop_timer(eng->loop, 0, try_reconnect, eng);
 	return 0;
 }
 
@@ -851,7 +875,8 @@ static int go_background(void)
 		if (read(fds[0], &b, 1) == 1)
 			_exit(EXIT_OK);
 		waitpid(pid, &status, 0);
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_ERROR);
+		/* Gone before the tunnel was up: never 0 (-f promises up). */
+		_exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EXIT_ERROR);
 	}
 	close(fds[0]);
 	daemon_pipe = fds[1];

@@ -348,8 +348,8 @@ int control_default_path(const char *name, char *path, size_t cap)
 		return fail(EXIT_USAGE, "bad instance name `%s' (it names a file: not empty, "
 			    "no `/')", name);
 	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return fail(EXIT_USAGE, "bad instance name `%s' (control characters)", name);
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return fail(EXIT_USAGE, "bad instance name `%s' (no spaces or control characters)", name);
 	if (geteuid() == 0)
 		n = snprintf(path, cap, "/run/sshtun/%s.sock", name);
 	else if (rt && rt[0] == '/')

@@ -212,6 +212,7 @@ static int apply_file(const char *backup, const struct dns_config *cfg, struct s
 	if (olen > 0 && !strncmp(orig, OUR_MARK, strlen(OUR_MARK)))
 		return fail(EXIT_ERROR, "%s is already sshtun's (another instance, or a leftover: run sshtun cleanup)",
 			    RESOLV_CONF);
+	unlink(backup);	/* created afresh: never through someone's symlink */
 	if (write_all(backup, orig, (size_t)olen, 0600) < 0)
 		return fail(EXIT_ERROR, "cannot keep a copy of %s in %s: %s", RESOLV_CONF, backup,
 			    strerror(errno));

@@ -47,6 +47,7 @@ struct engine {
 	struct bg_job connector;	/* the connect in progress, on its thread */
 	LIBSSH2_CHANNEL *channel;
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
+	bool read_half;			/* a read left a packet half sent */
 	struct ossh_link ossh;
 	char remote_err[256];		/* last line the helper wrote on stderr */
 	struct tunnel t;
@@ -78,7 +79,7 @@ struct engine {
 	uint64_t rate_at_ms, rate_tx_bytes, rate_rx_bytes;
 	double tx_rate_bps, rx_rate_bps;
 
-	long hello_timer, tick_timer;
+	long hello_timer, tick_timer, reconnect_timer;
 	int exit_code;
 	bool quitting;
 	engine_state_fn state_fn;

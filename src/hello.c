@@ -201,7 +201,8 @@ static int parse_domains(void *field, char *v)
 			label = 0;
 		} else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 			   (*c >= '0' && *c <= '9') || *c == '-' || *c == '_') {
-			if (++label > 63)
+			/* A leading '-' would read as an option to resolvectl. */
+			if ((label == 0 && *c == '-') || ++label > 63)
 				return -1;
 		} else {
 			return -1;

@@ -227,6 +227,12 @@ int hostkeys_verify(struct hostkeys *hk, const struct ssh_opts *opts, LIBSSH2_SE
 			    "host key for %s has CHANGED (%s key now %s, not the one in %s): someone may be intercepting; if the change is expected, run: ssh-keygen -f '%s' -R '%s'",
 			    opts->host, kt->label, fp, hk->path, hk->path, entry_name(opts, name, sizeof(name)));
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		/* Known, but with keys of other types only: we asked for those
+		 * first, so a server that shows a new type is suspect. */
+		if (hk->known_types && opts->strict != SHK_NO)
+			return fail(EXIT_HOSTKEY,
+				    "%s sent a %s host key (%s), but %s has only keys of other types for it: check with the server's admin, then add it (ssh-keyscan) or remove the old ones",
+				    opts->host, kt->label, fp, hk->path);
 		break;
 	default:
 		return fail(EXIT_HOSTKEY, "cannot check the host key of %s against %s: %s", opts->host,

@@ -30,7 +30,11 @@ static int nft(const char *script)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-	if (posix_spawnp(&pid, "nft", &fa, NULL, argv, environ) != 0) {
+	/* Our stdout is the protocol channel: nft must not write there.  Its
+	 * stderr reaches the client's log through sshd, which is useful. */
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, access("/usr/sbin/nft", X_OK) == 0 ? "/usr/sbin/nft" : "/sbin/nft", &fa, NULL,
+			argv, environ) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(fds[0]);
 		close(fds[1]);

@@ -62,7 +62,8 @@ static ssize_t ossh_read(void *ctx, uint8_t *buf, size_t cap)
 	if (l->rx_len < OSSH_RX_CAP) {
 		n = libssh2_channel_read(l->channel, (char *)l->rx + l->rx_len, OSSH_RX_CAP - l->rx_len);
 		if (n == LIBSSH2_ERROR_EAGAIN) {
-			if (libssh2_channel_eof(l->channel) && !l->rx_len)
+			/* At EOF a partial datagram will never complete. */
+			if (libssh2_channel_eof(l->channel))
 				return 0;
 		} else if (n < 0) {
 			return fail(EXIT_ERROR, "SSH connection lost (tunnel channel read: error %zd)", n);

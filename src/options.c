@@ -328,8 +328,13 @@ static int jump_command(struct client_opts *o, char *buf, size_t cap)
 			colon = NULL;	/* a bare IPv6 address */
 	}
 	if (colon) {
+		unsigned p;
+
 		*colon = '\0';
-		snprintf(port, sizeof(port), " -p %.5s", colon + 1);
+		/* Digits only: the command goes through /bin/sh. */
+		if (parse_uint("ProxyJump port", colon + 1, 1, 65535, &p) < 0)
+			return -1;
+		snprintf(port, sizeof(port), " -p %u", p);
 	}
 	if (o->config_file && strlen(o->config_file) + 6 >= sizeof(conf))
 		return fail(EXIT_USAGE, "-F path too long for ProxyJump");
@@ -363,6 +368,14 @@ static int expand(struct client_opts *o)
 			return -1;
 	}
 	if (o->proxy_command && o->proxy_command[0]) {
+		/* %h and %r land in a /bin/sh command line unquoted (as in ssh):
+		 * a name that could be shell syntax is refused. */
+		const char *safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:-_";
+
+		if (strspn(o->ssh.host, safe) != strlen(o->ssh.host) || o->ssh.host[0] == '-' ||
+		    strspn(o->ssh.user, safe) != strlen(o->ssh.user) || o->ssh.user[0] == '-')
+			return fail(EXIT_USAGE, "host `%s' or user `%s' has characters not allowed with a ProxyCommand",
+				    o->ssh.host, o->ssh.user);
 		if (sshconfig_expand(o->proxy_command, o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
 		    set_str(o, buf, &o->ssh.proxy_command) < 0)
 			return -1;

@@ -186,10 +186,13 @@ static int on_hello(struct server *s, const struct frame *f)
 		goto refused;
 	}
 	snprintf(s->client_id, sizeof(s->client_id), "%s", h.id);
-	/* Neither side's networks: the client's list, then ours. */
-	struct prefix_list avoid = h.avoid;
+	/* Neither side's networks: ours first (a client's long list must not
+	 * crowd them out), then the client's as far as room goes. */
+	struct prefix_list avoid = { 0 };
 
 	inuse_prefixes(&avoid, 0);
+	for (int i = 0; i < h.avoid.n && avoid.n < HELLO_MAX_PREFIXES; i++)
+		avoid.p[avoid.n++] = h.avoid.p[i];
 	s->mtu = h.mtu && h.mtu < s->mtu ? h.mtu : s->mtu;
 	if (pool_acquire(&s->pool, h.id, getpid(), &h.client4, &h.client6, &avoid, &s->lease, err,
 			 sizeof(err)) < 0) {
@@ -227,6 +230,9 @@ static int on_hello(struct server *s, const struct frame *f)
 		goto refused;
 	}
 	s->t.mtu = s->mtu;
+	s->t.src4 = s->lease.client4.addr.v4;
+	s->t.src6 = s->lease.client6.addr.v6;
+	s->t.check_src = true;
 	if (h.compress & COMPRESS_ZLIB) {
 		int mode = COMPRESS_OFF;
 

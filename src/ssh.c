@@ -126,6 +126,12 @@ static int proxy_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		return fail(EXIT_UNREACHABLE, "fork for ProxyCommand: %s", strerror(errno));
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		/* Forked on the connect thread, which blocks every signal. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(sv[1], STDIN_FILENO);
 		dup2(sv[1], STDOUT_FILENO);
 		execl("/bin/sh", "sh", "-c", opts->proxy_command, (char *)NULL);
@@ -320,9 +326,12 @@ void ssh_close(struct ssh_conn *conn, const char *reason)
 		/* It sees EOF now; give it a moment, then make sure. */
 		for (int i = 0; i < 20 && waitpid(conn->proxy_pid, NULL, WNOHANG) == 0; i++)
 			usleep(50 * 1000);
-		if (kill(conn->proxy_pid, 0) == 0) {
+		if (waitpid(conn->proxy_pid, NULL, WNOHANG) == 0) {
 			kill(conn->proxy_pid, SIGTERM);
-			waitpid(conn->proxy_pid, NULL, 0);
+			for (int i = 0; i < 20 && waitpid(conn->proxy_pid, NULL, WNOHANG) == 0; i++)
+				usleep(50 * 1000);
+			if (kill(conn->proxy_pid, SIGKILL) == 0)
+				waitpid(conn->proxy_pid, NULL, 0);
 		}
 		conn->proxy_pid = 0;
 	}

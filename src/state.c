@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -49,7 +50,8 @@ static int write_file(struct state *st)
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(tmp);	/* O_EXCL below: never through someone's symlink */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		log_warn("cannot record state in %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
@@ -147,15 +149,30 @@ static int undo_pin(char *args, bool verbose)
 
 int state_undo(const char *path, bool verbose)
 {
-	char line[STATE_LINE_MAX + 2];
-	int undone = 0, lineno = 0;
-	FILE *f = fopen(path, "re");
+	char line[STATE_LINE_MAX + 2], backup[STATE_LINE_MAX];
+	int undone = 0, lineno = 0, fd;
+	struct stat st;
+	FILE *f;
 
-	if (!f) {
+	/* Root acts on what this file says: it must be a plain file of ours
+	 * that nobody else could have written. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return fail(EXIT_ERROR, "cannot read %s: %s", path, strerror(errno));
 	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		close(fd);
+		return fail(EXIT_ERROR, "not acting on %s: not a plain file of ours, or writable by others", path);
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return fail(EXIT_ERROR, "cannot read %s: %s", path, strerror(errno));
+	}
+	snprintf(backup, sizeof(backup), "%s.resolv.conf", path);
 	while (fgets(line, sizeof(line), f)) {
 		char *nl = strchr(line, '\n'), *args;
 
@@ -182,6 +199,12 @@ int state_undo(const char *path, bool verbose)
 			if (undo_pin(args, verbose) == 0)
 				undone++;
 		} else if (!strcmp(line, "dns")) {
+			/* The only file a record may name is our own backup. */
+			if (!strncmp(args, "file ", 5) && strcmp(args + 5, backup)) {
+				log_warn("%s:%d: dns file record names `%s', not %s; skipped", path, lineno,
+					 args + 5, backup);
+				continue;
+			}
 			if (dns_undo_record(args, verbose) == 0)
 				undone++;
 		} else {

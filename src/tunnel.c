@@ -116,7 +116,8 @@ int tunnel_queue(struct tunnel *t, uint8_t type, uint8_t flags, const void *payl
 
 bool tunnel_tx_room(const struct tunnel *t)
 {
-	size_t need = FRAME_HDR_LEN + t->mtu;
+	/* + 1: the TUN is read with one byte more than the MTU. */
+	size_t need = FRAME_HDR_LEN + t->mtu + 1;
 
 	if (!t->up || t->tun_fd < 0)
 		return false;
@@ -177,8 +178,12 @@ static bool batch_fits(struct tunnel *t, size_t n)
 {
 	size_t total = t->zbatch_len + n;
 
+	/* Room for the compressed frame, or for every packet raw should
+	 * deflate fail (one header each). */
+	size_t hdrs = (size_t)(t->zbatch_n + 1) * FRAME_HDR_LEN;
+
 	return t->zbatch_n < TUNNEL_TUN_BATCH && total <= TUNNEL_ZBATCH_MAX &&
-	       tx_room(t) >= FRAME_HDR_LEN + total + COMPRESS_SLACK;
+	       tx_room(t) >= hdrs + total + COMPRESS_SLACK;
 }
 
 void tunnel_read_tun(struct tunnel *t)
@@ -195,8 +200,8 @@ void tunnel_read_tun(struct tunnel *t)
 		ssize_t n;
 
 		/* Raw packets must leave room for the pending batch. */
-		if (t->zbatch_n &&
-		    tx_room(t) < 2 * FRAME_HDR_LEN + t->zbatch_len + COMPRESS_SLACK + t->mtu)
+		if (t->zbatch_n && tx_room(t) < (size_t)(t->zbatch_n + 2) * FRAME_HDR_LEN +
+							  t->zbatch_len + COMPRESS_SLACK + t->mtu + 1)
 			break;
 		tx_room(t);
 		slot = t->tx + t->tx_len;
@@ -275,6 +280,14 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 	if (version != 4 && version != 6) {
 		t->st.drops++;
 		log_debug("dropping a packet of IP version %u", version);
+		return;
+	}
+	/* A client may only speak from its own lease: a spoofed source would
+	 * reach other clients or the LAN past their address-based rules. */
+	if (t->check_src && (version == 4 ? memcmp(p + 12, &t->src4, 4) != 0
+					  : len < 40 || memcmp(p + 8, &t->src6, 16) != 0)) {
+		t->st.drops++;
+		log_debug("dropping a packet whose source is not the client's address");
 		return;
 	}
 	if (tun_write(t->tun_fd, p, len) < 0) {

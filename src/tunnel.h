@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+
 #include "frame.h"
 
 /* Buffers: big enough to batch a burst of full-size packets into one SSH
@@ -71,6 +73,11 @@ struct tunnel {
 	void *handler_ctx;
 
 	bool want_magic;	/* still skipping to the peer's magic line */
+	/* The helper's check: packets from the client must come from its
+	 * lease (family 0: no check, as on the client). */
+	struct in_addr src4;
+	struct in6_addr src6;
+	bool check_src;
 	bool write_blocked;	/* the link said EAGAIN with bytes pending */
 
 	uint8_t *tx;		/* frames to send: [tx_off, tx_len) */
