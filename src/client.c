@@ -69,14 +69,20 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 	struct engine *eng = ctx;
 	ssize_t n;
 
-	drain_stderr(eng);
+	/* While up, stderr is read once a second (on_tick): a read of it is a
+	 * second recv on every wakeup otherwise. */
+	if (!eng->t.up)
+		drain_stderr(eng);
 	n = libssh2_channel_read(eng->channel, (char *)buf, len);
 	/* A read may send a window adjust; if the socket took only part of
 	 * it, libssh2 refuses any other send until a read finishes it. */
 	eng->read_half = n == LIBSSH2_ERROR_EAGAIN &&
 			 (libssh2_session_block_directions(eng->conn.session) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
-	if (n == LIBSSH2_ERROR_EAGAIN)
+	if (n == LIBSSH2_ERROR_EAGAIN) {
+		/* Everything libssh2 had read is delivered. */
+		eng->maybe_buffered = eng->read_half;
 		return libssh2_channel_eof(eng->channel) ? 0 : -EAGAIN;
+	}
 	if (n < 0)
 		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(eng->conn.session));
 	return n;
@@ -89,6 +95,9 @@ static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 
 	if (eng->read_half)
 		return -ENOBUFS;	/* reads go on and finish it first */
+	/* A write may read the socket too (window adjusts, rekeying): what
+	 * it took in will not wake poll, so the loop reads before sleeping. */
+	eng->maybe_buffered = true;
 	n = libssh2_channel_write(eng->channel, (const char *)buf, len);
 
 	if (n == LIBSSH2_ERROR_EAGAIN)
@@ -561,6 +570,8 @@ static void close_session(struct engine *eng)
 		eng->channel = NULL;
 	}
 	ssh_close(&eng->conn, "sshtun closing");
+	eng->read_half = false;
+	eng->maybe_buffered = false;
 	eng->t.up = false;
 	engine_fail_pings(eng);
 }
@@ -727,8 +738,10 @@ static void before_poll(struct loop *loop, void *ctx)
 	short ev = POLLIN;
 
 	/* libssh2 may hold decrypted data it read while we wrote: the socket
-	 * will not wake us for it, so ask before every sleep. */
-	service(eng);
+	 * will not wake us for it, so ask before sleeping (only then: each
+	 * ask is a recv). */
+	if (eng->maybe_buffered || eng->openssh || tunnel_tx_pending(&eng->t))
+		service(eng);
 	if (eng->channel && !eng->connector.running) {
 		int dir = libssh2_session_block_directions(eng->conn.session);
 
@@ -757,6 +770,13 @@ static void on_tick(struct loop *loop, void *ctx)
 	eng->rate_at_ms = now;
 	eng->rate_tx_bytes = eng->t.st.tx_bytes;
 	eng->rate_rx_bytes = eng->t.st.rx_bytes;
+	/* The helper's stderr, while up (ch_read skips it then); not while a
+	 * send is half done, which libssh2 would refuse. */
+	if (eng->channel && eng->t.up && !eng->openssh && !eng->connector.running &&
+	    !eng->t.write_blocked && !eng->read_half) {
+		drain_stderr(eng);
+		eng->maybe_buffered = true;
+	}
 	/* Our pings need our helper; with stock sshd TCP keepalive and
 	 * TCP_USER_TIMEOUT notice a dead server. */
 	if (eng->state == ST_UP && eng->opts->alive_interval && !eng->openssh) {

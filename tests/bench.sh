@@ -43,6 +43,8 @@
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=2000            request/response round trips
 #   BENCH_PARTS="main compress reconnect"   which parts to run
+#   FETCH_CC=cubic           the shaped fetch's TCP congestion control
+#                            (empty: the namespace default)
 #   KEEP=1                   keep the temp dir (logs, iperf3 JSON)
 
 # shellcheck source=e2e/lib.sh
@@ -71,7 +73,7 @@ COLS=("${MAIN_COLS[@]}" "${COMP_COLS[@]}")
 METRICS=(bulk_c2s_gbps bulk_s2c_gbps ping_avg_ms rr_median_ms rr_p99_ms
 	bulk_c2s_retransmits bulk_s2c_retransmits)
 WIRE_METRICS=(rx_ip_bytes rx_wire_bytes rx_ip_per_wire tx_ip_bytes tx_wire_bytes
-	tx_ip_per_wire tx_frames_compressed)
+	tx_ip_per_wire tx_frames tx_frames_compressed)
 FETCH_METRICS=(shaped_log_gzip_ratio shaped_fetch_s shaped_fetch_mbps shaped_fetch_link_x)
 RC_METRICS=(rc_kill_left_up_ms rc_kill_up_ms rc_kill_traffic_ms rc_bh_left_up_ms
 	rc_lift_up_ms rc_lift_traffic_ms rc_reconnects)
@@ -82,6 +84,7 @@ FAILS=0
 SSHW_CIPHER=n/a
 SSHW2_CIPHER=n/a
 COMP_SECS=n/a
+INNER_CC=
 
 part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 
@@ -110,10 +113,11 @@ val() { echo "${R[$1,$2]:-n/a}"; }
 
 # ---- the three measurements -----------------------------------------------
 
-# iperf_run COL ADDR c2s|s2c: one iperf3 TCP run with a one-off server.
+# iperf_run COL ADDR c2s|s2c [SECONDS [TAG]]: one iperf3 TCP run with a
+# one-off server, BENCH_TIME seconds unless given.
 iperf_run() {
-	local col=$1 addr=$2 dir=$3 flag='' name=iperf3-s.$1.$3 pid json out rc bps rtx
-	json=$TMP/iperf.$col.$dir.json
+	local col=$1 addr=$2 dir=$3 secs=${4:-$BENCH_TIME} flag='' name=iperf3-s.$1.$3$5 pid json out rc bps rtx
+	json=$TMP/iperf.$col.$dir$5.json
 	[ "$dir" = s2c ] && flag=-R
 	bg_run "$name" ip netns exec "$NS_S" iperf3 -s -1 -p "$IPERF_PORT"
 	pid=$(cat "$TMP/$name.pid")
@@ -122,9 +126,9 @@ iperf_run() {
 		fail "$col: iperf3 server did not listen" "$TMP/$name.log"
 		return 1
 	fi
-	timeout -k 3 $((BENCH_TIME + 15)) ip netns exec "$NS_C" \
-		iperf3 -c "$addr" -p "$IPERF_PORT" -t "$BENCH_TIME" --connect-timeout 3000 \
-		$flag -J >"$json" 2>"$TMP/iperf.$col.$dir.err"
+	timeout -k 3 $((secs + 15)) ip netns exec "$NS_C" \
+		iperf3 -c "$addr" -p "$IPERF_PORT" -t "$secs" --connect-timeout 3000 \
+		$flag -J >"$json" 2>"$TMP/iperf.$col.$dir$5.err"
 	kill_all "$pid"
 	out=$("$PYTHON" -c '
 import json, sys
@@ -141,13 +145,13 @@ print("%.3f %s" % (e["sum_received"]["bits_per_second"] / 1e9,
 	rc=$?
 	read -r bps rtx <<<"$out"
 	if [ $rc -ne 0 ] || [ -z "$bps" ]; then
-		echo "$out" >>"$TMP/iperf.$col.$dir.err"
-		fail "$col: iperf3 $dir to $addr" "$TMP/iperf.$col.$dir.err"
+		echo "$out" >>"$TMP/iperf.$col.$dir$5.err"
+		fail "$col: iperf3 $dir to $addr" "$TMP/iperf.$col.$dir$5.err"
 		return 1
 	fi
 	R[bulk_${dir}_gbps,$col]=$bps
 	R[bulk_${dir}_retransmits,$col]=${rtx:-n/a}
-	say "$col: bulk $dir $bps Gbit/s, ${rtx:-n/a} retransmits"
+	say "$col: bulk $dir $bps Gbit/s, ${rtx:-n/a} retransmits${4:+ ($secs s)}"
 }
 
 # ping_run COL ADDR: average idle RTT.
@@ -256,7 +260,7 @@ sshtun_start() {
 		return 1
 	fi
 	shift
-	say "$name: sshtun -N $* root@$S_ADDR"
+	say "$name: sshtun -N${*:+ $*} root@$S_ADDR"
 	client_run "$name" "$@"
 	ST_PID=$(client_pid "$name")
 	wait_for 20 bench_up_or_gone "$name" "$ST_PID"
@@ -439,13 +443,15 @@ report_main() {
 	done
 	echo
 	echo "sshtun = helper mode (--compress auto); --openssh = sshtun over stock sshd's tun@openssh.com"
+	echo "(-a $OPENSSH_ADDR; sshtun configures the server's tun over the same connection), no helper"
 	echo "ssh -w = ssh -c aes256-ctr -m hmac-sha2-256 (sshtun's cipher); ssh -w dflt = $SSHW2_CIPHER"
 }
 
 report_comp() {
 	local c a o
-	echo "Compression (issue 4): a ${LOG_BYTES}-byte syslog-like file, gzip -6 ratio $LOG_GZIP_RATIO,"
+	echo "Compression (issue 4): a $((LOG_BYTES / 1000000)) MB ($LOG_BYTES bytes) syslog-like file, gzip -6 ratio $LOG_GZIP_RATIO,"
 	echo "fetched over plain TCP server -> client; veth-s shaped: tbf rate ${SHAPE_MBIT}mbit burst 32kbit latency 50ms."
+	echo "The fetch's TCP: ${FETCH_CC:-default} (namespace default: ${INNER_CC:-unknown}); ssh -w: aes256-ctr hmac-sha2-256."
 	echo "Targets: auto >= 5x the link rate; ssh -w with zlib about 4x (issue 4)."
 	echo
 	printf '%-24s | %8s | %10s | %7s | %11s | %11s\n' variant seconds "eff Mbit/s" "x link" \
@@ -461,13 +467,14 @@ report_comp() {
 	echo
 	echo "sshtun's counters over the fetch (ctl stats --json deltas on the client; rx = server -> client):"
 	for c in sshtun_compress_auto sshtun_compress_off sshtun_compress_6; do
-		printf '  %-24s rx %s IP / %s wire bytes; tx %s IP / %s wire bytes, frames compressed %s\n' \
+		printf '  %-24s rx %s IP / %s wire bytes; tx %s IP / %s wire bytes, %s of %s frames compressed\n' \
 			"$(comp_label "$c")" "$(val fetch_rx_ip_bytes "$c")" "$(val fetch_rx_wire_bytes "$c")" \
 			"$(val fetch_tx_ip_bytes "$c")" "$(val fetch_tx_wire_bytes "$c")" \
-			"$(val fetch_tx_frames_compressed "$c")"
+			"$(val fetch_tx_frames_compressed "$c")" "$(val fetch_tx_frames "$c")"
 	done
 	echo
-	echo "Unshaped link, iperf3 (random payload), --compress auto vs off (target: auto within 10% of off):"
+	echo "Unshaped link, iperf3 (random payload), --compress auto vs off (target: auto within 10% of off);"
+	echo "Gbit/s: the mean of two ${UNSHAPED_TIME} s runs each, in the order auto off off auto (s2c: off auto auto off):"
 	printf '%-30s | %9s | %9s | %8s\n' metric auto off auto/off
 	printf '%s\n' "-------------------------------+-----------+-----------+---------"
 	for c in bulk_c2s_gbps bulk_s2c_gbps; do
@@ -476,13 +483,15 @@ report_comp() {
 			"$(div "$(val "$c" sshtun_compress_auto)" "$(val "$c" sshtun_compress_off)")"
 	done
 	for c in rx tx; do
-		printf '%-30s | %9s | %9s |\n' "IP/wire bytes $c (both runs)" \
+		printf '%-30s | %9s | %9s |\n' "IP/wire bytes $c, c2s+s2c" \
 			"$(val "bulk_${c}_ip_per_wire" sshtun_compress_auto)" \
 			"$(val "bulk_${c}_ip_per_wire" sshtun_compress_off)"
 	done
-	printf '%-30s | %9s | %9s |\n' "tx frames compressed" \
+	printf '%-30s | %9s | %9s |\n' "client tx frames compressed" \
 		"$(val bulk_tx_frames_compressed sshtun_compress_auto)" \
 		"$(val bulk_tx_frames_compressed sshtun_compress_off)"
+	printf '%-30s | %9s | %9s |\n' "client tx frames" \
+		"$(val bulk_tx_frames sshtun_compress_auto)" "$(val bulk_tx_frames sshtun_compress_off)"
 	echo
 	echo "compression section took $COMP_SECS s (log made and checked in $LOG_GEN_S s)"
 }
@@ -532,7 +541,7 @@ report() {
 }
 
 chart() {
-	local term=png dflt=${SSHW2_CIPHER%% *} c
+	local term=png dflt=${SSHW2_CIPHER%% *} c bulk_ok comp_ok
 	dflt=${dflt%%@*}
 	if ! command -v gnuplot >/dev/null 2>&1; then
 		echo "gnuplot not installed (apt-get install -y gnuplot-nox): no chart"
@@ -549,38 +558,50 @@ chart() {
 			"$(val bulk_s2c_gbps sshw_default_cipher)"
 	} >"$OUT/bench.dat"
 	for c in "${COMP_COLS[@]}"; do
-		# "sshtun --compress auto" -> "sshtun\n--compress auto"
-		printf '"%s" %s %s\n' "$(comp_label "$c" | sed 's/ /\\n/')" \
+		# "sshtun --compress auto" -> "sshtun\n--compress auto", "ssh -w\nCompression=no"
+		printf '"%s" %s %s\n' "$(comp_label "$c" | sed 's/ \([^ ]*[-=][^ ]*\)/\\n\1/')" \
 			"$(val shaped_fetch_s "$c")" "$(val shaped_fetch_link_x "$c")"
 	done >"$OUT/bench-comp.dat"
 	rm -f "$OUT/bench.png"
+	# A panel without a single number is left out (gnuplot refuses it).
+	bulk_ok=0 comp_ok=0
+	awk '$(NF-1) ~ /^[0-9.]+$/ || $NF ~ /^[0-9.]+$/ { f = 1 } END { exit !f }' "$OUT/bench.dat" && bulk_ok=1
+	awk '$(NF-1) ~ /^[0-9.]+$/ { f = 1 } END { exit !f }' "$OUT/bench-comp.dat" && comp_ok=1
+	if [ $((bulk_ok + comp_ok)) -eq 0 ]; then
+		echo "no figures to chart"
+		return 0
+	fi
 	if timeout 30 gnuplot >"$TMP/gnuplot.log" 2>&1 <<EOF
-set terminal $term size 1000,1000
+set terminal $term size 1000,$((bulk_ok * 500 + comp_ok * 500))
 set output '$OUT/bench.png'
 set datafile missing 'n/a'
-set multiplot layout 2,1
-set title 'TCP bulk throughput (iperf3, ${BENCH_TIME} s, tunnel MTU $MTU)'
-set ylabel 'Gbit/s'
+set multiplot layout $((bulk_ok + comp_ok)),1
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1
-set boxwidth 0.9
 set yrange [0:*]
 set grid ytics
-set key top right
 set xrange [-0.6:4.6]
 set bmargin 4
 set offsets 0, 0, graph 0.08, 0
+if ($bulk_ok) {
+set title 'TCP bulk throughput (iperf3, ${BENCH_TIME} s, tunnel MTU $MTU)'
+set ylabel 'Gbit/s'
+set boxwidth 0.9
+set key top right
 plot '$OUT/bench.dat' using 2:xtic(1) title 'client -> server', \
      '' using 3 title 'server -> client', \
      '' using (\$0 - 1.0/6):2:(sprintf('%.2f', \$2)) with labels offset 0,0.8 notitle, \
      '' using (\$0 + 1.0/6):3:(sprintf('%.2f', \$3)) with labels offset 0,0.8 notitle
-set title 'Fetch of a $LOG_BYTES-byte log (gzip ratio $LOG_GZIP_RATIO), server -> client shaped to $SHAPE_MBIT Mbit/s (tbf)'
+}
+if ($comp_ok) {
+set title 'Fetch of a $((LOG_BYTES / 1000000)) MB log (gzip ratio $LOG_GZIP_RATIO), server -> client shaped to $SHAPE_MBIT Mbit/s (tbf)'
 set ylabel 'seconds (lower is better)'
 set boxwidth 0.6
 set key off
 plot '$OUT/bench-comp.dat' using 2:xtic(1) lc rgb '#4a7ebb' notitle, \
      '' using 0:2:(sprintf('%.1f s = %.1fx link', \$2, \$3)) with labels offset 0,0.8 notitle
+}
 unset multiplot
 EOF
 	then
