@@ -756,6 +756,27 @@ static void before_poll(struct loop *loop, void *ctx)
 			(!eng->channel || !eng->t.up || tunnel_tx_room(&eng->t)) ? POLLIN : 0);
 }
 
+/* While data flows, a ping every PRESSURE_MS measures the round trip that
+ * --compress auto reads the channel's queue from (pressure.h). */
+#define PRESSURE_MS 250
+
+static void on_pressure(struct loop *loop, void *ctx)
+{
+	struct engine *eng = ctx;
+	uint64_t bytes = eng->t.st.tx_bytes + eng->t.st.rx_bytes;
+
+	eng->pressure_timer = loop_timer(loop, PRESSURE_MS, on_pressure, eng);
+	if (eng->state != ST_UP || eng->openssh)
+		return;
+	if (bytes != eng->pressure_bytes)
+		engine_send_ping(eng, eng->opts->alive_interval ? eng->opts->alive_interval * 1000 : 5000,
+				 NULL, NULL);
+	eng->pressure_bytes = bytes;
+	pressure_tick(&eng->pressure);
+	eng->t.rtt_congested = eng->pressure.congested;
+	eng->t.cpu_ok = eng->pressure.cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+}
+
 /* Once a second: rates, and the keepalive that notices a dead server. */
 static void on_tick(struct loop *loop, void *ctx)
 {
@@ -981,6 +1002,7 @@ int client_main(int argc, char **argv)
 	loop_hook(eng.loop, before_poll, &eng);
 	eng.rate_at_ms = now_ms();
 	eng.tick_timer = loop_timer(eng.loop, 1000, on_tick, &eng);
+	eng.pressure_timer = loop_timer(eng.loop, PRESSURE_MS, on_pressure, &eng);
 	engine_on_state(&eng, on_state_first_up, &eng);
 
 	if (start_session(&eng) < 0)

@@ -249,6 +249,7 @@ static void ping_finish(struct ping_slot *p, double rtt)
 	loop_cancel(eng->loop, p->timer);
 	p->handle = 0;
 	if (rtt >= 0) {
+		pressure_rtt(&eng->pressure, rtt);
 		eng->missed_pings = 0;
 		eng->rtt_ms = rtt;
 		eng->rtt_sum += rtt;

@@ -12,6 +12,7 @@
 #include "bg.h"
 #include "hello.h"
 #include "openssh.h"
+#include "pressure.h"
 #include "options.h"
 #include "ssh.h"
 #include "state.h"
@@ -75,6 +76,9 @@ struct engine {
 	double rtt_ms, rtt_sum;
 	uint64_t rtt_count;
 
+	struct pressure pressure;	/* for --compress auto */
+	long pressure_timer;
+	uint64_t pressure_bytes;	/* tx + rx at the last look */
 	uint64_t up_since_ms;
 	unsigned reconnects;
 	uint64_t rate_at_ms, rate_tx_bytes, rate_rx_bytes;

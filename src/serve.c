@@ -25,6 +25,8 @@
 #include "loop.h"
 #include "netlink.h"
 #include "pool.h"
+#include "pressure.h"
+#include "buf.h"
 #include "serve.h"
 #include "serve_config.h"
 #include "nat.h"
@@ -35,6 +37,8 @@
 
 struct server {
 	struct serve_config cfg;
+	struct pressure pressure;	/* for --compress auto toward the client */
+	uint64_t pressure_bytes;
 	bool nat_on;
 	struct loop *loop;
 	struct tunnel t;
@@ -282,8 +286,17 @@ static int on_frame(void *ctx, const struct frame *f)
 		if (s->t.up)
 			return fail(EXIT_ERROR, "the client sent a second hello");
 		return on_hello(s, f);
-	case FRAME_PONG:
+	case FRAME_PONG: {
+		/* Our own ping (on_pressure): u64 send time, ours to trust. */
+		uint64_t sent;
+
+		if (f->len == 8) {
+			sent = get_u64(f->payload);
+			if (sent <= now_us())
+				pressure_rtt(&s->pressure, (double)(now_us() - sent) / 1000.0);
+		}
 		return 0;
+	}
 	case FRAME_CONTROL:
 		return on_control(s, f);
 	case FRAME_ERROR:
@@ -358,6 +371,27 @@ static void before_poll(struct loop *loop, void *ctx)
 	update_watches(s);
 }
 
+/* While data flows, a ping every 250 ms: its round trip shows queueing
+ * further on (in sshd, in TCP) that our own buffer never sees. */
+static void on_pressure(struct loop *loop, void *ctx)
+{
+	struct server *s = ctx;
+	uint64_t bytes = s->t.st.tx_bytes + s->t.st.rx_bytes;
+	uint8_t payload[8];
+
+	loop_timer(loop, 250, on_pressure, s);
+	if (!s->t.up)
+		return;
+	if (bytes != s->pressure_bytes) {
+		put_u64(payload, now_us());
+		tunnel_queue(&s->t, FRAME_PING, 0, payload, sizeof(payload));
+	}
+	s->pressure_bytes = bytes;
+	pressure_tick(&s->pressure);
+	s->t.rtt_congested = s->pressure.congested;
+	s->t.cpu_ok = s->pressure.cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+}
+
 static void on_hello_timeout(struct loop *loop, void *ctx)
 {
 	struct server *s = ctx;
@@ -411,6 +445,7 @@ int serve_main(int argc, char **argv)
 		loop_watch(s.loop, STDOUT_FILENO, POLLOUT, on_stdout, &s);
 		loop_hook(s.loop, before_poll, &s);
 		s.hello_timer = loop_timer(s.loop, HELLO_TIMEOUT_MS, on_hello_timeout, &s);
+		loop_timer(s.loop, 250, on_pressure, &s);
 		loop_run(s.loop);
 	}
 	/* Closing the TUN fd removes the device with its addresses and routes. */

@@ -22,6 +22,7 @@ int tunnel_init(struct tunnel *t, const struct link_ops *link, void *link_ctx,
 	t->handler = handler;
 	t->handler_ctx = handler_ctx;
 	t->want_magic = true;
+	t->cpu_ok = true;
 	t->tx = malloc(TUNNEL_TX_CAP);
 	t->rx = malloc(TUNNEL_RX_CAP);
 	t->zbatch = malloc(TUNNEL_ZBATCH_MAX);
@@ -191,7 +192,11 @@ void tunnel_read_tun(struct tunnel *t)
 	/* Compression may apply this round: then packets are read into
 	 * scratch first, since each goes either into the batch or the frame
 	 * stream; otherwise straight into the transmit buffer. */
-	bool congested = t->write_blocked || t->tx_len - t->tx_off >= TUNNEL_CONGESTED;
+	/* The channel is the bottleneck when the round trip shows a queue
+	 * building on the way (our own buffer backs up on a fast link too,
+	 * whenever sshd is short of CPU, so it does not count); and with the
+	 * CPU out of room, compressing only slows things down. */
+	bool congested = t->cpu_ok && t->rtt_congested;
 	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF &&
 		     (compressor_mode(t->comp) != COMPRESS_AUTO || congested);
 

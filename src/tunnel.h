@@ -28,9 +28,7 @@
  * may inflate to at most TUNNEL_INFLATE_MAX bytes. */
 #define TUNNEL_ZBATCH_MAX (32 * 1024)
 #define TUNNEL_INFLATE_MAX MTU_MAX
-/* Transmit bytes waiting that count as "the channel is the bottleneck"
- * for --compress auto. */
-#define TUNNEL_CONGESTED (64 * 1024)
+
 
 /* How the tunnel moves bytes.  read/write return a byte count (read: 0 at
  * end of stream), -EAGAIN when the link would block, or -1 with fail() set.
@@ -73,6 +71,10 @@ struct tunnel {
 	void *handler_ctx;
 
 	bool want_magic;	/* still skipping to the peer's magic line */
+	/* For --compress auto, from the owner's pressure.h: queueing seen in
+	 * the round trip, and whether the CPU has room to compress. */
+	bool rtt_congested;
+	bool cpu_ok;
 	/* The helper's check: packets from the client must come from its
 	 * lease (family 0: no check, as on the client). */
 	struct in_addr src4;

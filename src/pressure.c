@@ -1,0 +1,53 @@
+/* See pressure.h. */
+#include <stdio.h>
+
+#include "pressure.h"
+
+#define RTT_FACTOR 3.0		/* this many times the idle round trip ... */
+#define RTT_MARGIN_MS 10.0	/* ... and this much above it: queueing */
+
+void pressure_rtt(struct pressure *p, double rtt_ms)
+{
+	if (rtt_ms < 0)
+		return;
+	if (!p->min_rtt_ms || rtt_ms < p->min_rtt_ms)
+		p->min_rtt_ms = rtt_ms;
+	p->srtt_ms = p->srtt_ms ? p->srtt_ms * 0.75 + rtt_ms * 0.25 : rtt_ms;
+}
+
+/* Linux: the first line of /proc/stat.  Elsewhere the CPU counts as free,
+ * which leaves the round trip alone to decide. */
+static int read_cpu(uint64_t *total, uint64_t *idle)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		return -1;
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += v[i];
+	*idle = v[3] + v[4];	/* idle + iowait */
+	return 0;
+}
+
+void pressure_tick(struct pressure *p)
+{
+	uint64_t total, idle;
+
+	p->cpu_idle = 1.0;
+	if (read_cpu(&total, &idle) == 0) {
+		if (p->cpu_total && total > p->cpu_total)
+			p->cpu_idle = (double)(idle - p->cpu_idle_ticks) / (double)(total - p->cpu_total);
+		p->cpu_total = total;
+		p->cpu_idle_ticks = idle;
+	}
+	p->congested = p->min_rtt_ms > 0 && p->srtt_ms > p->min_rtt_ms * RTT_FACTOR &&
+		       p->srtt_ms > p->min_rtt_ms + RTT_MARGIN_MS && p->cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+}
