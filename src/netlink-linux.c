@@ -409,6 +409,38 @@ int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_pref
 	return 0;
 }
 
+/* One main-table unicast route with a single output interface, from a
+ * dump: its prefix, interface and protocol.  Returns 0, or -1 for a route
+ * that is none of that (other tables, cached, multipath, malformed). */
+static int route_entry(const struct nlmsghdr *nh, struct inet_prefix *dst, uint32_t *oif,
+		       uint8_t *protocol)
+{
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	uint32_t table;
+
+	if (route_parse(nh, &rtm, tb) < 0)
+		return -1;
+	/* Tables above 255 show as RT_TABLE_COMPAT here and in RTA_TABLE. */
+	table = rtm->rtm_table;
+	rta_u32(tb[RTA_TABLE], &table);
+	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
+		return -1;
+	if (rta_u32(tb[RTA_OIF], oif) < 0 || *oif == 0 || *oif > INT32_MAX)
+		return -1;
+	if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
+	    rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
+		return -1;
+	memset(dst, 0, sizeof(*dst));
+	dst->family = rtm->rtm_family;
+	/* No RTA_DST is only right for the default route (plen 0). */
+	if ((tb[RTA_DST] || rtm->rtm_dst_len) && rta_addr(tb[RTA_DST], rtm->rtm_family, dst) < 0)
+		return -1;
+	dst->plen = rtm->rtm_dst_len;
+	*protocol = rtm->rtm_protocol;
+	return 0;
+}
+
 struct route_list_ctx {
 	uint32_t ifindex;
 	net_route_fn fn;
@@ -419,31 +451,13 @@ static int route_list_cb(const struct nlmsghdr *nh, void *arg)
 {
 	static const uint8_t fe80[8] = { 0xfe, 0x80 };
 	struct route_list_ctx *c = arg;
-	const struct rtattr *tb[RTA_MAX + 1];
-	const struct rtmsg *rtm;
-	struct inet_prefix dst = { 0 };
-	uint32_t oif, table;
+	struct inet_prefix dst;
+	uint32_t oif;
+	uint8_t protocol;
 
-	if (route_parse(nh, &rtm, tb) < 0)
+	if (route_entry(nh, &dst, &oif, &protocol) < 0 || oif != c->ifindex ||
+	    protocol == RTPROT_KERNEL)
 		return 0;
-	/* Tables above 255 show as RT_TABLE_COMPAT here and in RTA_TABLE. */
-	table = rtm->rtm_table;
-	rta_u32(tb[RTA_TABLE], &table);
-	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST ||
-	    rtm->rtm_protocol == RTPROT_KERNEL || (rtm->rtm_flags & RTM_F_CLONED))
-		return 0;
-	if (rta_u32(tb[RTA_OIF], &oif) < 0 || oif != c->ifindex)
-		return 0;
-	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
-		return 0;
-	if (rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
-		return 0;
-	dst.family = rtm->rtm_family;
-	/* No RTA_DST is only right for the default route (plen 0). */
-	if ((tb[RTA_DST] || rtm->rtm_dst_len) &&
-	    rta_addr(tb[RTA_DST], rtm->rtm_family, &dst) < 0)
-		return 0;
-	dst.plen = rtm->rtm_dst_len;
 	/* Link-local and multicast routes come with every IPv6 link. */
 	if (dst.family == AF_INET6 &&
 	    ((dst.plen == 64 && !memcmp(&dst.addr.v6, fe80, sizeof(fe80))) ||
@@ -453,18 +467,24 @@ static int route_list_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
-int net_route_list(int ifindex, net_route_fn fn, void *ctx)
+static int route_dump(int (*cb)(const struct nlmsghdr *nh, void *arg), void *ctx)
 {
-	struct route_list_ctx c = { .ifindex = (uint32_t)ifindex, .fn = fn, .ctx = ctx };
 	struct nl_req req;
 	struct rtmsg *rtm;
 
-	if (ifindex <= 0 || !fn)
-		return -EINVAL;
 	/* AF_UNSPEC: one dump returns both families. */
 	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
 	rtm->rtm_family = AF_UNSPEC;
-	return nl_talk(&req, route_list_cb, &c);
+	return nl_talk(&req, cb, ctx);
+}
+
+int net_route_list(int ifindex, net_route_fn fn, void *ctx)
+{
+	struct route_list_ctx c = { .ifindex = (uint32_t)ifindex, .fn = fn, .ctx = ctx };
+
+	if (ifindex <= 0 || !fn)
+		return -EINVAL;
+	return route_dump(route_list_cb, &c);
 }
 
 struct route_dump_ctx {
@@ -472,42 +492,24 @@ struct route_dump_ctx {
 	void *ctx;
 };
 
-/* Every main-table unicast route with one output interface, the kernel's
- * connected routes included: what the machine reaches where. */
+/* Every route, the kernel's connected ones included: what the machine
+ * reaches where. */
 static int route_dump_cb(const struct nlmsghdr *nh, void *arg)
 {
 	struct route_dump_ctx *c = arg;
-	const struct rtattr *tb[RTA_MAX + 1];
-	const struct rtmsg *rtm;
-	struct inet_prefix dst = { 0 };
-	uint32_t oif, table;
+	struct inet_prefix dst;
+	uint32_t oif;
+	uint8_t protocol;
 
-	if (route_parse(nh, &rtm, tb) < 0)
-		return 0;
-	table = rtm->rtm_table;
-	rta_u32(tb[RTA_TABLE], &table);
-	if (table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
-		return 0;
-	if (rta_u32(tb[RTA_OIF], &oif) < 0 || oif == 0 || oif > INT32_MAX)
-		return 0;
-	if ((rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6) ||
-	    rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
-		return 0;
-	dst.family = rtm->rtm_family;
-	if ((tb[RTA_DST] || rtm->rtm_dst_len) && rta_addr(tb[RTA_DST], rtm->rtm_family, &dst) < 0)
-		return 0;
-	dst.plen = rtm->rtm_dst_len;
-	c->fn(&dst, (int)oif, c->ctx);
+	if (route_entry(nh, &dst, &oif, &protocol) == 0)
+		c->fn(&dst, (int)oif, c->ctx);
 	return 0;
 }
 
 int net_route_dump(net_route_dump_fn fn, void *ctx)
 {
 	struct route_dump_ctx c = { .fn = fn, .ctx = ctx };
-	struct nl_req req;
-	struct rtmsg *rtm;
 
-	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
-	rtm->rtm_family = AF_UNSPEC;
-	return nl_talk(&req, route_dump_cb, &c);
+	return route_dump(route_dump_cb, &c);
 }
+
