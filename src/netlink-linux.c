@@ -512,4 +512,3 @@ int net_route_dump(net_route_dump_fn fn, void *ctx)
 
 	return route_dump(route_dump_cb, &c);
 }
-
