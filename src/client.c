@@ -78,11 +78,8 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 	 * it, libssh2 refuses any other send until a read finishes it. */
 	eng->read_half = n == LIBSSH2_ERROR_EAGAIN &&
 			 (libssh2_session_block_directions(eng->conn.session) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
-	if (n == LIBSSH2_ERROR_EAGAIN) {
-		/* Everything libssh2 had read is delivered. */
-		eng->maybe_buffered = eng->read_half;
+	if (n == LIBSSH2_ERROR_EAGAIN)
 		return libssh2_channel_eof(eng->channel) ? 0 : -EAGAIN;
-	}
 	if (n < 0)
 		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(eng->conn.session));
 	return n;
@@ -95,9 +92,6 @@ static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 
 	if (eng->read_half)
 		return -ENOBUFS;	/* reads go on and finish it first */
-	/* A write may read the socket too (window adjusts, rekeying): what
-	 * it took in will not wake poll, so the loop reads before sleeping. */
-	eng->maybe_buffered = true;
 	n = libssh2_channel_write(eng->channel, (const char *)buf, len);
 
 	if (n == LIBSSH2_ERROR_EAGAIN)
@@ -543,13 +537,8 @@ static bool explain_early_eof(struct engine *eng)
 		     eng->opts->remote_command, eng->remote_err[0] ? eng->remote_err : "exit 127", why);
 		return false;
 	}
-	if (status == 127)
-		fail(EXIT_REFUSED,
-		     "the sshtun helper is not installed on the server (`%s' failed: %s); install sshtun there, add the sshtun Subsystem to sshd_config, or set --remote-command",
-		     eng->opts->remote_command, eng->remote_err[0] ? eng->remote_err : "exit 127");
-	else
-		fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s",
-		     status, eng->remote_err[0] ? ": " : "", eng->remote_err);
+	fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s", status,
+	     eng->remote_err[0] ? ": " : "", eng->remote_err);
 	return false;
 }
 
@@ -571,7 +560,7 @@ static void close_session(struct engine *eng)
 	}
 	ssh_close(&eng->conn, "sshtun closing");
 	eng->read_half = false;
-	eng->maybe_buffered = false;
+	eng->t.maybe_buffered = false;
 	eng->t.up = false;
 	engine_fail_pings(eng);
 }
@@ -740,7 +729,7 @@ static void before_poll(struct loop *loop, void *ctx)
 	/* libssh2 may hold decrypted data it read while we wrote: the socket
 	 * will not wake us for it, so ask before sleeping (only then: each
 	 * ask is a recv). */
-	if (eng->maybe_buffered || eng->openssh || tunnel_tx_pending(&eng->t))
+	if (eng->t.maybe_buffered || tunnel_tx_pending(&eng->t))
 		service(eng);
 	if (eng->channel && !eng->connector.running) {
 		int dir = libssh2_session_block_directions(eng->conn.session);
@@ -796,7 +785,7 @@ static void on_tick(struct loop *loop, void *ctx)
 	if (eng->channel && eng->t.up && !eng->openssh && !eng->connector.running &&
 	    !eng->t.write_blocked && !eng->read_half) {
 		drain_stderr(eng);
-		eng->maybe_buffered = true;
+		eng->t.maybe_buffered = true;
 	}
 	/* Our pings need our helper; with stock sshd TCP keepalive and
 	 * TCP_USER_TIMEOUT notice a dead server. */

@@ -49,7 +49,6 @@ struct engine {
 	LIBSSH2_CHANNEL *channel;
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
 	bool read_half;			/* a read left a packet half sent */
-	bool maybe_buffered;		/* libssh2 may hold data poll cannot see */
 	struct ossh_link ossh;
 	char remote_err[256];		/* last line the helper wrote on stderr */
 	struct tunnel t;

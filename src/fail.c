@@ -34,6 +34,18 @@ int fail(int exit_code, const char *fmt, ...)
 	return -1;
 }
 
+int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void fail_clear(void)
 {
 	code = 0;

@@ -11,6 +11,9 @@
  * Always returns -1 so callers can write `return fail(...)`. */
 int fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fail_clear(void);
+/* For parsers that report into the caller's buffer instead (hello, pool,
+ * serve config): writes the message to err if there is one; returns -1. */
+int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int fail_code(void);		/* 0 when nothing failed */
 const char *fail_msg(void);	/* "" when nothing failed */
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "common.h"
+#include "fail.h"
 #include "hello.h"
 
 #define STR_(x) #x
@@ -64,6 +65,23 @@ int inet_prefix_parse(const char *s, struct inet_prefix *pfx)
 		return -1;
 	}
 	return 0;
+}
+
+bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+	const uint8_t *x = (const uint8_t *)&a->addr, *y = (const uint8_t *)&b->addr;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned i = 0; plen; i++) {
+		unsigned take = plen < 8 ? plen : 8;
+
+		if ((x[i] ^ y[i]) & (uint8_t)(0xff << (8 - take)))
+			return false;
+		plen -= take;
+	}
+	return true;
 }
 
 /* Family 0 writes "". */
@@ -232,21 +250,6 @@ static const struct key keys[] = {
 	KEY(domains, parse_domains, "comma list of domain names"),
 	KEY(avoid, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
 };
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Peer text shown in a message: printable ASCII, at most 60 characters. */
 static const char *shown(const uint8_t *p, size_t n, char dst[static 61])

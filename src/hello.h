@@ -72,6 +72,9 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap);
 /* "198.51.100.3/31" <-> struct inet_prefix; parse accepts a bare address
  * (plen = 32 or 128).  Returns 0 or -1. */
 int inet_prefix_parse(const char *s, struct inet_prefix *pfx);
+/* Do a and b share an address (one contains the other)?  Families differ:
+ * no. */
+bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);
 /* Writes "addr/plen" (with_plen) or "addr".  Returns dst. */
 char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap);
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "fail.h"
 #include "log.h"
 #include "pool.h"
 
@@ -39,21 +40,6 @@ struct entry {
 	pid_t pid;		/* 0: released */
 	long long time;
 };
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* --- address arithmetic, on the network-order bytes of either family --- */
 
@@ -487,23 +473,6 @@ static unsigned find_id(const struct entry *tab, unsigned size, const char *id)
 	return NONE;
 }
 
-static bool overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
-{
-	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
-	const uint8_t *x = (const uint8_t *)&a->addr, *y = (const uint8_t *)&b->addr;
-
-	if (a->family != b->family)
-		return false;
-	for (unsigned i = 0; plen; i++) {
-		unsigned take = plen < 8 ? plen : 8;
-
-		if ((x[i] ^ y[i]) & (uint8_t)(0xff << (8 - take)))
-			return false;
-		plen -= take;
-	}
-	return true;
-}
-
 /* Would pair i collide with a network one side already uses? */
 static bool avoided(const struct pool *pool, unsigned i, const struct prefix_list *avoid)
 {
@@ -513,8 +482,8 @@ static bool avoided(const struct pool *pool, unsigned i, const struct prefix_lis
 		return false;
 	pool_pair(pool, i, &l);
 	for (int k = 0; k < avoid->n; k++)
-		if ((l.client4.family && overlaps(&l.client4, &avoid->p[k])) ||
-		    (l.client6.family && overlaps(&l.client6, &avoid->p[k])))
+		if ((l.client4.family && inet_prefix_overlaps(&l.client4, &avoid->p[k])) ||
+		    (l.client6.family && inet_prefix_overlaps(&l.client6, &avoid->p[k])))
 			return true;
 	return false;
 }

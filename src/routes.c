@@ -7,25 +7,6 @@
 #include "engine.h"
 #include "netlink.h"
 
-/* Does prefix p contain address a? */
-static bool contains(const struct inet_prefix *p, int family, const void *a)
-{
-	const uint8_t *x = (const uint8_t *)&p->addr, *y = a;
-	unsigned bits = p->plen;
-
-	if (p->family != family)
-		return false;
-	for (unsigned i = 0; bits; i++) {
-		unsigned take = bits < 8 ? bits : 8;
-		uint8_t mask = (uint8_t)(0xff << (8 - take));
-
-		if ((x[i] ^ y[i]) & mask)
-			return false;
-		bits -= take;
-	}
-	return true;
-}
-
 static void mask_host_bits(struct inet_prefix *p)
 {
 	uint8_t *x = (uint8_t *)&p->addr;
@@ -38,7 +19,7 @@ static void mask_host_bits(struct inet_prefix *p)
 int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, int *n, char *err,
 		 size_t errlen)
 {
-	const struct sockaddr_storage *ss = &eng->conn.peer_addr;
+	struct inet_prefix server;
 	char s[ENGINE_CIDR_STRLEN];
 
 	*n = 0;
@@ -58,15 +39,11 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 		mask_host_bits(&out[0]);
 		*n = 1;
 	}
+	/* Through a ProxyCommand the server's address is unknown: no check. */
+	if (routes_server_prefix(eng, &server) < 0)
+		return 0;
 	for (int i = 0; i < *n; i++) {
-		const void *server = NULL;
-		int fam = ss->ss_family;
-
-		if (fam == AF_INET)
-			server = &((const struct sockaddr_in *)ss)->sin_addr;
-		else if (fam == AF_INET6)
-			server = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-		if (server && contains(&out[i], fam, server)) {
+		if (inet_prefix_overlaps(&out[i], &server)) {
 			snprintf(err, errlen,
 				 "route %s would capture the SSH server's own address %s: the tunnel would carry itself (use a narrower prefix)",
 				 inet_prefix_str(&out[i], true, s, sizeof(s)), eng->conn.peer);

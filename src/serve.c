@@ -145,6 +145,8 @@ static void take_over(pid_t pid)
 	}
 }
 
+static void on_tun(struct loop *loop, int fd, short revents, void *ctx);
+
 static int setup_tun(struct server *s, char *why, size_t cap)
 {
 	const struct inet_prefix *addrs[] = { &s->lease.server4, &s->lease.server6 };
@@ -163,6 +165,10 @@ static int setup_tun(struct server *s, char *why, size_t cap)
 			rc = net_addr_add(ifindex, addrs[i]);
 	if (rc < 0) {
 		snprintf(why, cap, "server: cannot configure %s: %s", s->ifname, strerror(-rc));
+		return -1;
+	}
+	if (loop_watch(s->loop, s->t.tun_fd, 0, on_tun, s) < 0) {
+		snprintf(why, cap, "server: too many open descriptors to watch %s", s->ifname);
 		return -1;
 	}
 	log_info("%s up for client %s", s->ifname, s->client_id);
@@ -361,10 +367,6 @@ static void before_poll(struct loop *loop, void *ctx)
 	struct server *s = ctx;
 
 	if (tunnel_tx_pending(&s->t) && tunnel_flush(&s->t) < 0) {
-		finish(s, EXIT_ERROR);
-		return;
-	}
-	if (s->t.tun_fd >= 0 && loop_watch(loop, s->t.tun_fd, 0, on_tun, s) < 0) {
 		finish(s, EXIT_ERROR);
 		return;
 	}

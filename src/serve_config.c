@@ -8,23 +8,12 @@
 #include <string.h>
 
 #include "common.h"
+#include "fail.h"
 #include "log.h"
 #include "pool.h"
 #include "serve_config.h"
 
 #define LINE_MAX_LEN 1024
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errorf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int add_prefix(struct prefix_list *l, const char *what, const char *v, char *err, size_t errlen)
 {

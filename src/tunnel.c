@@ -250,7 +250,10 @@ void tunnel_read_tun(struct tunnel *t)
 int tunnel_flush(struct tunnel *t)
 {
 	while (t->tx_off < t->tx_len) {
-		ssize_t n = t->link->write(t->link_ctx, t->tx + t->tx_off, t->tx_len - t->tx_off);
+		ssize_t n;
+
+		t->maybe_buffered = true;
+		n = t->link->write(t->link_ctx, t->tx + t->tx_off, t->tx_len - t->tx_off);
 
 		if (n == -EAGAIN) {
 			t->write_blocked = true;
@@ -405,8 +408,10 @@ int tunnel_input(struct tunnel *t)
 		if (t->rx_len == TUNNEL_RX_CAP)
 			return fail(EXIT_ERROR, "receive buffer full without a complete frame (peer bug)");
 		n = t->link->read(t->link_ctx, t->rx + t->rx_len, TUNNEL_RX_CAP - t->rx_len);
-		if (n == -EAGAIN)
+		if (n == -EAGAIN) {
+			t->maybe_buffered = false;	/* all it had is ours now */
 			return 0;
+		}
 		if (n < 0)
 			return -1;
 		if (n == 0)

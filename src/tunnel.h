@@ -81,6 +81,10 @@ struct tunnel {
 	struct in6_addr src6;
 	bool check_src;
 	bool write_blocked;	/* the link said EAGAIN with bytes pending */
+	/* A link write may have read the socket too (libssh2 takes in window
+	 * adjusts and rekeying while it sends): what it took in will not wake
+	 * poll, so the owner reads before sleeping while this is set. */
+	bool maybe_buffered;
 
 	uint8_t *tx;		/* frames to send: [tx_off, tx_len) */
 	size_t tx_off, tx_len;
