@@ -1,5 +1,6 @@
-/* The client instance behind api.h.  Internal to src/: client.c runs the
- * connection, engine.c answers the shell, routes.c keeps routes. */
+/* The client instance behind api.h.  Internal to src/: session.c runs the
+ * connection, engine.c answers the shell, routes.c keeps routes, client.c
+ * starts it all. */
 #ifndef SSHTUN_ENGINE_H
 #define SSHTUN_ENGINE_H
 
@@ -10,10 +11,12 @@
 
 #include "api.h"
 #include "bg.h"
+#include "chanlink.h"
 #include "hello.h"
 #include "openssh.h"
 #include "pressure.h"
 #include "options.h"
+#include "session.h"
 #include "ssh.h"
 #include "state.h"
 #include "tunnel.h"
@@ -46,11 +49,11 @@ struct engine {
 
 	struct ssh_conn conn;
 	struct bg_job connector;	/* the connect in progress, on its thread */
-	LIBSSH2_CHANNEL *channel;
+	struct session_job job;		/* the connect thread's, while it runs */
+	LIBSSH2_CHANNEL *channel;	/* the session's, in either mode */
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
-	bool read_half;			/* a read left a packet half sent */
-	struct ossh_link ossh;
-	char remote_err[256];		/* last line the helper wrote on stderr */
+	struct chan_link chan;		/* the link to our helper */
+	struct ossh_link ossh;		/* the link to stock sshd */
 	struct tunnel t;
 
 	char ifname[IFNAMSIZ];
@@ -80,6 +83,7 @@ struct engine {
 	uint64_t pressure_bytes;	/* tx + rx at the last look */
 	uint64_t up_since_ms;
 	unsigned reconnects;
+	unsigned reconnect_attempt;	/* since the last time up: the backoff */
 	uint64_t rate_at_ms, rate_tx_bytes, rate_rx_bytes;
 	double tx_rate_bps, rx_rate_bps;
 

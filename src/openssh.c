@@ -1,5 +1,7 @@
 /* See openssh.h. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +10,7 @@
 #include "fail.h"
 #include "log.h"
 #include "openssh.h"
+#include "ssh.h"
 
 int ossh_link_init(struct ossh_link *l)
 {
@@ -142,3 +145,157 @@ static ssize_t ossh_write(void *ctx, const uint8_t *buf, size_t len)
 }
 
 const struct link_ops ossh_link_ops = { .read = ossh_read, .write = ossh_write, .serialize = true };
+
+/* ---- opening: picking a unit, the channel, the server's end ---- */
+
+static void on_ssh_debug(LIBSSH2_SESSION *session, int always_display, const char *message,
+			 int message_len, const char *language, int language_len, void **abstract)
+{
+	char *msg = *abstract;
+	int n = message_len < 0 ? 0 : message_len;
+
+	if (!msg)
+		return;
+	snprintf(msg, OSSH_DEBUG_MAX, "%.*s", n, message);
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	log_verbose("server says: %s", msg);
+}
+
+/* Runs cmd on the server (blocking session) and returns its exit status, or
+ * -1; its output (stdout then stderr) lands in out. */
+static int remote_run(LIBSSH2_SESSION *s, const char *cmd, char *out, size_t cap)
+{
+	LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(s);
+	size_t len = 0;
+	ssize_t n;
+	int status;
+
+	out[0] = '\0';
+	if (!ch)
+		return -1;
+	if (libssh2_channel_exec(ch, cmd) != 0) {
+		libssh2_channel_free(ch);
+		return -1;
+	}
+	for (int stream = 0; stream < 2; stream++)
+		while ((n = libssh2_channel_read_ex(ch, stream, out + len, cap - 1 - len)) > 0 &&
+		       len + (size_t)n < cap - 1)
+			len += (size_t)n;
+	out[len] = '\0';
+	libssh2_channel_close(ch);
+	libssh2_channel_wait_closed(ch);
+	status = libssh2_channel_get_exit_status(ch);
+	libssh2_channel_free(ch);
+	return status;
+}
+
+/* The addresses with stock sshd are ours to pick: -a, else the first pair of
+ * the default pools. */
+static void openssh_addresses(const struct client_opts *opts, struct hello *h)
+{
+	if (h->client4.family)
+		return;	/* a reconnect keeps them */
+	memset(h, 0, sizeof(*h));
+	h->client4 = opts->want4;
+	if (!h->client4.family)
+		inet_prefix_parse("10.77.0.1", &h->client4);
+	h->client4.plen = 31;
+	h->server4 = h->client4;
+	h->server4.addr.v4.s_addr ^= htonl(1);
+	h->client6 = opts->want6;
+	if (!h->client6.family)
+		inet_prefix_parse("fd77:7373:6874::3", &h->client6);
+	h->client6.plen = 127;
+	h->server6 = h->client6;
+	h->server6.addr.v6.s6_addr[15] ^= 1;
+}
+
+/* Configures the server's end of a tun@openssh.com device (sshd only opens
+ * it): as root, or with sudo -n; else says exactly what to run there. */
+static void configure_remote(LIBSSH2_SESSION *s, const struct client_opts *opts,
+			     const struct hello *lease, unsigned mtu, unsigned unit)
+{
+	char cmd[600], out[1024], s4[64], s6[64];
+	bool root = !strcmp(opts->ssh.user, "root");
+	int n;
+
+	inet_prefix_str(&lease->server4, true, s4, sizeof(s4));
+	inet_prefix_str(&lease->server6, true, s6, sizeof(s6));
+	n = snprintf(cmd, sizeof(cmd),
+		     "%sip addr replace %s dev tun%u && %sip -6 addr replace %s dev tun%u nodad && "
+		     "%sip link set tun%u mtu %u up",
+		     root ? "" : "sudo -n ", s4, unit, root ? "" : "sudo -n ", s6, unit,
+		     root ? "" : "sudo -n ", unit, mtu);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return;
+	if (remote_run(s, cmd, out, sizeof(out)) == 0) {
+		log_verbose("configured tun%u on the server", unit);
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	log_warn("cannot configure the server's end (%s); run there as root: ip addr add %s dev tun%u; "
+		 "ip -6 addr add %s dev tun%u; ip link set tun%u mtu %u up",
+		 out[0] ? out : "no permission", s4, unit, s6, unit, unit, mtu);
+}
+
+/* The first unit with no tunN on the server, so that we know its name. */
+static unsigned free_unit(LIBSSH2_SESSION *s)
+{
+	char list[8192], name[16];
+
+	if (remote_run(s, "ls /sys/class/net", list, sizeof(list)) != 0)
+		return OSSH_ANY_UNIT;
+	for (unsigned u = 0; u < 256; u++) {
+		bool used = false;
+
+		snprintf(name, sizeof(name), "tun%u", u);
+		for (char *w = list; *w && !used; w += strcspn(w, "\n"), w += *w == '\n') {
+			size_t len = strcspn(w, "\n");
+
+			used = len == strlen(name) && !strncmp(w, name, len);
+		}
+		if (!used)
+			return u;
+	}
+	return OSSH_ANY_UNIT;
+}
+
+LIBSSH2_CHANNEL *ossh_open(LIBSSH2_SESSION *s, const struct client_opts *opts, struct hello *lease,
+			   unsigned *mtu, char debug[OSSH_DEBUG_MAX])
+{
+	LIBSSH2_CHANNEL *ch;
+	unsigned unit;
+	uint8_t msg[8];
+
+	libssh2_session_set_blocking(s, 1);
+	*libssh2_session_abstract(s) = debug;
+	libssh2_session_callback_set(s, LIBSSH2_CALLBACK_DEBUG, (void *)on_ssh_debug);
+	unit = free_unit(s);
+	put_u32(msg, 1);	/* point-to-point: IP packets, no ethernet */
+	put_u32(msg + 4, unit);
+	debug[0] = '\0';
+	ch = libssh2_channel_open_ex(s, "tun@openssh.com", sizeof("tun@openssh.com") - 1,
+				     CHANNEL_WINDOW, CHANNEL_PACKET, (const char *)msg, sizeof(msg));
+	if (!ch) {
+		/* sshd's debug message is the reason; the hint fits it. */
+		const char *why = debug[0] ? debug : ssh_errmsg(s);
+		const char *hint = strstr(why, "Failed to open") ? "the login user needs CAP_NET_ADMIN (or root) on the server, or the unit is busy"
+							  : "it needs PermitTunnel yes (or point-to-point) in sshd_config";
+		size_t n = strlen(why);
+
+		while (n && (why[n - 1] == '.' || why[n - 1] == ' '))
+			n--;
+		fail(EXIT_REFUSED, "the server refused its tunnel channel (tun@openssh.com): %.*s; %s",
+		     (int)n, why, hint);
+		return NULL;
+	}
+	openssh_addresses(opts, lease);
+	*mtu = opts->mtu < OSSH_MAX_PACKET ? opts->mtu : OSSH_MAX_PACKET;
+	if (unit != OSSH_ANY_UNIT)
+		configure_remote(s, opts, lease, *mtu, unit);
+	else
+		log_warn("cannot tell which tun device sshd opened: configure the server's end by hand");
+	return ch;
+}

@@ -17,12 +17,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hello.h"
+#include "options.h"
 #include "tunnel.h"
 
 #define OSSH_AF_INET 2
 #define OSSH_AF_INET6 24
 #define OSSH_MAX_PACKET 16380	/* sshd drops larger datagrams (FACTS.md) */
 #define OSSH_RX_CAP (256 * 1024)
+#define OSSH_DEBUG_MAX 256
+#define OSSH_ANY_UNIT 0x7fffffff	/* sshd picks; we cannot tell which */
 
 struct ossh_link {
 	LIBSSH2_CHANNEL *channel;
@@ -39,6 +43,15 @@ extern const struct link_ops ossh_link_ops;
 int ossh_link_init(struct ossh_link *l);
 void ossh_link_free(struct ossh_link *l);
 void ossh_link_reset(struct ossh_link *l, LIBSSH2_CHANNEL *channel);
+
+/* The blocking half of stock-sshd mode (on the connect thread, or in the
+ * fallback when the server has no helper): picks a unit, opens sshd's tunnel
+ * channel and configures the server's end.  lease: in, the pair a reconnect
+ * keeps; out, the addresses we chose.  mtu: out.  debug: where sshd's debug
+ * messages land (it tells why it refused a tunnel only there), for as long
+ * as the session lives.  Returns the channel, or NULL with fail() set. */
+LIBSSH2_CHANNEL *ossh_open(LIBSSH2_SESSION *s, const struct client_opts *opts, struct hello *lease,
+			   unsigned *mtu, char debug[OSSH_DEBUG_MAX]);
 
 /* Length of the datagram at p (AF header + IP packet) when a whole one is
  * there; 0 when more bytes are needed; -1 when it is not a datagram (bad

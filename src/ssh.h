@@ -10,6 +10,9 @@
 #include <sys/types.h>
 
 #define SSH_MAX_IDENTITIES 16
+/* Our channels' window and packet size (both modes). */
+#define CHANNEL_WINDOW (16u * 1024 * 1024)	/* lets bulk data run ahead of acks */
+#define CHANNEL_PACKET 32768u
 
 enum strict_hostkey { SHK_ASK, SHK_YES, SHK_ACCEPT_NEW, SHK_NO };
 

@@ -1,0 +1,127 @@
+/* See chanlink.h.
+ *
+ * libssh2 cannot start a send while another is half done (FACTS.md): not
+ * after a write of ours returned EAGAIN with the packet cut (the tunnel's
+ * write_blocked; the tunnel's serialize flag holds its reads back then), and
+ * not after a read sent only part of a window adjust (read_half).  Reads of
+ * stderr and writes here ask send_half_done() before they go. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chanlink.h"
+#include "common.h"
+#include "fail.h"
+#include "log.h"
+#include "ssh.h"
+
+void chan_link_reset(struct chan_link *l, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *channel)
+{
+	l->session = session;
+	l->channel = channel;
+	l->read_half = false;
+}
+
+/* The helper's stderr arrives as extended data; it must be read, or it fills
+ * the channel window.  Each line is logged and the last kept for messages. */
+void chan_link_drain_stderr(struct chan_link *l)
+{
+	char buf[1024];
+	ssize_t n;
+
+	while ((n = libssh2_channel_read_stderr(l->channel, buf, sizeof(buf) - 1)) > 0) {
+		char *line, *save = NULL;
+
+		buf[n] = '\0';
+		for (line = strtok_r(buf, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+			for (char *c = line; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
+			log_verbose("server: %s", line);
+			snprintf(l->remote_err, sizeof(l->remote_err), "%s", line);
+		}
+	}
+}
+
+static bool send_half_done(const struct chan_link *l)
+{
+	return l->t->write_blocked || l->read_half;
+}
+
+bool chan_link_tick(struct chan_link *l)
+{
+	if (!l->channel || send_half_done(l))
+		return false;
+	chan_link_drain_stderr(l);
+	return true;
+}
+
+static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
+{
+	struct chan_link *l = ctx;
+	ssize_t n;
+
+	/* While up, stderr is read once a second (chan_link_tick): a read of
+	 * it is a second recv on every wakeup otherwise. */
+	if (!l->t->up)
+		chan_link_drain_stderr(l);
+	n = libssh2_channel_read(l->channel, (char *)buf, len);
+	/* A read may send a window adjust; if the socket took only part of
+	 * it, libssh2 refuses any other send until a read finishes it. */
+	l->read_half = n == LIBSSH2_ERROR_EAGAIN &&
+		       (libssh2_session_block_directions(l->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		return libssh2_channel_eof(l->channel) ? 0 : -EAGAIN;
+	if (n < 0)
+		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+	return n;
+}
+
+static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct chan_link *l = ctx;
+	ssize_t n;
+
+	if (l->read_half)
+		return -ENOBUFS;	/* reads go on and finish it first */
+	n = libssh2_channel_write(l->channel, (const char *)buf, len);
+
+	if (n == LIBSSH2_ERROR_EAGAIN)
+		return -EAGAIN;
+	if (n < 0)
+		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+	return n;
+}
+
+const struct link_ops chan_link_ops = { .read = ch_read, .write = ch_write, .serialize = true };
+
+LIBSSH2_CHANNEL *chan_link_open(LIBSSH2_SESSION *s, const char *remote_command)
+{
+	LIBSSH2_CHANNEL *ch;
+	const char *how = "subsystem sshtun";
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, CHANNEL_WINDOW,
+					     CHANNEL_PACKET, NULL, 0);
+		if (!ch) {
+			fail(EXIT_REFUSED, "the server refused a session channel: %s", ssh_errmsg(s));
+			return NULL;
+		}
+		if (attempt == 0)
+			rc = libssh2_channel_subsystem(ch, "sshtun");
+		else
+			rc = libssh2_channel_exec(ch, remote_command);
+		if (rc == 0) {
+			log_verbose("helper started (%s)", how);
+			return ch;
+		}
+		libssh2_channel_free(ch);
+		if (attempt == 0) {
+			log_verbose("no sshtun subsystem on the server; running `%s'", remote_command);
+			how = remote_command;
+		}
+	}
+	fail(EXIT_REFUSED, "the server refused to run the helper `%s': %s", remote_command, ssh_errmsg(s));
+	return NULL;
+}

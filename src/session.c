@@ -1,0 +1,513 @@
+/* See session.h.  When the connection drops, the TUN with its addresses and
+ * routes stays and we connect again. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "bg.h"
+#include "chanlink.h"
+#include "common.h"
+#include "compress.h"
+#include "engine.h"
+#include "fail.h"
+#include "frame.h"
+#include "inuse.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "openssh.h"
+#include "session.h"
+#include "tun.h"
+
+#define RECONNECT_MIN_MS 1000
+#define RECONNECT_MAX_MS 30000
+
+static void schedule_reconnect(struct engine *eng);
+static void connect_failed(struct engine *eng);
+static void on_socket(struct loop *loop, int fd, short revents, void *ctx);
+
+/* ---- negotiation ---- */
+
+static int on_magic(void *ctx, unsigned proto, const char *software)
+{
+	log_verbose("server helper: %s, protocol %u", software, proto);
+	if (proto != PROTO_VERSION)
+		return fail(EXIT_REFUSED,
+			    "version mismatch: the server's helper (%s) speaks sshtun protocol %u, this client speaks %u; install matching sshtun versions",
+			    software, proto, PROTO_VERSION);
+	return 0;
+}
+
+static int configure_tun(struct engine *eng)
+{
+	const struct inet_prefix *addrs[] = { &eng->lease.client4, &eng->lease.client6 };
+	int rc = net_link_set(eng->ifindex, eng->t.mtu, true);
+
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
+		if (addrs[i]->family)
+			rc = net_addr_add(eng->ifindex, addrs[i]);
+	if (rc < 0)
+		return fail(EXIT_LOCAL, "cannot configure %s: %s", eng->ifname, strerror(-rc));
+	return 0;
+}
+
+/* Addresses are known (the server's hello, or our choice with stock sshd):
+ * configure the TUN and let packets flow. */
+static int came_up(struct engine *eng)
+{
+	char a4[64] = "", a6[64] = "";
+
+	if (configure_tun(eng) < 0)
+		return -1;
+	loop_cancel(eng->loop, eng->hello_timer);
+	eng->hello_timer = 0;
+	eng->t.up = true;
+	eng->up_since_ms = now_ms();
+	eng->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
+	inet_prefix_str(&eng->lease.client4, true, a4, sizeof(a4));
+	inet_prefix_str(&eng->lease.client6, true, a6, sizeof(a6));
+	log_info("tunnel up: %s %s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
+		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "");
+	engine_set_state(eng, ST_UP, NULL);
+	return 0;
+}
+
+static int on_server_hello(struct engine *eng, const struct frame *f)
+{
+	struct hello h;
+	char err[256];
+
+	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0)
+		return fail(EXIT_REFUSED, "the server's helper sent a bad hello: %s", err);
+	if (h.proto != PROTO_VERSION)
+		return fail(EXIT_REFUSED, "version mismatch: server hello says protocol %u, this client speaks %u",
+			    h.proto, PROTO_VERSION);
+	if (!h.client4.family && !h.client6.family)
+		return fail(EXIT_REFUSED, "the server assigned no address to this client");
+	/* A pair, nothing wider: a prefix length is a route the kernel adds,
+	 * and routes from the server need --accept-routes. */
+	if ((h.client4.family && (h.client4.plen != 31 || !h.server4.family || h.server4.plen != 31 ||
+				  (h.client4.addr.v4.s_addr ^ h.server4.addr.v4.s_addr) != htonl(1))) ||
+	    (h.client6.family && (h.client6.plen != 127 || !h.server6.family || h.server6.plen != 127 ||
+				  memcmp(&h.client6.addr.v6, &h.server6.addr.v6, 15) ||
+				  (h.client6.addr.v6.s6_addr[15] ^ h.server6.addr.v6.s6_addr[15]) != 1)))
+		return fail(EXIT_REFUSED, "the server assigned addresses that are not a /31 or /127 pair; refusing them");
+	if (eng->lease.client4.family && eng->reconnects &&
+	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
+		log_warn("the server gave a different address pair after reconnecting");
+	/* Addresses from an earlier lease must go if the pair changed. */
+	if (eng->lease.client4.family && memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
+		net_addr_del(eng->ifindex, &eng->lease.client4);
+	if (eng->lease.client6.family && memcmp(&eng->lease.client6, &h.client6, sizeof(h.client6)))
+		net_addr_del(eng->ifindex, &eng->lease.client6);
+	eng->lease = h;
+	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
+	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
+		return -1;
+	return came_up(eng);
+}
+
+static int on_frame(void *ctx, const struct frame *f)
+{
+	struct engine *eng = ctx;
+
+	switch (f->type) {
+	case FRAME_HELLO:
+		if (eng->t.up)
+			return fail(EXIT_ERROR, "the server sent a second hello");
+		return on_server_hello(eng, f);
+	case FRAME_PONG:
+		engine_pong(eng, f->payload, f->len);
+		return 0;
+	case FRAME_ERROR: {
+		char why[ERROR_MSG_MAX];
+		size_t n = f->len < sizeof(why) - 1 ? f->len : sizeof(why) - 1;
+
+		memcpy(why, f->payload, n);
+		why[n] = '\0';
+		for (char *c = why; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = ' ';
+		return fail(EXIT_REFUSED, "the server refused the tunnel: %s", why);
+	}
+	case FRAME_CONTROL:
+		return 0;
+	case FRAME_DATA:
+		return fail(EXIT_REFUSED, "the server sent data before its hello");
+	default:
+		return fail(EXIT_ERROR, "unexpected %s frame from the server", frame_type_name(f->type));
+	}
+}
+
+static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame };
+
+static void on_hello_timeout(struct loop *loop, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	eng->hello_timer = 0;
+	fail(EXIT_REFUSED,
+	     "the server's helper did not complete the sshtun hello within %u s (ConnectTimeout): %s",
+	     eng->opts->ssh.connect_timeout_s,
+	     eng->t.want_magic ? "no sshtun helper answered (check --remote-command)" : "it sent no hello");
+	session_lost(eng, EXIT_REFUSED);
+}
+
+/* ---- connecting ---- */
+
+int session_init(struct engine *eng)
+{
+	eng->chan.t = &eng->t;
+	if (tunnel_init(&eng->t, &chan_link_ops, &eng->chan, &handler, eng) < 0 || ossh_link_init(&eng->ossh) < 0)
+		return -1;
+	return 0;
+}
+
+/* The loop's half of stock-sshd mode: packets flow from here on. */
+static int openssh_begin(struct engine *eng)
+{
+	libssh2_session_set_blocking(eng->conn.session, 0);
+	if (tunnel_reset(&eng->t, false) < 0)
+		return -1;
+	ossh_link_reset(&eng->ossh, eng->channel);
+	eng->t.link = &ossh_link_ops;
+	eng->t.link_ctx = &eng->ossh;
+	eng->t.want_magic = false;
+	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
+	return came_up(eng);
+}
+
+static int job_open_openssh(struct session_job *job)
+{
+	job->channel = ossh_open(job->conn.session, job->opts, &job->lease, &job->mtu, job->debug_msg);
+	if (!job->channel)
+		return -1;
+	job->openssh = true;
+	return 0;
+}
+
+/* On the connect thread: everything that blocks, bounded by ConnectTimeout
+ * at each step.  It touches its job only. */
+static int session_connect(void *arg)
+{
+	struct session_job *job = arg;
+
+	if (ssh_connect(&job->opts->ssh, &job->conn) < 0)
+		return -1;
+	if (job->opts->openssh)
+		return job_open_openssh(job);
+	job->channel = chan_link_open(job->conn.session, job->opts->remote_command);
+	return job->channel ? 0 : -1;
+}
+
+/* Back on the loop: our protocol starts (or stock sshd's channel). */
+static int session_begin(struct engine *eng)
+{
+	char magic[MAGIC_LINE_MAX];
+	uint8_t hello[HELLO_MAX];
+	struct hello h;
+	int len;
+
+	engine_set_state(eng, ST_NEGOTIATING, NULL);
+	if (eng->openssh)
+		return openssh_begin(eng);
+	chan_link_reset(&eng->chan, eng->conn.session, eng->channel);
+	eng->t.link = &chan_link_ops;
+	eng->t.link_ctx = &eng->chan;
+	libssh2_session_set_blocking(eng->conn.session, 0);
+	if (tunnel_reset(&eng->t, true) < 0)
+		return -1;
+
+	memset(&h, 0, sizeof(h));
+	h.proto = PROTO_VERSION;
+	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
+	h.mtu = eng->opts->mtu;
+	h.compress = COMPRESS_ZLIB;
+	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
+	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
+	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
+	h.client4 = eng->lease.client4.family ? eng->lease.client4 : eng->opts->want4;
+	h.client6 = eng->lease.client6.family ? eng->lease.client6 : eng->opts->want6;
+	inuse_prefixes(&h.avoid, eng->ifindex);
+	len = hello_format(&h, hello, sizeof(hello));
+	if (len < 0)
+		return fail(EXIT_ERROR, "hello too large");
+	tunnel_queue_raw(&eng->t, magic, magic_format(magic, sizeof(magic)));
+	tunnel_queue(&eng->t, FRAME_HELLO, 0, hello, (uint32_t)len);
+	eng->hello_timer = loop_timer(eng->loop, (uint64_t)eng->opts->ssh.connect_timeout_s * 1000,
+				      on_hello_timeout, eng);
+	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
+	return 0;
+}
+
+static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+	int rc;
+
+	loop_unwatch(loop, fd);
+	rc = bg_finish(&eng->connector);
+	/* The thread has finished: what it made is the loop's now, and
+	 * session_close frees it whatever happens next. */
+	eng->conn = eng->job.conn;
+	eng->channel = eng->job.channel;
+	eng->openssh = eng->job.openssh;
+	if (eng->openssh) {
+		eng->lease = eng->job.lease;
+		eng->t.mtu = eng->job.mtu;
+	}
+	if (rc < 0 || session_begin(eng) < 0)
+		connect_failed(eng);
+}
+
+int session_start(struct engine *eng)
+{
+	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
+	eng->openssh = false;
+	memset(&eng->job, 0, sizeof(eng->job));
+	eng->job.opts = eng->opts;
+	eng->job.conn.sock = -1;
+	eng->job.lease = eng->lease;
+	if (bg_start(&eng->connector, session_connect, &eng->job) < 0)
+		return -1;
+	loop_watch(eng->loop, bg_done_fd(&eng->connector), POLLIN, on_connected, eng);
+	return 0;
+}
+
+/* Why the helper went away before the hello, from its exit status and the
+ * last thing it printed. */
+static bool explain_early_eof(struct engine *eng)
+{
+	int status = libssh2_channel_get_exit_status(eng->channel);
+
+	chan_link_drain_stderr(&eng->chan);
+	if (status == 127 || status == 126 || strstr(eng->chan.remote_err, "not found") ||
+	    strstr(eng->chan.remote_err, "No such file")) {
+		char why[ERROR_MSG_MAX];
+
+		/* No helper: stock sshd's own tunnel may still do. */
+		log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
+		libssh2_channel_free(eng->channel);
+		eng->channel = NULL;
+		loop_cancel(eng->loop, eng->hello_timer);
+		eng->hello_timer = 0;
+		eng->channel = ossh_open(eng->conn.session, eng->opts, &eng->lease, &eng->t.mtu, eng->job.debug_msg);
+		if (eng->channel) {
+			eng->openssh = true;
+			if (openssh_begin(eng) == 0)
+				return true;
+		}
+		snprintf(why, sizeof(why), "%s", fail_msg());
+		fail_clear();
+		fail(EXIT_REFUSED,
+		     "the sshtun helper is not installed on the server (`%s' failed: %s), and %s",
+		     eng->opts->remote_command, eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
+		return false;
+	}
+	fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s", status,
+	     eng->chan.remote_err[0] ? ": " : "", eng->chan.remote_err);
+	return false;
+}
+
+/* ---- the end of a session ---- */
+
+void session_close(struct engine *eng)
+{
+	/* The connect thread owns the session until it has finished. */
+	if (eng->connector.running)
+		return;
+	if (eng->conn.sock >= 0)
+		loop_unwatch(eng->loop, eng->conn.sock);
+	loop_cancel(eng->loop, eng->hello_timer);
+	eng->hello_timer = 0;
+	if (eng->channel) {
+		libssh2_session_set_blocking(eng->conn.session, 1);
+		libssh2_session_set_timeout(eng->conn.session, 1000);
+		libssh2_channel_close(eng->channel);
+		libssh2_channel_free(eng->channel);
+		eng->channel = NULL;
+	}
+	ssh_close(&eng->conn, "sshtun closing");
+	chan_link_reset(&eng->chan, NULL, NULL);
+	eng->t.maybe_buffered = false;
+	eng->t.up = false;
+	engine_fail_pings(eng);
+}
+
+/* A failure that retrying will not heal. */
+static bool permanent(int code)
+{
+	return code == EXIT_HOSTKEY || code == EXIT_AUTH || code == EXIT_REFUSED ||
+	       code == EXIT_LOCAL || code == EXIT_USAGE;
+}
+
+void session_lost(struct engine *eng, int code)
+{
+	bool was_up = eng->state == ST_UP;
+
+	session_close(eng);
+	if (eng->quitting)
+		return;
+	/* Before the first success every failure is reported as it is; after
+	 * it, only the ones that will not heal end the run. */
+	if ((!was_up && !eng->reconnects && eng->up_since_ms == 0) || permanent(fail_code())) {
+		engine_stop(eng, fail_code() ? fail_code() : code);
+		return;
+	}
+	log_warn("%s", fail_msg()[0] ? fail_msg() : "connection lost");
+	fail_clear();
+	schedule_reconnect(eng);
+}
+
+/* ---- reconnecting ---- */
+
+static unsigned backoff_ms(struct engine *eng, unsigned attempt)
+{
+	unsigned ms = RECONNECT_MIN_MS;
+	uint32_t jitter = 0;
+
+	for (unsigned i = 0; i < attempt && ms < RECONNECT_MAX_MS; i++)
+		ms *= 2;
+	if (ms > RECONNECT_MAX_MS)
+		ms = RECONNECT_MAX_MS;
+	/* Up to 25% jitter so that many clients of one server spread out. */
+	if (getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK) != sizeof(jitter))
+		jitter = 0;
+	return ms - ms / 4 + jitter % (ms / 4 + 1);
+}
+
+static void try_reconnect(struct loop *loop, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	eng->reconnect_timer = 0;
+	if (eng->connector.running)
+		return;	/* an attempt is under way already */
+	eng->reconnects++;
+	/* Nobody may be at the terminal now: the agent or an unencrypted key
+	 * must do, and the failure says so when they cannot. */
+	eng->opts->ssh.batch = true;
+	if (session_start(eng) < 0)
+		connect_failed(eng);
+}
+
+/* A connection attempt failed before the tunnel came up. */
+static void connect_failed(struct engine *eng)
+{
+	session_close(eng);
+	if (eng->quitting)
+		return;
+	/* The first attempt reports whatever failed; later ones retry unless
+	 * the failure will not heal. */
+	if (!eng->reconnects || permanent(fail_code())) {
+		engine_stop(eng, fail_code() ? fail_code() : EXIT_ERROR);
+		return;
+	}
+	log_warn("reconnect failed: %s", fail_msg());
+	fail_clear();
+	eng->reconnects--;
+	schedule_reconnect(eng);
+}
+
+void session_retry_in(struct engine *eng, unsigned ms)
+{
+	loop_cancel(eng->loop, eng->reconnect_timer);
+	eng->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, eng);
+}
+
+static void schedule_reconnect(struct engine *eng)
+{
+	unsigned ms = backoff_ms(eng, eng->reconnect_attempt++);
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "reconnecting in %us", (ms + 999) / 1000);
+	engine_set_state(eng, ST_RECONNECTING, detail);
+	log_info("connection lost; %s", detail);
+	session_retry_in(eng, ms);
+}
+
+/* ---- the event loop's side ---- */
+
+static void service(struct engine *eng)
+{
+	int rc;
+
+	/* While the connect thread runs, the session and channel are its. */
+	if (!eng->channel || eng->connector.running)
+		return;
+	if (tunnel_flush(&eng->t) < 0) {
+		session_lost(eng, EXIT_ERROR);
+		return;
+	}
+	rc = tunnel_input(&eng->t);
+	if (rc == 0)
+		rc = tunnel_flush(&eng->t);	/* PONGs and our own replies */
+	if (rc == 1) {
+		if (!eng->t.up && !eng->openssh) {
+			if (explain_early_eof(eng))
+				return;
+		} else
+			fail(EXIT_ERROR, "the server closed the tunnel%s%s",
+			     eng->chan.remote_err[0] ? ": " : "", eng->chan.remote_err);
+		session_lost(eng, EXIT_ERROR);
+	} else if (rc < 0) {
+		session_lost(eng, fail_code() ? fail_code() : EXIT_ERROR);
+	}
+}
+
+static void on_socket(struct loop *loop, int fd, short revents, void *ctx)
+{
+	service(ctx);
+}
+
+static void on_tun(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	if (!eng->channel || !eng->t.up) {
+		/* Down: read and drop, so the kernel's queue does not hold stale
+		 * packets for the next connection. */
+		uint8_t buf[2048];
+
+		while (tun_read(fd, buf, sizeof(buf)) > 0)
+			eng->t.st.drops++;
+		return;
+	}
+	tunnel_read_tun(&eng->t);
+	if (tunnel_flush(&eng->t) < 0)
+		session_lost(eng, EXIT_ERROR);
+}
+
+static void before_poll(struct loop *loop, void *ctx)
+{
+	struct engine *eng = ctx;
+	short ev = POLLIN;
+
+	/* libssh2 may hold decrypted data it read while we wrote: the socket
+	 * will not wake us for it, so ask before sleeping (only then: each
+	 * ask is a recv). */
+	if (eng->t.maybe_buffered || tunnel_tx_pending(&eng->t))
+		service(eng);
+	if (eng->channel && !eng->connector.running) {
+		int dir = libssh2_session_block_directions(eng->conn.session);
+
+		/* Only libssh2 knows whether it waits for the socket or for the
+		 * peer's window (then only reading helps): asking for POLLOUT
+		 * while the socket is writable would spin. */
+		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			ev |= POLLOUT;
+		loop_set_events(loop, eng->conn.sock, ev);
+	}
+	loop_set_events(loop, eng->t.tun_fd,
+			(!eng->channel || !eng->t.up || tunnel_tx_room(&eng->t)) ? POLLIN : 0);
+}
+
+void session_watch(struct engine *eng)
+{
+	loop_watch(eng->loop, eng->t.tun_fd, POLLIN, on_tun, eng);
+	loop_hook(eng->loop, before_poll, eng);
+}
