@@ -19,6 +19,7 @@
 #include "fail.h"
 #include "log.h"
 #include "loop.h"
+#include "safefile.h"
 #include "shell.h"
 
 #define CTL_OUT_MAX	(256 * 1024)	/* a client this far behind is dropped */
@@ -363,13 +364,11 @@ int control_default_path(const char *name, char *path, size_t cap)
 }
 
 /* mkdir -p of the socket's directory, new parts 0700; then the directory
- * must be ours (or root's) and not open to others unless sticky, or anyone
- * could swap the socket for their own. */
+ * must be ours (or root's) and closed to others, or anyone could swap the
+ * socket, or the state file beside it, for their own. */
 static int make_dir(const char *path)
 {
-	char dir[sizeof(C.path)];
-	struct stat st;
-
+	char dir[sizeof(C.path)], err[400];
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -379,28 +378,8 @@ static int make_dir(const char *path)
 	if (slash == dir)
 		slash++;	/* "/x.sock" */
 	*slash = '\0';
-	for (char *p = dir + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			return fail(EXIT_ERROR, "cannot create control socket directory %s: %s", dir,
-				    strerror(e));
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(EXIT_ERROR, "control socket directory %s is not a directory", dir);
-	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
-	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
-		return fail(EXIT_ERROR, "control socket directory %s is open to other users; "
-			    "use -S with a path in a private directory", dir);
+	if (safe_dir(dir, true, 0700, err, sizeof(err)) < 0)
+		return fail(EXIT_ERROR, "control socket: %s; use -S with a path in a private directory", err);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "dns.h"
 #include "fail.h"
 #include "log.h"
+#include "safefile.h"
 #include "state.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -172,18 +173,23 @@ static int apply_resolvconf(const char *ifname, const struct dns_config *cfg, st
 	return 0;
 }
 
-static ssize_t read_all(const char *path, char *buf, size_t cap)
+/* Reads up to cap bytes and closes fd. */
+static ssize_t read_fd(int fd, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
 	ssize_t n;
 
-	if (fd < 0)
-		return -1;
 	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	return (ssize_t)len;
+}
+
+static ssize_t read_all(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -1 : read_fd(fd, buf, cap);
 }
 
 /* In place (O_TRUNC, not rename): /etc/resolv.conf may be a bind mount or a
@@ -201,6 +207,23 @@ static int write_all(const char *path, const char *buf, size_t len, mode_t mode)
 	return 0;
 }
 
+/* Created afresh (O_EXCL, never through a planted link) in a directory
+ * only we can write to. */
+static int write_backup(const char *path, const char *buf, size_t len)
+{
+	char err[400];
+	int fd = safe_create(path, 0600, err, sizeof(err));
+	ssize_t n;
+
+	if (fd < 0)
+		return fail(EXIT_ERROR, "cannot keep a copy of %s: %s", RESOLV_CONF, err);
+	n = write(fd, buf, len);
+	if (fsync(fd) < 0 || close(fd) < 0 || n != (ssize_t)len)
+		return fail(EXIT_ERROR, "cannot keep a copy of %s in %s: %s", RESOLV_CONF, path,
+			    strerror(errno));
+	return 0;
+}
+
 static int apply_file(const char *backup, const struct dns_config *cfg, struct state *st)
 {
 	static char orig[RESOLV_MAX], text[RESOLV_MAX + 4096];
@@ -212,10 +235,8 @@ static int apply_file(const char *backup, const struct dns_config *cfg, struct s
 	if (olen > 0 && !strncmp(orig, OUR_MARK, strlen(OUR_MARK)))
 		return fail(EXIT_ERROR, "%s is already sshtun's (another instance, or a leftover: run sshtun cleanup)",
 			    RESOLV_CONF);
-	unlink(backup);	/* created afresh: never through someone's symlink */
-	if (write_all(backup, orig, (size_t)olen, 0600) < 0)
-		return fail(EXIT_ERROR, "cannot keep a copy of %s in %s: %s", RESOLV_CONF, backup,
-			    strerror(errno));
+	if (write_backup(backup, orig, (size_t)olen) < 0)
+		return -1;
 	state_add(st, "dns file %s", backup);
 	if (cfg->split)
 		log_warn("split DNS needs systemd-resolved or resolvconf: with %s every name now goes to the tunnel's resolvers",
@@ -250,9 +271,15 @@ int dns_apply(const char *ifname, const char *backup, const struct dns_config *c
 static int undo_file(const char *backup, bool verbose)
 {
 	static char orig[RESOLV_MAX], cur[RESOLV_MAX];
-	ssize_t olen = read_all(backup, orig, sizeof(orig));
+	char err[400];
+	int fd = safe_open(backup, O_RDONLY, 0, err, sizeof(err));
+	ssize_t olen = fd < 0 ? -1 : read_fd(fd, orig, sizeof(orig));
 	ssize_t clen = read_all(RESOLV_CONF, cur, sizeof(cur));
 
+	if (fd < 0) {
+		log_warn("not restoring %s: %s", RESOLV_CONF, err);
+		return -1;
+	}
 	if (olen < 0)
 		return -1;
 	/* Only our own text is replaced: if someone rewrote the file since,

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "privcheck.h"
 #include "serve.h"
 #include "state.h"
 #include "commands.h"
@@ -25,6 +26,10 @@ int main(int argc, char **argv)
 {
 	int code;
 
+	if (priv_check() < 0) {
+		code = fail_code();
+		goto out;
+	}
 	/* The COMMANDS section of sshtun(1) comes from the command table. */
 	if (argc == 2 && !strcmp(argv[1], "--commands-mdoc")) {
 		shell_print_mdoc(stdout);

@@ -1,23 +1,26 @@
 /* See nat.h.  nft reads its script on stdin; no shell is involved. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "fail.h"
+#include "forwarding.h"
 #include "log.h"
 #include "nat.h"
+#include "netlink.h"
+#include "safefile.h"
+
+#define SCRIPT_MAX 4096
 
 extern char **environ;
-
-static const char *const sysctls[] = {
-	"/proc/sys/net/ipv4/ip_forward",
-	"/proc/sys/net/ipv6/conf/all/forwarding",
-};
 
 static int nft(const char *script)
 {
@@ -52,95 +55,132 @@ static int nft(const char *script)
 }
 
 /* One lock for every helper's NAT changes, beside the lease file. */
-static int lock(const struct pool *pool, const char *suffix, char *path, size_t cap)
+static int lock(const struct pool *pool, char *path, size_t cap, char *err, size_t errlen)
 {
 	int fd;
 
-	snprintf(path, cap, "%s.%s", pool->lease_path, suffix);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	snprintf(path, cap, "%s.natlock", pool->lease_path);
+	fd = safe_open(path, O_RDWR | O_CREAT, 0600, err, errlen);
 	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		errorf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-static int read_sysctl(const char *path, char *v, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+struct default_route {
+	int family, ifindex;
+};
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, v, cap - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	v[n] = '\0';
-	v[strcspn(v, "\n")] = '\0';
+static void find_default(const struct inet_prefix *dst, int ifindex, void *ctx)
+{
+	struct default_route *d = ctx;
+
+	if (dst->plen == 0 && ifindex > 0 && (!d->ifindex || (d->family == AF_INET6 && dst->family == AF_INET))) {
+		d->family = dst->family;
+		d->ifindex = ifindex;
+	}
+}
+
+/* --nat-out, or the interface of the default route (IPv4's first). */
+static int uplink_of(const struct nat_config *cfg, char *out, char *err, size_t errlen)
+{
+	struct default_route d = { 0, 0 };
+	size_t n;
+
+	if (cfg->out && cfg->out[0]) {
+		n = strlen(cfg->out);
+		/* The name goes into an nft script and a /proc path. */
+		if (n >= IFNAMSIZ || strcspn(cfg->out, "\"/\\ \t\n*") != n || !strcmp(cfg->out, ".") ||
+		    !strcmp(cfg->out, ".."))
+			return errorf(err, errlen, "bad --nat-out interface name `%s'", cfg->out);
+		if (net_link_index(cfg->out) < 0)
+			return errorf(err, errlen, "--nat-out %s: no such interface", cfg->out);
+		memcpy(out, cfg->out, n + 1);
+		return 0;
+	}
+	if (net_route_dump(find_default, &d) < 0 || !d.ifindex || !if_indextoname((unsigned)d.ifindex, out))
+		return errorf(err, errlen, "no default route to pick the uplink from; name it with --nat-out IFACE");
 	return 0;
 }
 
-static int write_sysctl(const char *path, const char *v)
+static int script(char *s, size_t cap, const struct pool *pool, const struct nat_config *cfg,
+		  const char *up, const struct fwd_before *before)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, v, strlen(v));
-	close(fd);
-	return n == (ssize_t)strlen(v) ? 0 : -1;
-}
-
-int nat_enable(const struct pool *pool, char *err, size_t errlen)
-{
-	char lockpath[300], saved[300], script[1024], n4[64] = "", n6[64] = "";
+	char n4[64] = "", n6[64] = "";
 	size_t len = 0;
-	int fd, rc = -1;
-	FILE *f;
 
-	fd = lock(pool, "natlock", lockpath, sizeof(lockpath));
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot lock %s: %s", lockpath, strerror(errno));
-		return -1;
-	}
-	/* The settings we found, once: the first helper records them. */
-	snprintf(saved, sizeof(saved), "%s.nat", pool->lease_path);
-	if (access(saved, F_OK) != 0 && (f = fopen(saved, "we"))) {
-		for (size_t i = 0; i < ARRAY_SIZE(sysctls); i++) {
-			char v[16];
+#define ADD(...) \
+	do { \
+		int w_ = snprintf(s + len, cap - len, __VA_ARGS__); \
+		if (w_ < 0 || (size_t)w_ >= cap - len) \
+			return -1; \
+		len += (size_t)w_; \
+	} while (0)
 
-			if (read_sysctl(sysctls[i], v, sizeof(v)) == 0)
-				fprintf(f, "%s %s\n", sysctls[i], v);
-		}
-		fclose(f);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(sysctls); i++)
-		if (write_sysctl(sysctls[i], "1") < 0) {
-			snprintf(err, errlen, "cannot turn on forwarding (%s): %s", sysctls[i], strerror(errno));
-			goto out;
-		}
 	inet_prefix_str(&pool->net4, true, n4, sizeof(n4));
 	inet_prefix_str(&pool->net6, true, n6, sizeof(n6));
 	/* Declare, delete and re-create in one transaction: idempotent. */
-	len += (size_t)snprintf(script + len, sizeof(script) - len,
-				"table inet " NAT_TABLE "\ndelete table inet " NAT_TABLE "\n"
-				"table inet " NAT_TABLE " {\n\tchain postrouting {\n"
-				"\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	ADD("table inet " NAT_TABLE "\ndelete table inet " NAT_TABLE "\n"
+	    "table inet " NAT_TABLE " {\n"
+	    "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
+	    "\t\tiifname \"sshtun*\" oifname \"%s\" accept\n", up);
+	if (cfg->client_to_client)
+		ADD("\t\tiifname \"sshtun*\" oifname \"sshtun*\" accept\n");
+	ADD("\t\tiifname \"sshtun*\" drop\n"
+	    "\t\toifname \"sshtun*\" ct state established,related accept\n");
 	if (*n4)
-		len += (size_t)snprintf(script + len, sizeof(script) - len,
-					"\t\tip saddr %s oifname != \"sshtun*\" masquerade\n", n4);
+		ADD("\t\toifname \"sshtun*\" iifname \"%s\" ip daddr %s accept\n", up, n4);
 	if (*n6)
-		len += (size_t)snprintf(script + len, sizeof(script) - len,
-					"\t\tip6 saddr %s oifname != \"sshtun*\" masquerade\n", n6);
-	snprintf(script + len, sizeof(script) - len, "\t}\n}\n");
-	if (nft(script) < 0) {
-		snprintf(err, errlen, "nft could not add the masquerade table%s",
-			 errno == ENOENT ? " (nft is not installed)" : "");
+		ADD("\t\toifname \"sshtun*\" iifname \"%s\" ip6 daddr %s accept\n", up, n6);
+	ADD("\t\toifname \"sshtun*\" drop\n");
+	/* Turning forwarding on must not start routing between the server's
+	 * other interfaces. */
+	if (*n4 && !before->v4)
+		ADD("\t\tmeta nfproto ipv4 drop\n");
+	if (*n6 && !before->v6)
+		ADD("\t\tmeta nfproto ipv6 drop\n");
+	ADD("\t}\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	if (*n4)
+		ADD("\t\tip saddr %s oifname \"%s\" masquerade\n", n4, up);
+	if (*n6)
+		ADD("\t\tip6 saddr %s oifname \"%s\" masquerade\n", n6, up);
+	ADD("\t}\n}\n");
+#undef ADD
+	return 0;
+}
+
+int nat_enable(const struct pool *pool, const struct nat_config *cfg, char *err, size_t errlen)
+{
+	char lockpath[300], saved[300], s[SCRIPT_MAX], up[IFNAMSIZ];
+	struct fwd_before before;
+	int fd, rc = -1;
+
+	fd = lock(pool, lockpath, sizeof(lockpath), err, errlen);
+	if (fd < 0)
+		return -1;
+	if (uplink_of(cfg, up, err, errlen) < 0)
 		goto out;
+	snprintf(saved, sizeof(saved), "%s.nat", pool->lease_path);
+	if (fwd_enable(saved, pool->net4.family != 0, pool->net6.family != 0, up, &before, err, errlen) < 0)
+		goto out;
+	if (script(s, sizeof(s), pool, cfg, up, &before) < 0) {
+		errorf(err, errlen, "nft script too long");
+		goto undo;
 	}
+	if (nft(s) < 0) {
+		errorf(err, errlen, "nft could not add the table inet " NAT_TABLE "%s",
+		       errno == ENOENT ? " (nft is not installed)" : "");
+		goto undo;
+	}
+	log_verbose("NAT: clients go out through %s%s", up, cfg->client_to_client ? "; client-to-client allowed" : "");
 	rc = 0;
+	goto out;
+undo:
+	/* Forwarding without the forward chain is what must not happen. */
+	if (pool_live(pool, getpid()) == 0)
+		fwd_restore(saved);
 out:
 	close(fd);
 	return rc;
@@ -148,32 +188,19 @@ out:
 
 void nat_release(const struct pool *pool)
 {
-	char lockpath[300], saved[300], line[400];
-	int fd = lock(pool, "natlock", lockpath, sizeof(lockpath));
-	FILE *f;
+	char lockpath[300], saved[300], err[300];
+	int fd = lock(pool, lockpath, sizeof(lockpath), err, sizeof(err));
 
-	if (fd < 0)
+	if (fd < 0) {
+		log_warn("NAT left in place: %s", err);
 		return;
+	}
 	if (pool_live(pool, getpid()) > 0)
 		goto out;	/* another client still needs it */
 	if (nft("table inet " NAT_TABLE "\ndelete table inet " NAT_TABLE "\n") < 0)
 		log_warn("could not remove the nftables table inet " NAT_TABLE);
 	snprintf(saved, sizeof(saved), "%s.nat", pool->lease_path);
-	if ((f = fopen(saved, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			char *sp = strchr(line, ' ');
-
-			if (!sp)
-				continue;
-			*sp++ = '\0';
-			sp[strcspn(sp, "\n")] = '\0';
-			for (size_t i = 0; i < ARRAY_SIZE(sysctls); i++)
-				if (!strcmp(line, sysctls[i]))
-					write_sysctl(sysctls[i], sp);
-		}
-		fclose(f);
-		unlink(saved);
-	}
+	fwd_restore(saved);
 	log_verbose("last client gone: NAT removed");
 out:
 	close(fd);

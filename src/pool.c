@@ -28,6 +28,7 @@
 #include "fail.h"
 #include "log.h"
 #include "pool.h"
+#include "safefile.h"
 
 #define NONE UINT_MAX
 #define LINE_MAX_LEN 96		/* "65535 <32 chars> <pid> <time>" fits easily */
@@ -338,11 +339,10 @@ static int read_leases(const char *path, struct entry *tab, unsigned size, char 
 	size_t len = 0;
 	bool too_long = false;
 	ssize_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = safe_open(path, O_RDONLY, 0, err, errlen);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : errorf(err, errlen, "cannot read lease file %s: %s",
-						   path, strerror(errno));
+		return errno == ENOENT ? 0 : -1;
 	while (lineno < MAX_LINES) {
 		got = read(fd, chunk, sizeof(chunk));
 		if (got < 0 && errno == EINTR)
@@ -408,9 +408,9 @@ static int write_leases(const char *path, const struct entry *tab, unsigned size
 	int fd, rc = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = safe_create(tmp, 0600, err, errlen);
 	if (fd < 0)
-		return errorf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
 	for (unsigned i = 0; i < size && rc == 0; i++) {
 		if (!tab[i].used)
 			continue;
@@ -449,12 +449,12 @@ static int lock_leases(const char *path, char *err, size_t errlen)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return errorf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		if (safe_dir(dir, true, 0755, err, errlen) < 0)
+			return -1;
 	}
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = safe_open(lock, O_RDWR | O_CREAT, 0600, err, errlen);
 	if (fd < 0)
-		return errorf(err, errlen, "cannot open %s: %s", lock, strerror(errno));
+		return -1;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			errorf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));

@@ -215,7 +215,9 @@ static int on_hello(struct server *s, const struct frame *f)
 	if (setup_tun(s, why, sizeof(why)) < 0)
 		goto refused;
 	if (s->cfg.nat) {
-		if (nat_enable(&s->pool, err, sizeof(err)) < 0) {
+		struct nat_config nc = { s->cfg.nat_out, s->cfg.client_to_client };
+
+		if (nat_enable(&s->pool, &nc, err, sizeof(err)) < 0) {
 			snprintf(why, sizeof(why), "server: --nat: %s", err);
 			goto refused;
 		}

@@ -51,6 +51,17 @@ static int copy(char *dst, size_t cap, const char *what, const char *v, char *er
 	return 0;
 }
 
+static int yes_no(bool *flag, const char *name, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(v, "yes"))
+		*flag = true;
+	else if (!strcmp(v, "no"))
+		*flag = false;
+	else
+		return errorf(err, errlen, "bad %s `%s' (yes or no)", name, v);
+	return 0;
+}
+
 /* One option by its long name; from argv or a config line. */
 static int set(struct serve_config *c, const char *name, const char *v, char *err, size_t errlen)
 {
@@ -77,15 +88,12 @@ static int set(struct serve_config *c, const char *name, const char *v, char *er
 	}
 	if (!strcmp(name, "dns-domain"))
 		return add_domain(c, v, err, errlen);
-	if (!strcmp(name, "nat")) {
-		if (!strcmp(v, "yes"))
-			c->nat = true;
-		else if (!strcmp(v, "no"))
-			c->nat = false;
-		else
-			return errorf(err, errlen, "bad nat `%s' (yes or no)", v);
-		return 0;
-	}
+	if (!strcmp(name, "nat"))
+		return yes_no(&c->nat, name, v, err, errlen);
+	if (!strcmp(name, "client-to-client"))
+		return yes_no(&c->client_to_client, name, v, err, errlen);
+	if (!strcmp(name, "nat-out"))
+		return copy(c->nat_out, sizeof(c->nat_out), "nat-out", v, err, errlen);
 	return errorf(err, errlen, "unknown option `%s'", name);
 }
 
@@ -129,7 +137,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sshtun serve [--config FILE] [--pool CIDR|none] [--pool6 CIDR|none]\n"
-		"                    [--lease-file PATH] [--mtu N] [--route CIDR]... [--nat]\n"
+		"                    [--lease-file PATH] [--mtu N] [--route CIDR]...\n"
+		"                    [--nat [--nat-out IFACE] [--client-to-client]]\n"
 		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [-v]\n");
 }
 
@@ -145,6 +154,8 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		{ "dns", required_argument, NULL, 'D' },
 		{ "dns-domain", required_argument, NULL, 'O' },
 		{ "nat", no_argument, NULL, 'N' },
+		{ "nat-out", required_argument, NULL, 'I' },
+		{ "client-to-client", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -167,6 +178,7 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		switch (ch) {
 		case 'C': break;
 		case 'N': c->nat = true; break;
+		case 'c': c->client_to_client = true; break;
 		case 'v': c->verbosity++; break;
 		case 'h': usage(); return 1;
 		case '?': usage(); return errorf(err, errlen, "bad option (see sshtun serve --help)");

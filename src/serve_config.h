@@ -16,6 +16,8 @@ struct serve_config {
 	char lease_file[256];
 	unsigned mtu;
 	bool nat;
+	char nat_out[16];		/* IFNAMSIZ; empty: the default route's */
+	bool client_to_client;
 	struct prefix_list routes;	/* offered to clients */
 	struct prefix_list dns;		/* offered resolvers; empty: our resolv.conf's */
 	char domains[HELLO_DOMAINS_MAX];

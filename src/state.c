@@ -20,6 +20,7 @@
 #include "hello.h"
 #include "log.h"
 #include "netlink.h"
+#include "safefile.h"
 #include "state.h"
 
 int state_path_for(const char *sock_path, char *out, size_t cap)
@@ -45,17 +46,19 @@ void state_init(struct state *st, const char *path)
 
 static int write_file(struct state *st)
 {
-	char tmp[300];
+	char tmp[300], err[400];
 	FILE *f;
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", st->path);
-	unlink(tmp);	/* O_EXCL below: never through someone's symlink */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+	fd = safe_create(tmp, 0600, err, sizeof(err));
+	if (fd < 0) {
+		log_warn("cannot record state: %s", err);
+		return -1;
+	}
+	if (!(f = fdopen(fd, "w"))) {
 		log_warn("cannot record state in %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return -1;
 	}
 	fprintf(f, "pid %d\n", (int)getpid());
@@ -149,23 +152,17 @@ static int undo_pin(char *args, bool verbose)
 
 int state_undo(const char *path, bool verbose)
 {
-	char line[STATE_LINE_MAX + 2], backup[STATE_LINE_MAX];
+	char line[STATE_LINE_MAX + 2], backup[STATE_LINE_MAX], err[400];
 	int undone = 0, lineno = 0, fd;
-	struct stat st;
 	FILE *f;
 
 	/* Root acts on what this file says: it must be a plain file of ours
 	 * that nobody else could have written. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = safe_open(path, O_RDONLY, 0, err, sizeof(err));
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(EXIT_ERROR, "cannot read %s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022)) {
-		close(fd);
-		return fail(EXIT_ERROR, "not acting on %s: not a plain file of ours, or writable by others", path);
+		return fail(EXIT_ERROR, "not acting on a state file: %s", err);
 	}
 	f = fdopen(fd, "r");
 	if (!f) {

@@ -1,0 +1,121 @@
+/* See safefile.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "safefile.h"
+
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return errorf(err, errlen, "cannot use directory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return errorf(err, errlen, "%s is not a directory", dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return errorf(err, errlen, "refusing directory %s: owned by uid %u, not by us or root",
+			      dir, (unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return errorf(err, errlen, "refusing directory %s: mode %04o lets others write to it (chmod go-w)",
+			      dir, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+int safe_dir(const char *dir, bool create, mode_t mode, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p))
+		return errorf(err, errlen, "bad directory `%s'", dir);
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1; create; s++) {
+		char c = *s;
+
+		if (c && c != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, c ? 0700 : mode) < 0 && errno != EEXIST)
+			return errorf(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
+		*s = c;
+		if (!c)
+			break;
+	}
+	return check_dir(dir, err, errlen);
+}
+
+static int parent_ok(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return check_dir(".", err, errlen);
+	if (slash == path)
+		return check_dir("/", err, errlen);
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return errorf(err, errlen, "path too long: %s", path);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return check_dir(dir, err, errlen);
+}
+
+int safe_open(const char *path, int flags, mode_t mode, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	if (parent_ok(path, err, errlen) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		e = errno;
+		if (e == ELOOP)
+			errorf(err, errlen, "refusing %s: it is a symbolic link", path);
+		else
+			errorf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		errorf(err, errlen, "cannot stat %s: %s", path, strerror(e));
+		goto refuse;
+	}
+	e = EPERM;
+	if (!S_ISREG(st.st_mode))
+		errorf(err, errlen, "refusing %s: not a plain file", path);
+	else if (st.st_nlink != 1)
+		errorf(err, errlen, "refusing %s: it has %lu hard links", path, (unsigned long)st.st_nlink);
+	else if (st.st_uid != geteuid())
+		errorf(err, errlen, "refusing %s: owned by uid %u, not by us", path, (unsigned)st.st_uid);
+	else if (st.st_mode & 022)
+		errorf(err, errlen, "refusing %s: mode %04o lets others write to it", path,
+		       (unsigned)(st.st_mode & 07777));
+	else
+		return fd;
+refuse:
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int safe_create(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (parent_ok(path, err, errlen) < 0)
+		return -1;
+	if (lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && unlink(path) < 0 &&
+	    errno != ENOENT)
+		return errorf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+	return safe_open(path, O_WRONLY | O_CREAT | O_EXCL, mode, err, errlen);
+}
