@@ -34,7 +34,7 @@ LAN_NET=203.0.113.0/24
 LAN_NET6=2001:db8:203::/64
 LAN_PORT=8080
 RESOLV=/etc/netns/$NS_C/resolv.conf
-SERVE="$SSHTUN serve --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases --nat"
+SERVE="$SSHTUN serve --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases --nat --nat-out veth-sl"
 LAN_UP=0
 
 in_l() { ip netns exec "$NS_L" "$@"; }

@@ -395,10 +395,20 @@ static void test_stale_and_live(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 	unlink(path);
 
-	/* A directory others may write to. */
+	/* A directory others may write to, sticky or not (they could plant
+	 * the state file's name before us), or that the group may write to. */
 	chmod(sockdir, 0777);
 	assert_int_equal(control_listen(FAKE_ENG, l, path), -1);
-	assert_non_null(strstr((fail_msg)(), "is open to other users"));
+	assert_non_null(strstr((fail_msg)(), "lets others write to it"));
+	assert_non_null(strstr((fail_msg)(), sockdir));
+	fail_clear();
+	chmod(sockdir, 01777);
+	assert_int_equal(control_listen(FAKE_ENG, l, path), -1);
+	assert_non_null(strstr((fail_msg)(), "mode 1777 lets others write to it"));
+	fail_clear();
+	chmod(sockdir, 0770);
+	assert_int_equal(control_listen(FAKE_ENG, l, path), -1);
+	assert_non_null(strstr((fail_msg)(), "mode 0770"));
 	fail_clear();
 	chmod(sockdir, 0700);
 	loop_free(l);
