@@ -134,27 +134,27 @@ static bool running(pid_t pid)
 	return strncmp(a, b, (size_t)lb) == 0;
 }
 
-static int undo_pin(char *args, bool verbose)
+static int undo_pin(const struct state_record *r, bool verbose)
 {
-	char *save = NULL, *cidr = strtok_r(args, " ", &save), *idx = strtok_r(NULL, " ", &save);
-	struct inet_prefix p;
-	int rc;
+	char a[INET6_ADDRSTRLEN + 8];
+	int rc = net_route_del(&r->dst, r->ifindex);
 
-	if (!cidr || !idx || inet_prefix_parse(cidr, &p) < 0)
-		return -1;
-	rc = net_route_del(&p, atoi(idx));
+	inet_prefix_str(&r->dst, true, a, sizeof(a));
 	if (rc < 0 && rc != -ESRCH)
-		log_warn("cannot remove route %s: %s", cidr, strerror(-rc));
+		log_warn("cannot remove route %s: %s", a, strerror(-rc));
 	else if (verbose && rc == 0)
-		printf("removed route %s\n", cidr);
+		printf("removed route %s\n", a);
 	return 0;
 }
 
 int state_undo(const char *path, bool verbose)
 {
-	char line[STATE_LINE_MAX + 2], backup[STATE_LINE_MAX], err[400];
-	int undone = 0, lineno = 0, fd;
-	FILE *f;
+	static struct state_record rec[STATE_MAX_RECORDS + 1];
+	static char text[(STATE_MAX_RECORDS + 2) * (STATE_LINE_MAX + 1)];
+	char backup[STATE_LINE_MAX], err[400];
+	int undone = 0, n, fd;
+	size_t len = 0;
+	ssize_t got;
 
 	/* Root acts on what this file says: it must be a plain file of ours
 	 * that nobody else could have written. */
@@ -164,51 +164,23 @@ int state_undo(const char *path, bool verbose)
 			return 0;
 		return fail(EXIT_ERROR, "not acting on a state file: %s", err);
 	}
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return fail(EXIT_ERROR, "cannot read %s: %s", path, strerror(errno));
-	}
+	while (len < sizeof(text) && (got = read(fd, text + len, sizeof(text) - len)) > 0)
+		len += (size_t)got;
+	close(fd);
 	snprintf(backup, sizeof(backup), "%s.resolv.conf", path);
-	while (fgets(line, sizeof(line), f)) {
-		char *nl = strchr(line, '\n'), *args;
-
-		lineno++;
-		if (!nl) {
-			log_warn("%s:%d: line too long, skipped", path, lineno);
-			break;
-		}
-		*nl = '\0';
-		args = strchr(line, ' ');
-		if (!args)
-			continue;
-		*args++ = '\0';
-		if (!strcmp(line, "pid")) {
-			pid_t pid = (pid_t)atoi(args);
-
-			if (running(pid)) {
-				fclose(f);
-				return fail(EXIT_ERROR,
-					    "the instance of %s is still running (pid %d): stop it with sshtun ctl ... quit",
-					    path, (int)pid);
-			}
-		} else if (!strcmp(line, "pin")) {
-			if (undo_pin(args, verbose) == 0)
-				undone++;
-		} else if (!strcmp(line, "dns")) {
-			/* The only file a record may name is our own backup. */
-			if (!strncmp(args, "file ", 5) && strcmp(args + 5, backup)) {
-				log_warn("%s:%d: dns file record names `%s', not %s; skipped", path, lineno,
-					 args + 5, backup);
-				continue;
-			}
-			if (dns_undo_record(args, verbose) == 0)
-				undone++;
-		} else {
-			log_warn("%s:%d: unknown record `%s', skipped", path, lineno, line);
-		}
+	n = state_parse(text, len, path, backup, rec, (int)ARRAY_SIZE(rec));
+	/* A live instance's records are its own business: check before any. */
+	for (int i = 0; i < n; i++)
+		if (rec[i].kind == STATE_PID && running(rec[i].pid))
+			return fail(EXIT_ERROR,
+				    "the instance of %s is still running (pid %d): stop it with sshtun ctl ... quit",
+				    path, rec[i].pid);
+	for (int i = 0; i < n; i++) {
+		if (rec[i].kind == STATE_PIN && undo_pin(&rec[i], verbose) == 0)
+			undone++;
+		else if (rec[i].kind == STATE_DNS && dns_undo_record(rec[i].args, verbose) == 0)
+			undone++;
 	}
-	fclose(f);
 	unlink(path);
 	return undone;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "hello.h"	/* struct inet_prefix */
+
 #define STATE_MAX_RECORDS 64
 #define STATE_LINE_MAX 600
 
@@ -35,6 +37,24 @@ int state_add(struct state *st, const char *fmt, ...) __attribute__((format(prin
 int state_remove(struct state *st, const char *record);
 /* The file goes (clean exit, everything undone). */
 void state_discard(struct state *st);
+
+enum state_kind { STATE_PID = 1, STATE_PIN, STATE_DNS };
+
+/* One record, checked. */
+struct state_record {
+	enum state_kind kind;
+	int pid;			/* STATE_PID */
+	struct inet_prefix dst;		/* STATE_PIN */
+	int ifindex;			/* STATE_PIN */
+	char args[STATE_LINE_MAX];	/* what follows the record's name */
+};
+
+/* Reads up to cap records from the text of the state file at path (named in
+ * warnings); a dns file record must name backup.  Malformed lines are
+ * skipped with a warning; a line too long or with a NUL byte ends the
+ * reading.  Returns the number of records. */
+int state_parse(const char *text, size_t len, const char *path, const char *backup,
+		struct state_record *out, int cap);
 
 /* Undoes what the state file at path records, if the instance that wrote
  * it is not running.  Returns the number of records undone (0: nothing

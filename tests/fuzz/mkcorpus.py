@@ -154,10 +154,24 @@ def control_seeds():
     return {"requests-%d" % i: bytes([k]) + r for i, (k, r) in enumerate(zip(knobs, reqs))}
 
 
+def state_seeds():
+    path = b"/run/sshtun/fuzz.state"
+    return {
+        "pin-dns-file": b"pid 4242\npin 198.51.100.1/32 2 198.51.100.254\ndns file " + path +
+        b".resolv.conf\n",
+        "resolved": b"pid 17\npin 2001:db8::1/128 3\ndns resolvectl sshtun0\n",
+        "resolvconf": b"pid 17\ndns resolvconf tun.sshtun1\npin 0.0.0.0/0 1\n",
+        "hostile": b"pid -1\ndns file /etc/shadow\ndns resolvectl --help\npin 10.0.0.0/8 0\n"
+        b"bogus x\nnoargs\n" + b"pin " + b"9" * 700 + b"\n",
+        "many": b"".join(b"pin 198.18.%d.0/24 %d\n" % (i, i + 1) for i in range(12)),
+    }
+
+
 def main():
     seeds = {
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
         "shell": shell_seeds(), "sshconfig": sshconfig_seeds(), "control": control_seeds(),
+        "state": state_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
