@@ -412,10 +412,11 @@ _sshtun_serve()
 	case $prev in
 	--pool | --pool6) _sshtun_reply none ;;
 	--lease-file | --config) _sshtun_files ;;
+	--nat-out) _sshtun_reply $(ls /sys/class/net 2>/dev/null) ;;
 	--mtu | --route | --dns | --dns-domain) ;;
 	*)
-		_sshtun_reply --config --dns --dns-domain --help --lease-file --mtu --nat \
-			--pool --pool6 --route -v
+		_sshtun_reply --client-to-client --config --dns --dns-domain --help --lease-file \
+			--mtu --nat --nat-out --pool --pool6 --route -v
 		;;
 	esac
 }
