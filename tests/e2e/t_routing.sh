@@ -280,7 +280,13 @@ resolves() { [ "$(in_c timeout 15 getent hosts "$1" | awk '{print $1}')" = "$LAN
 dns_json() { ctl "$1" dns --json >"$TMP/$1.dns" 2>&1; }
 check "client ns sees $RESOLV as /etc/resolv.conf" eval 'in_c cat /etc/resolv.conf | grep -qx "nameserver 203.0.113.99"'
 
+# A symlink planted where the resolv.conf backup goes: replaced, never
+# written through.
+echo precious >"$TMP/victim-backup"
+ln -s "$TMP/victim-backup" "$TMP/d1.state.resolv.conf"
 up d1 --dns
+is "$(cat "$TMP/victim-backup")" precious "d1: the planted backup symlink's target is untouched"
+check "d1: the backup is a plain file of its own" eval '[ -f "$TMP/d1.state.resolv.conf" ] && [ ! -L "$TMP/d1.state.resolv.conf" ]'
 IF4=$IF
 check "d1: resolv.conf has nameserver $LAN" wait_for 5 resolv_ours
 check "d1: resolv.conf has 'search lan.test'" resolv_has "search lan.test"
