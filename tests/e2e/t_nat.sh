@@ -17,7 +17,7 @@
 #      host, not each other; the private host cannot reach a client, the
 #      uplink host can; accept_ra on the uplink is 2 while up
 #   2. every forwarding and accept_ra sysctl restored exactly, table gone
-#   3. --client-to-client: the clients reach each other
+#   3. client-to-client (in serve.conf): the clients reach each other
 #   4. lease directory open to others, planted symlinks: refused by name
 . "$(dirname "$0")/lib.sh"
 
@@ -130,8 +130,10 @@ check "second client, uplink and private namespaces" extra_setup
 known_hosts_lines "$TMP/host_key.pub" | sed "s/^$S_ADDR /$S2_ADDR /" >>"$TMP/known_hosts"
 known_hosts_lines "$TMP/host_key.pub" 2222 | sed "s/^\[$S_ADDR\]/[$S2_ADDR]/" >>"$TMP/known_hosts"
 SSHD_SUBSYSTEM=$SERVE check "sshd (serve --nat)" sshd_start
-SSHD_PORT=2222 SSHD_SUBSYSTEM="$SERVE --client-to-client" \
-	check "sshd on 2222 (serve --nat --client-to-client)" sshd_start
+# The same options as serve.conf keys.
+printf '%s\n' "client-to-client yes" "nat-out veth-su" >"$TMP/serve.conf"
+SSHD_PORT=2222 SSHD_SUBSYSTEM="$SERVE --config $TMP/serve.conf" \
+	check "sshd on 2222 (serve --nat, serve.conf: client-to-client yes, nat-out veth-su)" sshd_start
 sysctls >"$TMP/sysctl.before"
 is "$(accept_ra)" 1 "server ns: accept_ra on the uplink veth-su is 1 before"
 is "$(in_s cat /proc/sys/net/ipv4/ip_forward)" 0 "server ns: ip_forward is 0 before"
@@ -166,15 +168,15 @@ if ! check "all gone: every forwarding and accept_ra sysctl as before" wait_for 
 	diff "$TMP/sysctl.before" "$TMP/sysctl.after" | sed 's/^/#   /'
 fi
 
-# ---- 3. --client-to-client --------------------------------------------------
+# ---- 3. client-to-client --------------------------------------------------
 up client_run m1 -p 2222
 C1=$LOCAL
 up client2_run m2 -p 2222
 C2=$LOCAL
 check "m1: ctl route add $C2/32" ctl m1 route add "$C2/32"
 check "m2: ctl route add $C1/32" ctl m2 route add "$C1/32"
-check "--client-to-client: m1 pings m2 ($C2)" ping_ok "$NS_C" "$C2"
-check "--client-to-client: the private host still cannot reach m1" ping_no "$NS_P" "$C1"
+check "client-to-client: m1 pings m2 ($C2)" ping_ok "$NS_C" "$C2"
+check "client-to-client: the private host still cannot reach m1" ping_no "$NS_P" "$C1"
 quit m1
 quit m2
 check "all gone: table removed" wait_for 10 no_nat_table
@@ -205,6 +207,9 @@ rm -f "$TMP/sym/leases.natlock" "$TMP/sym/leases"
 ln -s "$TMP/victim-leases" "$TMP/sym/leases"
 refused symleases 2224 "$TMP/sym/leases"
 is "$(cat "$TMP/victim-leases")" precious "symleases: the symlink's target is untouched"
+SSHD_PORT=2225 SSHD_SUBSYSTEM="$SERVE --client-to-client --nat-out nosuch0" \
+	check "sshd on 2225 (serve --nat --client-to-client --nat-out nosuch0)" sshd_start
+refused nosuch 2225 "--nat-out nosuch0: no such interface"
 check "no table left behind" no_nat_table
 check "sysctls as before" sysctls_same
 
