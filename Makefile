@@ -9,9 +9,9 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo 0.1.0)
 
 CC ?= cc
-PKGS := libssh2 zlib readline
+PKGS := libssh2 zlib readline libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lreadline)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lreadline -lseccomp)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -pthread -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -84,7 +84,7 @@ build/san-unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
 
 # Debian packages the build, the tests, the demo and the benchmark need.
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
-	libcmocka-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
+	libcmocka-dev libseccomp-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
 	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm
 

@@ -1,5 +1,7 @@
 /* See pressure.h. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "pressure.h"
 
@@ -15,19 +17,26 @@ void pressure_rtt(struct pressure *p, double rtt_ms)
 	p->srtt_ms = p->srtt_ms ? p->srtt_ms * 0.75 + rtt_ms * 0.25 : rtt_ms;
 }
 
-/* Linux: the first line of /proc/stat.  Elsewhere the CPU counts as free,
- * which leaves the round trip alone to decide. */
+/* Linux: the first line of /proc/stat, from a descriptor opened on the
+ * first call and kept (the helper's worker reads it inside a sandbox that
+ * opens nothing).  Elsewhere the CPU counts as free, which leaves the round
+ * trip alone to decide. */
 static int read_cpu(uint64_t *total, uint64_t *idle)
 {
+	static int fd = -1;
 	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	ssize_t len;
 	int n;
 
-	if (!f)
+	if (fd < 0)
+		fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+	len = fd < 0 ? -1 : pread(fd, line, sizeof(line) - 1, 0);
+	if (len <= 0)
 		return -1;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+	line[len] = '\0';
+	n = sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
 		   &v[5], &v[6], &v[7]);
-	fclose(f);
 	if (n < 4)
 		return -1;
 	*total = 0;

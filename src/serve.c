@@ -1,7 +1,12 @@
 /* `sshtun serve`: the helper sshd starts for each client, as the sshtun
  * subsystem or a remote command.  It speaks the protocol on stdin/stdout,
  * leases an address pair, creates and addresses its own TUN, and removes all
- * of it when the channel closes or it is told to stop. */
+ * of it when the channel closes or it is told to stop.
+ *
+ * With the privilege to create a TUN it splits (serve_monitor.h): this file
+ * is then the worker, unprivileged and sandboxed, and the lease, the TUN and
+ * NAT come from the monitor.  Without privilege it is one process that
+ * leases for itself (and reports why it cannot create the TUN). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,16 +27,14 @@
 #include "fail.h"
 #include "frame.h"
 #include "hello.h"
-#include "inuse.h"
 #include "log.h"
 #include "loop.h"
-#include "netlink.h"
-#include "pool.h"
 #include "pressure.h"
 #include "buf.h"
 #include "serve.h"
+#include "sandbox.h"
 #include "serve_config.h"
-#include "nat.h"
+#include "serve_monitor.h"
 #include "tun.h"
 #include "tunnel.h"
 
@@ -39,13 +44,11 @@ struct server {
 	struct serve_config cfg;
 	struct pressure pressure;	/* for --compress auto toward the client */
 	uint64_t pressure_bytes;
-	bool nat_on;
 	struct loop *loop;
 	struct tunnel t;
-	struct pool pool;
+	struct serve_priv priv;		/* used in-process when there is no monitor */
+	int mon_fd;			/* the socket to the monitor, or -1 */
 	struct lease lease;
-	bool leased;
-	char client_id[HELLO_ID_LEN + 1];
 	char ifname[IFNAMSIZ];
 	unsigned mtu;
 	long hello_timer;
@@ -122,56 +125,32 @@ static int on_magic(void *ctx, unsigned proto, const char *software)
 	return 0;
 }
 
-/* A helper still holding this client's lease belongs to a half-open session
- * (the client reconnected after a blackout): stop it so we can take over.
- * Only a process running our own binary is signalled (the pid may have been
- * reused). */
-static void take_over(pid_t pid)
-{
-	char a[PATH_MAX], b[PATH_MAX], link[64];
-	ssize_t la, lb;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	la = readlink(link, a, sizeof(a) - 1);
-	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
-	if (la <= 0 || lb <= 0 || la != lb || memcmp(a, b, (size_t)la))
-		return;
-	log_info("taking over from stale helper %d", (int)pid);
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 30 && kill(pid, 0) == 0; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void on_tun(struct loop *loop, int fd, short revents, void *ctx);
 
-static int setup_tun(struct server *s, char *why, size_t cap)
+/* The lease and the TUN: from the monitor, or made here. */
+static int get_lease(struct server *s, const struct hello *h, char *why, size_t cap)
 {
-	const struct inet_prefix *addrs[] = { &s->lease.server4, &s->lease.server6 };
-	int ifindex, rc;
+	struct lease_request q = { .want4 = h->client4, .want6 = h->client6, .avoid = h->avoid, .mtu = h->mtu };
+	struct lease_reply r;
+	int fd;
 
-	snprintf(s->ifname, sizeof(s->ifname), "sshtun%%d");
-	s->t.tun_fd = tun_open(s->ifname);
-	if (s->t.tun_fd < 0) {
-		snprintf(why, cap, "server: %s", fail_msg());
+	snprintf(q.id, sizeof(q.id), "%s", h->id);
+	if (s->mon_fd >= 0)
+		fd = mon_lease(s->mon_fd, &q, &r);
+	else
+		fd = serve_lease_take(&s->priv, &q, &r);
+	if (fd < 0) {
+		snprintf(why, cap, "%s", r.why);
 		return -1;
 	}
-	ifindex = net_link_index(s->ifname);
-	rc = ifindex < 0 ? ifindex : net_link_set(ifindex, s->mtu, true);
-	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
-		if (addrs[i]->family)
-			rc = net_addr_add(ifindex, addrs[i]);
-	if (rc < 0) {
-		snprintf(why, cap, "server: cannot configure %s: %s", s->ifname, strerror(-rc));
-		return -1;
-	}
+	s->t.tun_fd = fd;
+	s->lease = r.lease;
+	s->mtu = r.mtu;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", r.ifname);
 	if (loop_watch(s->loop, s->t.tun_fd, 0, on_tun, s) < 0) {
 		snprintf(why, cap, "server: too many open descriptors to watch %s", s->ifname);
 		return -1;
 	}
-	log_info("%s up for client %s", s->ifname, s->client_id);
 	return 0;
 }
 
@@ -195,34 +174,8 @@ static int on_hello(struct server *s, const struct frame *f)
 		snprintf(why, sizeof(why), "server: the client sent no identity");
 		goto refused;
 	}
-	snprintf(s->client_id, sizeof(s->client_id), "%s", h.id);
-	/* Neither side's networks: ours first (a client's long list must not
-	 * crowd them out), then the client's as far as room goes. */
-	struct prefix_list avoid = { 0 };
-
-	inuse_prefixes(&avoid, 0);
-	for (int i = 0; i < h.avoid.n && avoid.n < HELLO_MAX_PREFIXES; i++)
-		avoid.p[avoid.n++] = h.avoid.p[i];
-	s->mtu = h.mtu && h.mtu < s->mtu ? h.mtu : s->mtu;
-	if (pool_acquire(&s->pool, h.id, getpid(), &h.client4, &h.client6, &avoid, &s->lease, err,
-			 sizeof(err)) < 0) {
-		snprintf(why, sizeof(why), "server: no address for this client: %s", err);
+	if (get_lease(s, &h, why, sizeof(why)) < 0)
 		goto refused;
-	}
-	s->leased = true;
-	if (s->lease.previous_pid)
-		take_over(s->lease.previous_pid);
-	if (setup_tun(s, why, sizeof(why)) < 0)
-		goto refused;
-	if (s->cfg.nat) {
-		struct nat_config nc = { s->cfg.nat_out, s->cfg.client_to_client };
-
-		if (nat_enable(&s->pool, &nc, err, sizeof(err)) < 0) {
-			snprintf(why, sizeof(why), "server: --nat: %s", err);
-			goto refused;
-		}
-		s->nat_on = true;
-	}
 
 	memset(&reply, 0, sizeof(reply));
 	reply.proto = PROTO_VERSION;
@@ -412,11 +365,67 @@ static void on_signal(struct loop *loop, int signo, void *ctx)
 	finish(s, EXIT_OK);
 }
 
+/* With privilege: fork the monitor (which stays here and returns the
+ * helper's exit status in *code) and the worker (which drops privilege and
+ * returns 0 to carry on as the helper).  Returns -1 with why set when the
+ * split cannot be made; nothing has been read from the client then. */
+static int split(struct server *s, int *code, char *why, size_t cap)
+{
+	char err[256];
+	int sv[2], null;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+
+	if (monitor_worker_user(s->cfg.worker_user, &uid, &gid, err, sizeof(err)) < 0) {
+		snprintf(why, cap, "server: %s", err);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(why, cap, "server: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, cap, "server: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid > 0) {
+		/* The monitor never touches the channel: only the worker may
+		 * keep it open, so that sshd sees it close when the worker ends. */
+		close(sv[1]);
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+		*code = monitor_run(&s->priv, sv[0], pid);
+		return 1;
+	}
+	close(sv[0]);
+	s->mon_fd = sv[1];
+	if (sandbox_drop_privileges(uid, gid, err, sizeof(err)) < 0) {
+		snprintf(why, cap, "server: cannot drop privileges: %s", err);
+		return -1;
+	}
+	/* Set after the uid change, which would clear it: the worker must not
+	 * outlive a monitor that can no longer release its lease. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->priv.holder) {
+		snprintf(why, cap, "server: the helper's monitor has gone");
+		return -1;
+	}
+	log_verbose("worker runs as uid %u gid %u", (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
 int serve_main(int argc, char **argv)
 {
-	struct server s = { .exit_code = EXIT_OK };
+	struct server s = { .exit_code = EXIT_OK, .mon_fd = -1 };
 	char err[ERROR_MSG_MAX - 64], magic[MAGIC_LINE_MAX], why[ERROR_MSG_MAX] = "";
-	int rc;
+	int rc, code;
 
 	log_set_prefix("sshtun serve");
 	rc = serve_config_load(&s.cfg, argc, argv, err, sizeof(err));
@@ -427,6 +436,12 @@ int serve_main(int argc, char **argv)
 	log_level += s.cfg.verbosity;
 	s.mtu = s.cfg.mtu;
 	serve_config_default_dns(&s.cfg);
+	s.priv.cfg = &s.cfg;
+	s.priv.holder = getpid();
+	if (!why[0] && pool_init(&s.priv.pool, s.cfg.pool4, s.cfg.pool6, s.cfg.lease_file, err, sizeof(err)) < 0)
+		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
+	if (!why[0] && sandbox_privileged() && split(&s, &code, why, sizeof(why)) > 0)
+		return code;
 	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
 		log_error("%s", fail_msg());
 		return EXIT_ERROR;
@@ -439,28 +454,29 @@ int serve_main(int argc, char **argv)
 	/* The magic line goes first, before anything can fail, so the client
 	 * knows a helper is answering and can show our error frames. */
 	tunnel_queue_raw(&s.t, magic, magic_format(magic, sizeof(magic)));
-	if (!why[0] && pool_init(&s.pool, s.cfg.pool4, s.cfg.pool6, s.cfg.lease_file, err, sizeof(err)) < 0)
-		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
-	if (why[0]) {
-		refuse(&s, why);
-	} else {
+	if (!why[0]) {
 		loop_signals(s.loop, on_signal, &s);
 		loop_watch(s.loop, STDIN_FILENO, POLLIN, on_stdin, &s);
 		loop_watch(s.loop, STDOUT_FILENO, POLLOUT, on_stdout, &s);
 		loop_hook(s.loop, before_poll, &s);
 		s.hello_timer = loop_timer(s.loop, HELLO_TIMEOUT_MS, on_hello_timeout, &s);
 		loop_timer(s.loop, 250, on_pressure, &s);
-		loop_run(s.loop);
+		pressure_tick(&s.pressure);	/* opens /proc/stat while it still can */
 	}
+	/* The worker reads no byte of the client's before its sandbox is on. */
+	if (!why[0] && s.mon_fd >= 0 && sandbox_seccomp(err, sizeof(err)) < 0)
+		snprintf(why, sizeof(why), "server: %s", err);
+	if (why[0])
+		refuse(&s, why);
+	else
+		loop_run(s.loop);
 	/* Closing the TUN fd removes the device with its addresses and routes. */
 	if (s.t.tun_fd >= 0) {
 		close(s.t.tun_fd);
 		log_verbose("%s removed", s.ifname);
 	}
-	if (s.leased)
-		pool_release(&s.pool, s.client_id, getpid());
-	if (s.nat_on)
-		nat_release(&s.pool);
+	if (s.mon_fd < 0)
+		serve_lease_release(&s.priv);
 	tunnel_free(&s.t);
 	loop_free(s.loop);
 	return s.exit_code;

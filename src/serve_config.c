@@ -69,6 +69,8 @@ static int set(struct serve_config *c, const char *name, const char *v, char *er
 		return copy(c->pool4, sizeof(c->pool4), "pool", v, err, errlen);
 	if (!strcmp(name, "pool6"))
 		return copy(c->pool6, sizeof(c->pool6), "pool6", v, err, errlen);
+	if (!strcmp(name, "worker-user"))
+		return copy(c->worker_user, sizeof(c->worker_user), "worker-user", v, err, errlen);
 	if (!strcmp(name, "lease-file"))
 		return copy(c->lease_file, sizeof(c->lease_file), "lease-file", v, err, errlen);
 	if (!strcmp(name, "mtu")) {
@@ -139,7 +141,7 @@ static void usage(void)
 		"usage: sshtun serve [--config FILE] [--pool CIDR|none] [--pool6 CIDR|none]\n"
 		"                    [--lease-file PATH] [--mtu N] [--route CIDR]...\n"
 		"                    [--nat [--nat-out IFACE] [--client-to-client]]\n"
-		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [-v]\n");
+		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [--worker-user USER] [-v]\n");
 }
 
 int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, size_t errlen)
@@ -149,6 +151,7 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		{ "pool", required_argument, NULL, 'P' },
 		{ "pool6", required_argument, NULL, 'Q' },
 		{ "lease-file", required_argument, NULL, 'L' },
+		{ "worker-user", required_argument, NULL, 'U' },
 		{ "mtu", required_argument, NULL, 'M' },
 		{ "route", required_argument, NULL, 'R' },
 		{ "dns", required_argument, NULL, 'D' },

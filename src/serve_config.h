@@ -22,6 +22,7 @@ struct serve_config {
 	struct prefix_list dns;		/* offered resolvers; empty: our resolv.conf's */
 	char domains[HELLO_DOMAINS_MAX];
 	bool dns_set, domains_set;
+	char worker_user[64];		/* "": chosen by monitor_worker_user() */
 	int verbosity;
 };
 

@@ -1,0 +1,129 @@
+/* See sandbox.h.  Linux: setresuid/setresgid, capset to nothing,
+ * PR_SET_NO_NEW_PRIVS, and a libseccomp filter whose default is to kill the
+ * process (in the manner of OpenSSH's sandbox-seccomp-filter.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "sandbox.h"
+
+static int cap_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+bool sandbox_privileged(void)
+{
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (geteuid() == 0)
+		return true;
+	return cap_get(d) == 0 && (d[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32)));
+}
+
+int sandbox_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	uid_t r, e, s;
+
+	if (uid == 0)
+		return errorf(err, errlen, "refusing to run the worker as uid 0");
+	/* Groups first: after setresuid we could no longer change them. */
+	if (geteuid() == 0 && setgroups(0, NULL) < 0)
+		return errorf(err, errlen, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) < 0)
+		return errorf(err, errlen, "cannot switch to gid %u: %s", (unsigned)gid, strerror(errno));
+	if (setresuid(uid, uid, uid) < 0)
+		return errorf(err, errlen, "cannot switch to uid %u: %s", (unsigned)uid, strerror(errno));
+	/* Leaving uid 0 clears the sets already; a helper that had only
+	 * CAP_NET_ADMIN (ambient or file capability) keeps its uid and must
+	 * clear them itself. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return errorf(err, errlen, "cannot drop capabilities: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errorf(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	/* Check rather than trust: no way back to root, no capability left. */
+	if (getresuid(&r, &e, &s) < 0 || r != uid || e != uid || s != uid || setuid(0) == 0)
+		return errorf(err, errlen, "uid %u did not stick", (unsigned)uid);
+	if (cap_get(d) < 0 || d[0].effective || d[1].effective || d[0].permitted || d[1].permitted)
+		return errorf(err, errlen, "capabilities remain after dropping them");
+	return 0;
+}
+
+/* Everything the worker's loop does: stdin/stdout, the TUN fd, the socket
+ * to its monitor (descriptors arrive over it), zlib (memory only), clocks,
+ * the log on stderr. */
+static const int allowed[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+	SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+	SCMP_SYS(lseek), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(futex),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid), SCMP_SYS(gettid),
+	SCMP_SYS(getrandom), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+static const int fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+
+static int add_rules(scmp_filter_ctx ctx)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* Memory, never executable. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* O_NONBLOCK on stdin/stdout and the like. */
+	for (size_t i = 0; rc == 0 && i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_cmds[i]));
+	/* abort() and raise() signal only this process. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	/* A library that tries to open a file gets a plain error, not death
+	 * (glibc may look for locale or time zone files). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+	return rc;
+}
+
+int sandbox_seccomp(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int rc;
+
+	if (!ctx)
+		return errorf(err, errlen, "seccomp_init failed");
+	rc = add_rules(ctx);
+	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc < 0)
+		return errorf(err, errlen, "cannot install the seccomp filter: %s", strerror(-rc));
+	return 0;
+}

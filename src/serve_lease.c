@@ -1,0 +1,152 @@
+/* See serve_lease.h. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fail.h"
+#include "inuse.h"
+#include "log.h"
+#include "nat.h"
+#include "netlink.h"
+#include "serve_lease.h"
+#include "tun.h"
+
+static int prefix_check(const struct inet_prefix *p, const char *what, char *err, size_t errlen)
+{
+	if (p->family == 0 || (p->family == AF_INET && p->plen <= 32) ||
+	    (p->family == AF_INET6 && p->plen <= 128))
+		return 0;
+	return errorf(err, errlen, "bad %s (family %d, length %u)", what, p->family, p->plen);
+}
+
+int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
+{
+	size_t n = strnlen(q->id, sizeof(q->id));
+
+	if (n != HELLO_ID_LEN || strspn(q->id, "0123456789abcdef") != HELLO_ID_LEN)
+		return errorf(err, errlen, "bad client id (%zu characters)", n);
+	if (prefix_check(&q->want4, "IPv4 address", err, errlen) < 0 ||
+	    prefix_check(&q->want6, "IPv6 address", err, errlen) < 0)
+		return -1;
+	if (q->want4.family == AF_INET6 || q->want6.family == AF_INET)
+		return errorf(err, errlen, "address of the wrong family");
+	if (q->avoid.n < 0 || q->avoid.n > HELLO_MAX_PREFIXES)
+		return errorf(err, errlen, "bad avoid count %d (0..%d)", q->avoid.n, HELLO_MAX_PREFIXES);
+	for (int i = 0; i < q->avoid.n; i++)
+		if (prefix_check(&q->avoid.p[i], "avoid prefix", err, errlen) < 0)
+			return -1;
+	if (q->mtu && (q->mtu < MTU_MIN || q->mtu > MTU_MAX))
+		return errorf(err, errlen, "bad mtu %u (%d..%d)", q->mtu, MTU_MIN, MTU_MAX);
+	return 0;
+}
+
+/* A helper still holding this client's lease belongs to a half-open session
+ * (the client reconnected after a blackout): stop it so we can take over.
+ * Only a process running our own binary is signalled (the pid may have been
+ * reused).  With privilege separation it is the old session's monitor,
+ * which stops its worker and exits. */
+static void take_over(pid_t pid)
+{
+	char a[PATH_MAX], b[PATH_MAX], link[64];
+	ssize_t la, lb;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	la = readlink(link, a, sizeof(a) - 1);
+	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
+	if (la <= 0 || lb <= 0 || la != lb || memcmp(a, b, (size_t)la))
+		return;
+	log_info("taking over from stale helper %d", (int)pid);
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 30 && kill(pid, 0) == 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int setup_tun(struct lease_reply *r)
+{
+	const struct inet_prefix *addrs[] = { &r->lease.server4, &r->lease.server6 };
+	int fd, ifindex, rc;
+
+	snprintf(r->ifname, sizeof(r->ifname), "sshtun%%d");
+	fd = tun_open(r->ifname);
+	if (fd < 0) {
+		snprintf(r->why, sizeof(r->why), "server: %s", fail_msg());
+		return -1;
+	}
+	ifindex = net_link_index(r->ifname);
+	rc = ifindex < 0 ? ifindex : net_link_set(ifindex, r->mtu, true);
+	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
+		if (addrs[i]->family)
+			rc = net_addr_add(ifindex, addrs[i]);
+	if (rc < 0) {
+		snprintf(r->why, sizeof(r->why), "server: cannot configure %s: %s", r->ifname, strerror(-rc));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+{
+	char err[256];
+	int fd = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->status = EXIT_REFUSED;
+	if (p->leased) {
+		snprintf(r->why, sizeof(r->why), "server: a second lease asked for");
+		return -1;
+	}
+	if (lease_request_check(q, err, sizeof(err)) < 0) {
+		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
+		return -1;
+	}
+	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);
+	/* Neither side's networks: ours first (a client's long list must not
+	 * crowd them out), then the client's as far as room goes. */
+	struct prefix_list avoid = { 0 };
+
+	inuse_prefixes(&avoid, 0);
+	for (int i = 0; i < q->avoid.n && avoid.n < HELLO_MAX_PREFIXES; i++)
+		avoid.p[avoid.n++] = q->avoid.p[i];
+	r->mtu = q->mtu && q->mtu < p->cfg->mtu ? q->mtu : p->cfg->mtu;
+	if (pool_acquire(&p->pool, q->id, p->holder, &q->want4, &q->want6, &avoid, &r->lease, err,
+			 sizeof(err)) < 0) {
+		snprintf(r->why, sizeof(r->why), "server: no address for this client: %s", err);
+		return -1;
+	}
+	p->leased = true;
+	if (r->lease.previous_pid)
+		take_over(r->lease.previous_pid);
+	fd = setup_tun(r);
+	if (fd < 0)
+		return -1;
+	if (p->cfg->nat) {
+		struct nat_config nc = { p->cfg->nat_out, p->cfg->client_to_client };
+
+		if (nat_enable(&p->pool, &nc, err, sizeof(err)) < 0) {
+			snprintf(r->why, sizeof(r->why), "server: --nat: %s", err);
+			close(fd);
+			return -1;
+		}
+		p->nat_on = true;
+	}
+	log_info("%s up for client %s", r->ifname, p->client_id);
+	r->status = 0;
+	return fd;
+}
+
+void serve_lease_release(struct serve_priv *p)
+{
+	if (p->leased)
+		pool_release(&p->pool, p->client_id, p->holder);
+	if (p->nat_on)
+		nat_release(&p->pool);
+	p->leased = p->nat_on = false;
+}

@@ -1,0 +1,55 @@
+/* The privileged half of `sshtun serve`: the lease, the TUN device, NAT and
+ * the take-over of a stale helper.  The helper's monitor runs it for its
+ * worker (serve_monitor.c); a helper without the privilege to split runs it
+ * in-process, with the same checks. */
+#ifndef SSHTUN_SERVE_LEASE_H
+#define SSHTUN_SERVE_LEASE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common.h"
+#include "hello.h"
+#include "pool.h"
+#include "serve_config.h"
+
+/* What the worker asks for, taken from the client's hello.  It crosses the
+ * privilege boundary as it is: lease_request_check() is the monitor's
+ * only view of client bytes. */
+struct lease_request {
+	char id[HELLO_ID_LEN + 1];	/* the client's identity, hex */
+	struct inet_prefix want4, want6;	/* the client's -a, family 0 if none */
+	struct prefix_list avoid;	/* the client's networks */
+	unsigned mtu;			/* the client's, 0 if it sent none */
+};
+
+struct lease_reply {
+	int status;			/* 0, or the exit status to refuse with */
+	char why[ERROR_MSG_MAX];	/* status != 0: what to tell the client */
+	struct lease lease;
+	char ifname[IFNAMSIZ];
+	unsigned mtu;			/* the TUN's */
+};
+
+struct serve_priv {
+	const struct serve_config *cfg;
+	struct pool pool;
+	pid_t holder;			/* recorded in the lease file */
+	char client_id[HELLO_ID_LEN + 1];
+	bool leased, nat_on;
+};
+
+/* Is the request well-formed (a NUL-terminated hex id, prefixes of a known
+ * family and length, counts in range)?  Returns 0, or -1 with err. */
+int lease_request_check(const struct lease_request *q, char *err, size_t errlen);
+
+/* Checks q, leases a pair, stops a stale helper of the same client, creates
+ * and addresses the TUN and turns on NAT.  Returns the TUN fd with r filled,
+ * or -1 with r->status and r->why set. */
+int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r);
+
+/* Gives the lease back and NAT up when no other helper needs it. */
+void serve_lease_release(struct serve_priv *p);
+
+#endif

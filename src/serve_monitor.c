@@ -1,0 +1,204 @@
+/* See serve_monitor.h: the privileged side. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "fail.h"
+#include "log.h"
+#include "loop.h"
+#include "serve_monitor.h"
+
+#define MON_KILL_AFTER_MS 5000	/* a worker told to stop that does not: SIGKILL */
+
+struct monitor {
+	struct serve_priv *priv;
+	struct loop *loop;
+	int sock;
+	pid_t worker;
+	unsigned done;		/* bit per request type answered (each only once) */
+};
+
+/* Sends the answer, with fd (>= 0) attached. */
+static int mon_send(int sock, const void *msg, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int answer_lease(struct monitor *m, const void *req)
+{
+	struct lease_reply r;
+	int fd = serve_lease_take(m->priv, req, &r);
+	int rc = mon_send(m->sock, &r, sizeof(r), fd);
+
+	/* The worker holds the device now: when it exits, the device goes. */
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The request table: type, exact size, handler.  Every request is answered
+ * at most once per session. */
+static const struct mon_dispatch {
+	uint32_t type;
+	size_t size;
+	int (*fn)(struct monitor *m, const void *req);
+} dispatch[] = {
+	{ MON_LEASE, sizeof(struct lease_request), answer_lease },
+};
+
+static void on_request(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct monitor *m = ctx;
+	union {
+		uint32_t type;
+		uint8_t bytes[sizeof(uint32_t) + sizeof(struct lease_request) + 1];
+	} msg;
+	const struct mon_dispatch *d = NULL;
+	ssize_t n;
+
+	n = recv(m->sock, &msg, sizeof(msg), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {		/* the worker has gone */
+		loop_stop(loop);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(dispatch); i++)
+		if ((size_t)n >= sizeof(uint32_t) && dispatch[i].type == msg.type)
+			d = &dispatch[i];
+	if (!d || (size_t)n != sizeof(uint32_t) + d->size || (m->done & (1u << d->type))) {
+		log_error("worker %d sent a bad request (type %u, %zd bytes): stopping it", (int)m->worker,
+			  n >= (ssize_t)sizeof(uint32_t) ? msg.type : 0, n);
+		kill(m->worker, SIGKILL);
+		loop_stop(loop);
+		return;
+	}
+	m->done |= 1u << d->type;
+	if (d->fn(m, msg.bytes + sizeof(uint32_t)) < 0)
+		log_verbose("worker %d did not take the answer: %s", (int)m->worker, strerror(errno));
+}
+
+static void on_kill_timer(struct loop *loop, void *ctx)
+{
+	struct monitor *m = ctx;
+
+	log_error("worker %d did not stop within %d s: killing it", (int)m->worker, MON_KILL_AFTER_MS / 1000);
+	kill(m->worker, SIGKILL);
+}
+
+static void on_signal(struct loop *loop, int signo, void *ctx)
+{
+	struct monitor *m = ctx;
+
+	log_verbose("signal %d: stopping worker %d", signo, (int)m->worker);
+	kill(m->worker, SIGTERM);
+	loop_timer(loop, MON_KILL_AFTER_MS, on_kill_timer, m);
+}
+
+static int worker_status(pid_t worker)
+{
+	int st;
+
+	while (waitpid(worker, &st, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_ERROR;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WTERMSIG(st) == SIGSYS)
+		log_error("worker %d killed by its sandbox (SIGSYS): it made a system call outside the allow-list",
+			  (int)worker);
+	else
+		log_error("worker %d killed by signal %d", (int)worker, WTERMSIG(st));
+	return EXIT_ERROR;
+}
+
+static int id_env(const char *name, unsigned long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	return errno || *end || *out > INT_MAX ? -1 : 0;
+}
+
+int monitor_worker_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	unsigned long u, g;
+	struct passwd *pw;
+
+	if (geteuid() != 0 && !(name && *name)) {
+		*uid = getuid();
+		*gid = getgid();
+		return *uid ? 0 : errorf(err, errlen, "no user to run the worker as (set --worker-user)");
+	}
+	if (!(name && *name)) {
+		if (getuid() == 0 && id_env("SUDO_UID", &u) == 0 && id_env("SUDO_GID", &g) == 0 && u) {
+			*uid = (uid_t)u;
+			*gid = (gid_t)g;
+			return 0;
+		}
+		name = "nobody";
+	}
+	pw = getpwnam(name);
+	if (!pw)
+		return errorf(err, errlen, "no user `%s' to run the worker as", name);
+	if (pw->pw_uid == 0)
+		return errorf(err, errlen, "the worker cannot run as `%s': it is uid 0", name);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int monitor_run(struct serve_priv *p, int sock, pid_t worker)
+{
+	struct monitor m = { .priv = p, .sock = sock, .worker = worker };
+	int rc;
+
+	m.loop = loop_new();
+	if (!m.loop || loop_signals(m.loop, on_signal, &m) < 0 ||
+	    loop_watch(m.loop, sock, POLLIN, on_request, &m) < 0) {
+		log_error("monitor: cannot set up its loop: stopping worker %d", (int)worker);
+		kill(worker, SIGKILL);
+	} else {
+		loop_run(m.loop);
+	}
+	rc = worker_status(worker);
+	serve_lease_release(p);
+	loop_free(m.loop);
+	close(sock);
+	return rc;
+}

@@ -1,0 +1,165 @@
+#!/bin/bash
+# t_privsep_helper.sh: the server helper is split (issue 12, "root only where
+# it is needed").  While a tunnel is up, /proc/PID/status shows the worker
+# (the process that parses the client's bytes) with a non-root uid, no
+# capabilities, NoNewPrivs 1 and Seccomp 2 (filter), and the monitor as the
+# only privileged helper process.  Traffic flows with compression on, a
+# CONTROL frame changes it, `ctl reconnect' takes over cleanly, killing the
+# worker makes the monitor release the lease and the TUN, and under sudo the
+# worker runs as SUDO_UID.  (What the seccomp filter kills is in
+# tests/unit/test_sandbox.c.)
+. "$(dirname "$0")/lib.sh"
+
+HELPER="$SSHTUN serve --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases"
+
+cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
+field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+is_helper() { case $(cmdline "$1") in "$SSHTUN serve "*) return 0 ;; esac; return 1; }
+
+# monitors / workers: helper processes in the server namespace whose parent
+# is / is not a helper themselves.
+monitors() {
+	local p
+	for p in $(ip netns pids "$NS_S" 2>/dev/null); do
+		is_helper "$p" && ! is_helper "$(field "$p" PPid)" && echo "$p"
+	done
+}
+workers() {
+	local p
+	for p in $(ip netns pids "$NS_S" 2>/dev/null); do
+		is_helper "$p" && is_helper "$(field "$p" PPid)" && echo "$p"
+	done
+}
+one_pair() { [ "$(monitors | wc -l)" = 1 ] && [ "$(workers | wc -l)" = 1 ]; }
+
+# sandboxed PID UID: the worker's status as the issue asks for it.
+sandboxed() {
+	local p=$1 uid=$2
+	is "$(field "$p" Uid)" "$uid" "worker $p: real uid $uid (status Uid)"
+	is "$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "/proc/$p/status")" "$uid$uid$uid$uid" \
+		"worker $p: real, effective, saved and fs uid all $uid"
+	is "$(field "$p" CapEff)" 0000000000000000 "worker $p: CapEff 0"
+	is "$(field "$p" CapPrm)" 0000000000000000 "worker $p: CapPrm 0"
+	is "$(field "$p" NoNewPrivs)" 1 "worker $p: NoNewPrivs 1"
+	is "$(field "$p" Seccomp)" 2 "worker $p: Seccomp 2 (filter)"
+}
+
+tcp_send() {
+	in_s "$PYTHON" -c 'import socket, sys
+a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_server((a, p))
+s.settimeout(60)
+c, _ = s.accept()
+with open(path, "rb") as f:
+    c.sendfile(f)
+c.close()' "$1" "$2" "$3"
+}
+tcp_recv() {
+	in_c timeout 60 "$PYTHON" -c 'import socket, sys
+a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+c = socket.create_connection((a, p), timeout=30)
+with open(path, "wb") as f:
+    while True:
+        d = c.recv(1 << 16)
+        if not d:
+            break
+        f.write(d)' "$1" "$2" "$3"
+}
+tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
+# transfer PEER PORT: 4 MB, half compressible, server to client; sha256 equal.
+transfer() {
+	{ yes "sshtun privsep $2" | head -c 2M; head -c 2M /dev/urandom; } >"$TMP/sent.$2"
+	bg_run "tcp-send-$2" tcp_send "$1" "$2" "$TMP/sent.$2"
+	wait_for 10 tcp_listening "$2"
+	check "4 MB over TCP from server to client (port $2)" tcp_recv "$1" "$2" "$TMP/recv.$2"
+	is "$(sha256sum <"$TMP/recv.$2")" "$(sha256sum <"$TMP/sent.$2")" "what arrived matches what was sent (port $2)"
+}
+
+check "$SSHTUN is built" test -x "$SSHTUN"
+check "namespaces" netns_setup
+check "sshd with the helper on port 22" sshd_start
+SSHD_PORT=2222 SSHD_SUBSYSTEM="/usr/bin/env SUDO_UID=4242 SUDO_GID=4343 $HELPER" \
+	check "sshd whose helper looks started by sudo (SUDO_UID=4242) on port 2222" sshd_start
+fail_fast "no sshtun binary, namespaces or sshd"
+
+# ---- a tunnel with compression on: who runs as what ---------------------------
+client_run c1 --compress 6
+check "c1: the tunnel comes up" client_wait_up c1
+fail_fast "the tunnel did not come up"
+PEER=$(json_get "$TMP/c1.status" peer_addr)
+PEER6=$(json_get "$TMP/c1.status" peer_addr6)
+check "server: one monitor and one worker" wait_for 10 one_pair
+MON=$(monitors)
+WRK=$(workers)
+diag "monitor $MON, worker $WRK"
+sandboxed "$WRK" "$(id -u nobody)"
+is "$(field "$MON" Uid)" 0 "monitor $MON: uid 0 (root login, no sudo: the worker is nobody)"
+check "monitor $MON: holds CAP_NET_ADMIN" \
+	eval '[ $((0x$(field "$MON" CapEff) >> 12 & 1)) = 1 ]'
+privileged=0
+for p in $(monitors) $(workers); do
+	[ "$(field "$p" CapEff)" != 0000000000000000 ] && privileged=$((privileged + 1))
+done
+is "$privileged" 1 "exactly one helper process has capabilities (the monitor)"
+check "lease file: the monitor $MON holds c1's lease" grep -q " $MON " "$TMP/leases"
+
+# ---- everything the worker does in normal use, inside the filter -------------
+check "c1: ping $PEER (1200 bytes)" eval 'wait_for 10 in_c ping -c 1 -W 1 "$PEER" && in_c ping -c 3 -i 0.2 -W 3 -s 1200 "$PEER"'
+check "c1: ping $PEER6" in_c ping -c 2 -i 0.2 -W 3 "$PEER6"
+transfer "$PEER" 5001
+check "c1: 'ctl compress off' (a CONTROL frame to the worker)" ctl c1 compress off
+transfer "$PEER" 5002
+check "c1: 'ctl compress auto'" ctl c1 compress auto
+check "c1: ping after the CONTROL frames" in_c ping -c 2 -i 0.2 -W 3 "$PEER"
+check "worker $WRK: still alive after traffic, pings and CONTROL" alive "$WRK"
+
+# ---- ctl reconnect: the new monitor takes over from the old -------------------
+check "c1: 'ctl reconnect' answers" ctl c1 reconnect
+check "c1: a new monitor and worker replaced $MON and $WRK" \
+	wait_for 15 eval '! alive "$MON" && ! alive "$WRK" && one_pair && [ "$(monitors)" != "$MON" ]'
+check "c1: up again" wait_for 15 client_is_up c1
+is "$(json_get "$TMP/c1.status" peer_addr)" "$PEER" "c1: same pair after the take-over"
+MON2=$(monitors)
+WRK2=$(workers)
+sandboxed "$WRK2" "$(id -u nobody)"
+check "c1: ping after reconnecting" wait_for 10 in_c ping -c 1 -W 1 "$PEER"
+transfer "$PEER" 5003
+
+# ---- killing the worker: the monitor releases the lease and the TUN -----------
+IFS_S=$(ip -n "$NS_S" -o addr show | awk -v a="$PEER" '$4 ~ "^"a"/" { print $2 }')
+diag "server interface of c1: $IFS_S"
+check "c1: quit" ctl c1 quit	# so that it does not come back while we look
+wait_exit "$(client_pid c1)" 20
+check "server: no helper left after c1 quit" wait_for 10 eval '[ -z "$(monitors)$(workers)" ]'
+
+client_run c2
+check "c2: the tunnel comes up" client_wait_up c2
+check "server: c2 has one monitor and one worker" wait_for 10 one_pair
+MON3=$(monitors)
+WRK3=$(workers)
+P2=$(json_get "$TMP/c2.status" peer_addr)
+IF2=$(ip -n "$NS_S" -o addr show | awk -v a="$P2" '$4 ~ "^"a"/" { print $2 }')
+check "lease file: monitor $MON3 holds c2's lease" grep -q " $MON3 " "$TMP/leases"
+kill -STOP "$(client_pid c2)"	# no reconnect while we look
+kill -KILL "$WRK3"
+check "monitor $MON3 exits once its worker is killed" wait_for 10 eval '! alive "$MON3"'
+check "lease file: $MON3 no longer holds a lease (released)" eval '! grep -q " $MON3 " "$TMP/leases"'
+check "server: $IF2 is gone" wait_for 5 eval '! ip -n "$NS_S" link show "$IF2"'
+kill -CONT "$(client_pid c2)"
+ctl c2 quit >/dev/null 2>&1
+wait_exit "$(client_pid c2)" 20
+
+# ---- started by sudo: the worker is the login user ----------------------------
+client_run c3 -p 2222
+check "c3 (SUDO_UID=4242): the tunnel comes up" client_wait_up c3
+check "server: c3 has one monitor and one worker" wait_for 10 one_pair
+sandboxed "$(workers)" 4242
+is "$(awk '$1 == "Gid:" { print $2 $3 $4 $5 }' "/proc/$(workers)/status")" 4343434343434343 \
+	"worker: real, effective, saved and fs gid 4343 (SUDO_GID)"
+is "$(awk '$1 == "Groups:" { print $2 }' "/proc/$(workers)/status")" "" "worker: no supplementary groups"
+P3=$(json_get "$TMP/c3.status" peer_addr)
+check "c3: ping $P3" wait_for 10 in_c ping -c 1 -W 1 "$P3"
+check "c3: quit" ctl c3 quit
+wait_exit "$(client_pid c3)" 20
+
+done_testing
