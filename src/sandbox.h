@@ -22,8 +22,9 @@ int sandbox_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Installs the allow-list: from here on the process can read and write the
  * descriptors it holds, poll, pass descriptors over a socket it holds,
  * allocate memory, read clocks, sleep and exit.  Anything else (opening a
- * file answers EACCES) kills the whole process with SIGSYS.  Returns 0, or
- * -1 with a one-line reason in err. */
+ * file answers EACCES) kills the whole process with SIGSYS.  Returns 0; 1
+ * when this system has no seccomp (or valgrind runs us), with the reason
+ * in err; -1 with a one-line reason in err when installing it failed. */
 int sandbox_seccomp(char *err, size_t errlen);
 
 #endif

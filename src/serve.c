@@ -464,8 +464,13 @@ int serve_main(int argc, char **argv)
 		pressure_tick(&s.pressure);	/* opens /proc/stat while it still can */
 	}
 	/* The worker reads no byte of the client's before its sandbox is on. */
-	if (!why[0] && s.mon_fd >= 0 && sandbox_seccomp(err, sizeof(err)) < 0)
-		snprintf(why, sizeof(why), "server: %s", err);
+	if (!why[0] && s.mon_fd >= 0) {
+		rc = sandbox_seccomp(err, sizeof(err));
+		if (rc < 0)
+			snprintf(why, sizeof(why), "server: %s", err);
+		else if (rc > 0)
+			log_warn("%s: the worker runs without its system call filter", err);
+	}
 	if (why[0])
 		refuse(&s, why);
 	else

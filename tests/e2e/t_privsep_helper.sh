@@ -77,7 +77,9 @@ transfer() {
 
 check "$SSHTUN is built" test -x "$SSHTUN"
 check "namespaces" netns_setup
-check "sshd with the helper on port 22" sshd_start
+# The helpers' stderr (monitor and worker) goes to a file we can read.
+SSHD_SUBSYSTEM="exec $HELPER -v 2>>$TMP/serve.log" \
+	check "sshd with the helper on port 22" sshd_start
 SSHD_PORT=2222 SSHD_SUBSYSTEM="/usr/bin/env SUDO_UID=4242 SUDO_GID=4343 $HELPER" \
 	check "sshd whose helper looks started by sudo (SUDO_UID=4242) on port 2222" sshd_start
 fail_fast "no sshtun binary, namespaces or sshd"
@@ -148,6 +150,11 @@ check "server: $IF2 is gone" wait_for 5 eval '! ip -n "$NS_S" link show "$IF2"'
 kill -CONT "$(client_pid c2)"
 ctl c2 quit >/dev/null 2>&1
 wait_exit "$(client_pid c2)" 20
+
+check "server log: the monitor saw the killed worker" grep -q "worker $WRK3 killed by signal 9" "$TMP/serve.log"
+check "server log: no worker was stopped by its sandbox (SIGSYS)" eval '! grep -q SIGSYS "$TMP/serve.log"'
+check "server log: no sanitizer report" eval '! grep -q Sanitizer "$TMP/serve.log"'
+check "server log: the workers ran as nobody" grep -q "worker runs as uid $(id -u nobody)" "$TMP/serve.log"
 
 # ---- started by sudo: the worker is the login user ----------------------------
 client_run c3 -p 2222

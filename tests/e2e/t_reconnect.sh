@@ -28,13 +28,14 @@ sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # argv of PID as one line, NULs turned into spaces.
 cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
 
-# server_helpers: pids of `sshtun serve` processes in the server namespace.
+# server_helpers: pids of `sshtun serve` processes in the server namespace,
+# one per session: the monitor, not the worker it forked (same argv).
+is_helper() { case $(cmdline "$1") in "$SSHTUN serve "*) return 0 ;; esac; return 1; }
 server_helpers() {
 	local p
 	for p in $(ip netns pids "$NS_S" 2>/dev/null); do
-		case $(cmdline "$p") in
-		"$SSHTUN serve "*) echo "$p" ;;
-		esac
+		is_helper "$p" && ! is_helper "$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null)" &&
+			echo "$p"
 	done
 }
 helper_count() { server_helpers | grep -c .; }

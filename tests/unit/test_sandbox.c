@@ -1,0 +1,277 @@
+/* The helper worker's sandbox and its monitor: each case forks a child that
+ * enters the sandbox and then does what a worker does (which must work) or
+ * what it must never do (which must kill it with SIGSYS); the monitor's
+ * request checks and its verdict on a dead worker. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+#undef fail
+#undef fail_msg
+
+#include "common.h"
+#include "log.h"
+#include "sandbox.h"
+#include "serve_monitor.h"
+
+/* Runs fn in a child inside the seccomp filter; returns its wait status. */
+static int in_sandbox(void (*fn)(void))
+{
+	char err[256];
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (sandbox_seccomp(err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			_exit(100);
+		}
+		fn();
+		_exit(0);	/* no atexit handlers: they are not ours to test */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void assert_exit0(int st)
+{
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		print_error("child: %s %d\n", WIFEXITED(st) ? "exit" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void assert_sigsys(int st)
+{
+	if (!WIFSIGNALED(st))
+		print_error("child exited %d instead of dying\n", WEXITSTATUS(st));
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSYS);
+}
+
+/* What the worker does all day: pipes, poll, clocks, memory, zlib, a
+ * descriptor over a socketpair made before the filter. */
+static int sv[2] = { -1, -1 };
+
+static void normal_use(void)
+{
+	static uint8_t in[1 << 16], out[1 << 17], back[1 << 16];
+	struct pollfd p = { .fd = sv[0], .events = POLLOUT };
+	struct timespec ts = { 0, 1000 * 1000 };
+	uLongf outlen = sizeof(out), backlen = sizeof(back);
+	char *big;
+	int fl;
+
+	if (poll(&p, 1, 100) != 1 || write(sv[0], "x", 1) != 1 || read(sv[1], in, 1) != 1)
+		_exit(1);
+	fl = fcntl(sv[0], F_GETFL);
+	if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0)
+		_exit(2);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0 || nanosleep(&(struct timespec){ 0, 1000 }, NULL) < 0)
+		_exit(3);
+	big = malloc(8 << 20);	/* mmap, not brk */
+	if (!big)
+		_exit(4);
+	memset(big, 1, 8 << 20);
+	free(big);
+	memset(in, 'a', sizeof(in));
+	if (compress2(out, &outlen, in, sizeof(in), 6) != Z_OK ||
+	    uncompress(back, &backlen, out, outlen) != Z_OK || backlen != sizeof(in))
+		_exit(5);
+	/* Opening a file is refused with an error, not death. */
+	if (open("/etc/passwd", O_RDONLY) >= 0 || errno != EACCES)
+		_exit(6);
+	fprintf(stderr, "# sandboxed child: logging to stderr works\n");
+}
+
+static void test_normal_use(void **state)
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_exit0(in_sandbox(normal_use));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void do_socket(void) { socket(AF_INET, SOCK_STREAM, 0); }
+static void do_execve(void) { execl("/bin/true", "true", (char *)NULL); }
+static void do_kill_parent(void) { kill(getppid(), 0); }
+static void do_mmap_exec(void) { mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); }
+static void do_ptrace(void) { ptrace(PTRACE_TRACEME, 0, NULL, NULL); }
+static void do_fork(void) { fork(); }
+static void do_setuid(void) { setuid(0); }
+
+static void test_forbidden(void **state)
+{
+	assert_sigsys(in_sandbox(do_socket));
+	assert_sigsys(in_sandbox(do_execve));
+	assert_sigsys(in_sandbox(do_kill_parent));
+	assert_sigsys(in_sandbox(do_mmap_exec));
+	assert_sigsys(in_sandbox(do_ptrace));
+	assert_sigsys(in_sandbox(do_fork));
+	assert_sigsys(in_sandbox(do_setuid));
+}
+
+/* As root: down to nobody for good, no capability left. */
+static void test_drop(void **state)
+{
+	char err[256];
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (sandbox_drop_privileges(65534, 65534, err, sizeof(err)) < 0)
+			_exit(1);
+		if (sandbox_privileged() || setuid(0) == 0 || getuid() != 65534 || getegid() != 65534)
+			_exit(2);
+		if (socket(AF_NETLINK, SOCK_RAW, 0) >= 0 && open("/dev/net/tun", O_RDWR) >= 0)
+			_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_exit0(st);
+	assert_int_equal(sandbox_drop_privileges(0, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "uid 0"));
+}
+
+static void valid(struct lease_request *q)
+{
+	memset(q, 0, sizeof(*q));
+	memcpy(q->id, "0123456789abcdef0123456789abcdef", HELLO_ID_LEN);
+	q->want4.family = AF_INET;
+	q->want4.plen = 31;
+	q->mtu = 1400;
+}
+
+static void test_request_check(void **state)
+{
+	struct lease_request q;
+	char err[256];
+
+	valid(&q);
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), 0);
+	memset(q.id, 'a', sizeof(q.id));	/* no NUL */
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.id[3] = 'G';
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.want4.plen = 33;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "33"));
+	valid(&q);
+	q.want6.family = AF_INET;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.avoid.n = HELLO_MAX_PREFIXES + 1;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.avoid.n = -1;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.avoid.n = 1;
+	q.avoid.p[0].family = 99;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	q.mtu = 100;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+}
+
+/* monitor_run against a child worker that misbehaves; returns its answer
+ * and leaves the monitor's log in logbuf. */
+static char logbuf[4096];
+
+static int monitor_against(void (*worker)(int sock))
+{
+	struct serve_config cfg = { .mtu = 1400 };
+	struct serve_priv priv = { .cfg = &cfg };
+	int s[2], rc, pipefd[2], saved;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(s[0]);
+		worker(s[1]);
+		_exit(0);
+	}
+	close(s[1]);
+	/* The monitor logs on stderr: catch it. */
+	assert_int_equal(pipe(pipefd), 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	close(pipefd[1]);
+	rc = monitor_run(&priv, s[0], pid);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = read(pipefd[0], logbuf, sizeof(logbuf) - 1);
+	logbuf[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	return rc;
+}
+
+static void sandboxed_then_socket(int sock)
+{
+	char err[256];
+
+	if (sandbox_seccomp(err, sizeof(err)) == 0)
+		socket(AF_INET, SOCK_DGRAM, 0);
+}
+
+static void short_request(int sock)
+{
+	uint32_t type = MON_LEASE;
+
+	send(sock, &type, sizeof(type), 0);
+	pause();	/* the monitor kills us */
+}
+
+static void exits_3(int sock) { _exit(3); }
+
+static void test_monitor_verdicts(void **state)
+{
+	assert_int_equal(monitor_against(sandboxed_then_socket), EXIT_ERROR);
+	assert_non_null(strstr(logbuf, "SIGSYS"));
+	assert_int_equal(monitor_against(short_request), EXIT_ERROR);
+	assert_non_null(strstr(logbuf, "bad request"));
+	assert_int_equal(monitor_against(exits_3), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normal_use),
+		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_request_check),
+		cmocka_unit_test(test_monitor_verdicts),
+	};
+
+	log_set_prefix("test");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
