@@ -413,10 +413,11 @@ _sshtun_serve()
 	--pool | --pool6) _sshtun_reply none ;;
 	--lease-file | --config) _sshtun_files ;;
 	--nat-out) _sshtun_reply $(ls /sys/class/net 2>/dev/null) ;;
+	--worker-user) mapfile -t COMPREPLY < <(compgen -u -- "$cur") ;;
 	--mtu | --route | --dns | --dns-domain) ;;
 	*)
 		_sshtun_reply --client-to-client --config --dns --dns-domain --help --lease-file \
-			--mtu --nat --nat-out --pool --pool6 --route -v
+			--mtu --nat --nat-out --pool --pool6 --route --worker-user -v
 		;;
 	esac
 }
