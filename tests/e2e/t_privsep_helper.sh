@@ -6,7 +6,8 @@
 # only privileged helper process.  Traffic flows with compression on, a
 # CONTROL frame changes it, `ctl reconnect' takes over cleanly, killing the
 # worker makes the monitor release the lease and the TUN, and under sudo the
-# worker runs as SUDO_UID.  (What the seccomp filter kills is in
+# worker runs as SUDO_UID; a helper with only CAP_NET_ADMIN gives it up in
+# its worker.  (What the seccomp filter kills is in
 # tests/unit/test_sandbox.c.)
 . "$(dirname "$0")/lib.sh"
 
@@ -82,6 +83,15 @@ SSHD_SUBSYSTEM="exec $HELPER -v 2>>$TMP/serve.log" \
 	check "sshd with the helper on port 22" sshd_start
 SSHD_PORT=2222 SSHD_SUBSYSTEM="/usr/bin/env SUDO_UID=4242 SUDO_GID=4343 $HELPER" \
 	check "sshd whose helper looks started by sudo (SUDO_UID=4242) on port 2222" sshd_start
+# A helper that is not root but holds CAP_NET_ADMIN (ambient, as a service
+# manager grants it): monitor and worker both nobody, only one capable.
+# CAP_DAC_OVERRIDE too where /dev/net/tun is 0600 (as in some containers).
+chmod o+x "$TMP"
+mkdir "$TMP/nb" && chown nobody "$TMP/nb"
+SSHD_PORT=2223 SSHD_SUBSYSTEM="$(command -v setpriv) --reuid=nobody --regid=nogroup --clear-groups \
+--inh-caps=+net_admin,+dac_override --ambient-caps=+net_admin,+dac_override $SSHTUN serve --pool $POOL4 --pool6 $POOL6 \
+--lease-file $TMP/nb/leases" \
+	check "sshd whose helper is nobody with CAP_NET_ADMIN on port 2223" sshd_start
 fail_fast "no sshtun binary, namespaces or sshd"
 
 # ---- a tunnel with compression on: who runs as what ---------------------------
@@ -168,5 +178,18 @@ P3=$(json_get "$TMP/c3.status" peer_addr)
 check "c3: ping $P3" wait_for 10 in_c ping -c 1 -W 1 "$P3"
 check "c3: quit" ctl c3 quit
 wait_exit "$(client_pid c3)" 20
+
+# ---- not root, CAP_NET_ADMIN only: the worker gives it up --------------------
+client_run c4 -p 2223
+check "c4 (helper: nobody + CAP_NET_ADMIN): the tunnel comes up" client_wait_up c4
+check "server: c4 has one monitor and one worker" wait_for 10 one_pair
+sandboxed "$(workers)" "$(id -u nobody)"
+is "$(field "$(workers)" CapAmb)" 0000000000000000 "worker: CapAmb 0 (the ambient capability is gone)"
+is "$(field "$(monitors)" Uid)" "$(id -u nobody)" "monitor: nobody too"
+check "monitor: CAP_NET_ADMIN" eval '[ $((0x$(field "$(monitors)" CapEff) >> 12 & 1)) = 1 ]'
+P4=$(json_get "$TMP/c4.status" peer_addr)
+check "c4: ping $P4" wait_for 10 in_c ping -c 1 -W 1 "$P4"
+check "c4: quit" ctl c4 quit
+wait_exit "$(client_pid c4)" 20
 
 done_testing
