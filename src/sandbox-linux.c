@@ -101,6 +101,16 @@ static const int allowed[] = {
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+#ifdef SANDBOX_ASAN
+/* Sanitizer builds only: what an ASan/UBSan report tries (the executable's
+ * name, a terminal check, a pipe to a symbolizer) fails instead of killing,
+ * so that the report is printed, with unsymbolized frames. */
+static const int asan_report[] = {
+	SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(prctl), SCMP_SYS(ioctl), SCMP_SYS(pipe),
+	SCMP_SYS(pipe2),
+};
+#endif
+
 static const int fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
 
 static int add_rules(scmp_filter_ctx ctx)
@@ -130,6 +140,10 @@ static int add_rules(scmp_filter_ctx ctx)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+#ifdef SANDBOX_ASAN
+	for (size_t i = 0; rc == 0 && i < sizeof(asan_report) / sizeof(asan_report[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), asan_report[i], 0);
+#endif
 	return rc;
 }
 
