@@ -4,7 +4,8 @@
 # (the process that parses the client's bytes) with a non-root uid, no
 # capabilities, NoNewPrivs 1 and Seccomp 2 (filter), and the monitor as the
 # only privileged helper process.  Traffic flows with compression on, a
-# CONTROL frame changes it, `ctl reconnect' takes over cleanly, killing the
+# CONTROL frame changes it, `ctl reconnect' takes over cleanly (also from a
+# stale helper whose worker hangs), killing the
 # worker makes the monitor release the lease and the TUN, and under sudo the
 # worker runs as SUDO_UID; a helper with only CAP_NET_ADMIN gives it up in
 # its worker.  (What the seccomp filter kills is in
@@ -136,6 +137,22 @@ WRK2=$(workers)
 sandboxed "$WRK2" "$(id -u nobody)"
 check "c1: ping after reconnecting" wait_for 10 in_c ping -c 1 -W 1 "$PEER"
 transfer "$PEER" 5003
+
+# ---- a stale helper: its worker hangs, the next session's monitor stops it --
+# The stopped worker keeps the old session (and its lease) alive after the
+# client leaves it; the new monitor signals the old one, which stops its
+# worker, by SIGKILL once SIGTERM has gone unanswered.
+kill -STOP "$WRK2"
+check "c1: 'ctl reconnect' with the worker frozen" ctl c1 reconnect
+check "c1: up again past the stale helper" wait_for 20 client_is_up c1
+check "server log: the new monitor took over from $MON2" \
+	wait_for 10 grep -q "taking over from stale helper $MON2" "$TMP/serve.log"
+check "stale monitor $MON2 and worker $WRK2 are gone" wait_for 15 eval '! alive "$MON2" && ! alive "$WRK2"'
+check "server log: $MON2 killed the worker that ignored SIGTERM" \
+	grep -q "worker $WRK2 did not stop within 5 s" "$TMP/serve.log"
+check "c1: ping after the take-over" wait_for 10 in_c ping -c 1 -W 1 "$PEER"
+is "$(json_get "$TMP/c1.status" peer_addr)" "$PEER" "c1: still the same pair"
+check "server: one monitor and one worker again" wait_for 10 one_pair
 
 # ---- killing the worker: the monitor releases the lease and the TUN -----------
 IFS_S=$(ip -n "$NS_S" -o addr show | awk -v a="$PEER" '$4 ~ "^"a"/" { print $2 }')
