@@ -47,6 +47,9 @@ long frame_decode(const uint8_t *p, size_t avail, uint32_t max_payload, struct f
 	if (len > LONG_MAX - FRAME_HDR_LEN)
 		max_payload = LONG_MAX - FRAME_HDR_LEN;
 #endif
+	/* A hello is small (man/sshtun-protocol.7): refuse a big one now. */
+	if (type == FRAME_HELLO && max_payload > HELLO_MAX)
+		max_payload = HELLO_MAX;
 	if (len > max_payload)
 		return fail(EXIT_ERROR, "peer sent a %u-byte %s frame, over the %u-byte limit",
 			    len, frame_type_name(type), max_payload);

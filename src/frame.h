@@ -35,7 +35,8 @@ struct frame {
 
 /* Cuts one frame from p[0..avail).  Returns the bytes it spans (> 0), 0 when
  * more bytes are needed, or -1 (with fail() set, exit 1) when the header is
- * invalid: length above max_payload, or an unknown type below 0x80. */
+ * invalid: length above max_payload (above HELLO_MAX too for a HELLO), or
+ * an unknown type below 0x80. */
 long frame_decode(const uint8_t *p, size_t avail, uint32_t max_payload, struct frame *f);
 
 /* Writes the 6-byte header for a payload of len bytes. */

@@ -195,6 +195,8 @@ static int on_hello(struct server *s, const struct frame *f)
 		goto refused;
 	}
 	s->t.mtu = s->mtu;
+	s->t.has_src4 = s->lease.client4.family == AF_INET;
+	s->t.has_src6 = s->lease.client6.family == AF_INET6;
 	s->t.src4 = s->lease.client4.addr.v4;
 	s->t.src6 = s->lease.client6.addr.v6;
 	s->t.check_src = true;

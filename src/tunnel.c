@@ -79,53 +79,97 @@ void tunnel_set_compress(struct tunnel *t, int mode)
 		compressor_set_mode(t->comp, mode);
 }
 
-/* Room at the end of tx, compacting first when nothing is half-written:
- * libssh2 keeps a pointer to a pending write's bytes, so they must not move
- * while write_blocked. */
-static size_t tx_room(struct tunnel *t)
+/* The transmit buffer holds unsent bytes at [tx_off, tx_len), and
+ * tx_off <= tx_len <= TUNNEL_TX_CAP always: every write into it goes through
+ * tx_reserve() and tx_commit(), and tunnel_tx_room() counts room the same
+ * way.  One rule for room: the bytes before tx_off are free again once they
+ * can be reclaimed, which is when the buffer is empty or tx_off has passed
+ * half of it; the unsent rest then moves to the front.  Each byte moves at
+ * most once per half buffer sent, never once per packet.
+ *
+ * Moving unsent bytes is safe even while the link is blocked: no link
+ * keeps a pointer into buf (link_ops in tunnel.h). */
+static void tx_check(const struct tunnel *t)
 {
-	if (t->tx_off == t->tx_len) {
-		if (!t->write_blocked)
-			t->tx_off = t->tx_len = 0;
-	} else if (t->tx_off > TUNNEL_TX_CAP / 2 && !t->write_blocked) {
-		memmove(t->tx, t->tx + t->tx_off, t->tx_len - t->tx_off);
-		t->tx_len -= t->tx_off;
+	/* A broken bound means some write already went, or is about to go,
+	 * past the buffer: memory is not to be trusted any more, and a flush
+	 * would send the heap to the peer.  Stop here, loudly. */
+	if (t->tx_off > t->tx_len || t->tx_len > TUNNEL_TX_CAP) {
+		fprintf(stderr, "sshtun: internal error: transmit buffer at [%zu, %zu) of %d bytes\n",
+			t->tx_off, t->tx_len, TUNNEL_TX_CAP);
+		abort();
+	}
+}
+
+static size_t tx_reclaimable(const struct tunnel *t)
+{
+	return t->tx_off == t->tx_len || t->tx_off > TUNNEL_TX_CAP / 2 ? t->tx_off : 0;
+}
+
+/* Room for new bytes at the end of tx, counting what compaction frees. */
+static size_t tx_free(const struct tunnel *t)
+{
+	tx_check(t);
+	return TUNNEL_TX_CAP - t->tx_len + tx_reclaimable(t);
+}
+
+/* Where need bytes may be written (compacting first if that is what makes
+ * the room), or NULL when tx_free() is short of need. */
+static uint8_t *tx_reserve(struct tunnel *t, size_t need)
+{
+	size_t back = tx_reclaimable(t);
+
+	if (tx_free(t) < need)
+		return NULL;
+	if (TUNNEL_TX_CAP - t->tx_len < need && back) {
+		memmove(t->tx, t->tx + back, t->tx_len - back);
+		t->tx_len -= back;
 		t->tx_off = 0;
 	}
-	return TUNNEL_TX_CAP - t->tx_len;
+	return t->tx + t->tx_len;
+}
+
+/* n bytes written where tx_reserve() said, at most the need it was given. */
+static void tx_commit(struct tunnel *t, size_t n)
+{
+	t->tx_len += n;
+	tx_check(t);
 }
 
 int tunnel_queue_raw(struct tunnel *t, const void *p, size_t len)
 {
-	if (tx_room(t) < len)
+	uint8_t *slot = tx_reserve(t, len);
+
+	if (!slot)
 		return -1;
-	memcpy(t->tx + t->tx_len, p, len);
-	t->tx_len += len;
+	memcpy(slot, p, len);
+	tx_commit(t, len);
 	return 0;
 }
 
 int tunnel_queue(struct tunnel *t, uint8_t type, uint8_t flags, const void *payload, uint32_t len)
 {
-	if (len > FRAME_MAX_PAYLOAD || tx_room(t) < FRAME_HDR_LEN + (size_t)len)
+	uint8_t *slot;
+
+	if (len > FRAME_MAX_PAYLOAD || !(slot = tx_reserve(t, FRAME_HDR_LEN + (size_t)len)))
 		return -1;
-	frame_put_header(t->tx + t->tx_len, type, flags, len);
+	frame_put_header(slot, type, flags, len);
 	if (len)
-		memcpy(t->tx + t->tx_len + FRAME_HDR_LEN, payload, len);
-	t->tx_len += FRAME_HDR_LEN + len;
+		memcpy(slot + FRAME_HDR_LEN, payload, len);
+	tx_commit(t, FRAME_HDR_LEN + len);
 	return 0;
+}
+
+/* A packet read from the TUN needs its frame header and one byte more than
+ * the MTU (which tells a too-big packet apart). */
+static size_t packet_room(const struct tunnel *t)
+{
+	return FRAME_HDR_LEN + t->mtu + 1;
 }
 
 bool tunnel_tx_room(const struct tunnel *t)
 {
-	/* + 1: the TUN is read with one byte more than the MTU. */
-	size_t need = FRAME_HDR_LEN + t->mtu + 1;
-
-	if (!t->up || t->tun_fd < 0)
-		return false;
-	/* Compaction can free tx_off bytes unless a write is pending. */
-	if (TUNNEL_TX_CAP - t->tx_len >= need)
-		return true;
-	return !t->write_blocked && TUNNEL_TX_CAP - (t->tx_len - t->tx_off) >= need;
+	return t->up && t->tun_fd >= 0 && tx_free(t) >= packet_room(t);
 }
 
 bool tunnel_tx_pending(const struct tunnel *t)
@@ -133,58 +177,79 @@ bool tunnel_tx_pending(const struct tunnel *t)
 	return t->tx_off < t->tx_len;
 }
 
+/* A DATA frame of n packet bytes at slot, which tx_reserve() returned for
+ * at least FRAME_HDR_LEN + n. */
 static void commit_raw(struct tunnel *t, uint8_t *slot, size_t n)
 {
 	frame_put_header(slot, FRAME_DATA, 0, (uint32_t)n);
-	t->tx_len += FRAME_HDR_LEN + n;
+	tx_commit(t, FRAME_HDR_LEN + n);
 	t->st.tx_uncompressed++;
 }
 
-/* Sends the batch as one compressed frame.  Room for it was reserved when
- * each packet joined (see batch_fits).  Should deflate ever fail, the
- * packets go out as they are: the peer's stream never saw the bad output. */
+/* What the batch with more_pkts more packets of more_bytes needs in tx at
+ * worst: its compressed frame, or every packet raw should deflate fail
+ * (one header each). */
+static size_t batch_need(const struct tunnel *t, int more_pkts, size_t more_bytes)
+{
+	return (size_t)(t->zbatch_n + more_pkts) * FRAME_HDR_LEN + t->zbatch_len + more_bytes +
+	       COMPRESS_SLACK;
+}
+
+static void drop_batch(struct tunnel *t)
+{
+	t->zbatch_len = 0;
+	t->zbatch_n = 0;
+}
+
+/* Sends the batch as one compressed frame.  Room for it was kept when each
+ * packet joined (batch_fits, and raw packets leave it).  Should deflate
+ * ever fail, the packets go out as they are: the peer's stream never saw
+ * the bad output. */
 static void flush_batch(struct tunnel *t)
 {
+	size_t need = batch_need(t, 0, 0);
 	uint8_t *slot;
 	long out;
 
 	if (!t->zbatch_n)
 		return;
-	tx_room(t);
-	slot = t->tx + t->tx_len;
+	if (!(slot = tx_reserve(t, need))) {
+		t->st.drops += (uint64_t)t->zbatch_n;	/* the room rule was broken */
+		log_warn("no room for %d batched packets", t->zbatch_n);
+		drop_batch(t);
+		return;
+	}
 	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n,
-				   slot + FRAME_HDR_LEN, TUNNEL_TX_CAP - t->tx_len - FRAME_HDR_LEN);
+				   slot + FRAME_HDR_LEN, need - FRAME_HDR_LEN);
 	if (out > 0) {
 		frame_put_header(slot, FRAME_DATA, FRAME_F_COMPRESSED, (uint32_t)out);
-		t->tx_len += FRAME_HDR_LEN + (size_t)out;
+		tx_commit(t, FRAME_HDR_LEN + (size_t)out);
 		t->st.tx_compressed += (uint64_t)t->zbatch_n;
-	} else {
-		log_warn("compression disabled: %s", fail_msg());
-		fail_clear();
-		for (int i = 0; i < t->zbatch_n; i++) {
-			size_t end = i + 1 < t->zbatch_n ? t->zbatch_off[i + 1] : t->zbatch_len;
-
-			slot = t->tx + t->tx_len;
-			memcpy(slot + FRAME_HDR_LEN, t->zbatch + t->zbatch_off[i], end - t->zbatch_off[i]);
-			commit_raw(t, slot, end - t->zbatch_off[i]);
-		}
+		drop_batch(t);
+		return;
 	}
-	t->zbatch_len = 0;
-	t->zbatch_n = 0;
+	log_warn("compression disabled: %s", fail_msg());
+	fail_clear();
+	for (int i = 0; i < t->zbatch_n; i++) {
+		size_t end = i + 1 < t->zbatch_n ? t->zbatch_off[i + 1] : t->zbatch_len;
+		size_t len = end - t->zbatch_off[i];
+
+		/* Within the room reserved above: cannot fail. */
+		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + len))) {
+			t->st.drops++;
+			continue;
+		}
+		memcpy(slot + FRAME_HDR_LEN, t->zbatch + t->zbatch_off[i], len);
+		commit_raw(t, slot, len);
+	}
+	drop_batch(t);
 }
 
-/* Would the batch with n more bytes still fit, compressed in the worst
- * case, into the transmit buffer? */
+/* Would the batch with one more packet of n bytes still fit? */
 static bool batch_fits(struct tunnel *t, size_t n)
 {
-	size_t total = t->zbatch_len + n;
-
-	/* Room for the compressed frame, or for every packet raw should
-	 * deflate fail (one header each). */
-	size_t hdrs = (size_t)(t->zbatch_n + 1) * FRAME_HDR_LEN;
-
-	return t->zbatch_n < TUNNEL_TUN_BATCH && total <= TUNNEL_ZBATCH_MAX &&
-	       tx_room(t) >= hdrs + total + COMPRESS_SLACK;
+	return t->zbatch_n < TUNNEL_TUN_BATCH && t->zbatch_len + n <= TUNNEL_ZBATCH_MAX &&
+	       tx_free(t) >= batch_need(t, 1, n);
 }
 
 void tunnel_read_tun(struct tunnel *t)
@@ -204,14 +269,12 @@ void tunnel_read_tun(struct tunnel *t)
 		uint8_t *slot, *pkt;
 		ssize_t n;
 
-		/* Raw packets must leave room for the pending batch. */
-		if (t->zbatch_n && tx_room(t) < (size_t)(t->zbatch_n + 2) * FRAME_HDR_LEN +
-							  t->zbatch_len + COMPRESS_SLACK + t->mtu + 1)
+		/* Room for this packet raw, and for the pending batch after
+		 * it: raw packets may overtake the batch. */
+		slot = tx_reserve(t, packet_room(t) + (t->zbatch_n ? batch_need(t, 0, 0) : 0));
+		if (!slot)
 			break;
-		tx_room(t);
-		slot = t->tx + t->tx_len;
 		pkt = maybe ? t->scratch : slot + FRAME_HDR_LEN;
-		/* One byte more than the MTU tells a too-big packet apart. */
 		n = tun_read(t->tun_fd, pkt, t->mtu + 1);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -239,8 +302,12 @@ void tunnel_read_tun(struct tunnel *t)
 			}
 		}
 		/* Raw packets may overtake the batch: only packets of flows
-		 * judged differently are reordered, never within one flow. */
-		slot = t->tx + t->tx_len;
+		 * judged differently are reordered, never within one flow.  The
+		 * room was reserved above; flush_batch used only the batch's. */
+		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + (size_t)n))) {
+			t->st.drops++;	/* cannot happen, see above */
+			continue;
+		}
 		memcpy(slot + FRAME_HDR_LEN, pkt, (size_t)n);
 		commit_raw(t, slot, (size_t)n);
 	}
@@ -249,22 +316,29 @@ void tunnel_read_tun(struct tunnel *t)
 
 int tunnel_flush(struct tunnel *t)
 {
+	tx_check(t);
 	while (t->tx_off < t->tx_len) {
+		size_t left = t->tx_len - t->tx_off;
 		ssize_t n;
 
 		t->maybe_buffered = true;
-		n = t->link->write(t->link_ctx, t->tx + t->tx_off, t->tx_len - t->tx_off);
+		n = t->link->write(t->link_ctx, t->tx + t->tx_off, left);
 
 		if (n == -EAGAIN) {
 			t->write_blocked = true;
 			return 0;
 		}
-		if (n == -ENOBUFS) {
+		/* Nothing of ours is half sent (link_ops): reads go on, and
+		 * bring the window that lets the next write through.  libssh2
+		 * answers 0 when the window is shut: the same. */
+		if (n == -ENOBUFS || n == 0) {
 			t->write_blocked = false;
 			return 0;
 		}
 		if (n < 0)
 			return -1;
+		if ((size_t)n > left)
+			return fail(EXIT_ERROR, "the link wrote %zd bytes of %zu (internal error)", n, left);
 		t->write_blocked = false;
 		t->tx_off += (size_t)n;
 		t->st.tx_wire_bytes += (uint64_t)n;
@@ -272,6 +346,34 @@ int tunnel_flush(struct tunnel *t)
 	t->write_blocked = false;
 	t->tx_off = t->tx_len = 0;
 	return 0;
+}
+
+/* Length of the IP packet at p (from its own header), or 0 if it is not
+ * a whole IPv4/IPv6 packet within avail. */
+static size_t ip_len(const uint8_t *p, size_t avail)
+{
+	size_t len;
+
+	if (avail < 20)
+		return 0;
+	if (p[0] >> 4 == 4)
+		len = (size_t)p[2] << 8 | p[3];
+	else if (p[0] >> 4 == 6 && avail >= 40)
+		len = 40 + ((size_t)p[4] << 8 | p[5]);
+	else
+		return 0;
+	return len >= 20 && len <= avail ? len : 0;
+}
+
+/* The helper's anti-spoofing check: a client speaks only from its own
+ * lease, and not at all in a family it has no address in. */
+static bool src_ok(const struct tunnel *t, const uint8_t *p, uint8_t version)
+{
+	if (!t->check_src)
+		return true;
+	if (version == 4)
+		return t->has_src4 && !memcmp(p + 12, &t->src4, 4);
+	return t->has_src6 && !memcmp(p + 8, &t->src6, 16);
 }
 
 /* One IP packet to the TUN, after a sanity check. */
@@ -290,10 +392,17 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 		log_debug("dropping a packet of IP version %u", version);
 		return;
 	}
+	/* The frame and the IP header must agree on the length: the kernel
+	 * would cut or refuse the packet, and a check that reads the header
+	 * (ours, or a firewall's) must see what is delivered. */
+	if (ip_len(p, len) != len) {
+		t->st.drops++;
+		log_debug("dropping a %zu-byte frame whose IPv%u header says otherwise", len, version);
+		return;
+	}
 	/* A client may only speak from its own lease: a spoofed source would
 	 * reach other clients or the LAN past their address-based rules. */
-	if (t->check_src && (version == 4 ? memcmp(p + 12, &t->src4, 4) != 0
-					  : len < 40 || memcmp(p + 8, &t->src6, 16) != 0)) {
+	if (!src_ok(t, p, version)) {
 		t->st.drops++;
 		log_debug("dropping a packet whose source is not the client's address");
 		return;
@@ -306,23 +415,6 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 	}
 	t->st.rx_packets++;
 	t->st.rx_bytes += len;
-}
-
-/* Length of the IP packet at p (from its own header), or 0 if it is not
- * a whole IPv4/IPv6 packet within avail. */
-static size_t ip_len(const uint8_t *p, size_t avail)
-{
-	size_t len;
-
-	if (avail < 20)
-		return 0;
-	if (p[0] >> 4 == 4)
-		len = (size_t)p[2] << 8 | p[3];
-	else if (p[0] >> 4 == 6 && avail >= 40)
-		len = 40 + ((size_t)p[4] << 8 | p[5]);
-	else
-		return 0;
-	return len >= 20 && len <= avail ? len : 0;
 }
 
 /* A DATA frame while up.  A compressed frame inflates to whole packets

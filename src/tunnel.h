@@ -32,8 +32,17 @@
 
 /* How the tunnel moves bytes.  read/write return a byte count (read: 0 at
  * end of stream), -EAGAIN when the link would block, or -1 with fail() set.
- * write may also return -ENOBUFS: nothing pending, but the peer's window
- * is too small for the next packet (reads go on; they bring the adjust). */
+ * write may also return -ENOBUFS (or 0): nothing of ours half sent, but the
+ * peer's window is too small for the next bytes (reads go on; they bring
+ * the adjust).
+ *
+ * write never keeps a pointer into buf once it returns: the tunnel moves
+ * its unsent bytes to the front of its buffer whenever it needs the room.
+ * After -EAGAIN the next call passes the same unsent bytes again (maybe
+ * from another address, maybe with more behind them); libssh2 1.10 needs
+ * exactly that: it copies a message into its own buffer when it first
+ * takes it, and reads buf again only if it had not yet (transport.c,
+ * _libssh2_transport_send).  ossh_write keeps its own copy of a datagram. */
 struct link_ops {
 	ssize_t (*read)(void *ctx, uint8_t *buf, size_t len);
 	ssize_t (*write)(void *ctx, const uint8_t *buf, size_t len);
@@ -75,11 +84,13 @@ struct tunnel {
 	 * the round trip, and whether the CPU has room to compress. */
 	bool rtt_congested;
 	bool cpu_ok;
-	/* The helper's check: packets from the client must come from its
-	 * lease (family 0: no check, as on the client). */
+	/* The helper's check (off on the client): packets from the client
+	 * must come from its lease; a family the lease has no address in is
+	 * dropped whole. */
+	bool check_src;
+	bool has_src4, has_src6;
 	struct in_addr src4;
 	struct in6_addr src6;
-	bool check_src;
 	bool write_blocked;	/* the link said EAGAIN with bytes pending */
 	/* A link write may have read the socket too (libssh2 takes in window
 	 * adjusts and rekeying while it sends): what it took in will not wake
@@ -123,7 +134,8 @@ void tunnel_set_compress(struct tunnel *t, int mode);
 int tunnel_queue_raw(struct tunnel *t, const void *p, size_t len);
 int tunnel_queue(struct tunnel *t, uint8_t type, uint8_t flags, const void *payload, uint32_t len);
 
-/* True when the TUN should be read: up, and room for a full packet. */
+/* True when the TUN should be read: up, and room for a full packet (the
+ * same count of room that the reads themselves use). */
 bool tunnel_tx_room(const struct tunnel *t);
 bool tunnel_tx_pending(const struct tunnel *t);
 

@@ -133,6 +133,13 @@ static void test_too_big(void **state)
 	assert_int_equal(frame_decode(h, sizeof(h), HELLO_MAX, &f), -1);
 	assert_contains(fail_msg(), "4097-byte hello frame, over the 4096-byte limit");
 	fail_clear();
+	/* Whatever limit the caller gives for frames in general. */
+	assert_int_equal(frame_decode(h, sizeof(h), FRAME_MAX_PAYLOAD, &f), -1);
+	assert_contains(fail_msg(), "4097-byte hello frame, over the 4096-byte limit");
+	fail_clear();
+	frame_put_header(h, FRAME_HELLO, 0, HELLO_MAX);
+	assert_int_equal(frame_decode(h, sizeof(h), FRAME_MAX_PAYLOAD, &f), 0);
+	assert_int_equal(fail_code(), 0);
 	frame_put_header(h, FRAME_PING, 0, UINT32_MAX);
 	assert_int_equal(frame_decode(h, sizeof(h), FRAME_MAX_PAYLOAD, &f), -1);
 	assert_contains(fail_msg(), "4294967295-byte ping frame");

@@ -1,0 +1,585 @@
+/* The packet pump itself (tunnel.c), with a fake link and a fake TUN: a
+ * SOCK_DGRAM socketpair is a packet fd for tun_read/tun_write.  The link
+ * answers each write from a script (all, part, EAGAIN with the message
+ * half taken as libssh2 does, ENOBUFS) and records what went out; the
+ * checks decode that stream back into packets. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+/* cmocka's fail() and fail_msg() macros collide with fail.h. */
+#undef fail
+#undef fail_msg
+
+#include "buf.h"
+#include "common.h"
+#include "compress.h"
+#include "fail.h"
+#include "frame.h"
+#include "tunnel.h"
+
+/* ---- deflate that fails on demand (compress.c calls zlib's) ---- */
+
+static bool deflate_fails;
+
+int deflate(z_streamp strm, int flush)
+{
+	static int (*real)(z_streamp, int);
+
+	if (deflate_fails)
+		return Z_STREAM_ERROR;
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "deflate");
+	return real(strm, flush);
+}
+
+/* ---- the fake link ---- */
+
+enum act { ALL, PART, HOLD, AGAIN, NOBUFS };
+
+struct fake_link {
+	struct { enum act act; size_t n; } script[16];
+	int nscript, pos;
+	enum act dflt;
+	size_t dflt_n;
+	unsigned rnd;		/* dflt RANDOM: answers from this PRNG */
+	bool random;
+	/* A message half taken (HOLD): its bytes, which the next call must
+	 * pass again, from wherever they are now. */
+	uint8_t held[4096];
+	size_t held_len;
+	uint8_t *out;		/* what went out */
+	size_t out_len, out_cap;
+	const uint8_t *in;	/* what reads return, in_chunk at a time */
+	size_t in_len, in_off;
+};
+
+static unsigned next_rnd(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static void emit(struct fake_link *l, const uint8_t *p, size_t n)
+{
+	if (l->out_len + n > l->out_cap) {
+		l->out_cap = (l->out_len + n) * 2;
+		l->out = realloc(l->out, l->out_cap);
+		assert_non_null(l->out);
+	}
+	memcpy(l->out + l->out_len, p, n);
+	l->out_len += n;
+}
+
+static ssize_t fake_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct fake_link *l = ctx;
+	enum act act = l->dflt;
+	size_t n = l->dflt_n;
+
+	assert_true(len > 0);
+	if (l->held_len) {
+		/* The same bytes again, however the buffer moved meanwhile. */
+		assert_true(len >= l->held_len);
+		assert_memory_equal(buf, l->held, l->held_len);
+		emit(l, l->held, l->held_len);
+		n = l->held_len;
+		l->held_len = 0;
+		return (ssize_t)n;
+	}
+	if (l->pos < l->nscript) {
+		act = l->script[l->pos].act;
+		n = l->script[l->pos++].n;
+	} else if (l->random) {
+		static const enum act acts[] = { ALL, PART, PART, HOLD, AGAIN, NOBUFS };
+
+		act = acts[next_rnd(&l->rnd) % ARRAY_SIZE(acts)];
+		n = 1 + next_rnd(&l->rnd) % 3000;
+	}
+	switch (act) {
+	case ALL:
+		n = len;
+		break;
+	case PART:
+		n = n < len ? n : len;
+		break;
+	case HOLD:
+		l->held_len = n < len ? n : len;
+		if (l->held_len > sizeof(l->held))
+			l->held_len = sizeof(l->held);
+		memcpy(l->held, buf, l->held_len);
+		return -EAGAIN;
+	case AGAIN:
+		return -EAGAIN;
+	case NOBUFS:
+		return -ENOBUFS;
+	}
+	emit(l, buf, n);
+	return (ssize_t)n;
+}
+
+static ssize_t fake_read(void *ctx, uint8_t *buf, size_t len)
+{
+	struct fake_link *l = ctx;
+	size_t n = l->in_len - l->in_off;
+
+	if (!n)
+		return -EAGAIN;
+	if (n > len)
+		n = len;
+	memcpy(buf, l->in + l->in_off, n);
+	l->in_off += n;
+	return (ssize_t)n;
+}
+
+static const struct link_ops fake_ops = { .read = fake_read, .write = fake_write };
+
+static int on_magic(void *ctx, unsigned proto, const char *software)
+{
+	return 0;
+}
+
+static int on_frame(void *ctx, const struct frame *f)
+{
+	return 0;
+}
+
+static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame };
+
+/* ---- the fixture ---- */
+
+struct fx {
+	struct tunnel t;
+	struct fake_link l;
+	int tun_peer;		/* the test's end of the fake TUN */
+	uint16_t next_id;	/* ids of the packets injected so far */
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	int sv[2];
+
+	assert_non_null(x);
+	fail_clear();
+	deflate_fails = false;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(tunnel_init(&x->t, &fake_ops, &x->l, &handler, x), 0);
+	assert_int_equal(tunnel_reset(&x->t, true), 0);
+	x->t.up = true;
+	x->t.want_magic = false;
+	x->t.tun_fd = sv[0];
+	x->tun_peer = sv[1];
+	x->l.dflt = ALL;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	close(x->t.tun_fd);
+	close(x->tun_peer);
+	tunnel_free(&x->t);
+	free(x->l.out);
+	free(x);
+	return 0;
+}
+
+/* An IPv4 packet of len bytes from 198.18.0.<src>; its IP id numbers it.
+ * fill < 0: an incompressible payload. */
+static void make_v4(uint8_t *p, size_t len, uint16_t id, uint8_t src, int fill)
+{
+	static unsigned r = 1;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = fill < 0 ? (uint8_t)next_rnd(&r) : (uint8_t)fill;
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	put_u16(p + 2, (uint16_t)len);
+	put_u16(p + 4, id);
+	p[8] = 64;
+	p[9] = 17;
+	p[12] = 198, p[13] = 18, p[14] = 0, p[15] = src;
+	p[16] = 198, p[17] = 18, p[18] = 0, p[19] = 1;
+}
+
+static void inject(struct fx *x, size_t len, uint8_t src, int fill)
+{
+	uint8_t p[MTU_MAX];
+
+	make_v4(p, len, x->next_id++, src, fill);
+	assert_int_equal(send(x->tun_peer, p, len, 0), (ssize_t)len);
+}
+
+/* Reads and flushes until the fake TUN is empty and everything is sent
+ * (the link's answers permitting), checking the bound all along. */
+static void pump(struct fx *x, int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		tunnel_read_tun(&x->t);
+		assert_true(x->t.tx_len <= TUNNEL_TX_CAP);
+		assert_int_equal(tunnel_flush(&x->t), 0);
+	}
+}
+
+/* Fills the transmit buffer with len-byte packets while the link blocks. */
+static void fill(struct fx *x, size_t len, int fill_byte)
+{
+	x->l.dflt = AGAIN;
+	while (tunnel_tx_room(&x->t)) {
+		for (int i = 0; i < 8; i++)
+			inject(x, len, 2, fill_byte);
+		pump(x, 1);
+	}
+}
+
+/* Decodes what the link sent into the packets' ids, in order. */
+static size_t sent_ids(struct fx *x, uint16_t *ids, size_t cap, size_t *compressed_frames)
+{
+	struct decompressor *d = decompressor_new();
+	static uint8_t buf[MTU_MAX + 1];
+	size_t off = 0, n = 0;
+
+	assert_non_null(d);
+	if (compressed_frames)
+		*compressed_frames = 0;
+	while (off < x->l.out_len) {
+		struct frame f;
+		long used = frame_decode(x->l.out + off, x->l.out_len - off, FRAME_MAX_PAYLOAD, &f);
+
+		assert_true(used > 0);
+		assert_int_equal(f.type, FRAME_DATA);
+		if (f.flags & FRAME_F_COMPRESSED) {
+			long got = decompressor_run(d, f.payload, f.len, buf, MTU_MAX);
+			size_t at = 0;
+
+			assert_true(got > 0);
+			if (compressed_frames)
+				++*compressed_frames;
+			while (at < (size_t)got) {
+				size_t plen = get_u16(buf + at + 2);
+
+				assert_true(plen >= 20 && at + plen <= (size_t)got);
+				assert_true(n < cap);
+				ids[n++] = get_u16(buf + at + 4);
+				at += plen;
+			}
+		} else {
+			assert_int_equal(get_u16(f.payload + 2), f.len);
+			assert_true(n < cap);
+			ids[n++] = get_u16(f.payload + 4);
+		}
+		off += (size_t)used;
+	}
+	decompressor_free(d);
+	return n;
+}
+
+/* Everything injected went out, once, in order. */
+static void assert_all_sent_in_order(struct fx *x)
+{
+	static uint16_t ids[8192];
+	size_t n;
+
+	x->l.dflt = ALL;
+	x->l.random = false;
+	x->l.nscript = x->l.pos = 0;
+	for (int i = 0; i < 1000 && (x->t.tx_len || x->t.zbatch_n); i++)
+		pump(x, 1);
+	pump(x, 2);		/* what is still waiting in the fake TUN */
+	for (int i = 0; i < 1000 && x->t.tx_len; i++)
+		pump(x, 1);
+	assert_int_equal(x->t.tx_len, 0);
+	n = sent_ids(x, ids, ARRAY_SIZE(ids), NULL);
+	assert_int_equal(x->t.st.drops, 0);
+	assert_int_equal(n, x->next_id);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ids[i], (uint16_t)i);
+}
+
+/* ---- finding 1: the transmit buffer's room ---- */
+
+/* sshd's window runs out after part of the buffer went (ossh_write then
+ * answers -ENOBUFS): the bytes before tx_off are not free yet, and reading
+ * the TUN must not write past the buffer (it did: a heap overflow). */
+static void test_enobufs_after_partial_write(void **state)
+{
+	struct fx *x = *state;
+
+	fill(x, 1400, 'a');
+	assert_true(TUNNEL_TX_CAP - x->t.tx_len < FRAME_HDR_LEN + x->t.mtu + 1);
+	x->l.script[0].act = PART;
+	x->l.script[0].n = 3000;
+	x->l.nscript = 1;
+	x->l.pos = 0;
+	x->l.dflt = NOBUFS;
+	assert_int_equal(tunnel_flush(&x->t), 0);
+	assert_int_equal(x->t.tx_off, 3000);
+	assert_false(x->t.write_blocked);
+	for (int i = 0; i < 8; i++)
+		inject(x, 1400, 2, 'a');
+	/* The window stays shut; pings keep coming. */
+	pump(x, 4);
+	assert_true(x->t.tx_off <= x->t.tx_len && x->t.tx_len <= TUNNEL_TX_CAP);
+	assert_all_sent_in_order(x);
+}
+
+/* The link took more than half and holds a message half sent: room comes
+ * from moving the unsent rest to the front, and the link sees the same
+ * bytes again when it resumes. */
+static void test_compact_while_blocked(void **state)
+{
+	struct fx *x = *state;
+	size_t sent = TUNNEL_TX_CAP / 2 + 5000;
+
+	fill(x, 1400, 'b');
+	x->l.script[0].act = PART;
+	x->l.script[0].n = sent;
+	x->l.script[1].act = HOLD;
+	x->l.script[1].n = 2000;
+	x->l.nscript = 2;
+	x->l.pos = 0;
+	x->l.dflt = AGAIN;
+	assert_int_equal(tunnel_flush(&x->t), 0);
+	assert_true(x->t.write_blocked);
+	assert_int_equal(x->t.tx_off, sent);
+	assert_true(tunnel_tx_room(&x->t));
+	for (int i = 0; i < 8; i++)
+		inject(x, 1400, 2, 'b');
+	tunnel_read_tun(&x->t);
+	assert_int_equal(x->t.tx_off, 0);	/* compacted */
+	assert_true(x->t.tx_len <= TUNNEL_TX_CAP);
+	assert_all_sent_in_order(x);
+}
+
+/* The link takes a few bytes at a time, blocks, holds messages, runs out
+ * of window, in any order; packets of every size. */
+static void test_partial_writes(void **state)
+{
+	struct fx *x = *state;
+	unsigned r = 7;
+
+	x->l.random = true;
+	x->l.rnd = 42;
+	for (int round = 0; round < 300; round++) {
+		for (int i = 0; i < 8; i++)
+			inject(x, 20 + next_rnd(&r) % 1381, 2, 'c');
+		pump(x, 1);
+	}
+	assert_all_sent_in_order(x);
+}
+
+/* ---- compression batches ---- */
+
+/* Near a full buffer, packets join the batch only with room for its worst
+ * case (incompressible: bigger than it came), and raw ones leave it. */
+static void test_batch_room(void **state)
+{
+	struct fx *x = *state;
+	static uint16_t ids[8192];
+	size_t n, frames;
+
+	assert_int_equal(tunnel_compress_to_peer(&x->t, 6), 0);
+	x->l.dflt = AGAIN;
+	for (int round = 0; round < 60; round++) {
+		for (int i = 0; i < 8; i++)
+			inject(x, 64 + (size_t)(round * 8 + i) * 97 % 1337, (uint8_t)(2 + i % 2), -1);
+		pump(x, 1);
+		assert_true(x->t.tx_len <= TUNNEL_TX_CAP);
+	}
+	/* Full up to less than a packet's worth. */
+	assert_true(TUNNEL_TX_CAP - x->t.tx_len < FRAME_HDR_LEN + x->t.mtu + 1);
+	x->l.dflt = ALL;
+	pump(x, 20);
+	assert_int_equal(x->t.tx_len, 0);
+	n = sent_ids(x, ids, ARRAY_SIZE(ids), &frames);
+	assert_true(frames > 0 && x->t.st.tx_compressed > 0);
+	assert_int_equal(x->t.st.drops, 0);
+	assert_int_equal(n, x->next_id);
+	/* Two flows, each judged alone: order holds within a flow. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			assert_false(ids[j] % 2 == ids[i] % 2 && ids[j] > ids[i]);
+}
+
+/* A packet too short to compress goes out raw, ahead of the batch it was
+ * read between. */
+static void test_raw_overtakes_batch(void **state)
+{
+	struct fx *x = *state;
+	uint16_t ids[8];
+	size_t frames;
+
+	assert_int_equal(tunnel_compress_to_peer(&x->t, 6), 0);
+	inject(x, 1000, 2, 'z');	/* id 0: batch */
+	inject(x, 40, 2, 0);		/* id 1: raw */
+	inject(x, 1000, 2, 'z');	/* id 2: batch */
+	pump(x, 1);
+	assert_int_equal(sent_ids(x, ids, ARRAY_SIZE(ids), &frames), 3);
+	assert_int_equal(frames, 1);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 0);
+	assert_int_equal(ids[2], 2);
+	assert_int_equal(x->t.st.tx_compressed, 2);
+	assert_int_equal(x->t.st.tx_uncompressed, 1);
+}
+
+/* deflate fails: the batch goes out raw, in order, and so does all that
+ * follows (the peer's stream never saw the broken output). */
+static void test_deflate_fails(void **state)
+{
+	struct fx *x = *state;
+	uint16_t ids[8];
+	size_t frames;
+
+	assert_int_equal(tunnel_compress_to_peer(&x->t, 6), 0);
+	deflate_fails = true;
+	inject(x, 1000, 2, 'z');
+	inject(x, 1000, 2, 'z');
+	pump(x, 1);
+	deflate_fails = false;
+	inject(x, 1000, 2, 'z');
+	pump(x, 1);
+	assert_int_equal(sent_ids(x, ids, ARRAY_SIZE(ids), &frames), 3);
+	assert_int_equal(frames, 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ids[i], i);
+	assert_int_equal(x->t.st.tx_compressed, 0);
+	assert_int_equal(x->t.st.tx_uncompressed, 3);
+	assert_int_equal(x->t.st.drops, 0);
+}
+
+/* ---- the receive side (finding 8) ---- */
+
+static uint8_t in_buf[4096];
+
+static void feed_frame(struct fx *x, uint8_t type, uint8_t flags, const void *p, size_t len)
+{
+	assert_true(x->l.in_len + FRAME_HDR_LEN + len <= sizeof(in_buf));
+	frame_put_header(in_buf + x->l.in_len, type, flags, (uint32_t)len);
+	memcpy(in_buf + x->l.in_len + FRAME_HDR_LEN, p, len);
+	x->l.in = in_buf;
+	x->l.in_len += FRAME_HDR_LEN + len;
+}
+
+/* Packets that reached the fake TUN: their first byte each, for counting. */
+static int tun_received(struct fx *x)
+{
+	uint8_t p[MTU_MAX];
+	int n = 0;
+
+	while (recv(x->tun_peer, p, sizeof(p), MSG_DONTWAIT) > 0)
+		n++;
+	return n;
+}
+
+/* An IPv6 packet of len bytes from src. */
+static void make_v6(uint8_t *p, size_t len, const char *src)
+{
+	memset(p, 0, len);
+	p[0] = 0x60;
+	put_u16(p + 4, (uint16_t)(len - 40));
+	p[6] = 17;
+	p[7] = 64;
+	assert_int_equal(inet_pton(AF_INET6, src, p + 8), 1);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", p + 24), 1);
+}
+
+/* The helper's source check: a client whose lease has no IPv6 address
+ * sends from :: (what the check compared with) and is dropped, as is an
+ * IPv4 source other than its own. */
+static void test_src_family_without_lease(void **state)
+{
+	struct fx *x = *state;
+	uint8_t p[100];
+
+	x->t.check_src = true;
+	x->t.has_src4 = true;
+	x->t.src4.s_addr = htonl(0xc6120002);	/* 198.18.0.2 */
+	make_v6(p, 60, "::");
+	feed_frame(x, FRAME_DATA, 0, p, 60);
+	make_v4(p, 60, 1, 3, 0);		/* 198.18.0.3 */
+	feed_frame(x, FRAME_DATA, 0, p, 60);
+	make_v4(p, 60, 2, 2, 0);		/* its own */
+	feed_frame(x, FRAME_DATA, 0, p, 60);
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(tun_received(x), 1);
+	assert_int_equal(x->t.st.drops, 2);
+	assert_int_equal(x->t.st.rx_packets, 1);
+}
+
+/* A DATA frame whose IP header gives another length is dropped and
+ * counted: shorter, longer, IPv4 and IPv6. */
+static void test_data_length_mismatch(void **state)
+{
+	struct fx *x = *state;
+	uint8_t p[200];
+
+	make_v4(p, 120, 1, 2, 0);
+	put_u16(p + 2, 100);
+	feed_frame(x, FRAME_DATA, 0, p, 120);
+	make_v4(p, 120, 2, 2, 0);
+	put_u16(p + 2, 140);
+	feed_frame(x, FRAME_DATA, 0, p, 120);
+	make_v6(p, 120, "2001:db8::2");
+	put_u16(p + 4, 60);
+	feed_frame(x, FRAME_DATA, 0, p, 120);
+	make_v4(p, 120, 3, 2, 0);		/* a good one */
+	feed_frame(x, FRAME_DATA, 0, p, 120);
+	make_v6(p, 120, "2001:db8::2");
+	feed_frame(x, FRAME_DATA, 0, p, 120);
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(tun_received(x), 2);
+	assert_int_equal(x->t.st.drops, 3);
+}
+
+/* A HELLO header over 4096 bytes ends the session when the six header
+ * bytes arrive, not after the payload. */
+static void test_big_hello_header(void **state)
+{
+	struct fx *x = *state;
+	static const char magic[] = "SSHTUN/1 peer\n";
+
+	x->t.up = false;
+	x->t.want_magic = true;
+	memcpy(in_buf, magic, sizeof(magic) - 1);
+	frame_put_header(in_buf + sizeof(magic) - 1, FRAME_HELLO, 0, HELLO_MAX + 1);
+	x->l.in = in_buf;
+	x->l.in_len = sizeof(magic) - 1 + FRAME_HDR_LEN;
+	assert_int_equal(tunnel_input(&x->t), -1);
+	assert_non_null(strstr((fail_msg)(), "4097-byte hello"));
+}
+
+/* test_tunnel [PATTERN]: only the tests whose names match. */
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_enobufs_after_partial_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_while_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_overtakes_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deflate_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_src_family_without_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_length_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_hello_header, setup, teardown),
+	};
+
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
