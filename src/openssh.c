@@ -60,21 +60,19 @@ static ssize_t ossh_read(void *ctx, uint8_t *buf, size_t cap)
 {
 	struct ossh_link *l = ctx;
 	size_t out = 0, off = 0;
+	bool eof = false;
 	ssize_t n;
 
 	if (l->rx_len < OSSH_RX_CAP) {
 		n = libssh2_channel_read(l->channel, (char *)l->rx + l->rx_len, OSSH_RX_CAP - l->rx_len);
-		if (n == LIBSSH2_ERROR_EAGAIN) {
-			/* At EOF a partial datagram will never complete. */
-			if (libssh2_channel_eof(l->channel))
-				return 0;
-		} else if (n < 0) {
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			eof = libssh2_channel_eof(l->channel);
+		else if (n < 0)
 			return fail(EXIT_ERROR, "SSH connection lost (tunnel channel read: error %zd)", n);
-		} else if (n == 0 && !l->rx_len) {
-			return 0;
-		} else {
+		else if (n == 0)
+			eof = true;
+		else
 			l->rx_len += (size_t)n;
-		}
 	}
 	while (off < l->rx_len) {
 		long dlen = ossh_datagram_len(l->rx + off, l->rx_len - off);
@@ -97,7 +95,11 @@ static ssize_t ossh_read(void *ctx, uint8_t *buf, size_t cap)
 		memmove(l->rx, l->rx + off, l->rx_len - off);
 		l->rx_len -= off;
 	}
-	return out ? (ssize_t)out : -EAGAIN;
+	/* At EOF a partial datagram will never complete: the stream ends
+	 * once the whole ones are out. */
+	if (out)
+		return (ssize_t)out;
+	return eof && ossh_datagram_len(l->rx, l->rx_len) == 0 ? 0 : -EAGAIN;
 }
 
 /* Writes whole frames from buf as datagrams; returns the frame bytes
