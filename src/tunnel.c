@@ -301,9 +301,11 @@ void tunnel_read_tun(struct tunnel *t)
 				continue;
 			}
 		}
-		/* Raw packets may overtake the batch: only packets of flows
-		 * judged differently are reordered, never within one flow.  The
-		 * room was reserved above; flush_batch used only the batch's. */
+		/* Raw packets overtake the batch: a packet too short to
+		 * compress, or of a flow that does not compress, goes out
+		 * ahead of batched packets read before it, of its own flow too
+		 * (a TCP ACK ahead of data).  The room was reserved above;
+		 * flush_batch used only the batch's share. */
 		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + (size_t)n))) {
 			t->st.drops++;	/* cannot happen, see above */
 			continue;

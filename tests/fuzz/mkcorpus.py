@@ -167,11 +167,83 @@ def state_seeds():
     }
 
 
+# fuzz_tx operations (see its header): op % 8 is inject (0), read (2),
+# flush (3), deflate fails (4), congestion (5), ping (6), window (7); the
+# generic link's answer byte % 6: all, part, hold, EAGAIN, ENOBUFS, 0.
+TX_INJECT, TX_READ, TX_FLUSH, TX_DEFLATE, TX_PING, TX_WINDOW = 0, 2, 3, 4, 6, 7
+ANS_ALL, ANS_PART, ANS_HOLD, ANS_AGAIN, ANS_NOBUFS = 0, 1, 2, 3, 4
+
+
+def ans(act, k=0):
+    """An answer byte: act = byte % 6; part and hold take 1 + (byte >> 3) * 331."""
+    return act + 6 * k
+
+
+def tx_inject(length, kind):
+    return bytes([TX_INJECT, length >> 8, length & 0xff, kind])
+
+
+def tx_seeds():
+    full = b""
+    # Fill the buffer while the link blocks...
+    for _ in range(200):
+        full += tx_inject(1400, 2) + bytes([TX_READ, TX_FLUSH, ANS_AGAIN])
+    # ...then part of it goes and the window shuts: the finding-1 stall.
+    stall = full + bytes([TX_FLUSH, ans(ANS_PART, 11), ans(ANS_NOBUFS)])
+    stall += (tx_inject(1400, 2) + bytes([TX_READ])) * 8
+    mixed = b""
+    for i in range(120):
+        mixed += tx_inject(40 + i * 37 % 1400, (i % 3) | (0x80 if i % 5 == 0 else 0))
+        mixed += bytes([TX_READ, TX_FLUSH, [ans(ANS_PART, 11), ans(ANS_HOLD, 5), ANS_AGAIN,
+                                            ANS_NOBUFS, ANS_ALL][i % 5]])
+        if i % 17 == 0:
+            mixed += bytes([TX_PING, 12, TX_DEFLATE])
+    # sshd's window shut from the start; it opens for two datagrams.
+    ossh_stall = bytes([TX_WINDOW]) + full + bytes([TX_WINDOW | 0x80, 12, TX_FLUSH, 1, 1, 1])
+    ossh_stall += (tx_inject(1400, 2) + bytes([TX_READ])) * 8
+    window = b""
+    for i in range(100):
+        window += tx_inject(100 + i * 13, 0x40 * (i % 2)) + bytes([TX_READ, TX_FLUSH, i & 1])
+        if i % 10 == 0:
+            window += bytes([TX_WINDOW | 0x80, 4 + i % 7])
+        elif i % 10 == 5:
+            window += bytes([TX_WINDOW])
+    # knobs: bit 0 stock-sshd link, bits 1-4 compression, bits 5-6 MTU.
+    return {
+        "stall-raw": bytes([1 << 5]) + stall,
+        "stall-level6": bytes([(8 << 1) | (1 << 5)]) + stall,
+        "mixed-auto": bytes([(2 << 1) | (2 << 5)]) + mixed,
+        "mixed-level1-mtu9000": bytes([(3 << 1) | (3 << 5)]) + mixed,
+        "openssh-window": bytes([1 | (1 << 5)]) + window,
+        "openssh-stall": bytes([1 | (1 << 5)]) + ossh_stall,
+    }
+
+
+def datagram(packet):
+    return struct.pack(">I", 24 if packet[0] >> 4 == 6 else 2) + packet
+
+
+def ossh_seeds():
+    grams = [datagram(ipv4(udp(b"x" * n))) for n in (0, 100, 1372)]
+    grams += [datagram(ipv6(udp(b"y" * n))) for n in (0, 1300)]
+    stream = b"".join(grams) * 3
+    big = datagram(ipv4(udp(b"z" * 16000)))
+    # knobs: bits 0-3 libssh2 read size, bits 4-6 room, bit 7 end of channel.
+    return {
+        "datagrams-whole": bytes([15 | 0x70]) + stream,
+        "datagrams-split": bytes([3 | 0x10 | 0x80]) + stream,
+        "datagrams-tight-room": bytes([15]) + stream,
+        "big-then-cut": bytes([5 | 0x40 | 0x80]) + big + stream[:-7],
+        "bad-family": bytes([15 | 0x70]) + grams[0] + struct.pack(">I", 7) + grams[1][4:],
+    }
+
+
 def main():
     seeds = {
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
         "shell": shell_seeds(), "sshconfig": sshconfig_seeds(), "control": control_seeds(),
         "state": state_seeds(),
+        "tx": tx_seeds(), "ossh": ossh_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
