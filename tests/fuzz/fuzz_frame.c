@@ -107,6 +107,7 @@ static void walk_frames(const uint8_t *p, size_t avail)
 		CHECK((size_t)n <= avail);
 		CHECK((size_t)n == FRAME_HDR_LEN + (size_t)f.len);
 		CHECK(f.len <= FRAME_MAX_PAYLOAD);
+		CHECK(f.type != FRAME_HELLO || f.len <= HELLO_MAX);
 		CHECK(f.payload == p + FRAME_HDR_LEN);
 		CHECK(f.type == p[0] && f.flags == p[1]);
 		CHECK(f.type >= FRAME_IGNORABLE_MIN || strcmp(frame_type_name(f.type), "unknown"));
