@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "peer_check.h"
 #include "session.h"
 
 static const char *const state_names[] = {
@@ -461,6 +462,7 @@ void engine_dns(struct engine *eng, struct engine_dns *d)
 
 int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 {
+	static struct peer_facts facts[1];	/* large; the loop thread's only */
 	struct dns_config cfg;
 	char backup[320];
 
@@ -481,12 +483,23 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 		snprintf(err, errlen, "the server offers no DNS servers (sshtun serve --dns ADDR)");
 		return -1;
 	}
-	/* The resolvers are reached through the tunnel. */
+	/* Checked again here: `dns on' comes without the hello's check. */
+	if (routes_peer_facts(eng, facts) < 0) {
+		snprintf(err, errlen, "%s", fail_msg());
+		fail_clear();
+		return -1;
+	}
+	if (peer_check_dns(&eng->lease.dns, facts, err, errlen) < 0)
+		return -1;
+	/* The resolvers are reached through the tunnel, each by a host route
+	 * (the bare address): never a wider prefix. */
 	for (int i = 0; i < cfg.nservers; i++) {
 		char a[ENGINE_CIDR_STRLEN], e[256];
+		struct inet_prefix host = cfg.servers[i];
 
-		inet_prefix_str(&cfg.servers[i], true, a, sizeof(a));
-		if (find_route(eng, &cfg.servers[i]) < 0 && engine_route_add(eng, a, e, sizeof(e)) < 0)
+		host.plen = host.family == AF_INET ? 32 : 128;
+		inet_prefix_str(&host, false, a, sizeof(a));
+		if (find_route(eng, &host) < 0 && engine_route_add(eng, a, e, sizeof(e)) < 0)
 			log_warn("resolver %s: %s", a, e);
 	}
 	snprintf(backup, sizeof(backup), "%s.resolv.conf", eng->undo.path);

@@ -208,6 +208,23 @@ static int rta_addr(const struct rtattr *rta, int family, struct inet_prefix *p)
 	return 0;
 }
 
+bool net_ifname_ok(const char *name)
+{
+	size_t len = strlen(name);
+	int patterns = 0;
+
+	if (!len || len >= IFNAMSIZ || name[0] == '-' || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++) {
+		if (*c == '%' && c[1] == 'd' && !patterns++)
+			c++;
+		else if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			   (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+			return false;
+	}
+	return true;
+}
+
 int net_link_index(const char *ifname)
 {
 	unsigned idx = if_nametoindex(ifname);
@@ -511,4 +528,32 @@ int net_route_dump(net_route_dump_fn fn, void *ctx)
 	struct route_dump_ctx c = { .fn = fn, .ctx = ctx };
 
 	return route_dump(route_dump_cb, &c);
+}
+
+struct gateway_dump_ctx {
+	net_gateway_fn fn;
+	void *ctx;
+};
+
+static int gateway_dump_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct gateway_dump_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct inet_prefix dst, gw = { 0 };
+	uint32_t oif;
+	uint8_t protocol;
+
+	if (route_entry(nh, &dst, &oif, &protocol) < 0 || route_parse(nh, &rtm, tb) < 0 ||
+	    rta_addr(tb[RTA_GATEWAY], rtm->rtm_family, &gw) < 0)
+		return 0;
+	c->fn(&gw, (int)oif, c->ctx);
+	return 0;
+}
+
+int net_gateway_dump(net_gateway_fn fn, void *ctx)
+{
+	struct gateway_dump_ctx c = { .fn = fn, .ctx = ctx };
+
+	return route_dump(gateway_dump_cb, &c);
 }

@@ -8,6 +8,12 @@
 
 #include "hello.h"	/* struct inet_prefix */
 
+/* Is name a usable interface name: 1..IFNAMSIZ-1 characters of A-Z a-z 0-9
+ * '.' '_' '-', not starting with '-' (it reaches other programs' argv), not
+ * "." or "..", and at most one "%d" (the kernel's pattern for a free
+ * number)? */
+bool net_ifname_ok(const char *name);
+
 /* ifindex of ifname, or -ENODEV. */
 int net_link_index(const char *ifname);
 /* Sets the MTU (0: leave) and brings the link up or down. */
@@ -43,5 +49,10 @@ int net_route_list(int ifindex, net_route_fn fn, void *ctx);
  * its output interface: the networks this machine uses. */
 typedef void (*net_route_dump_fn)(const struct inet_prefix *dst, int ifindex, void *ctx);
 int net_route_dump(net_route_dump_fn fn, void *ctx);
+
+/* Calls fn for the next hop of every main-table route that has one, with
+ * the route's output interface: the gateways this machine uses. */
+typedef void (*net_gateway_fn)(const struct inet_prefix *gateway, int ifindex, void *ctx);
+int net_gateway_dump(net_gateway_fn fn, void *ctx);
 
 #endif

@@ -13,6 +13,7 @@
 #include "sshconfig.h"
 #include "fail.h"
 #include "log.h"
+#include "netlink.h"
 #include "options.h"
 
 void usage(void)
@@ -516,8 +517,10 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		case 'v': if (o->verbosity >= 0) o->verbosity++; break;
 		case 'V': printf("sshtun %s\n", sshtun_version); return 1;
 		case 'w':
-			if (!*optarg || strlen(optarg) >= IFNAMSIZ || strchr(optarg, '/') || strchr(optarg, ' '))
-				return fail(EXIT_USAGE, "bad interface name `%s' (1..%d characters)", optarg, IFNAMSIZ - 1);
+			if (!net_ifname_ok(optarg))
+				return fail(EXIT_USAGE,
+					    "bad interface name `%s' (1..%d characters of A-Z a-z 0-9 . _ -, not starting with '-')",
+					    optarg, IFNAMSIZ - 1);
 			snprintf(o->ifname, sizeof(o->ifname), "%s", optarg);
 			break;
 		case OPT_COMPRESS:

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fail.h"
 #include "netlink.h"
+#include "peer_facts.h"
 
 static void mask_host_bits(struct inet_prefix *p)
 {
@@ -140,4 +142,17 @@ void routes_unexclude_all(struct engine *eng)
 		}
 	}
 	eng->nexcludes = 0;
+}
+
+int routes_peer_facts(const struct engine *eng, struct peer_facts *f)
+{
+	struct inet_prefix server;
+	int rc;
+
+	if (routes_server_prefix(eng, &server) < 0)
+		memset(&server, 0, sizeof(server));	/* through a ProxyCommand */
+	rc = peer_facts_gather(f, eng->ifindex, &server);
+	if (rc < 0)
+		return fail(EXIT_LOCAL, "cannot read this machine's routes: %s", strerror(-rc));
+	return 0;
 }

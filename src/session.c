@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "openssh.h"
+#include "peer_check.h"
 #include "session.h"
 #include "tun.h"
 
@@ -78,24 +79,20 @@ static int came_up(struct engine *eng)
 
 static int on_server_hello(struct engine *eng, const struct frame *f)
 {
+	static struct peer_facts facts[1];	/* large; the loop thread's only */
 	struct hello h;
-	char err[256];
+	char err[ERROR_MSG_MAX];
 
 	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "the server's helper sent a bad hello: %s", err);
 	if (h.proto != PROTO_VERSION)
 		return fail(EXIT_REFUSED, "version mismatch: server hello says protocol %u, this client speaks %u",
 			    h.proto, PROTO_VERSION);
-	if (!h.client4.family && !h.client6.family)
-		return fail(EXIT_REFUSED, "the server assigned no address to this client");
-	/* A pair, nothing wider: a prefix length is a route the kernel adds,
-	 * and routes from the server need --accept-routes. */
-	if ((h.client4.family && (h.client4.plen != 31 || !h.server4.family || h.server4.plen != 31 ||
-				  (h.client4.addr.v4.s_addr ^ h.server4.addr.v4.s_addr) != htonl(1))) ||
-	    (h.client6.family && (h.client6.plen != 127 || !h.server6.family || h.server6.plen != 127 ||
-				  memcmp(&h.client6.addr.v6, &h.server6.addr.v6, 15) ||
-				  (h.client6.addr.v6.s6_addr[15] ^ h.server6.addr.v6.s6_addr[15]) != 1)))
-		return fail(EXIT_REFUSED, "the server assigned addresses that are not a /31 or /127 pair; refusing them");
+	/* Also after a reconnect: a refusal ends the run (permanent()). */
+	if (routes_peer_facts(eng, facts) < 0)
+		return -1;
+	if (peer_check_hello(&h, facts, eng->opts->dns, err, sizeof(err)) < 0)
+		return fail(EXIT_REFUSED, "%s", err);
 	if (eng->lease.client4.family && eng->reconnects &&
 	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
 		log_warn("the server gave a different address pair after reconnecting");
@@ -143,7 +140,18 @@ static int on_frame(void *ctx, const struct frame *f)
 	}
 }
 
-static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame };
+/* A source not routed through the tunnel is spoofed.  In code, for both
+ * families: the kernel's strict rp_filter is IPv4 only, and it would also
+ * drop the replies on a route that stands behind another instance's
+ * (ENGINE_FALLBACK_METRIC), since the best route back is not ours. */
+static bool src_ok(void *ctx, int family, const uint8_t *src)
+{
+	struct engine *eng = ctx;
+
+	return peer_src_allowed(family, src, &eng->lease, eng->routes, eng->nroutes);
+}
+
+static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame, .src_ok = src_ok };
 
 static void on_hello_timeout(struct loop *loop, void *ctx)
 {

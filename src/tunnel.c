@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "compress.h"
@@ -407,6 +408,13 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 	if (!src_ok(t, p, version)) {
 		t->st.drops++;
 		log_debug("dropping a packet whose source is not the client's address");
+		return;
+	}
+	if (t->handler && t->handler->src_ok &&
+	    ((version == 6 && len < 40) ||
+	     !t->handler->src_ok(t->handler_ctx, version == 4 ? AF_INET : AF_INET6, p + (version == 4 ? 12 : 8)))) {
+		t->st.drops++;
+		log_debug("dropping a packet whose source is not routed through the tunnel");
 		return;
 	}
 	if (tun_write(t->tun_fd, p, len) < 0) {

@@ -57,6 +57,10 @@ struct tunnel_handler {
 	/* Every frame but DATA-while-up and PING (answered here).  Return -1
 	 * (with fail()) to stop. */
 	int (*on_frame)(void *ctx, const struct frame *f);
+	/* Optional: may a packet from the peer carry this source (family
+	 * AF_INET/AF_INET6, src its 4 or 16 bytes)?  No: it is dropped and
+	 * counted.  The client's reverse-path check. */
+	bool (*src_ok)(void *ctx, int family, const uint8_t *src);
 };
 
 struct tunnel_stats {
