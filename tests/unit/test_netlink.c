@@ -471,6 +471,58 @@ static void test_link_del(void **state)
 	close(fd);
 }
 
+/* Gateways are listed with the route's interface (peer_facts.c). */
+static void collect_gw(const struct inet_prefix *gw, int ifindex, void *ctx)
+{
+	if (ifindex == t.idx)
+		collect(gw, ctx);
+}
+
+static void test_gateways(void **state)
+{
+	struct inet_prefix gw = pfx("198.18.5.1"), r4gw = pfx("203.0.113.0/24");
+	struct seen seen = { 0 };
+
+	NEED_TUN();
+	assert_int_equal(net_gateway_dump(collect_gw, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(net_route_add(&r4gw, t.idx, &gw), 0);
+	assert_int_equal(net_gateway_dump(collect_gw, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.s[0], "198.18.5.1/32");
+	assert_int_equal(net_route_del(&r4gw, t.idx), 0);
+}
+
+static void test_rp_filter(void **state)
+{
+	char path[128], v[8] = "";
+	FILE *f;
+
+	NEED_TUN();
+	assert_int_equal(tun_rp_filter_strict(t.name), 0);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", t.name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(v, sizeof(v), f));
+	fclose(f);
+	assert_string_equal(v, "1\n");
+	assert_true(tun_rp_filter_strict("sshtst-nonex") < 0);
+}
+
+static void test_ifname_ok(void **state)
+{
+	static const char *const good[] = { "sshtun0", "sshtun%d", "wg-lab.1", "a_b", "x" };
+	static const char *const bad[] = { "", "-w", "--foo", "a;b", "x y", "a/b", "a:b", ".", "..",
+					   "sshtun%d%d", "a%s", "0123456789abcdef", "t\n" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
+		if (!net_ifname_ok(good[i]))
+			fail_msg("refused `%s'", good[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		if (net_ifname_ok(bad[i]))
+			fail_msg("accepted `%s'", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +532,9 @@ int main(void)
 		cmocka_unit_test(test_link_set),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_gateways),
+		cmocka_unit_test(test_rp_filter),
+		cmocka_unit_test(test_ifname_ok),
 		cmocka_unit_test(test_ping4),
 		cmocka_unit_test(test_ping6),
 		cmocka_unit_test(test_link_del),
