@@ -9,6 +9,7 @@ makes them (raw deflate, Z_SYNC_FLUSH, one history per direction), hellos,
 command lines, ssh_config snippets and control-socket requests.
 """
 import os
+import socket
 import struct
 import sys
 import zlib
@@ -104,6 +105,35 @@ def hello_seeds():
         "unknown-key": b"proto=1\nfuture=yes\ncompress=lz4,zlib\n",
         "ipv6": b"proto=1\nclient6=::ffff:198.51.100.3/128\nserver6=::/0\n",
         "prefix": b"198.51.100.0/24",
+    }
+
+
+def peer_check_seeds():
+    # knobs: bit 0 --dns, bits 1-3 facts; a fact: kind (0 network,
+    # 1 gateway, 2 resolver, 3 server), family (0 IPv4, 1 IPv6), plen, 16
+    # address bytes; then the packet source (family, 16 bytes); the hello.
+    def fact(kind, addr, plen=0):
+        fam = 1 if ":" in addr else 0
+        raw = socket.inet_pton(socket.AF_INET6 if fam else socket.AF_INET, addr)
+        return bytes([kind, fam, plen]) + raw.ljust(16, b"\0")
+
+    def src(addr):
+        fam = 1 if ":" in addr else 0
+        raw = socket.inet_pton(socket.AF_INET6 if fam else socket.AF_INET, addr)
+        return bytes([fam]) + raw.ljust(16, b"\0")
+
+    facts = (fact(0, "192.0.2.0", 24) + fact(0, "2001:db8:1::", 64) + fact(1, "192.0.2.1")
+             + fact(2, "203.0.113.53") + fact(3, "198.51.100.10"))
+    pair = b"proto=1\nclient4=10.77.0.1/31\nserver4=10.77.0.0/31\nclient6=fd77::3/127\nserver6=fd77::2/127\n"
+    return {
+        "good": bytes([1 | 5 << 1]) + facts + src("10.77.0.0") + pair + b"dns=10.77.0.0,fd77::2\n",
+        "lan-pair": bytes([5 << 1]) + facts + src("203.0.113.66")
+        + b"proto=1\nclient4=192.0.2.6/31\nserver4=192.0.2.7/31\n",
+        "server-pair": bytes([5 << 1]) + facts + src("fd77::2")
+        + b"proto=1\nclient4=198.51.100.11/31\nserver4=198.51.100.10/31\n",
+        "dns-wide": bytes([1 | 5 << 1]) + facts + src("192.0.2.9") + pair + b"dns=0.0.0.0/1,128.0.0.0/1,::/0\n",
+        "dns-lan": bytes([1 | 5 << 1]) + facts + src("192.0.2.9") + pair + b"dns=192.0.2.53\n",
+        "no-facts": bytes([0]) + src("2001:db8:66::66") + pair,
     }
 
 
@@ -243,7 +273,7 @@ def main():
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
         "shell": shell_seeds(), "sshconfig": sshconfig_seeds(), "control": control_seeds(),
         "state": state_seeds(),
-        "tx": tx_seeds(), "ossh": ossh_seeds(),
+        "tx": tx_seeds(), "ossh": ossh_seeds(), "peer_check": peer_check_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
