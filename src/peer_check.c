@@ -49,6 +49,25 @@ static int check_shape(const struct inet_prefix *client, const struct inet_prefi
 	return 0;
 }
 
+/* Ranges no pair may come from: this network, loopback, link-local,
+ * multicast and reserved (with the broadcast address); IPv6 unspecified and
+ * loopback, IPv4-mapped, link-local, multicast.  The kernel treats them
+ * apart, and a link-local pair would shadow part of every link. */
+static const char *const special[] = {
+	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3",
+	"::/127", "::ffff:0:0/96", "fe80::/10", "ff00::/8",
+};
+
+static const char *special_range(const struct inet_prefix *p)
+{
+	struct inet_prefix r;
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (inet_prefix_parse(special[i], &r) == 0 && inet_prefix_overlaps(p, &r))
+			return special[i];
+	return NULL;
+}
+
 /* The first of l[0..n) that p overlaps, or NULL. */
 static const struct inet_prefix *first_overlap(const struct inet_prefix *p, const struct inet_prefix *l, int n)
 {
@@ -68,6 +87,10 @@ static int check_pair(const struct inet_prefix *client, const struct peer_facts 
 
 	if (!client->family)
 		return 0;
+	inet_prefix_str(client, true, pair, sizeof(pair));
+	if ((what = special_range(client)))
+		return errorf(err, errlen, "the server assigned the pair %s, inside the special range %s; refusing it",
+			      pair, what);
 	if (f->server.family && inet_prefix_overlaps(client, &f->server)) {
 		hit = &f->server;
 		what = "the SSH server's address";
@@ -80,7 +103,6 @@ static int check_pair(const struct inet_prefix *client, const struct peer_facts 
 	} else {
 		return 0;
 	}
-	inet_prefix_str(client, true, pair, sizeof(pair));
 	inet_prefix_str(hit, hit->plen != host_plen(hit->family), o, sizeof(o));
 	return errorf(err, errlen, "the server assigned the pair %s, which overlaps %s %s; refusing it",
 		      pair, what, o);

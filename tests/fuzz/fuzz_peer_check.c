@@ -10,7 +10,8 @@
  *   rest          the hello payload (hello_parse)
  *
  * Whatever peer_check_hello accepts is checked here against a reference
- * written bit by bit: a /31 and /127 pair of mates, overlapping no fact;
+ * written bit by bit: a /31 and /127 pair of mates, outside the special
+ * ranges, overlapping no fact;
  * resolvers are hosts, and with --dns neither the server nor in a network.
  * A refusal is one line that names why.  peer_src_allowed agrees with the
  * reference too. */
@@ -59,6 +60,18 @@ static bool ref_any(const struct inet_prefix *p, const struct inet_prefix *l, in
 	return false;
 }
 
+/* Reference for the special ranges, byte by byte, for a /31 or /127. */
+static bool ref_special(const struct inet_prefix *p)
+{
+	static const uint8_t zero[15], mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *a = (const uint8_t *)&p->addr;
+
+	if (p->family == AF_INET)
+		return a[0] == 0 || a[0] == 127 || (a[0] == 169 && a[1] == 254) || a[0] >= 224;
+	return !memcmp(a, zero, 15) || !memcmp(a, mapped, 12) || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+	       a[0] == 0xff;
+}
+
 static bool ref_pair_ok(const struct inet_prefix *c, const struct inet_prefix *s, const struct peer_facts *f)
 {
 	unsigned n = bits(c->family);
@@ -67,7 +80,7 @@ static bool ref_pair_ok(const struct inet_prefix *c, const struct inet_prefix *s
 	if (!c->family)
 		return !s->family;
 	return s->family == c->family && c->plen == n - 1 && s->plen == n - 1 &&
-	       same_bits(x, y, n - 1) && (x[n / 8 - 1] & 1) != (y[n / 8 - 1] & 1) &&
+	       same_bits(x, y, n - 1) && (x[n / 8 - 1] & 1) != (y[n / 8 - 1] & 1) && !ref_special(c) &&
 	       !(f->server.family && ref_overlap(c, &f->server)) && !ref_any(c, f->gateways, f->ngateways) &&
 	       !ref_any(c, f->resolvers, f->nresolvers) && !ref_any(c, f->nets, f->nnets);
 }

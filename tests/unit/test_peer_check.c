@@ -145,6 +145,21 @@ static void test_pair_overlaps(void **state)
 	pfx(&h.client6, "2001:db8:1::5/127");
 	pfx(&h.server6, "2001:db8:1::4/127");
 	refused(&h, false, "the pair 2001:db8:1::5/127, which overlaps this client's network 2001:db8:1::/64");
+	/* Special ranges, whatever this machine uses. */
+	good(&h);
+	set_pair4(&h, "127.0.0.0/31", "127.0.0.1/31");
+	refused(&h, false, "the pair 127.0.0.0/31, inside the special range 127.0.0.0/8");
+	set_pair4(&h, "169.254.1.0/31", "169.254.1.1/31");
+	refused(&h, false, "special range 169.254.0.0/16");
+	set_pair4(&h, "255.255.255.254/31", "255.255.255.255/31");
+	refused(&h, false, "special range 224.0.0.0/3");
+	good(&h);
+	pfx(&h.client6, "fe80::1/127");
+	pfx(&h.server6, "fe80::/127");
+	refused(&h, false, "the pair fe80::1/127, inside the special range fe80::/10");
+	pfx(&h.client6, "::1/127");
+	pfx(&h.server6, "::/127");
+	refused(&h, false, "special range ::/127");
 	/* An unknown server (ProxyCommand) is no overlap. */
 	good(&h);
 	set_pair4(&h, "198.51.100.11/31", "198.51.100.10/31");
