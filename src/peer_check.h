@@ -42,8 +42,8 @@ int peer_check_hello(const struct hello *h, const struct peer_facts *f, bool wan
 int peer_check_dns(const struct prefix_list *dns, const struct peer_facts *f, char *err, size_t errlen);
 
 /* May a packet from the tunnel carry source src?  Only when src lies in the
- * pair or a prefix routed through the tunnel (routes[0..n)): the answer a
- * strict reverse-path check gives, without the kernel, for IPv6 too. */
+ * pair or a prefix routed through the tunnel (routes[0..n)): a reverse-path
+ * check against the tunnel's own routes, whatever their metric. */
 bool peer_src_allowed(int family, const void *src, const struct hello *lease,
 		      const struct inet_prefix *routes, int n);
 

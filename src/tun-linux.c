@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -88,20 +87,4 @@ ssize_t tun_read(int fd, void *buf, size_t len)
 ssize_t tun_write(int fd, const void *buf, size_t len)
 {
 	return write(fd, buf, len);
-}
-
-int tun_rp_filter_strict(const char *ifname)
-{
-	char path[64 + IFNAMSIZ];
-	int fd, rc = 0;
-
-	/* The name came from the kernel (tun_open), so it holds no '/'. */
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", ifname);
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "1\n", 2) != 2)
-		rc = errno ? -errno : -EIO;
-	close(fd);
-	return rc;
 }

@@ -15,12 +15,6 @@
  * CAP_NET_ADMIN)").  The device disappears when the fd is closed. */
 int tun_open(char name[IFNAMSIZ]);
 
-/* Strict reverse-path filtering on the device (IPv4's rp_filter = 1): the
- * kernel drops a packet from it whose source it would not route back
- * through it.  IPv6 has no such switch; the client checks in code.
- * Returns 0 or -errno. */
-int tun_rp_filter_strict(const char *ifname);
-
 /* One IP packet.  Return the byte count, or -1 with errno (EAGAIN when none
  * is waiting / the queue is full). */
 ssize_t tun_read(int fd, void *buf, size_t len);

@@ -155,8 +155,6 @@ check "fg: the server's own IPv4 and IPv6 packets arrive" wait_for 10 rx_legit
 diag "received (first lines):" "$(head -n 4 "$TMP/rx")"
 check "fg: no forged IPv4 source (203.0.113.66) reached the socket" eval '! grep -q forged4 "$TMP/rx"'
 check "fg: no forged IPv6 source (2001:db8:66::66) reached the socket" eval '! grep -q forged6 "$TMP/rx"'
-IF=$(json_get "$TMP/fg.status" ifname)
-is "$(in_c sysctl -n "net.ipv4.conf.$IF.rp_filter" 2>&1)" 1 "fg: strict reverse-path filtering on $IF"
 ctl fg stats --json >"$TMP/fg.stats" 2>&1
 check "fg: the forged packets are counted as drops" test "$(json_get "$TMP/fg.stats" drops)" -ge 2
 ctl fg quit >/dev/null 2>&1

@@ -493,22 +493,6 @@ static void test_gateways(void **state)
 	assert_int_equal(net_route_del(&r4gw, t.idx), 0);
 }
 
-static void test_rp_filter(void **state)
-{
-	char path[128], v[8] = "";
-	FILE *f;
-
-	NEED_TUN();
-	assert_int_equal(tun_rp_filter_strict(t.name), 0);
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", t.name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(v, sizeof(v), f));
-	fclose(f);
-	assert_string_equal(v, "1\n");
-	assert_true(tun_rp_filter_strict("sshtst-nonex") < 0);
-}
-
 static void test_ifname_ok(void **state)
 {
 	static const char *const good[] = { "sshtun0", "sshtun%d", "wg-lab.1", "a_b", "x" };
@@ -533,7 +517,6 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_gateways),
-		cmocka_unit_test(test_rp_filter),
 		cmocka_unit_test(test_ifname_ok),
 		cmocka_unit_test(test_ping4),
 		cmocka_unit_test(test_ping6),
