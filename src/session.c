@@ -144,14 +144,14 @@ static int on_frame(void *ctx, const struct frame *f)
  * families: the kernel's strict rp_filter is IPv4 only, and it would also
  * drop the replies on a route that stands behind another instance's
  * (ENGINE_FALLBACK_METRIC), since the best route back is not ours. */
-static bool src_ok(void *ctx, int family, const uint8_t *src)
+static bool from_server_ok(void *ctx, int family, const uint8_t *src)
 {
 	struct engine *eng = ctx;
 
 	return peer_src_allowed(family, src, &eng->lease, eng->routes, eng->nroutes);
 }
 
-static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame, .src_ok = src_ok };
+static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame, .from_peer_ok = from_server_ok };
 
 static void on_hello_timeout(struct loop *loop, void *ctx)
 {

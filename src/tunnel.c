@@ -410,9 +410,9 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 		log_debug("dropping a packet whose source is not the client's address");
 		return;
 	}
-	if (t->handler && t->handler->src_ok &&
-	    ((version == 6 && len < 40) ||
-	     !t->handler->src_ok(t->handler_ctx, version == 4 ? AF_INET : AF_INET6, p + (version == 4 ? 12 : 8)))) {
+	/* The client's check (ip_len() above vouched for a whole header). */
+	if (t->handler && t->handler->from_peer_ok &&
+	    !t->handler->from_peer_ok(t->handler_ctx, version == 4 ? AF_INET : AF_INET6, p + (version == 4 ? 12 : 8))) {
 		t->st.drops++;
 		log_debug("dropping a packet whose source is not routed through the tunnel");
 		return;

@@ -60,7 +60,7 @@ struct tunnel_handler {
 	/* Optional: may a packet from the peer carry this source (family
 	 * AF_INET/AF_INET6, src its 4 or 16 bytes)?  No: it is dropped and
 	 * counted.  The client's reverse-path check. */
-	bool (*src_ok)(void *ctx, int family, const uint8_t *src);
+	bool (*from_peer_ok)(void *ctx, int family, const uint8_t *src);
 };
 
 struct tunnel_stats {
