@@ -80,14 +80,14 @@ static const struct mon_dispatch {
 static void on_request(struct loop *loop, int fd, short revents, void *ctx)
 {
 	struct monitor *m = ctx;
-	union {
-		uint32_t type;
-		uint8_t bytes[sizeof(uint32_t) + sizeof(struct lease_request) + 1];
-	} msg;
+	struct {
+		struct mon_msg msg;
+		uint8_t extra;		/* a longer message than any shows here */
+	} in;
 	const struct mon_dispatch *d = NULL;
 	ssize_t n;
 
-	n = recv(m->sock, &msg, sizeof(msg), MSG_DONTWAIT);
+	n = recv(m->sock, &in, sizeof(in), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {		/* the worker has gone */
@@ -95,17 +95,17 @@ static void on_request(struct loop *loop, int fd, short revents, void *ctx)
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(dispatch); i++)
-		if ((size_t)n >= sizeof(uint32_t) && dispatch[i].type == msg.type)
+		if ((size_t)n >= sizeof(in.msg.type) && dispatch[i].type == in.msg.type)
 			d = &dispatch[i];
-	if (!d || (size_t)n != sizeof(uint32_t) + d->size || (m->done & (1u << d->type))) {
+	if (!d || (size_t)n != MON_MSG_LEN(d->size) || (m->done & (1u << d->type))) {
 		log_error("worker %d sent a bad request (type %u, %zd bytes): stopping it", (int)m->worker,
-			  n >= (ssize_t)sizeof(uint32_t) ? msg.type : 0, n);
+			  (size_t)n >= sizeof(in.msg.type) ? in.msg.type : 0, n);
 		kill(m->worker, SIGKILL);
 		loop_stop(loop);
 		return;
 	}
 	m->done |= 1u << d->type;
-	if (d->fn(m, msg.bytes + sizeof(uint32_t)) < 0)
+	if (d->fn(m, &in.msg.body) < 0)
 		log_verbose("worker %d did not take the answer: %s", (int)m->worker, strerror(errno));
 }
 

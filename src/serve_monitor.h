@@ -9,6 +9,7 @@
 #ifndef SSHTUN_SERVE_MONITOR_H
 #define SSHTUN_SERVE_MONITOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,6 +18,15 @@
 enum mon_request {
 	MON_LEASE = 1,		/* struct lease_request -> struct lease_reply + TUN fd */
 };
+
+/* One request on the wire: the type, then exactly its body. */
+struct mon_msg {
+	uint32_t type;
+	union {
+		struct lease_request lease;
+	} body;
+};
+#define MON_MSG_LEN(body_size) (offsetof(struct mon_msg, body) + (body_size))
 
 /* The user the worker runs as: `name' (--worker-user) when given; else,
  * when we are root, the user who ran sudo (SUDO_UID/SUDO_GID), or nobody

@@ -35,10 +35,7 @@ static int take_fd(struct msghdr *mh)
 
 int mon_lease(int sock, const struct lease_request *q, struct lease_reply *r)
 {
-	struct {
-		uint32_t type;
-		struct lease_request q;
-	} msg;
+	struct mon_msg msg;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -51,11 +48,11 @@ int mon_lease(int sock, const struct lease_request *q, struct lease_reply *r)
 
 	memset(&msg, 0, sizeof(msg));
 	msg.type = MON_LEASE;
-	msg.q = *q;
+	msg.body.lease = *q;
 	do
-		n = send(sock, &msg, sizeof(msg), MSG_NOSIGNAL);
+		n = send(sock, &msg, MON_MSG_LEN(sizeof(*q)), MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(msg)) {
+	if (n == (ssize_t)MON_MSG_LEN(sizeof(*q))) {
 		do
 			n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		while (n < 0 && errno == EINTR);

@@ -307,6 +307,30 @@ static void short_request(int sock)
 	pause();	/* the monitor kills us */
 }
 
+static void long_request(int sock)
+{
+	uint8_t msg[sizeof(struct mon_msg) + 16] = { 0 };
+	uint32_t type = MON_LEASE;
+
+	memcpy(msg, &type, sizeof(type));
+	send(sock, msg, MON_MSG_LEN(sizeof(struct lease_request)) + 1, 0);
+	pause();
+}
+
+/* A malformed lease request is refused with a reason (nothing leased, no
+ * device made); asking a second time is a protocol violation. */
+static void asks_twice(int sock)
+{
+	struct lease_request q;
+	struct lease_reply r;
+
+	memset(&q, 'x', sizeof(q));	/* no NUL in the id */
+	if (mon_lease(sock, &q, &r) >= 0 || r.status != EXIT_REFUSED || !strstr(r.why, "bad client id"))
+		_exit(7);
+	mon_lease(sock, &q, &r);
+	pause();
+}
+
 static void exits_3(int sock) { _exit(3); }
 
 static void test_monitor_verdicts(void **state)
@@ -315,6 +339,10 @@ static void test_monitor_verdicts(void **state)
 	assert_non_null(strstr(logbuf, "SIGSYS"));
 	assert_int_equal(monitor_against(short_request), EXIT_ERROR);
 	assert_non_null(strstr(logbuf, "bad request"));
+	assert_int_equal(monitor_against(long_request), EXIT_ERROR);
+	assert_non_null(strstr(logbuf, "bad request"));
+	assert_int_equal(monitor_against(asks_twice), EXIT_ERROR);
+	assert_non_null(strstr(logbuf, "bad request (type 1"));
 	assert_int_equal(monitor_against(exits_3), 3);
 }
 
