@@ -31,7 +31,7 @@
 #include "safefile.h"
 
 #define NONE UINT_MAX
-#define LINE_MAX_LEN 96		/* "65535 <32 chars> <pid> <time>" fits easily */
+#define LINE_MAX_LEN 96		/* "65535 <32 chars> <pid> <time> <uid>" fits */
 #define MAX_LINES (2 * POOL_MAX_LEASES)	/* bounds the work a damaged file costs */
 #define MAX_WARNINGS 10
 
@@ -39,7 +39,8 @@ struct entry {
 	bool used;
 	char id[HELLO_ID_LEN + 1];
 	pid_t pid;		/* 0: released */
-	long long time;
+	long long time;		/* taken, or the grace time's start once released */
+	uid_t uid;		/* the account; POOL_NO_UID on an old four-field line */
 };
 
 /* --- address arithmetic, on the network-order bytes of either family --- */
@@ -123,6 +124,8 @@ int pool_init(struct pool *pool, const char *net4, const char *net6, const char 
 {
 	memset(pool, 0, sizeof(*pool));
 	pool->lease_path = lease_path && *lease_path ? lease_path : POOL_LEASE_FILE;
+	pool->grace = POOL_GRACE_DEFAULT;
+	pool->max_per_account = POOL_PER_ACCOUNT_DEFAULT;
 	if (set_net(&pool->net4, net4, AF_INET, 31, err, errlen) < 0 ||
 	    set_net(&pool->net6, net6, AF_INET6, 126, err, errlen) < 0)
 		return -1;
@@ -261,25 +264,27 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 	return 0;
 }
 
-/* "<index> <id> <pid> <time>": exactly one space between the fields.
- * Returns a reason when the line is refused. */
+/* "<index> <id> <pid> <time> <uid>", or the older form without <uid>:
+ * exactly one space between the fields.  Returns a reason when the line is
+ * refused. */
 static const char *parse_line(char *line, struct entry *tab, unsigned size)
 {
-	char *f[4];
-	unsigned long long index, pid, t;
+	char *f[5];
+	unsigned long long index, pid, t, uid = POOL_NO_UID;
 	unsigned n = 0;
 
-	for (char *s = line; n < 4; n++) {
+	for (char *s = line; n < 5; n++) {
 		f[n] = s;
 		s = strchr(s, ' ');
 		if (!s)
 			break;
 		*s++ = '\0';
 	}
-	if (n != 3)
-		return "not four fields";
+	if (n != 3 && n != 4)
+		return "not four or five fields";
 	if (parse_num(f[0], UINT_MAX, &index) < 0 || !valid_id(f[1]) ||
-	    parse_num(f[2], INT_MAX, &pid) < 0 || parse_num(f[3], LLONG_MAX, &t) < 0)
+	    parse_num(f[2], INT_MAX, &pid) < 0 || parse_num(f[3], LLONG_MAX, &t) < 0 ||
+	    (n == 4 && parse_num(f[4], POOL_NO_UID - 1, &uid) < 0))
 		return "bad field";
 	if (index >= size)
 		return "index outside the pool";
@@ -289,6 +294,7 @@ static const char *parse_line(char *line, struct entry *tab, unsigned size)
 	strcpy(tab[index].id, f[1]);
 	tab[index].pid = (pid_t)pid;
 	tab[index].time = (long long)t;
+	tab[index].uid = (uid_t)uid;
 	return NULL;
 }
 
@@ -303,11 +309,13 @@ static int by_id(const void *a, const void *b)
 	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
 	int c = strcmp(x->id, y->id);
 
+	if (!c)
+		c = x->uid < y->uid ? -1 : x->uid > y->uid;
 	return c ? c : (x < y ? -1 : x > y);
 }
 
-/* An id given twice (a hand edit) keeps its lowest index: sort, then drop
- * the later ones. */
+/* An id given twice for one account (a hand edit) keeps its lowest index:
+ * sort, then drop the later ones. */
 static void drop_duplicate_ids(const char *path, struct entry *tab, unsigned size)
 {
 	struct entry **v = malloc(size * sizeof(*v));
@@ -320,7 +328,7 @@ static void drop_duplicate_ids(const char *path, struct entry *tab, unsigned siz
 			v[n++] = &tab[i];
 	qsort(v, n, sizeof(*v), by_id);
 	for (unsigned i = 1; i < n; i++) {
-		if (!strcmp(v[i]->id, v[i - 1]->id)) {
+		if (!strcmp(v[i]->id, v[i - 1]->id) && v[i]->uid == v[i - 1]->uid) {
 			log_warn("%s: client %s holds more than one lease; keeping index %u",
 				 path, v[i]->id, (unsigned)(v[i - 1] - tab));
 			v[i]->used = false;
@@ -418,8 +426,13 @@ static int write_leases(const char *path, const struct entry *tab, unsigned size
 			rc = write_all(fd, buf, len);
 			len = 0;
 		}
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %s %d %lld\n", i,
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %s %d %lld", i,
 					tab[i].id, (int)tab[i].pid, tab[i].time);
+		/* An old line keeps its old form: it has no account to write. */
+		if (tab[i].uid != POOL_NO_UID)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %u",
+						(unsigned)tab[i].uid);
+		buf[len++] = '\n';
 	}
 	if (rc == 0)
 		rc = write_all(fd, buf, len);
@@ -465,12 +478,39 @@ static int lock_leases(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-static unsigned find_id(const struct entry *tab, unsigned size, const char *id)
+static unsigned find_holder(const struct entry *tab, unsigned size, const struct lease_holder *who)
 {
 	for (unsigned i = 0; i < size; i++)
-		if (tab[i].used && !strcmp(tab[i].id, id))
+		if (tab[i].used && tab[i].uid == who->account->uid && !strcmp(tab[i].id, who->id))
 			return i;
 	return NONE;
+}
+
+static bool live(const struct entry *e)
+{
+	return e->used && e->pid && alive(e->pid);
+}
+
+/* A holder that died without releasing (kill -9, a crash) releases now:
+ * its grace time starts when a helper first notices.  Returns whether
+ * anything changed. */
+static bool settle_dead(struct entry *tab, unsigned size, long long now)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < size; i++) {
+		if (tab[i].used && tab[i].pid && !alive(tab[i].pid)) {
+			tab[i].pid = 0;
+			tab[i].time = now;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static bool in_grace(const struct pool *pool, const struct entry *e, long long now)
+{
+	return e->time > now || now - e->time < (long long)pool->grace;
 }
 
 /* Would pair i collide with a network one side already uses? */
@@ -488,10 +528,11 @@ static bool avoided(const struct pool *pool, unsigned i, const struct prefix_lis
 	return false;
 }
 
-/* A never-used pair first; else the one released longest ago; never one
- * that collides with a network in use. */
+/* A never-used pair first; else the reservation that ended longest ago;
+ * never a pair in its grace time, never one that collides with a network
+ * in use. */
 static unsigned pick_free(const struct pool *pool, const struct entry *tab, unsigned size,
-			  const struct prefix_list *avoid)
+			  const struct prefix_list *avoid, long long now)
 {
 	unsigned best = NONE;
 
@@ -499,15 +540,71 @@ static unsigned pick_free(const struct pool *pool, const struct entry *tab, unsi
 		if (!tab[i].used && !avoided(pool, i, avoid))
 			return i;
 	for (unsigned i = 0; i < size; i++)
-		if ((best == NONE || tab[i].time < tab[best].time) && !alive(tab[i].pid) &&
-		    !avoided(pool, i, avoid))
+		if (tab[i].used && !live(&tab[i]) && !in_grace(pool, &tab[i], now) &&
+		    (best == NONE || tab[i].time < tab[best].time) && !avoided(pool, i, avoid))
 			best = i;
 	return best;
 }
 
+/* A new lease for an account that holds max_per_account already: its
+ * oldest reservations give way; when all it holds are live sessions, it is
+ * refused. */
+static int account_room(const struct pool *pool, struct entry *tab, unsigned size,
+			const struct lease_holder *who, char *err, size_t errlen)
+{
+	for (;;) {
+		unsigned held = 0, running = 0, oldest = NONE;
+
+		for (unsigned i = 0; i < size; i++) {
+			if (!tab[i].used || tab[i].uid != who->account->uid)
+				continue;
+			held++;
+			if (live(&tab[i]))
+				running++;
+			else if (oldest == NONE || tab[i].time < tab[oldest].time)
+				oldest = i;
+		}
+		if (held < pool->max_per_account)
+			return 0;
+		if (oldest == NONE) {
+			errorf(err, errlen, "account %s already has %u sessions, the most allowed "
+			       "(serve --max-sessions-per-user %u)", who->account->name, running,
+			       pool->max_per_account);
+			return POOL_ACCOUNT_CAP;
+		}
+		log_verbose("account %s: its reservation of pair %u for client %s gives way",
+			    who->account->name, oldest, tab[oldest].id);
+		tab[oldest].used = false;
+	}
+}
+
+static int full(const struct pool *pool, const struct entry *tab, unsigned size,
+		const struct prefix_list *avoid, char *err, size_t errlen)
+{
+	char n4[INET6_ADDRSTRLEN + 4], n6[INET6_ADDRSTRLEN + 4], more[64] = "";
+	unsigned running = 0, reserved = 0, clash = 0;
+
+	for (unsigned i = 0; i < size; i++) {
+		if (live(&tab[i]))
+			running++;
+		else if (tab[i].used)
+			reserved++;
+		else
+			clash++;	/* free, but it overlaps a network in use */
+	}
+	if (clash)
+		snprintf(more, sizeof(more), ", %u overlap networks in use", clash);
+	inet_prefix_str(&pool->net4, true, n4, sizeof(n4));
+	inet_prefix_str(&pool->net6, true, n6, sizeof(n6));
+	errorf(err, errlen, "address pool %s%s%s is full: %u pairs, %u in use, %u reserved for "
+	       "clients that may reconnect within %u s%s", n4, *n4 && *n6 ? " + " : "", n6, size,
+	       running, reserved, pool->grace, more);
+	return POOL_FULL;
+}
+
 unsigned pool_live(const struct pool *pool, pid_t except)
 {
-	unsigned size = pool_size(pool), live = 0;
+	unsigned size = pool_size(pool), count = 0;
 	struct entry *tab;
 	char err[ERROR_MSG_MAX];
 	int fd;
@@ -517,33 +614,36 @@ unsigned pool_live(const struct pool *pool, pid_t except)
 	tab = calloc(size, sizeof(*tab));
 	if (tab && read_leases(pool->lease_path, tab, size, err, sizeof(err)) == 0)
 		for (unsigned i = 0; i < size; i++)
-			if (tab[i].used && tab[i].pid && tab[i].pid != except && alive(tab[i].pid))
-				live++;
+			if (live(&tab[i]) && tab[i].pid != except)
+				count++;
 	free(tab);
 	close(fd);
-	return live;
+	return count;
 }
 
-int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
+int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
 		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen)
 {
 	unsigned size = pool_size(pool), want = NONE, mine, idx;
-	char a[INET6_ADDRSTRLEN + 4], n4[INET6_ADDRSTRLEN + 4], n6[INET6_ADDRSTRLEN + 4];
+	long long now = (long long)time(NULL);
+	char a[INET6_ADDRSTRLEN + 4];
 	struct entry *tab = NULL;
 	pid_t previous = 0;
-	int fd, ret = -1;
+	int fd, ret = POOL_ERROR;
 
-	if (!valid_id(id))
-		return errorf(err, errlen, "bad client id `%s'", id);
+	if (!valid_id(who->id))
+		return errorf(err, errlen, "bad client id `%s'", who->id);
+	if (who->account->uid == POOL_NO_UID)
+		return errorf(err, errlen, "no account for client %s", who->id);
 	if (!size)
 		return errorf(err, errlen, "no address pool configured");
 	if (want_index(pool, want4, AF_INET, &want, err, errlen) < 0 ||
 	    want_index(pool, want6, AF_INET6, &want, err, errlen) < 0)
-		return -1;
+		return POOL_ERROR;
 	fd = lock_leases(pool->lease_path, err, errlen);
 	if (fd < 0)
-		return -1;
+		return POOL_ERROR;
 	tab = calloc(size, sizeof(*tab));
 	if (!tab) {
 		errorf(err, errlen, "out of memory for %u leases", size);
@@ -551,33 +651,40 @@ int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
 	}
 	if (read_leases(pool->lease_path, tab, size, err, errlen) < 0)
 		goto out;
-	mine = find_id(tab, size, id);
+	/* The holder of our own lease is looked at before it is settled: a
+	 * live one is a stale helper to take over. */
+	mine = find_holder(tab, size, who);
+	if (mine != NONE && live(&tab[mine]) && tab[mine].pid != who->pid)
+		previous = tab[mine].pid;
+	/* Written at once, so that a refusal below keeps it too: the grace of
+	 * a dead holder runs from the first time it was noticed. */
+	if (settle_dead(tab, size, now) && write_leases(pool->lease_path, tab, size, err, errlen) < 0)
+		goto out;
+	if (mine == NONE && (ret = account_room(pool, tab, size, who, err, errlen)) < 0)
+		goto out;
+	ret = POOL_ERROR;
 	if (want != NONE) {
 		if (tab[want].used && want != mine) {
 			inet_prefix_str(want4 && want4->family ? want4 : want6, false, a, sizeof(a));
 			errorf(err, errlen, "address %s is leased to another client", a);
+			ret = POOL_TAKEN;
 			goto out;
 		}
 		idx = want;
 	} else {
-		idx = mine != NONE ? mine : pick_free(pool, tab, size, avoid);
+		idx = mine != NONE ? mine : pick_free(pool, tab, size, avoid, now);
 	}
 	if (idx == NONE) {
-		inet_prefix_str(&pool->net4, true, n4, sizeof(n4));
-		inet_prefix_str(&pool->net6, true, n6, sizeof(n6));
-		errorf(err, errlen, "address pool %s%s%s is exhausted (%u leases)", n4,
-		       *n4 && *n6 ? " + " : "", n6, size);
+		ret = full(pool, tab, size, avoid, err, errlen);
 		goto out;
 	}
-	if (mine != NONE) {
-		if (alive(tab[mine].pid) && tab[mine].pid != pid)
-			previous = tab[mine].pid;
+	if (mine != NONE)
 		tab[mine].used = false;
-	}
 	tab[idx].used = true;
-	snprintf(tab[idx].id, sizeof(tab[idx].id), "%s", id);
-	tab[idx].pid = pid;
-	tab[idx].time = (long long)time(NULL);
+	snprintf(tab[idx].id, sizeof(tab[idx].id), "%s", who->id);
+	tab[idx].pid = who->pid;
+	tab[idx].time = now;
+	tab[idx].uid = who->account->uid;
 	if (write_leases(pool->lease_path, tab, size, err, errlen) < 0)
 		goto out;
 	pool_pair(pool, idx, out);
@@ -589,14 +696,14 @@ out:
 	return ret;
 }
 
-int pool_release(const struct pool *pool, const char *id, pid_t pid)
+int pool_release(const struct pool *pool, const struct lease_holder *who)
 {
 	unsigned size = pool_size(pool), i;
 	struct entry *tab = NULL;
 	char err[ERROR_MSG_MAX];
 	int fd, ret = -1;
 
-	if (!size || !valid_id(id))
+	if (!size || !valid_id(who->id))
 		return -1;
 	fd = lock_leases(pool->lease_path, err, sizeof(err));
 	if (fd < 0)
@@ -608,16 +715,16 @@ int pool_release(const struct pool *pool, const char *id, pid_t pid)
 	}
 	if (read_leases(pool->lease_path, tab, size, err, sizeof(err)) < 0)
 		goto out;
-	i = find_id(tab, size, id);
+	i = find_holder(tab, size, who);
 	ret = 0;
-	if (i == NONE || tab[i].pid != pid)
+	if (i == NONE || tab[i].pid != who->pid)
 		goto out;	/* a newer helper took it over: leave it be */
 	tab[i].pid = 0;
 	tab[i].time = (long long)time(NULL);
 	ret = write_leases(pool->lease_path, tab, size, err, sizeof(err));
 out:
 	if (ret < 0)
-		log_warn("releasing the lease of %s: %s", id, err);
+		log_warn("releasing the lease of %s: %s", who->id, err);
 	free(tab);
 	if (fd >= 0)
 		close(fd);

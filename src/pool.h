@@ -4,28 +4,58 @@
  * under an exclusive flock so that helpers of concurrent sessions never hand
  * out the same pair:
  *
- *   <index> <client id> <pid> <unix time>\n      (pid 0: released)
+ *   <index> <client id> <pid> <unix time> <uid>\n     (pid 0: released)
  *
- * A released lease stays reserved for its client id, so a reconnecting client
- * gets its pair back; it is reused for another client only when no never-used
- * pair is left. */
+ * A lease belongs to a client id and the account (uid, account.h) it logged
+ * in as: only that id from that account gets the pair back.  Lines of four
+ * fields (written before leases had accounts) are still read; their pairs
+ * stay taken and reserved as before, but no account can reclaim them.
+ *
+ * A lease whose helper is gone (released, or found dead) stays reserved for
+ * its client for the grace time, counted from its release (or from when a
+ * helper found it dead).  A new client gets a never-used pair first, then
+ * the reservation that ended longest ago; a pair still in its grace time is
+ * never handed to anyone else.  An account holds at most max_per_account
+ * leases: past that its oldest reservation gives way, and when all of them
+ * are live sessions it is refused. */
 #ifndef SSHTUN_POOL_H
 #define SSHTUN_POOL_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "account.h"
 #include "hello.h"
 
 #define POOL_DEFAULT4 "10.77.0.0/16"
 #define POOL_DEFAULT6 "fd77:7373:6874::/64"
 #define POOL_LEASE_FILE "/run/sshtun/leases"
 #define POOL_MAX_LEASES 65536	/* file entries read at most */
+#define POOL_GRACE_DEFAULT 3600	/* seconds a pair waits for its client */
+#define POOL_PER_ACCOUNT_DEFAULT 4
+#define POOL_NO_UID ((uid_t)-1)	/* a lease line without an account */
 
 struct pool {
 	struct inet_prefix net4;	/* family 0: no IPv4 */
 	struct inet_prefix net6;	/* family 0: no IPv6 */
 	const char *lease_path;
+	unsigned grace;			/* seconds; pool_init sets the default */
+	unsigned max_per_account;	/* leases (live or reserved) per account */
+};
+
+/* Who holds or asks for a lease. */
+struct lease_holder {
+	const char *id;			/* the client's id (its hello) */
+	const struct account *account;
+	pid_t pid;			/* the helper serving it */
+};
+
+/* Why pool_acquire refused, for callers that act on it. */
+enum pool_refusal {
+	POOL_ERROR = -1,	/* bad request, I/O */
+	POOL_FULL = -2,		/* every pair is live or in its grace time */
+	POOL_ACCOUNT_CAP = -3,	/* the account has max_per_account live sessions */
+	POOL_TAKEN = -4,	/* the address asked for is another client's */
 };
 
 struct lease {
@@ -35,8 +65,9 @@ struct lease {
 	pid_t previous_pid;	/* live helper that held this client's lease, or 0 */
 };
 
-/* Checks the pool prefixes (IPv4 plen <= 31, IPv6 plen <= 126).  Returns 0 or
- * -1 with a reason in err. */
+/* Checks the pool prefixes (IPv4 plen <= 31, IPv6 plen <= 126) and sets the
+ * default grace time and per-account cap.  Returns 0 or -1 with a reason in
+ * err. */
 int pool_init(struct pool *pool, const char *net4, const char *net6, const char *lease_path,
 	      char *err, size_t errlen);
 
@@ -46,21 +77,22 @@ unsigned pool_size(const struct pool *pool);
 /* The pair for index i. */
 void pool_pair(const struct pool *pool, unsigned index, struct lease *out);
 
-/* Takes a lease for client id, held by pid.  want4/want6 (may be NULL or
- * family 0): the client's -a request, which must lie in the pool and be free
- * (or already this client's).  Same id as an existing lease: that index, with
- * previous_pid set if its holder still runs.  A new pair is never one that
- * overlaps a prefix in avoid (networks the client or server uses already).
- * Returns 0, or -1 with a reason
- * in err (pool exhausted, address outside pool, address taken, I/O). */
-int pool_acquire(const struct pool *pool, const char *id, pid_t pid,
+/* Takes a lease for who->id from who->account, held by who->pid.
+ * want4/want6 (may be NULL or family 0): the client's -a request, which must
+ * lie in the pool and be free (or already this client's).  Same id and
+ * account as an existing lease: that index, with previous_pid set if its
+ * holder still runs.  A new pair is never one that overlaps a prefix in
+ * avoid (networks the client or server uses already).  Returns 0, or a
+ * pool_refusal with a one-line reason in err. */
+int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
 		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen);
 
 /* Leases held by running helpers other than except. */
 unsigned pool_live(const struct pool *pool, pid_t except);
 
-/* Marks the lease of id released, if pid still holds it. */
-int pool_release(const struct pool *pool, const char *id, pid_t pid);
+/* Marks the lease of who released (its grace time starts), if who->pid still
+ * holds it. */
+int pool_release(const struct pool *pool, const struct lease_holder *who);
 
 #endif

@@ -34,6 +34,7 @@
 #include "serve.h"
 #include "sandbox.h"
 #include "serve_config.h"
+#include "serve_hello.h"
 #include "serve_monitor.h"
 #include "tun.h"
 #include "tunnel.h"
@@ -128,25 +129,23 @@ static int on_magic(void *ctx, unsigned proto, const char *software)
 static void on_tun(struct loop *loop, int fd, short revents, void *ctx);
 
 /* The lease and the TUN: from the monitor, or made here. */
-static int get_lease(struct server *s, const struct hello *h, char *why, size_t cap)
+static int get_lease(struct server *s, const struct lease_request *q, struct lease_reply *r,
+		     char *why, size_t cap)
 {
-	struct lease_request q = { .want4 = h->client4, .want6 = h->client6, .avoid = h->avoid, .mtu = h->mtu };
-	struct lease_reply r;
 	int fd;
 
-	snprintf(q.id, sizeof(q.id), "%s", h->id);
 	if (s->mon_fd >= 0)
-		fd = mon_lease(s->mon_fd, &q, &r);
+		fd = mon_lease(s->mon_fd, q, r);
 	else
-		fd = serve_lease_take(&s->priv, &q, &r);
+		fd = serve_lease_take(&s->priv, q, r);
 	if (fd < 0) {
-		snprintf(why, cap, "%s", r.why);
+		snprintf(why, cap, "%s", r->why);
 		return -1;
 	}
 	s->t.tun_fd = fd;
-	s->lease = r.lease;
-	s->mtu = r.mtu;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", r.ifname);
+	s->lease = r->lease;
+	s->mtu = r->mtu;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", r->ifname);
 	if (loop_watch(s->loop, s->t.tun_fd, 0, on_tun, s) < 0) {
 		snprintf(why, cap, "server: too many open descriptors to watch %s", s->ifname);
 		return -1;
@@ -156,40 +155,17 @@ static int get_lease(struct server *s, const struct hello *h, char *why, size_t 
 
 static int on_hello(struct server *s, const struct frame *f)
 {
-	struct hello h, reply;
-	char why[ERROR_MSG_MAX], err[256];
+	struct hello h;
+	struct lease_request q;
+	struct lease_reply r;
+	char why[ERROR_MSG_MAX];
 	uint8_t out[HELLO_MAX];
 	int len;
 
-	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0) {
-		snprintf(why, sizeof(why), "server: bad hello from the client: %s", err);
+	if (serve_hello_request(f->payload, f->len, &h, &q, why, sizeof(why)) < 0 ||
+	    get_lease(s, &q, &r, why, sizeof(why)) < 0)
 		goto refused;
-	}
-	if (h.proto != PROTO_VERSION) {
-		snprintf(why, sizeof(why), "version mismatch: client hello says protocol %u, this server speaks %u",
-			 h.proto, PROTO_VERSION);
-		goto refused;
-	}
-	if (!h.id[0]) {
-		snprintf(why, sizeof(why), "server: the client sent no identity");
-		goto refused;
-	}
-	if (get_lease(s, &h, why, sizeof(why)) < 0)
-		goto refused;
-
-	memset(&reply, 0, sizeof(reply));
-	reply.proto = PROTO_VERSION;
-	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
-	reply.mtu = s->mtu;
-	reply.compress = COMPRESS_ZLIB;
-	reply.client4 = s->lease.client4;
-	reply.server4 = s->lease.server4;
-	reply.client6 = s->lease.client6;
-	reply.server6 = s->lease.server6;
-	reply.routes = s->cfg.routes;
-	reply.dns = s->cfg.dns;
-	snprintf(reply.domains, sizeof(reply.domains), "%s", s->cfg.domains);
-	len = hello_format(&reply, out, sizeof(out));
+	len = serve_hello_reply(&s->cfg, &r, out, sizeof(out));
 	if (len < 0 || tunnel_queue(&s->t, FRAME_HELLO, 0, out, (uint32_t)len) < 0) {
 		snprintf(why, sizeof(why), "server: cannot send the hello");
 		goto refused;
@@ -200,16 +176,11 @@ static int on_hello(struct server *s, const struct frame *f)
 	s->t.src4 = s->lease.client4.addr.v4;
 	s->t.src6 = s->lease.client6.addr.v6;
 	s->t.check_src = true;
-	if (h.compress & COMPRESS_ZLIB) {
-		int mode = COMPRESS_OFF;
-
-		/* The client says how it wants its downloads compressed. */
-		if (h.compress_mode[0] && compress_mode_parse(h.compress_mode, &mode) < 0)
-			mode = COMPRESS_OFF;
-		if (tunnel_compress_to_peer(&s->t, mode) < 0) {
-			snprintf(why, sizeof(why), "server: %s", fail_msg());
-			goto refused;
-		}
+	/* The client says how it wants its downloads compressed. */
+	if ((h.compress & COMPRESS_ZLIB) &&
+	    tunnel_compress_to_peer(&s->t, serve_hello_compress(&h)) < 0) {
+		snprintf(why, sizeof(why), "server: %s", fail_msg());
+		goto refused;
 	}
 	s->t.up = true;
 	loop_cancel(s->loop, s->hello_timer);
@@ -219,25 +190,14 @@ refused:
 	return -1;
 }
 
-/* CONTROL from the client: key=value lines; unknown keys are ignored. */
+/* CONTROL from the client (serve_control). */
 static int on_control(struct server *s, const struct frame *f)
 {
-	char text[256], *line, *save = NULL;
-	size_t n = f->len < sizeof(text) - 1 ? f->len : sizeof(text) - 1;
+	int mode, rc = serve_control(f->payload, f->len, &mode);
 
-	memcpy(text, f->payload, n);
-	text[n] = '\0';
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		int mode;
-
-		if (!strncmp(line, "compress_mode=", 14)) {
-			if (compress_mode_parse(line + 14, &mode) < 0)
-				return -1;
-			tunnel_set_compress(&s->t, mode);
-			log_verbose("client asks for compression %s", line + 14);
-		}
-	}
-	return 0;
+	if (rc > 0)
+		tunnel_set_compress(&s->t, mode);
+	return rc < 0 ? -1 : 0;
 }
 
 static int on_frame(void *ctx, const struct frame *f)
@@ -442,6 +402,12 @@ int serve_main(int argc, char **argv)
 	s.priv.holder = getpid();
 	if (!why[0] && pool_init(&s.priv.pool, s.cfg.pool4, s.cfg.pool6, s.cfg.lease_file, err, sizeof(err)) < 0)
 		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
+	s.priv.pool.grace = s.cfg.lease_grace;
+	s.priv.pool.max_per_account = s.cfg.max_per_user;
+	/* Before the split: the account is the monitor's to know (SUDO_UID is
+	 * in its environment), never something the worker says. */
+	if (!why[0] && account_self(&s.priv.account, err, sizeof(err)) < 0)
+		snprintf(why, sizeof(why), "server: %s", err);
 	if (!why[0] && sandbox_privileged() && split(&s, &code, why, sizeof(why)) > 0)
 		return code;
 	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {

@@ -62,6 +62,21 @@ static int yes_no(bool *flag, const char *name, const char *v, char *err, size_t
 	return 0;
 }
 
+/* A decimal in min..max, nothing else around it. */
+static int number(unsigned *out, const char *what, const char *v, unsigned long min,
+		  unsigned long max, char *err, size_t errlen)
+{
+	unsigned long n = 0;
+	const char *p = v;
+
+	for (; *p >= '0' && *p <= '9' && n <= max; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (!*v || *p || n < min || n > max)
+		return errorf(err, errlen, "bad %s `%s' (%lu..%lu)", what, v, min, max);
+	*out = (unsigned)n;
+	return 0;
+}
+
 /* One option by its long name; from argv or a config line. */
 static int set(struct serve_config *c, const char *name, const char *v, char *err, size_t errlen)
 {
@@ -73,15 +88,13 @@ static int set(struct serve_config *c, const char *name, const char *v, char *er
 		return copy(c->worker_user, sizeof(c->worker_user), "worker-user", v, err, errlen);
 	if (!strcmp(name, "lease-file"))
 		return copy(c->lease_file, sizeof(c->lease_file), "lease-file", v, err, errlen);
-	if (!strcmp(name, "mtu")) {
-		char *end;
-		unsigned long m = strtoul(v, &end, 10);
-
-		if (!*v || *end || m < MTU_MIN || m > MTU_MAX)
-			return errorf(err, errlen, "bad mtu `%s' (%d..%d)", v, MTU_MIN, MTU_MAX);
-		c->mtu = (unsigned)m;
-		return 0;
-	}
+	if (!strcmp(name, "mtu"))
+		return number(&c->mtu, "mtu", v, MTU_MIN, MTU_MAX, err, errlen);
+	if (!strcmp(name, "max-sessions-per-user"))
+		return number(&c->max_per_user, "max-sessions-per-user", v, 1, POOL_MAX_LEASES, err,
+			      errlen);
+	if (!strcmp(name, "lease-grace"))
+		return number(&c->lease_grace, "lease-grace", v, 0, 7 * 86400, err, errlen);
 	if (!strcmp(name, "route"))
 		return add_prefix(&c->routes, "route", v, err, errlen);
 	if (!strcmp(name, "dns")) {
@@ -141,7 +154,8 @@ static void usage(void)
 		"usage: sshtun serve [--config FILE] [--pool CIDR|none] [--pool6 CIDR|none]\n"
 		"                    [--lease-file PATH] [--mtu N] [--route CIDR]...\n"
 		"                    [--nat [--nat-out IFACE] [--client-to-client]]\n"
-		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [--worker-user USER] [-v]\n");
+		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [--worker-user USER]\n"
+		"                    [--max-sessions-per-user N] [--lease-grace SECONDS] [-v]\n");
 }
 
 int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, size_t errlen)
@@ -159,6 +173,8 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		{ "nat", no_argument, NULL, 'N' },
 		{ "nat-out", required_argument, NULL, 'I' },
 		{ "client-to-client", no_argument, NULL, 'c' },
+		{ "max-sessions-per-user", required_argument, NULL, 'S' },
+		{ "lease-grace", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,6 +186,8 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 	snprintf(c->pool6, sizeof(c->pool6), "%s", POOL_DEFAULT6);
 	snprintf(c->lease_file, sizeof(c->lease_file), "%s", POOL_LEASE_FILE);
 	c->mtu = MTU_DEFAULT;
+	c->max_per_user = POOL_PER_ACCOUNT_DEFAULT;
+	c->lease_grace = POOL_GRACE_DEFAULT;
 	/* --config first: the file comes before every other option. */
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--config"))

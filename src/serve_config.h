@@ -15,6 +15,8 @@ struct serve_config {
 	char pool4[64], pool6[64];
 	char lease_file[256];
 	unsigned mtu;
+	unsigned max_per_user;		/* leases per account (pool.h) */
+	unsigned lease_grace;		/* seconds a released pair waits for its client */
 	bool nat;
 	char nat_out[16];		/* IFNAMSIZ; empty: the default route's */
 	bool client_to_client;

@@ -92,10 +92,12 @@ static int setup_tun(struct lease_reply *r)
 	return fd;
 }
 
-int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
+		     const struct prefix_list *inuse, struct lease_reply *r)
 {
+	struct lease_holder who = { .id = q->id, .account = &p->account, .pid = p->holder };
+	struct prefix_list avoid = { 0 };
 	char err[256];
-	int fd = -1;
 
 	memset(r, 0, sizeof(*r));
 	r->status = EXIT_REFUSED;
@@ -107,21 +109,35 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
 		return -1;
 	}
-	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);
 	/* Neither side's networks: ours first (a client's long list must not
 	 * crowd them out), then the client's as far as room goes. */
-	struct prefix_list avoid = { 0 };
-
-	inuse_prefixes(&avoid, 0);
+	if (inuse)
+		avoid = *inuse;
 	for (int i = 0; i < q->avoid.n && avoid.n < HELLO_MAX_PREFIXES; i++)
 		avoid.p[avoid.n++] = q->avoid.p[i];
 	r->mtu = q->mtu && q->mtu < p->cfg->mtu ? q->mtu : p->cfg->mtu;
-	if (pool_acquire(&p->pool, q->id, p->holder, &q->want4, &q->want6, &avoid, &r->lease, err,
+	if (pool_acquire(&p->pool, &who, &q->want4, &q->want6, &avoid, &r->lease, err,
 			 sizeof(err)) < 0) {
 		snprintf(r->why, sizeof(r->why), "server: no address for this client: %s", err);
 		return -1;
 	}
+	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);
 	p->leased = true;
+	log_verbose("client %s of account %s: pair %u", q->id, p->account.name, r->lease.index);
+	r->status = 0;
+	return 0;
+}
+
+int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+{
+	struct prefix_list inuse = { 0 };
+	char err[256];
+	int fd = -1;
+
+	inuse_prefixes(&inuse, 0);
+	if (serve_lease_pick(p, q, &inuse, r) < 0)
+		return -1;
+	r->status = EXIT_REFUSED;
 	if (r->lease.previous_pid)
 		take_over(r->lease.previous_pid);
 	fd = setup_tun(r);
@@ -144,8 +160,12 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 
 void serve_lease_release(struct serve_priv *p)
 {
-	if (p->leased)
-		pool_release(&p->pool, p->client_id, p->holder);
+	if (p->leased) {
+		struct lease_holder who = { .id = p->client_id, .account = &p->account,
+					    .pid = p->holder };
+
+		pool_release(&p->pool, &who);
+	}
 	if (p->nat_on)
 		nat_release(&p->pool);
 	p->leased = p->nat_on = false;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "account.h"
 #include "common.h"
 #include "hello.h"
 #include "pool.h"
@@ -35,6 +36,7 @@ struct lease_reply {
 struct serve_priv {
 	const struct serve_config *cfg;
 	struct pool pool;
+	struct account account;		/* whose lease: decided here, never by the worker */
 	pid_t holder;			/* recorded in the lease file */
 	char client_id[HELLO_ID_LEN + 1];
 	bool leased, nat_on;
@@ -44,7 +46,15 @@ struct serve_priv {
  * family and length, counts in range)?  Returns 0, or -1 with err. */
 int lease_request_check(const struct lease_request *q, char *err, size_t errlen);
 
-/* Checks q, leases a pair, stops a stale helper of the same client, creates
+/* Checks q and leases a pair for it and p->account, avoiding inuse (the
+ * server's own networks; may be NULL) and the client's.  Returns 0 with
+ * r->lease and r->mtu filled, or -1 with r->status and r->why set.  The
+ * part of serve_lease_take() that needs no privilege (and the fuzz target's
+ * way in). */
+int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
+		     const struct prefix_list *inuse, struct lease_reply *r);
+
+/* serve_lease_pick(), then stops a stale helper of the same client, creates
  * and addresses the TUN and turns on NAT.  Returns the TUN fd with r filled,
  * or -1 with r->status and r->why set. */
 int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -89,32 +90,66 @@ static void init(struct pool *pool, const char *net4, const char *net6)
 		print_error("pool_init: %s\n", err);
 		_fail(__FILE__, __LINE__);
 	}
+	assert_int_equal(pool->grace, POOL_GRACE_DEFAULT);
+	assert_int_equal(pool->max_per_account, POOL_PER_ACCOUNT_DEFAULT);
+	/* The tests of the pairs themselves take many as one account. */
+	pool->max_per_account = POOL_MAX_LEASES;
 }
 
-static int acquire_want(const struct pool *pool, const char *id, pid_t pid, const char *w4,
-			const char *w6, struct lease *l, char *err, size_t errlen)
+/* The accounts of the tests; most run as alice. */
+static const struct account alice = { 1000, "alice" }, bob = { 1001, "bob" };
+
+static int acquire_as(const struct pool *pool, const struct account *acct, const char *id,
+		      pid_t pid, const char *w4, const char *w6, struct lease *l, char *err,
+		      size_t errlen)
 {
 	struct inet_prefix p4 = { 0 }, p6 = { 0 };
+	struct lease_holder who = { .id = id, .account = acct, .pid = pid };
 
 	if (w4)
 		assert_int_equal(inet_prefix_parse(w4, &p4), 0);
 	if (w6)
 		assert_int_equal(inet_prefix_parse(w6, &p6), 0);
 	err[0] = '\0';
-	return pool_acquire(pool, id, pid, &p4, &p6, NULL, l, err, errlen);
+	return pool_acquire(pool, &who, &p4, &p6, NULL, l, err, errlen);
 }
 
-/* Acquires and returns the index, failing the test on error. */
-static unsigned acquire(const struct pool *pool, const char *id, pid_t pid)
+static int acquire_want(const struct pool *pool, const char *id, pid_t pid, const char *w4,
+			const char *w6, struct lease *l, char *err, size_t errlen)
+{
+	return acquire_as(pool, &alice, id, pid, w4, w6, l, err, errlen);
+}
+
+/* Acquires as acct and returns the index, failing the test on error. */
+static unsigned acquire_by(const struct pool *pool, const struct account *acct, const char *id,
+			   pid_t pid)
 {
 	struct lease l;
 	char err[256] = "";
 
-	if (pool_acquire(pool, id, pid, NULL, NULL, NULL, &l, err, sizeof(err)) < 0) {
+	if (acquire_as(pool, acct, id, pid, NULL, NULL, &l, err, sizeof(err)) < 0) {
 		print_error("pool_acquire %s: %s\n", id, err);
 		_fail(__FILE__, __LINE__);
 	}
 	return l.index;
+}
+
+static unsigned acquire(const struct pool *pool, const char *id, pid_t pid)
+{
+	return acquire_by(pool, &alice, id, pid);
+}
+
+static int release_by(const struct pool *pool, const struct account *acct, const char *id,
+		      pid_t pid)
+{
+	struct lease_holder who = { .id = id, .account = acct, .pid = pid };
+
+	return pool_release(pool, &who);
+}
+
+static int release(const struct pool *pool, const char *id, pid_t pid)
+{
+	return release_by(pool, &alice, id, pid);
 }
 
 static void refused(const struct pool *pool, const char *id, const char *w4, const char *w6,
@@ -123,7 +158,7 @@ static void refused(const struct pool *pool, const char *id, const char *w4, con
 	struct lease l;
 	char err[256];
 
-	assert_int_equal(acquire_want(pool, id, getpid(), w4, w6, &l, err, sizeof(err)), -1);
+	assert_true(acquire_want(pool, id, getpid(), w4, w6, &l, err, sizeof(err)) < 0);
 	assert_contains(err, want);
 }
 
@@ -272,7 +307,7 @@ static void test_distinct_and_back(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 
 	/* Released, the pair stays reserved for its client. */
-	assert_int_equal(pool_release(&pool, "aaaa", getpid()), 0);
+	assert_int_equal(release(&pool, "aaaa", getpid()), 0);
 	assert_int_equal(acquire(&pool, "cccc", getpid()), 2);
 	assert_int_equal(acquire(&pool, "aaaa", getpid()), 0);
 	assert_int_equal(acquire(&pool, "bbbb", getpid()), 1);
@@ -313,12 +348,12 @@ static void test_previous_pid(void **state)
 	assert_int_equal(l.previous_pid, 0);
 
 	/* Release only by the holder. */
-	assert_int_equal(pool_release(&pool, "bbbb", old), 0);
-	assert_int_equal(pool_release(&pool, "nobody", getpid()), 0);
+	assert_int_equal(release(&pool, "bbbb", old), 0);
+	assert_int_equal(release(&pool, "nobody", getpid()), 0);
 	read_whole(file, sizeof(file));
 	assert_non_null(strstr(file, "1 bbbb "));
 	assert_null(strstr(file, "1 bbbb 0 "));
-	assert_int_equal(pool_release(&pool, "bbbb", getpid()), 0);
+	assert_int_equal(release(&pool, "bbbb", getpid()), 0);
 	read_whole(file, sizeof(file));
 	assert_non_null(strstr(file, "1 bbbb 0 "));
 }
@@ -355,7 +390,7 @@ static void test_want(void **state)
 	refused(&pool, "yyyy", "fd77::9", NULL, "address fd77::9 is not an IPv4 address");
 
 	/* Released, it stays reserved for its client. */
-	assert_int_equal(pool_release(&pool, "xxxx", getpid()), 0);
+	assert_int_equal(release(&pool, "xxxx", getpid()), 0);
 	refused(&pool, "yyyy", "10.77.0.5", NULL, "address 10.77.0.5 is leased to another client");
 
 	/* A client that asks for another pair moves there; its old one is free. */
@@ -383,45 +418,210 @@ static void test_exhaustion(void **state)
 	init(&pool, "198.18.0.0/29", "none");
 	for (unsigned i = 0; i < ARRAY_SIZE(ids); i++)
 		assert_int_equal(acquire(&pool, ids[i], getpid()), i);
-	refused(&pool, "id4", NULL, NULL, "address pool 198.18.0.0/29 is exhausted (4 leases)");
-	/* A released pair goes to a new client only now that none is left. */
-	assert_int_equal(pool_release(&pool, "id2", getpid()), 0);
+	assert_int_equal(acquire_want(&pool, "id4", getpid(), NULL, NULL, &l, err, sizeof(err)),
+			 POOL_FULL);
+	assert_string_equal(err, "address pool 198.18.0.0/29 is full: 4 pairs, 4 in use, 0 "
+			    "reserved for clients that may reconnect within 3600 s");
+	/* A released pair waits for its client through the grace time... */
+	assert_int_equal(release(&pool, "id2", getpid()), 0);
+	refused(&pool, "id4", NULL, NULL, "is full: 4 pairs, 3 in use, 1 reserved");
+	/* ...and goes to a new client after it, only when none is left. */
+	pool.grace = 0;
 	assert_int_equal(acquire_want(&pool, "id4", getpid(), NULL, NULL, &l, err, sizeof(err)), 0);
 	assert_int_equal(l.index, 2);
 	assert_string_equal(str(&l.client4), "198.18.0.5/31");
-	refused(&pool, "id2", NULL, NULL, "is exhausted");
+	refused(&pool, "id2", NULL, NULL, "is full");
 
 	init(&pool, "198.18.0.0/29", "2001:db8::/125");
 	refused(&pool, "id5", NULL, NULL,
-		"address pool 198.18.0.0/29 + 2001:db8::/125 is exhausted (3 leases)");
+		"address pool 198.18.0.0/29 + 2001:db8::/125 is full: 3 pairs, 3 in use");
 	init(&pool, NULL, "2001:db8::/126");
 	assert_int_equal(acquire(&pool, "id0", getpid()), 0);
-	refused(&pool, "id1", NULL, NULL, "address pool 2001:db8::/126 is exhausted (1 leases)");
+	refused(&pool, "id1", NULL, NULL, "address pool 2001:db8::/126 is full: 1 pairs, 1 in use");
 }
 
 static void test_dead_reuse(void **state)
 {
 	struct pool pool;
 	struct lease l;
-	char file[512], err[256];
+	char file[512], err[256], want[128];
 	pid_t dead = dead_pid();
 
-	snprintf(file, sizeof(file), "0 a %d 300\n1 b %d 100\n2 c 0 200\n3 d %d 50\n",
-		 (int)dead, (int)dead, (int)getpid());
+	snprintf(file, sizeof(file), "0 a %d 300 1000\n1 b %d 100 1000\n2 c 0 200 1001\n"
+		 "3 d %d 50 1000\n", (int)dead, (int)dead, (int)getpid());
 	write_file(file);
 	init(&pool, "198.18.0.0/29", "none");
-	/* The oldest of the dead ones, then the next oldest. */
+	/* c's reservation ended long ago: its pair is the one to reuse. */
 	assert_int_equal(acquire_want(&pool, "e", getpid(), NULL, NULL, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.index, 2);
+	assert_int_equal(l.previous_pid, 0);
+	/* a and b died unnoticed: their grace time starts now. */
+	refused(&pool, "f", NULL, NULL, "is full: 4 pairs, 2 in use, 2 reserved");
+	read_whole(file, sizeof(file));
+	assert_contains(file, "0 a 0 ");
+	assert_contains(file, "1 b 0 ");
+	snprintf(want, sizeof(want), "3 d %d 50 1000\n", (int)getpid());
+	assert_contains(file, want);
+	/* A dead holder gets its own pair back within it... */
+	assert_int_equal(acquire(&pool, "b", getpid()), 1);
+	/* ...and after it, another client gets the oldest reservation. */
+	pool.grace = 0;
+	assert_int_equal(acquire(&pool, "f", getpid()), 0);
+	refused(&pool, "g", NULL, NULL, "is full");
+	refused(&pool, "a", NULL, NULL, "is full");
+	assert_int_equal(warnings, 0);
+}
+
+/* Finding 4 of issue 12: a full pool took the pair another account's
+ * client was coming back to. */
+static void test_grace_across_accounts(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	char err[256], file[256];
+	pid_t dead = dead_pid();
+	long long now = (long long)time(NULL);
+
+	init(&pool, "198.18.0.0/30", "none");
+	assert_int_equal(acquire_by(&pool, &alice, "a1", getpid()), 0);
+	assert_int_equal(release_by(&pool, &alice, "a1", getpid()), 0);
+	assert_int_equal(acquire_by(&pool, &bob, "b1", getpid()), 1);
+	assert_int_equal(acquire_as(&pool, &bob, "b2", getpid(), NULL, NULL, &l, err, sizeof(err)),
+			 POOL_FULL);
+	assert_string_equal(err, "address pool 198.18.0.0/30 is full: 2 pairs, 1 in use, 1 "
+			    "reserved for clients that may reconnect within 3600 s");
+	/* Bob cannot ask for it by address either. */
+	assert_int_equal(acquire_as(&pool, &bob, "b2", getpid(), "198.18.0.1", NULL, &l, err,
+				    sizeof(err)), POOL_TAKEN);
+	assert_int_equal(acquire_by(&pool, &alice, "a1", getpid()), 0);
+
+	/* Grace counts from the release: 100 s left, then none. */
+	snprintf(file, sizeof(file), "0 a1 0 %lld 1000\n1 b1 %d 5 1001\n", now - 3500,
+		 (int)getpid());
+	write_file(file);
+	refused(&pool, "b2", NULL, NULL, "is full");
+	snprintf(file, sizeof(file), "0 a1 0 %lld 1000\n1 b1 %d 5 1001\n", now - 3601,
+		 (int)getpid());
+	write_file(file);
+	assert_int_equal(acquire_by(&pool, &bob, "b2", getpid()), 0);
+
+	/* A helper killed long after its lease was taken: the grace runs from
+	 * when it is found dead, and that is written down even on a refusal. */
+	snprintf(file, sizeof(file), "0 a1 %d 5 1000\n1 b1 %d 5 1001\n", (int)dead, (int)getpid());
+	write_file(file);
+	refused(&pool, "b2", NULL, NULL, "1 in use, 1 reserved");
+	read_whole(file, sizeof(file));
+	assert_true(strncmp(file, "0 a1 0 ", 7) == 0);
+	assert_true(atoll(file + 7) >= now);
+	refused(&pool, "b2", NULL, NULL, "is full");
+}
+
+/* A client id is bound to the account it came from. */
+static void test_id_bound_to_account(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	char err[256], file[512], want[128];
+	pid_t old = sleeper = fork();
+
+	assert_true(old >= 0);
+	if (old == 0) {
+		pause();
+		_exit(0);
+	}
+	init(&pool, "198.18.0.0/29", "none");
+	assert_int_equal(acquire_by(&pool, &alice, "aaaa", old), 0);
+	/* Bob with alice's id: a pair of his own, and alice's helper is left
+	 * alone (no take-over). */
+	assert_int_equal(acquire_as(&pool, &bob, "aaaa", getpid(), NULL, NULL, &l, err,
+				    sizeof(err)), 0);
 	assert_int_equal(l.index, 1);
 	assert_int_equal(l.previous_pid, 0);
-	assert_int_equal(acquire(&pool, "f", getpid()), 2);
-	assert_int_equal(acquire(&pool, "g", getpid()), 0);
-	refused(&pool, "h", NULL, NULL, "exhausted");
-	/* A dead holder gets its own pair back if it is still there... */
-	assert_int_equal(acquire(&pool, "d", getpid()), 3);
-	/* ...and "b" lost its pair to "e" and is now out of luck. */
-	refused(&pool, "b", NULL, NULL, "exhausted");
+	/* Neither can release the other's. */
+	assert_int_equal(release_by(&pool, &bob, "aaaa", old), 0);
+	read_whole(file, sizeof(file));
+	snprintf(want, sizeof(want), "0 aaaa %d ", (int)old);
+	assert_contains(file, want);
+	assert_contains(file, " 1000\n");
+	assert_contains(file, " 1001\n");
+	/* Alice comes back: her pair, and her stale helper to take over. */
+	assert_int_equal(acquire_as(&pool, &alice, "aaaa", getpid(), NULL, NULL, &l, err,
+				    sizeof(err)), 0);
+	assert_int_equal(l.index, 0);
+	assert_int_equal(l.previous_pid, old);
+	assert_int_equal(release_by(&pool, &bob, "aaaa", getpid()), 0);
+	assert_int_equal(acquire_by(&pool, &bob, "aaaa", getpid()), 1);
+	assert_int_equal(acquire_by(&pool, &alice, "aaaa", getpid()), 0);
 	assert_int_equal(warnings, 0);
+}
+
+static void test_sessions_per_account(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	char err[256], file[512];
+
+	init(&pool, "198.18.0.0/29", "none");
+	pool.max_per_account = 2;
+	assert_int_equal(acquire_by(&pool, &alice, "x1", getpid()), 0);
+	assert_int_equal(acquire_by(&pool, &alice, "x2", getpid()), 1);
+	assert_int_equal(acquire_as(&pool, &alice, "x3", getpid(), NULL, NULL, &l, err, sizeof(err)),
+			 POOL_ACCOUNT_CAP);
+	assert_string_equal(err, "account alice already has 2 sessions, the most allowed "
+			    "(serve --max-sessions-per-user 2)");
+	/* Another account is not held back; a returning client is not new. */
+	assert_int_equal(acquire_by(&pool, &bob, "y1", getpid()), 2);
+	assert_int_equal(acquire_by(&pool, &alice, "x1", getpid()), 0);
+	/* A reservation of the account's own gives way to its new session. */
+	assert_int_equal(release_by(&pool, &alice, "x1", getpid()), 0);
+	assert_int_equal(acquire_by(&pool, &alice, "x3", getpid()), 0);
+	read_whole(file, sizeof(file));
+	assert_null(strstr(file, " x1 "));
+	assert_int_equal(acquire_as(&pool, &alice, "x1", getpid(), NULL, NULL, &l, err, sizeof(err)),
+			 POOL_ACCOUNT_CAP);
+	/* Bob's reservation stays bob's. */
+	assert_int_equal(release_by(&pool, &bob, "y1", getpid()), 0);
+	assert_int_equal(acquire_by(&pool, &bob, "y2", getpid()), 1 + 2);
+	assert_int_equal(acquire_by(&pool, &bob, "y1", getpid()), 2);
+}
+
+/* Lines of four fields come from before leases had accounts: still read,
+ * still taken, but nobody's to reclaim. */
+static void test_old_lines(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	char err[256], file[512], want[128];
+	long long now = (long long)time(NULL);
+	pid_t old = sleeper = fork();
+
+	assert_true(old >= 0);
+	if (old == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(file, sizeof(file), "0 aaaa %d 100\n1 bbbb 0 %lld\n", (int)old, now);
+	write_file(file);
+	init(&pool, "198.18.0.0/29", "none");
+	assert_int_equal(acquire_as(&pool, &alice, "aaaa", getpid(), NULL, NULL, &l, err,
+				    sizeof(err)), 0);
+	assert_int_equal(l.index, 2);
+	assert_int_equal(l.previous_pid, 0);
+	assert_int_equal(acquire_by(&pool, &alice, "bbbb", getpid()), 3);
+	refused(&pool, "cccc", NULL, NULL, "4 pairs, 3 in use, 1 reserved");
+	read_whole(file, sizeof(file));
+	snprintf(want, sizeof(want), "0 aaaa %d 100\n1 bbbb 0 %lld\n2 aaaa %d ", (int)old, now,
+		 (int)getpid());
+	assert_true(strncmp(file, want, strlen(want)) == 0);
+	assert_int_equal(warnings, 0);
+
+	WRITE_FILE("0 aaaa 0 5 1000 7\n1 bbbb 0 5 4294967295\n2 cccc 0 5 01\n3 dddd 0 5 0\n");
+	pool.grace = 0;
+	assert_int_equal(acquire(&pool, "eeee", getpid()), 0);
+	assert_int_equal(warnings, 3);
+	assert_contains(warned, "leases:1: ignoring malformed lease (not four or five fields)\n");
+	assert_contains(warned, "leases:2: ignoring malformed lease (bad field)\n");
+	assert_contains(warned, "leases:3: ignoring malformed lease (bad field)\n");
 }
 
 static void test_malformed_file(void **state)
@@ -435,7 +635,7 @@ static void test_malformed_file(void **state)
 	longline[sizeof(longline) - 1] = '\0';
 	snprintf(file, sizeof(file),
 		 "garbage\n"		/* 1 */
-		 "0 aaaa 0 5\n"		/* 2: fine */
+		 "0 aaaa 0 5 1000\n"	/* 2: fine */
 		 "1 bbbb\n"		/* 3 */
 		 "2 cccc 12 x\n"	/* 4 */
 		 "99 dddd 0 1\n"	/* 5: outside a /29 */
@@ -446,7 +646,7 @@ static void test_malformed_file(void **state)
 		 "2 hhhh -1 1\n"	/* 10 */
 		 "2 iiii 0 1 \n"	/* 11 */
 		 "\n"			/* 12 */
-		 "3 aaaa 0 7\n"		/* 13: id twice; the first is kept */
+		 "3 aaaa 0 7 1000\n"	/* 13: id twice; the first is kept */
 		 "3 jjjj 0 1",		/* 14: no newline */
 		 longline);
 	write_file(file);
@@ -454,17 +654,17 @@ static void test_malformed_file(void **state)
 	idx = acquire(&pool, "zzzz", getpid());
 	assert_int_equal(idx, 1);
 	assert_int_equal(warnings, 12);	/* 10 lines, the sum, the double id */
-	assert_contains(warned, "leases:1: ignoring malformed lease (not four fields)\n");
+	assert_contains(warned, "leases:1: ignoring malformed lease (not four or five fields)\n");
 	assert_contains(warned, "leases:4: ignoring malformed lease (bad field)\n");
 	assert_contains(warned, "leases:5: ignoring malformed lease (index outside the pool)\n");
 	assert_contains(warned, "leases:6: ignoring malformed lease (index given twice)\n");
 	assert_contains(warned, "leases:8: ignoring malformed lease (line too long)\n");
-	assert_contains(warned, "leases:11: ignoring malformed lease (not four fields)\n");
+	assert_contains(warned, "leases:11: ignoring malformed lease (bad field)\n");
 	assert_null(strstr(warned, "leases:12:"));
 	assert_contains(warned, "leases: 12 malformed leases ignored in all\n");
 	assert_contains(warned, "leases: client aaaa holds more than one lease; keeping index 0\n");
 	read_whole(file, sizeof(file));
-	snprintf(want, sizeof(want), "0 aaaa 0 5\n1 zzzz %d ", (int)getpid());
+	snprintf(want, sizeof(want), "0 aaaa 0 5 1000\n1 zzzz %d ", (int)getpid());
 	assert_true(strncmp(file, want, strlen(want)) == 0);
 	assert_int_equal(strchr(file + strlen(want), '\n') - file + 1, strlen(file));
 	/* The file is clean now. */
@@ -508,7 +708,7 @@ static void test_concurrent(void **state)
 			uint32_t idx = UINT32_MAX;
 
 			snprintf(id, sizeof(id), "child%d-%d", c, j);
-			if (pool_acquire(&pool, id, getpid(), NULL, NULL, NULL, &l, err, sizeof(err)) == 0)
+			if (acquire_as(&pool, &alice, id, getpid(), NULL, NULL, &l, err, sizeof(err)) == 0)
 				idx = l.index;
 			if (write(fds[1], &idx, sizeof(idx)) != sizeof(idx))
 				_exit(2);
@@ -548,6 +748,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_want, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grace_across_accounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_id_bound_to_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_per_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};

@@ -1,0 +1,78 @@
+/* See serve_hello.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "compress.h"
+#include "fail.h"
+#include "log.h"
+#include "serve_hello.h"
+
+int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
+			struct lease_request *q, char *why, size_t cap)
+{
+	char err[256];
+
+	memset(q, 0, sizeof(*q));
+	if (hello_parse(payload, len, h, err, sizeof(err)) < 0)
+		return errorf(why, cap, "server: bad hello from the client: %s", err);
+	if (h->proto != PROTO_VERSION)
+		return errorf(why, cap, "version mismatch: client hello says protocol %u, this "
+			      "server speaks %u", h->proto, PROTO_VERSION);
+	if (!h->id[0])
+		return errorf(why, cap, "server: the client sent no identity");
+	snprintf(q->id, sizeof(q->id), "%s", h->id);
+	q->want4 = h->client4;
+	q->want6 = h->client6;
+	q->avoid = h->avoid;
+	q->mtu = h->mtu;
+	return 0;
+}
+
+int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *r, uint8_t *out,
+		      size_t cap)
+{
+	struct hello reply;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.proto = PROTO_VERSION;
+	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
+	reply.mtu = r->mtu;
+	reply.compress = COMPRESS_ZLIB;
+	reply.client4 = r->lease.client4;
+	reply.server4 = r->lease.server4;
+	reply.client6 = r->lease.client6;
+	reply.server6 = r->lease.server6;
+	reply.routes = cfg->routes;
+	reply.dns = cfg->dns;
+	snprintf(reply.domains, sizeof(reply.domains), "%s", cfg->domains);
+	return hello_format(&reply, out, cap);
+}
+
+int serve_hello_compress(const struct hello *h)
+{
+	int mode = COMPRESS_OFF;
+
+	if (h->compress_mode[0] && compress_mode_parse(h->compress_mode, &mode) < 0)
+		mode = COMPRESS_OFF;
+	return mode;
+}
+
+int serve_control(const uint8_t *payload, size_t len, int *mode)
+{
+	char text[256], *line, *save = NULL;
+	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
+	int rc = 0;
+
+	memcpy(text, payload, n);
+	text[n] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "compress_mode=", 14)) {
+			if (compress_mode_parse(line + 14, mode) < 0)
+				return -1;
+			log_verbose("client asks for compression %s", line + 14);
+			rc = 1;
+		}
+	}
+	return rc;
+}
