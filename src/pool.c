@@ -567,9 +567,9 @@ static int account_room(const struct pool *pool, struct entry *tab, unsigned siz
 		if (held < pool->max_per_account)
 			return 0;
 		if (oldest == NONE) {
-			errorf(err, errlen, "account %s already has %u sessions, the most allowed "
+			errorf(err, errlen, "account %s already has %u session%s, the most allowed "
 			       "(serve --max-sessions-per-user %u)", who->account->name, running,
-			       pool->max_per_account);
+			       running == 1 ? "" : "s", pool->max_per_account);
 			return POOL_ACCOUNT_CAP;
 		}
 		log_verbose("account %s: its reservation of pair %u for client %s gives way",
