@@ -414,10 +414,11 @@ _sshtun_serve()
 	--lease-file | --config) _sshtun_files ;;
 	--nat-out) _sshtun_reply $(ls /sys/class/net 2>/dev/null) ;;
 	--worker-user) mapfile -t COMPREPLY < <(compgen -u -- "$cur") ;;
-	--mtu | --route | --dns | --dns-domain) ;;
+	--mtu | --route | --dns | --dns-domain | --lease-grace | --max-sessions-per-user) ;;
 	*)
 		_sshtun_reply --client-to-client --config --dns --dns-domain --help --lease-file \
-			--mtu --nat --nat-out --pool --pool6 --route --worker-user -v
+			--lease-grace --max-sessions-per-user --mtu --nat --nat-out --pool --pool6 \
+			--route --worker-user -v
 		;;
 	esac
 }
