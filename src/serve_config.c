@@ -194,7 +194,7 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 			config = argv[i + 1];
 	if (read_file(c, config, err, errlen) < 0)
 		return -1;
-	optind = 1;
+	optind = 0;	/* 0, not 1: glibc starts afresh, forgetting a half-read "-vh" */
 	while ((ch = getopt_long(argc, argv, "hv", longopts, &idx)) != -1) {
 		switch (ch) {
 		case 'C': break;

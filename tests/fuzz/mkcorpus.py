@@ -268,12 +268,81 @@ def ossh_seeds():
     }
 
 
+def serve_seeds():
+    # steps split by 0xff; a step's first byte: bits 0-1 hello (0), CONTROL
+    # (2), release (3); bits 2-3 account; bit 4 a dead helper; the first
+    # step's bits 5-7: grace 0, one session per account, pair 1 in use
+    def hello(ident, extra=b""):
+        return (b"proto=1\nsoftware=sshtun 0.1.0\nmtu=1380\ncompress=zlib\n"
+                b"compress_mode=auto\nid=" + ident + b"\n" + extra)
+    a, b, c = b"a" * 32, b"b" * 32, b"0123456789abcdef" * 2
+    ALICE, BOB, CAROL = 0 << 2, 1 << 2, 2 << 2
+    DEAD, GRACE0, ONE, INUSE = 16, 32, 64, 128
+
+    def steps(*s):
+        return b"\xff".join(s)
+    return {
+        "one": steps(bytes([ALICE]) + hello(a)),
+        "full": steps(bytes([ALICE]) + hello(a), bytes([ALICE]) + hello(c),
+                      bytes([BOB]) + hello(b), bytes([BOB]) + hello(c),
+                      bytes([CAROL]) + hello(a), bytes([3]),
+                      bytes([CAROL]) + hello(c), bytes([ALICE]) + hello(a)),
+        "dead": steps(bytes([ALICE | DEAD | GRACE0]) + hello(a), bytes([BOB]) + hello(b),
+                      bytes([BOB]) + hello(c), bytes([CAROL]) + hello(c),
+                      bytes([BOB]) + hello(a)),
+        "cap": steps(bytes([ALICE | ONE]) + hello(a), bytes([ALICE]) + hello(b), bytes([3]),
+                     bytes([ALICE]) + hello(b), bytes([BOB]) + hello(b)),
+        "want": steps(bytes([ALICE | INUSE]) + hello(a, b"client4=198.18.0.3/31\n"),
+                      bytes([BOB]) + hello(b, b"client6=2001:db8:77::3/127\n"),
+                      bytes([BOB]) + hello(c, b"avoid=198.18.0.0/30\n"),
+                      bytes([ALICE]) + hello(a, b"client4=198.18.0.5\n")),
+        "control": steps(bytes([ALICE]) + hello(a), bytes([2]) + b"compress_mode=6\n",
+                         bytes([2]) + b"foo=bar\ncompress_mode=auto\n",
+                         bytes([2]) + b"compress_mode=11\n"),
+        "refused": steps(bytes([0]) + b"proto=2\nid=" + a + b"\n",
+                         bytes([0]) + b"proto=1\nmtu=100\n", bytes([0]) + b"proto=1\n"),
+    }
+
+
+def leases_seeds():
+    # knobs: bit 0 account 1000 (else 0), bit 1 grace 0, bits 2-3 cap 1..4
+    ident = b"0123456789abcdef0123456789abcdef"
+    return {
+        "empty": b"\x00",
+        "mine": b"\x01" + b"0 " + ident + b" 0 5 1000\n1 " + ident + b" 0 5 0\n",
+        "old": b"\x00" + b"0 " + ident + b" 1 100\n1 bbbb 0 200\n2 cccc 99999 300\n",
+        "full": b"\x06" + b"".join(b"%d id%d 1 5 %d\n" % (i, i, 1000 if i % 3 else 7)
+                                   for i in range(32)),
+        "grace": b"\x01" + b"".join(b"%d id%d 0 %d 1000\n" % (i, i, 2000000000 + i)
+                                    for i in range(32)),
+        "junk": b"\x0d" + b"0 a 0 5 1000 7\n1 b 0 5 4294967295\n01 c 0 1\n3  d 0 1\n"
+                          b"4 e\x00 0 1\n" + b"7" * 120 + b"\n31 " + ident + b" 1 9 1000",
+    }
+
+
+def serveconf_seeds():
+    return {
+        "all": b"# serve.conf\npool 10.77.0.0/16\npool6 fd77:7373:6874::/64\n"
+               b"lease-file /run/sshtun/leases\nmtu 1400\nroute 203.0.113.0/24\n"
+               b"dns 203.0.113.53\ndns-domain lan.test\nnat yes\n"
+               b"max-sessions-per-user 2\nlease-grace 600\n",
+        "tabs": b"\tmtu\t1280   # comment\r\nmax-sessions-per-user 65536\nlease-grace 0\n",
+        "bad": b"mtu 99999\n",
+        "cap0": b"max-sessions-per-user 0\n",
+        "grace": b"lease-grace 604801\n",
+        "novalue": b"nat\n",
+        "pool": b"pool 10.0.0.1/24\npool6 none\n",
+        "long": b"route " + b"1" * 1100 + b"\n",
+    }
+
+
 def main():
     seeds = {
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
         "shell": shell_seeds(), "sshconfig": sshconfig_seeds(), "control": control_seeds(),
         "state": state_seeds(),
         "tx": tx_seeds(), "ossh": ossh_seeds(), "peer_check": peer_check_seeds(),
+        "serve": serve_seeds(), "leases": leases_seeds(), "serveconf": serveconf_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
