@@ -10,6 +10,11 @@
 #      pair; alice's client comes back to the same pair.
 #   2. --max-sessions-per-user 1 (from serve.conf): alice's second client is
 #      refused with its own message, bob is not held back by it.
+#   3. The real thing: alice and bob log in as themselves and run the helper
+#      with `sudo -n'.  The accounts exist only for a second sshd, in a
+#      private mount namespace where /etc/passwd, shadow, group and sudoers
+#      are bind-mounted copies; the real /etc is never touched.  sudo's own
+#      SUDO_UID names each account; alice cannot set it to bob's.
 . "$(dirname "$0")/lib.sh"
 
 SERVE="$SSHTUN serve --pool 198.18.0.0/30 --pool6 2001:db8:77::/125 --lease-file $TMP/leases"
@@ -87,5 +92,56 @@ check "bob's session still comes up" client_wait_up c3
 client_run c4 --remote-command "$(as $ALICE alice) --max-sessions-per-user 2"
 check "--max-sessions-per-user 2 on the command line beats serve.conf" client_wait_up c4
 kill_all "$(client_pid c1)" "$(client_pid c3)" "$(client_pid c4)"
+
+# ---- 3. through sudo, as real logins --------------------------------------
+
+ETC=$TMP/etc
+mkdir -p "$ETC" "$TMP/h-alice" "$TMP/h-bob"
+chmod 711 "$TMP"	# sshd reads authorized_keys as the user
+chown $ALICE:$ALICE "$TMP/h-alice"
+chown $BOB:$BOB "$TMP/h-bob"
+{ cat /etc/passwd
+  echo "alice:x:$ALICE:$ALICE::$TMP/h-alice:/bin/sh"
+  echo "bob:x:$BOB:$BOB::$TMP/h-bob:/bin/sh"; } >"$ETC/passwd"
+{ cat /etc/shadow; echo "alice:*:19000:0:99999:7:::"; echo "bob:*:19000:0:99999:7:::"; } >"$ETC/shadow"
+{ cat /etc/group; echo "alice:x:$ALICE:"; echo "bob:x:$BOB:"; } >"$ETC/group"
+chmod 644 "$ETC/passwd" "$ETC/group"
+chmod 640 "$ETC/shadow"
+SERVE3="$SSHTUN serve --pool 198.18.2.0/29 --pool6 none --lease-file $TMP/leases3"
+cat >"$ETC/sudoers" <<EOS
+Defaults env_reset
+Defaults !use_pty
+root ALL=(ALL:ALL) ALL
+alice,bob ALL=(root) NOPASSWD: $SERVE3
+EOS
+chmod 440 "$ETC/sudoers"
+cat >"$TMP/sshd-private.sh" <<'EOS'
+#!/bin/sh
+# sshd in a mount namespace of its own, with the test's accounts.
+exec unshare -m --propagation private sh -c '
+	for f in passwd shadow group sudoers; do
+		mount --bind "$0/$f" "/etc/$f" || exit 1
+	done
+	exec /usr/sbin/sshd "$@"' "$ETC" "$@"
+EOS
+sed -i "s|\$ETC|$ETC|" "$TMP/sshd-private.sh"
+chmod 755 "$TMP/sshd-private.sh"
+SSHD=$TMP/sshd-private.sh SSHD_PORT=2222 SSHD_SUBSYSTEM='' \
+	check "sshd with alice and bob (private mount namespace)" sshd_start
+check "alice is unknown outside it" eval '! getent passwd alice | grep -q ":$ALICE:"'
+fail_fast
+
+TARGET=alice@$S_ADDR client_run s1 -p 2222 --remote-command "sudo -n $SERVE3"
+check "alice logs in as herself and her helper runs through sudo" client_wait_up s1
+TARGET=bob@$S_ADDR client_run s2 -p 2222 --remote-command "sudo -n $SERVE3"
+check "bob too" client_wait_up s2
+is "$(awk '{ print $5 }' "$TMP/leases3" | sort | tr '\n' ' ')" "$ALICE $BOB " \
+	"the lease file holds one lease of each account (SUDO_UID, as sudo set it)"
+check "sshd logged alice in as alice" grep -q "Accepted publickey for alice " "$TMP/sshd.2222.log"
+TARGET=alice@$S_ADDR TRY_TIMEOUT=15 client_try s3 -p 2222 \
+	--remote-command "sudo -n SUDO_UID=$BOB $SERVE3"
+exits 6 "alice setting SUDO_UID to bob's"
+says "not allowed to set" "sudo refuses it"
+kill_all "$(client_pid s1)" "$(client_pid s2)"
 
 done_testing
