@@ -578,8 +578,8 @@ static int account_room(const struct pool *pool, struct entry *tab, unsigned siz
 	}
 }
 
-static int full(const struct pool *pool, const struct entry *tab, unsigned size,
-		const struct prefix_list *avoid, char *err, size_t errlen)
+static int full(const struct pool *pool, const struct entry *tab, unsigned size, char *err,
+		size_t errlen)
 {
 	char n4[INET6_ADDRSTRLEN + 4], n6[INET6_ADDRSTRLEN + 4], more[64] = "";
 	unsigned running = 0, reserved = 0, clash = 0;
@@ -675,7 +675,7 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		idx = mine != NONE ? mine : pick_free(pool, tab, size, avoid, now);
 	}
 	if (idx == NONE) {
-		ret = full(pool, tab, size, avoid, err, errlen);
+		ret = full(pool, tab, size, err, errlen);
 		goto out;
 	}
 	if (mine != NONE)
