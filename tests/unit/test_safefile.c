@@ -176,16 +176,19 @@ static void test_dirs(void **state)
  * is written there; a planted symlink is refused and its target kept. */
 static void test_lease_file(void **state)
 {
+	static const struct account root = { 0, "root" };
+	struct lease_holder a = { "a", &root, getpid() }, b = { "b", &root, getpid() },
+	    c = { "c", &root, getpid() };
 	struct pool pool;
 	struct lease l;
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/leases", sub);
 	assert_int_equal(pool_init(&pool, "198.18.0.0/24", "2001:db8:77::/64", path, err, sizeof(err)), 0);
-	assert_int_equal(pool_acquire(&pool, "a", getpid(), NULL, NULL, NULL, &l, err, sizeof(err)), 0);
+	assert_int_equal(pool_acquire(&pool, &a, NULL, NULL, NULL, &l, err, sizeof(err)), 0);
 
 	chmod(sub, 01777);
-	assert_int_equal(pool_acquire(&pool, "b", getpid(), NULL, NULL, NULL, &l, err, sizeof(err)), -1);
+	assert_int_equal(pool_acquire(&pool, &b, NULL, NULL, NULL, &l, err, sizeof(err)), -1);
 	assert_contains(err, sub);
 	assert_contains(err, "lets others write");
 	chmod(sub, 0755);
@@ -193,7 +196,7 @@ static void test_lease_file(void **state)
 	unlink(path);
 	put(victim, "precious\n", 0600);
 	assert_int_equal(symlink(victim, path), 0);
-	assert_int_equal(pool_acquire(&pool, "c", getpid(), NULL, NULL, NULL, &l, err, sizeof(err)), -1);
+	assert_int_equal(pool_acquire(&pool, &c, NULL, NULL, NULL, &l, err, sizeof(err)), -1);
 	assert_contains(err, path);
 	assert_string_equal(get(victim), "precious\n");
 }
