@@ -1,6 +1,8 @@
-/* The helper's handlers for what a client sends besides packets
- * (serve_hello.c): its hello, answered with a lease from a pool on a temp
- * lease file, and its CONTROL lines.
+/* The helper's handlers for what a client sends besides packets: its hello
+ * as the worker checks it (serve_hello.c), the lease the monitor picks for
+ * it from a pool on a temp lease file (serve_lease_pick, all of the
+ * monitor's lease work but the TUN and NAT), our hello from the monitor's
+ * reply; and its CONTROL lines.
  *
  * Input: steps separated by 0xff bytes (never part of a UTF-8 hello).  A
  * step's first byte says what it is, the rest is its payload:
@@ -83,16 +85,17 @@ static void check_why(const char *why, size_t cap)
 	CHECK(!strncmp(why, "server: ", 8) || !strncmp(why, "version mismatch: ", 18));
 }
 
-static void on_answer(const struct pool *pool, const struct serve_answer *ans, int acct, pid_t pid,
-		      const struct prefix_list *inuse, unsigned grace)
+static void on_answer(const struct pool *pool, const struct hello *h, const struct lease_reply *r,
+		      int acct, pid_t pid, const struct prefix_list *inuse, unsigned grace)
 {
-	const struct lease *l = &ans->lease;
-	const struct hello *h = &ans->client;
+	const struct lease *l = &r->lease;
 	struct owner *o;
 	struct lease want;
 	struct hello reply;
+	uint8_t out[HELLO_MAX];
 	char err[256];
 	unsigned asked = h->client4.family || h->client6.family;
+	int n, mode;
 
 	CHECK(l->index < PAIRS);
 	pool_pair(pool, l->index, &want);
@@ -101,13 +104,14 @@ static void on_answer(const struct pool *pool, const struct serve_answer *ans, i
 	/* A pair new to anyone is never one of the server's networks. */
 	for (int i = 0; !asked && !owners[l->index].used && inuse && i < inuse->n; i++)
 		CHECK(!inet_prefix_overlaps(&l->client4, &inuse->p[i]));
-	CHECK(ans->mtu <= cfg.mtu && (!h->mtu || ans->mtu <= h->mtu));
-	CHECK(ans->reply_len > 0 && ans->reply_len <= sizeof(ans->reply));
-	CHECK(hello_parse(ans->reply, ans->reply_len, &reply, err, sizeof(err)) == 0);
+	CHECK(r->mtu <= cfg.mtu && (!h->mtu || r->mtu <= h->mtu));
+	n = serve_hello_reply(&cfg, r, out, sizeof(out));
+	CHECK(n > 0 && (size_t)n <= sizeof(out));
+	CHECK(hello_parse(out, (size_t)n, &reply, err, sizeof(err)) == 0);
 	CHECK(same_prefix(&reply.client4, &l->client4) && same_prefix(&reply.server6, &l->server6));
-	CHECK(reply.mtu == ans->mtu);
-	CHECK(ans->compress_mode == COMPRESS_AUTO ||
-	      (ans->compress_mode >= COMPRESS_OFF && ans->compress_mode <= 9));
+	CHECK(reply.mtu == r->mtu);
+	mode = serve_hello_compress(h);
+	CHECK(mode == COMPRESS_AUTO || (mode >= COMPRESS_OFF && mode <= 9));
 
 	/* Whose was it? */
 	o = &owners[l->index];
@@ -131,18 +135,15 @@ static void on_answer(const struct pool *pool, const struct serve_answer *ans, i
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct serve_answer *ans = malloc(sizeof(*ans));
 	struct prefix_list inuse = { 0 };
+	struct serve_priv last = { 0 };
 	struct pool pool;
 	char why[ERROR_MSG_MAX], err[256];
 	const uint8_t *p = data, *end = data + size;
 	int last_acct = -1, steps = 0;
-	char last_id[HELLO_ID_LEN + 1] = "";
-	pid_t last_pid = 0;
 
-	CHECK(ans);
 	if (size < 1)
-		goto out;
+		return 0;
 	unlink(path);
 	memset(owners, 0, sizeof(owners));
 	CHECK(pool_init(&pool, "198.18.0.0/29", "2001:db8:77::/64", path, err, sizeof(err)) == 0);
@@ -154,10 +155,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (p < end && steps++ < STEPS_MAX) {
 		const uint8_t *stop = memchr(p, 0xff, (size_t)(end - p));
 		size_t len = (size_t)((stop ? stop : end) - p);
-		uint8_t op = p[0];
+		uint8_t op = len ? p[0] : 0;
 		int acct = (op >> 2) & 3, mode = 99, rc;
-		pid_t pid = op & 16 ? dead : getpid();
-		bool leased = true;
+		/* Each hello is a helper of its own, as sshd starts them. */
+		struct serve_priv priv = { .cfg = &cfg, .pool = pool, .account = accounts[acct],
+					   .holder = op & 16 ? dead : getpid() };
+		struct lease_request q;
+		struct lease_reply r;
+		struct hello h;
 
 		if (len == 0)
 			goto next;
@@ -165,19 +170,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 		case 1:
 			memset(why, 'X', sizeof(why));
-			rc = serve_hello(&cfg, &pool, &accounts[acct], pid, cfg.mtu,
-					 inuse.n ? &inuse : NULL, p + 1, len - 1, ans, &leased, why,
-					 sizeof(why));
-			if (rc < 0) {
+			if (serve_hello_request(p + 1, len - 1, &h, &q, why, sizeof(why)) < 0) {
 				check_why(why, sizeof(why));
-				CHECK(!leased);
 				break;
 			}
-			CHECK(leased);
-			on_answer(&pool, ans, acct, pid, inuse.n ? &inuse : NULL, pool.grace);
+			CHECK(lease_request_check(&q, err, sizeof(err)) == 0);
+			if (serve_lease_pick(&priv, &q, inuse.n ? &inuse : NULL, &r) < 0) {
+				CHECK(r.status == EXIT_REFUSED);
+				check_why(r.why, sizeof(r.why));
+				CHECK(!priv.leased);
+				break;
+			}
+			CHECK(priv.leased && r.status == 0);
+			on_answer(&pool, &h, &r, acct, priv.holder, inuse.n ? &inuse : NULL,
+				  pool.grace);
+			last = priv;
 			last_acct = acct;
-			last_pid = pid;
-			snprintf(last_id, sizeof(last_id), "%s", ans->client.id);
+			/* A second lease for the same helper is refused. */
+			CHECK(serve_lease_pick(&priv, &q, NULL, &r) < 0);
 			break;
 		case 2:
 			rc = serve_control(p + 1, len - 1, &mode);
@@ -186,19 +196,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(mode == COMPRESS_AUTO || (mode >= COMPRESS_OFF && mode <= 9));
 			break;
 		case 3:
-			if (last_acct < 0)
+			if (last_acct < 0 || !last.leased)
 				break;
-			{
-				struct lease_holder who = { .id = last_id,
-							    .account = &accounts[last_acct],
-							    .pid = last_pid };
-
-				CHECK(pool_release(&pool, &who) == 0);
-				for (int i = 0; i < PAIRS; i++)
-					if (owners[i].used && owners[i].account == last_acct &&
-					    !strcmp(owners[i].id, last_id) && owners[i].pid == last_pid)
-						owners[i].live = false;
-			}
+			serve_lease_release(&last);
+			CHECK(!last.leased);
+			for (int i = 0; i < PAIRS; i++)
+				if (owners[i].used && owners[i].account == last_acct &&
+				    !strcmp(owners[i].id, last.client_id) && owners[i].pid == last.holder)
+					owners[i].live = false;
 			break;
 		}
 next:
@@ -206,7 +211,5 @@ next:
 			break;
 		p = stop + 1;
 	}
-out:
-	free(ans);
 	return 0;
 }
