@@ -230,8 +230,7 @@ out:
 	shell_prompt_stop();
 	/* A connect thread still running owns the session: leave it to the
 	 * process's end rather than pull it away under the thread. */
-	if (!eng->connector.running)
-		session_close(eng);
+	session_close_now(eng);
 	dns_revert(&eng->undo);
 	routes_unexclude_all(eng);
 	routes_unpin_server(eng);

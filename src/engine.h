@@ -50,6 +50,8 @@ struct engine {
 	struct ssh_conn conn;
 	struct bg_job connector;	/* the connect in progress, on its thread */
 	struct session_job job;		/* the connect thread's, while it runs */
+	struct bg_job closer;		/* the last session's close, on its thread */
+	struct session_end ending;	/* the closer's, while it runs */
 	LIBSSH2_CHANNEL *channel;	/* the session's, in either mode */
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
 	struct chan_link chan;		/* the link to our helper */

@@ -252,15 +252,12 @@ static int session_begin(struct engine *eng)
 	return 0;
 }
 
-static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
+/* The thread has finished: what it made is the loop's now, and
+ * session_close frees it whatever happens next. */
+static int take_over(struct engine *eng)
 {
-	struct engine *eng = ctx;
-	int rc;
+	int rc = bg_finish(&eng->connector);
 
-	loop_unwatch(loop, fd);
-	rc = bg_finish(&eng->connector);
-	/* The thread has finished: what it made is the loop's now, and
-	 * session_close frees it whatever happens next. */
 	eng->conn = eng->job.conn;
 	eng->channel = eng->job.channel;
 	eng->openssh = eng->job.openssh;
@@ -268,26 +265,89 @@ static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
 		eng->lease = eng->job.lease;
 		eng->t.mtu = eng->job.mtu;
 	}
-	if (rc < 0 || session_begin(eng) < 0)
+	return rc;
+}
+
+static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	loop_unwatch(loop, fd);
+	if (take_over(eng) < 0 || session_begin(eng) < 0)
 		connect_failed(eng);
+}
+
+/* conn is closed elsewhere: forget its handles, keep its address (routes
+ * ask for the server's while reconnecting). */
+static void let_go(struct ssh_conn *conn)
+{
+	conn->session = NULL;
+	conn->sock = -1;
+	conn->proxy_pid = 0;
+}
+
+/* Starts fn on the connect thread with a fresh job, which takes over conn
+ * when given (the fallback goes on with the session it has). */
+static int start_job(struct engine *eng, int (*fn)(void *), struct ssh_conn *conn,
+		     void (*done)(struct loop *, int, short, void *))
+{
+	memset(&eng->job, 0, sizeof(eng->job));
+	eng->job.opts = eng->opts;
+	eng->job.conn.sock = -1;
+	eng->job.lease = eng->lease;
+	if (conn) {
+		eng->job.conn = *conn;
+		let_go(conn);
+	}
+	if (bg_start(&eng->connector, fn, &eng->job) < 0) {
+		if (conn) {
+			*conn = eng->job.conn;
+			let_go(&eng->job.conn);
+		}
+		return -1;
+	}
+	loop_watch(eng->loop, bg_done_fd(&eng->connector), POLLIN, done, eng);
+	return 0;
 }
 
 int session_start(struct engine *eng)
 {
 	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
 	eng->openssh = false;
-	memset(&eng->job, 0, sizeof(eng->job));
-	eng->job.opts = eng->opts;
-	eng->job.conn.sock = -1;
-	eng->job.lease = eng->lease;
-	if (bg_start(&eng->connector, session_connect, &eng->job) < 0)
-		return -1;
-	loop_watch(eng->loop, bg_done_fd(&eng->connector), POLLIN, on_connected, eng);
-	return 0;
+	return start_job(eng, session_connect, NULL, on_connected);
+}
+
+static int job_fallback(void *arg)
+{
+	struct session_job *job = arg;
+
+	return job_open_openssh(job);
+}
+
+static void fallback_failed(struct engine *eng)
+{
+	char why[ERROR_MSG_MAX];
+
+	snprintf(why, sizeof(why), "%s", fail_msg());
+	fail_clear();
+	fail(EXIT_REFUSED, "the sshtun helper is not installed on the server (`%s' failed: %s), and %s",
+	     eng->opts->remote_command, eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
+	session_lost(eng, EXIT_ERROR);
+}
+
+static void on_fallback_done(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	loop_unwatch(loop, fd);
+	if (take_over(eng) == 0 && openssh_begin(eng) == 0)
+		return;
+	fallback_failed(eng);
 }
 
 /* Why the helper went away before the hello, from its exit status and the
- * last thing it printed. */
+ * last thing it printed.  Returns true when stock sshd's own tunnel is being
+ * tried instead (on the connect thread: it takes seconds of round trips). */
 static bool explain_early_eof(struct engine *eng)
 {
 	int status = libssh2_channel_get_exit_status(eng->channel);
@@ -295,26 +355,17 @@ static bool explain_early_eof(struct engine *eng)
 	chan_link_drain_stderr(&eng->chan);
 	if (status == 127 || status == 126 || strstr(eng->chan.remote_err, "not found") ||
 	    strstr(eng->chan.remote_err, "No such file")) {
-		char why[ERROR_MSG_MAX];
-
 		/* No helper: stock sshd's own tunnel may still do. */
 		log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
 		libssh2_channel_free(eng->channel);
 		eng->channel = NULL;
 		loop_cancel(eng->loop, eng->hello_timer);
 		eng->hello_timer = 0;
-		eng->channel = ossh_open(eng->conn.session, eng->opts, &eng->lease, &eng->t.mtu, eng->job.debug_msg);
-		if (eng->channel) {
-			eng->openssh = true;
-			if (openssh_begin(eng) == 0)
-				return true;
-		}
-		snprintf(why, sizeof(why), "%s", fail_msg());
-		fail_clear();
-		fail(EXIT_REFUSED,
-		     "the sshtun helper is not installed on the server (`%s' failed: %s), and %s",
-		     eng->opts->remote_command, eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
-		return false;
+		loop_unwatch(eng->loop, eng->conn.sock);
+		if (start_job(eng, job_fallback, &eng->conn, on_fallback_done) == 0)
+			return true;
+		fallback_failed(eng);
+		return true;
 	}
 	fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s", status,
 	     eng->chan.remote_err[0] ? ": " : "", eng->chan.remote_err);
@@ -323,27 +374,87 @@ static bool explain_early_eof(struct engine *eng)
 
 /* ---- the end of a session ---- */
 
-void session_close(struct engine *eng)
+static void end_session(struct ssh_conn *conn, LIBSSH2_CHANNEL *channel)
+{
+	if (channel) {
+		libssh2_session_set_blocking(conn->session, 1);
+		libssh2_session_set_timeout(conn->session, 1000);
+		libssh2_channel_close(channel);
+		libssh2_channel_free(channel);
+	}
+	ssh_close(conn, "sshtun closing");
+}
+
+static int closer(void *arg)
+{
+	struct session_end *e = arg;
+
+	end_session(&e->conn, e->channel);
+	return 0;
+}
+
+static void on_closed(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	loop_unwatch(loop, fd);
+	bg_finish(&eng->closer);
+}
+
+/* Lets go of the session on the loop's side; true when there was one to
+ * close (then it is in eng->ending). */
+static bool release(struct engine *eng)
 {
 	/* The connect thread owns the session until it has finished. */
 	if (eng->connector.running)
-		return;
+		return false;
 	if (eng->conn.sock >= 0)
 		loop_unwatch(eng->loop, eng->conn.sock);
 	loop_cancel(eng->loop, eng->hello_timer);
 	eng->hello_timer = 0;
-	if (eng->channel) {
-		libssh2_session_set_blocking(eng->conn.session, 1);
-		libssh2_session_set_timeout(eng->conn.session, 1000);
-		libssh2_channel_close(eng->channel);
-		libssh2_channel_free(eng->channel);
-		eng->channel = NULL;
-	}
-	ssh_close(&eng->conn, "sshtun closing");
 	chan_link_reset(&eng->chan, NULL, NULL);
 	eng->t.maybe_buffered = false;
 	eng->t.up = false;
 	engine_fail_pings(eng);
+	return true;
+}
+
+void session_close(struct engine *eng)
+{
+	struct session_end e;
+
+	if (!release(eng))
+		return;
+	e.conn = eng->conn;
+	e.channel = eng->channel;
+	let_go(&eng->conn);
+	eng->channel = NULL;
+	if (!e.conn.session && e.conn.sock < 0 && !e.conn.proxy_pid)
+		return;
+	if (!eng->closer.running) {
+		bool failed = fail_code() != 0;
+
+		eng->ending = e;
+		if (bg_start(&eng->closer, closer, &eng->ending) == 0) {
+			loop_watch(eng->loop, bg_done_fd(&eng->closer), POLLIN, on_closed, eng);
+			return;
+		}
+		if (!failed)
+			fail_clear();	/* no thread: the close runs here, as before */
+	}
+	end_session(&e.conn, e.channel);
+}
+
+void session_close_now(struct engine *eng)
+{
+	if (eng->closer.running) {
+		loop_unwatch(eng->loop, bg_done_fd(&eng->closer));
+		bg_finish(&eng->closer);
+	}
+	if (!release(eng))
+		return;
+	end_session(&eng->conn, eng->channel);
+	eng->channel = NULL;
 }
 
 /* A failure that retrying will not heal. */

@@ -27,6 +27,13 @@ struct session_job {
 	char debug_msg[OSSH_DEBUG_MAX];	/* sshd's debug messages, while the session lives */
 };
 
+/* A session being closed, on a thread of its own: with a dead peer each
+ * polite step waits out its timeout. */
+struct session_end {
+	struct ssh_conn conn;
+	LIBSSH2_CHANNEL *channel;
+};
+
 /* Sets up the tunnel and both links (once).  Returns 0, or -1 with fail()
  * set. */
 int session_init(struct engine *eng);
@@ -35,8 +42,12 @@ int session_init(struct engine *eng);
 int session_start(struct engine *eng);
 /* Watches the TUN and the socket from the engine's loop. */
 void session_watch(struct engine *eng);
-/* Closes the session (not while the connect thread owns it). */
+/* Closes the session (not while the connect thread owns it), on a thread
+ * when one is free. */
 void session_close(struct engine *eng);
+/* The last close, before the process ends: here, and it waits for a close
+ * still running on its thread. */
+void session_close_now(struct engine *eng);
 /* The session failed or ended: stop, or reconnect after a backoff. */
 void session_lost(struct engine *eng, int code);
 /* Connects again in ms (0: now), with no other attempt under way. */
