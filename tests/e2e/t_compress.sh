@@ -100,7 +100,9 @@ is "$(sha256sum <"$TMP/mid" | cut -d' ' -f1)" "$SUM" "z6: transfer across five m
 check "z6: still up after the mode changes" client_is_up z6
 ctl z6 compress 10 2>"$TMP/bad"
 is "$?" 2 "z6: a bad mode is refused with exit 2"
-check "z6: the message names the bad mode" grep -q "10" "$TMP/bad"
+check "z6: the message names the bad mode: $(cat "$TMP/bad")" grep -q "bad compression \`10'" "$TMP/bad"
+client_status z6
+is "$(json_get "$TMP/z6.status" compression)" 6 "z6: the mode is still 6 after the refusal"
 
 # -- off: nothing compressed, counters still add up ------------------------
 client_run zoff --compress off
