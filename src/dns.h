@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "hello.h"
+#include "prefix.h"
 
 #define DNS_MAX_SERVERS 4
 #define DNS_MAX_DOMAINS 8

@@ -28,17 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prefix.h"
+
 #define HELLO_ID_LEN 32		/* hex digits */
 #define COMPRESS_ZLIB 0x01	/* bit in hello.compress */
-
-struct inet_prefix {
-	int family;		/* AF_INET, AF_INET6, or 0 when absent */
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-	} addr;
-	unsigned plen;
-};
 
 #define HELLO_MAX_PREFIXES 32
 #define HELLO_DOMAINS_MAX 512	/* "a.example,b.example" */
@@ -68,14 +61,5 @@ int hello_parse(const uint8_t *p, size_t len, struct hello *h, char *err, size_t
 
 /* Formats h into out.  Returns the length, or -1 when it does not fit. */
 int hello_format(const struct hello *h, uint8_t *out, size_t cap);
-
-/* "198.51.100.3/31" <-> struct inet_prefix; parse accepts a bare address
- * (plen = 32 or 128).  Returns 0 or -1. */
-int inet_prefix_parse(const char *s, struct inet_prefix *pfx);
-/* Do a and b share an address (one contains the other)?  Families differ:
- * no. */
-bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);
-/* Writes "addr/plen" (with_plen) or "addr".  Returns dst. */
-char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap);
 
 #endif

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "hello.h"	/* struct inet_prefix */
+#include "prefix.h"
 
 /* Is name a usable interface name: 1..IFNAMSIZ-1 characters of A-Z a-z 0-9
  * '.' '_' '-', not starting with '-' (it reaches other programs' argv), not

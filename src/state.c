@@ -17,7 +17,7 @@
 #include "control.h"
 #include "dns.h"
 #include "fail.h"
-#include "hello.h"
+#include "prefix.h"
 #include "log.h"
 #include "netlink.h"
 #include "safefile.h"

@@ -1,0 +1,88 @@
+/* See prefix.h. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "prefix.h"
+
+/* The prefix length: digits only, no sign, no leading zero, at most max. */
+static int parse_plen(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int inet_prefix_parse(const char *s, struct inet_prefix *pfx)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	char a[INET6_ADDRSTRLEN];
+	unsigned max;
+
+	memset(pfx, 0, sizeof(*pfx));
+	if (alen >= sizeof(a))
+		return -1;
+	memcpy(a, s, alen);
+	a[alen] = '\0';
+	if (inet_pton(AF_INET, a, &pfx->addr.v4) == 1) {
+		pfx->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, a, &pfx->addr.v6) == 1) {
+		pfx->family = AF_INET6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	pfx->plen = max;
+	if (slash && parse_plen(slash + 1, max, &pfx->plen) < 0) {
+		memset(pfx, 0, sizeof(*pfx));
+		return -1;
+	}
+	return 0;
+}
+
+bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b)
+{
+	unsigned plen = a->plen < b->plen ? a->plen : b->plen;
+	const uint8_t *x = (const uint8_t *)&a->addr, *y = (const uint8_t *)&b->addr;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned i = 0; plen; i++) {
+		unsigned take = plen < 8 ? plen : 8;
+
+		if ((x[i] ^ y[i]) & (uint8_t)(0xff << (8 - take)))
+			return false;
+		plen -= take;
+	}
+	return true;
+}
+
+char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!cap)
+		return dst;
+	dst[0] = '\0';
+	if ((pfx->family != AF_INET && pfx->family != AF_INET6) ||
+	    !inet_ntop(pfx->family, &pfx->addr, a, sizeof(a)))
+		return dst;
+	if (with_plen)
+		snprintf(dst, cap, "%s/%u", a, pfx->plen);
+	else
+		snprintf(dst, cap, "%s", a);
+	return dst;
+}
