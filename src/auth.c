@@ -13,7 +13,8 @@
 #include "common.h"
 #include "fail.h"
 #include "log.h"
-#include "ssh_int.h"
+#include "auth.h"
+#include "ssh_err.h"
 #include "tty.h"
 
 #define KEYFILE_MAX (64 * 1024)

@@ -11,7 +11,8 @@
 #include "common.h"
 #include "fail.h"
 #include "log.h"
-#include "ssh_int.h"
+#include "hostkey.h"
+#include "ssh_err.h"
 #include "tty.h"
 
 static const struct keytype {

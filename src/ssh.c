@@ -18,7 +18,8 @@
 #include "fail.h"
 #include "log.h"
 #include "ssh.h"
-#include "ssh_int.h"
+#include "auth.h"
+#include "hostkey.h"
 
 /* AES-256 and forward secrecy first (FACTS.md: libssh2 1.10 has no GCM or
  * chacha20-poly1305); the rest only as fallbacks for old servers. */
@@ -28,16 +29,6 @@ static const char kex_pref[] =
 	"diffie-hellman-group18-sha512,diffie-hellman-group14-sha256";
 static const char cipher_pref[] = "aes256-ctr,aes192-ctr,aes128-ctr";
 static const char mac_pref[] = "hmac-sha2-256,hmac-sha2-512";
-
-const char *ssh_errmsg(LIBSSH2_SESSION *session)
-{
-	char *msg = NULL;
-
-	if (!session)
-		return "no session";
-	libssh2_session_last_error(session, &msg, NULL, 0);
-	return msg && *msg ? msg : "unknown error";
-}
 
 int ssh_global_init(void)
 {

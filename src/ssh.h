@@ -9,29 +9,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define SSH_MAX_IDENTITIES 16
+#include "ssh_err.h"
+#include "ssh_opts.h"
+
 /* Our channels' window and packet size (both modes). */
 #define CHANNEL_WINDOW (16u * 1024 * 1024)	/* lets bulk data run ahead of acks */
 #define CHANNEL_PACKET 32768u
-
-enum strict_hostkey { SHK_ASK, SHK_YES, SHK_ACCEPT_NEW, SHK_NO };
-
-struct ssh_opts {
-	const char *host;		/* HostName: what we connect to and check */
-	unsigned port;
-	const char *user;
-	const char *identities[SSH_MAX_IDENTITIES];	/* -i / IdentityFile */
-	int nidentities;
-	bool identities_only;
-	const char *known_hosts;	/* UserKnownHostsFile, NULL: ~/.ssh/known_hosts */
-	enum strict_hostkey strict;
-	unsigned connect_timeout_s;	/* per address; 0: 15 */
-	int family;			/* AF_UNSPEC, AF_INET, AF_INET6 */
-	bool compression;		/* zlib@openssh.com transport compression */
-	bool batch;			/* never prompt (reconnects, no terminal) */
-	const char *proxy_command;	/* run by /bin/sh; its stdin/stdout carry ssh */
-	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
-};
 
 struct ssh_conn {
 	int sock;
@@ -46,9 +29,6 @@ struct ssh_conn {
  * set (exit 3, 4 or 5) and everything closed. */
 int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn);
 void ssh_close(struct ssh_conn *conn, const char *reason);
-
-/* libssh2's last error as text, for messages. */
-const char *ssh_errmsg(LIBSSH2_SESSION *session);
 
 /* One-shot libssh2_init (it is not thread-safe). */
 int ssh_global_init(void);

@@ -1,10 +1,12 @@
-/* Between ssh.c, hostkey.c and auth.c only. */
-#ifndef SSHTUN_SSH_INT_H
-#define SSHTUN_SSH_INT_H
+/* The server's host key against known_hosts, the way OpenSSH checks it
+ * (StrictHostKeyChecking, UserKnownHostsFile). */
+#ifndef SSHTUN_HOSTKEY_H
+#define SSHTUN_HOSTKEY_H
 
 #include <libssh2.h>
+#include <stddef.h>
 
-#include "ssh.h"
+#include "ssh_opts.h"
 
 struct hostkeys {
 	LIBSSH2_KNOWNHOSTS *kh;
@@ -19,7 +21,5 @@ int hostkeys_load(const struct ssh_opts *opts, struct hostkeys *hk);
 void hostkeys_pref(const struct hostkeys *hk, char *out, size_t cap);
 int hostkeys_verify(struct hostkeys *hk, const struct ssh_opts *opts, LIBSSH2_SESSION *s);
 void hostkeys_free(struct hostkeys *hk);
-
-int auth_run(const struct ssh_opts *opts, LIBSSH2_SESSION *s);
 
 #endif
