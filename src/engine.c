@@ -14,7 +14,6 @@
 #include "loop.h"
 #include "netlink.h"
 #include "peer_check.h"
-#include "session.h"
 
 static const char *const state_names[] = {
 	[ST_CONNECTING] = "connecting", [ST_AUTHENTICATING] = "authenticating",
@@ -57,20 +56,6 @@ void engine_stop(struct engine *eng, int code)
 	eng->quitting = true;
 	eng->exit_code = code;
 	loop_stop(eng->loop);
-}
-
-int engine_reconnect(struct engine *eng, char *err, size_t errlen)
-{
-	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || eng->connector.running) {
-		snprintf(err, errlen, "cannot reconnect while %s", eng->state_detail);
-		return -1;
-	}
-	log_info("reconnecting on request");
-	session_close(eng);
-	eng->reconnect_attempt = 0;
-	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
-	session_retry_in(eng, 0);
-	return 0;
 }
 
 void engine_quit(struct engine *eng)

@@ -1,6 +1,6 @@
-/* The client instance behind api.h.  Internal to src/: session.c runs the
- * connection, engine.c answers the shell, routes.c keeps routes, client.c
- * starts it all. */
+/* The client instance behind api.h.  Internal to src/: engine.c keeps its
+ * state and answers the shell; session.c (above it) runs the connection,
+ * keepalive.c its timers, routes.c the routes; client.c starts it all. */
 #ifndef SSHTUN_ENGINE_H
 #define SSHTUN_ENGINE_H
 
@@ -16,7 +16,6 @@
 #include "openssh.h"
 #include "pressure.h"
 #include "options.h"
-#include "session.h"
 #include "ssh.h"
 #include "state.h"
 #include "tunnel.h"
@@ -27,6 +26,26 @@
 
 enum engine_state {
 	ST_CONNECTING, ST_AUTHENTICATING, ST_NEGOTIATING, ST_UP, ST_RECONNECTING, ST_CLOSED,
+};
+
+/* What the connect thread works on.  It is the thread's alone while the
+ * thread runs; on_connected takes it over on the loop's thread.  The thread
+ * touches nothing else of the engine. */
+struct session_job {
+	const struct client_opts *opts;	/* read only */
+	struct ssh_conn conn;
+	LIBSSH2_CHANNEL *channel;
+	bool openssh;			/* stock sshd's tun@openssh.com channel */
+	struct hello lease;		/* stock sshd: in, the pair a reconnect keeps */
+	unsigned mtu;			/* stock sshd */
+	char debug_msg[OSSH_DEBUG_MAX];	/* sshd's debug messages, while the session lives */
+};
+
+/* A session being closed, on a thread of its own: with a dead peer each
+ * polite step waits out its timeout. */
+struct session_end {
+	struct ssh_conn conn;
+	LIBSSH2_CHANNEL *channel;
 };
 
 struct engine;

@@ -532,7 +532,7 @@ static void connect_failed(struct engine *eng)
 	schedule_reconnect(eng);
 }
 
-void session_retry_in(struct engine *eng, unsigned ms)
+static void retry_in(struct engine *eng, unsigned ms)
 {
 	loop_cancel(eng->loop, eng->reconnect_timer);
 	eng->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, eng);
@@ -546,7 +546,7 @@ static void schedule_reconnect(struct engine *eng)
 	snprintf(detail, sizeof(detail), "reconnecting in %us", (ms + 999) / 1000);
 	engine_set_state(eng, ST_RECONNECTING, detail);
 	log_info("connection lost; %s", detail);
-	session_retry_in(eng, ms);
+	retry_in(eng, ms);
 }
 
 /* ---- the event loop's side ---- */
@@ -629,4 +629,20 @@ void session_watch(struct engine *eng)
 {
 	loop_watch(eng->loop, eng->t.tun_fd, POLLIN, on_tun, eng);
 	loop_hook(eng->loop, before_poll, eng);
+}
+
+/* ---- for the shell (api.h) ---- */
+
+int engine_reconnect(struct engine *eng, char *err, size_t errlen)
+{
+	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || eng->connector.running) {
+		snprintf(err, errlen, "cannot reconnect while %s", eng->state_detail);
+		return -1;
+	}
+	log_info("reconnecting on request");
+	session_close(eng);
+	eng->reconnect_attempt = 0;
+	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
+	retry_in(eng, 0);
+	return 0;
 }

@@ -4,35 +4,9 @@
 #ifndef SSHTUN_SESSION_H
 #define SSHTUN_SESSION_H
 
-#include <libssh2.h>
-#include <stdbool.h>
-
-#include "hello.h"
-#include "openssh.h"
-#include "options.h"
-#include "ssh.h"
+#include <stddef.h>
 
 struct engine;
-
-/* What the connect thread works on.  It is the thread's alone while the
- * thread runs; on_connected takes it over on the loop's thread.  The thread
- * touches nothing else of the engine. */
-struct session_job {
-	const struct client_opts *opts;	/* read only */
-	struct ssh_conn conn;
-	LIBSSH2_CHANNEL *channel;
-	bool openssh;			/* stock sshd's tun@openssh.com channel */
-	struct hello lease;		/* stock sshd: in, the pair a reconnect keeps */
-	unsigned mtu;			/* stock sshd */
-	char debug_msg[OSSH_DEBUG_MAX];	/* sshd's debug messages, while the session lives */
-};
-
-/* A session being closed, on a thread of its own: with a dead peer each
- * polite step waits out its timeout. */
-struct session_end {
-	struct ssh_conn conn;
-	LIBSSH2_CHANNEL *channel;
-};
 
 /* Sets up the tunnel and both links (once).  Returns 0, or -1 with fail()
  * set. */
@@ -50,7 +24,6 @@ void session_close(struct engine *eng);
 void session_close_now(struct engine *eng);
 /* The session failed or ended: stop, or reconnect after a backoff. */
 void session_lost(struct engine *eng, int code);
-/* Connects again in ms (0: now), with no other attempt under way. */
-void session_retry_in(struct engine *eng, unsigned ms);
+/* engine_reconnect (api.h) is here too. */
 
 #endif
