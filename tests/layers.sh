@@ -23,6 +23,7 @@ module() {
 	commands | handlers | waiting | internal) echo interp ;;
 	shell) case $1 in *.h) echo interp ;; *) echo prompt ;; esac ;;
 	routes) echo engine ;;
+	state_parse) echo state ;;
 	netlink) echo netlink-linux ;;
 	tun) echo tun-linux ;;
 	*) echo "$b" ;;
