@@ -133,7 +133,7 @@ void stats_table(struct call *c, const struct engine_stats *s)
 	say(c, 1, "%-12s %llu", "drops", (unsigned long long)s->drops);
 	say(c, 1, "%-12s %s (average %s)", "round trip", fmt_rtt(a, sizeof(a), s->rtt_ms),
 	    fmt_rtt(b, sizeof(b), s->rtt_avg_ms));
-	say(c, 1, "%-12s %llu of %llu frames", "compressed",
+	say(c, 1, "%-12s %llu of %llu packets", "compressed",
 	    (unsigned long long)s->tx_compressed,
 	    (unsigned long long)(s->tx_compressed + s->tx_uncompressed));
 	say(c, 1, "%-12s %u", "reconnects", s->reconnects);

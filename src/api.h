@@ -40,7 +40,7 @@ struct engine_stats {
 	uint64_t tx_bytes, rx_bytes;		/* IP bytes, before compression */
 	uint64_t tx_wire_bytes, rx_wire_bytes;	/* bytes on the channel */
 	uint64_t drops;
-	uint64_t tx_compressed, tx_uncompressed;	/* DATA frames sent each way */
+	uint64_t tx_compressed, tx_uncompressed;	/* packets sent deflated, and not */
 	double rtt_ms, rtt_avg_ms;		/* -1 when not measured yet */
 	double tx_rate_bps, rx_rate_bps;	/* IP bits per second, last interval */
 	unsigned reconnects;

@@ -1,10 +1,10 @@
 /* See chanlink.h.
  *
- * libssh2 cannot start a send while another is half done (FACTS.md): not
- * after a write of ours returned EAGAIN with the packet cut (the tunnel's
- * write_blocked; the tunnel's serialize flag holds its reads back then), and
- * not after a read sent only part of a window adjust (read_half).  Reads of
- * stderr and writes here ask send_half_done() before they go. */
+ * libssh2 cannot start a send while another is half done (it returns
+ * LIBSSH2_ERROR_BAD_USE): not after a write of ours returned EAGAIN with the
+ * packet cut (the tunnel's write_blocked; its serialize flag holds the
+ * tunnel's reads back then), and not after a read sent only part of a window
+ * adjust (read_half).  Writes and the stderr reads here check first. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * rebuilds one file. */
 extern const char sshtun_version[];
 
-/* Exit status, fixed by SPEC.md. */
+/* Exit status, as sshtun(1) documents it (EXIT STATUS). */
 enum exit_code {
 	EXIT_OK = 0,
 	EXIT_ERROR = 1,		/* error while running */

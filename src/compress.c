@@ -406,12 +406,7 @@ long decompressor_run(struct decompressor *d, const uint8_t *in, size_t len, uin
 		if (rc == Z_BUF_ERROR)
 			rc = Z_OK;
 		else
-			/* Where inflate() stopped: data_type holds the unused bits of the
-	 * last byte read, +128 right after a block ended (zlib.h).  Frames end
-	 * with Z_SYNC_FLUSH's empty stored block, on a block and a byte
-	 * boundary; any other end is a truncated frame, or one that the next
-	 * frame would not continue. */
-	where = d->z.data_type;
+			where = d->z.data_type;	/* it went on: where it stopped now */
 	}
 	switch (rc) {
 	case Z_OK:

@@ -1,12 +1,13 @@
-/* Compression of DATA frames (issue 4).
+/* Compression of DATA frames.
  *
  * One raw-deflate stream per direction.  Each compressed DATA frame carries
- * exactly one IP packet, deflated and ended with Z_SYNC_FLUSH, so the
- * receiver inflates frame by frame while both ends keep the shared history
- * (a far better ratio on small packets than a stream per packet).  A packet
- * sent uncompressed never passes through deflate, or the two histories would
- * differ: decide with compressor_should() first, then compressor_run() and
- * send its output whatever its size (never more than len + COMPRESS_SLACK).
+ * a batch of whole IP packets (tunnel.h), deflated and ended with
+ * Z_SYNC_FLUSH, so the receiver inflates frame by frame while both ends keep
+ * the shared history (a far better ratio on small packets than a stream per
+ * packet).  A packet sent uncompressed never passes through deflate, or the
+ * two histories would differ: decide with compressor_should() first, then
+ * deflate and send the output whatever its size (never more than the input
+ * + COMPRESS_SLACK).
  *
  * Each end picks its own level and may change it at any frame; the receiver
  * never needs to know it.  A frame that inflates past the receiver's cap or
@@ -43,8 +44,8 @@ int compressor_set_mode(struct compressor *c, int mode);
 int compressor_mode(const struct compressor *c);
 
 /* Whether to compress this packet: never when off or shorter than
- * COMPRESS_MIN_LEN; in auto only when congested (the caller's transmit
- * queue backs up, so the channel, not the CPU, is the bottleneck); and not
+ * COMPRESS_MIN_LEN; in auto only when congested (the round trip of our
+ * pings says the channel, not the CPU, is the bottleneck: pressure.h); and not
  * when its flow's recent packets did not compress (a retry every
  * COMPRESS_PROBE_EVERY packets lets such a flow recover).  false counts
  * the packet as skipped. */

@@ -15,11 +15,10 @@
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *description;
 } subcommands[] = {
-	{ "serve", serve_main, "the server side, started by sshd" },
-	{ "ctl", ctl_main, "run a shell command in a running sshtun" },
-	{ "cleanup", cleanup_main, "undo what a killed instance left behind" },
+	{ "serve", serve_main },	/* the server side, started by sshd */
+	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
+	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
 };
 
 int main(int argc, char **argv)

@@ -23,7 +23,7 @@
 
 #define OSSH_AF_INET 2
 #define OSSH_AF_INET6 24
-#define OSSH_MAX_PACKET 16380	/* sshd drops larger datagrams (FACTS.md) */
+#define OSSH_MAX_PACKET 16380	/* sshd closes the direction on a larger one */
 #define OSSH_RX_CAP (256 * 1024)
 #define OSSH_DEBUG_MAX 256
 #define OSSH_ANY_UNIT 0x7fffffff	/* sshd picks; we cannot tell which */

@@ -1,4 +1,4 @@
-/* The client's command line (SPEC.md: ssh's letters where ssh has the same
+/* The client's command line (sshtun(1): ssh's letters where ssh has the same
  * meaning) and the ssh_config keywords that -o takes. */
 #ifndef SSHTUN_OPTIONS_H
 #define SSHTUN_OPTIONS_H

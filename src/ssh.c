@@ -21,7 +21,7 @@
 #include "auth.h"
 #include "hostkey.h"
 
-/* AES-256 and forward secrecy first (FACTS.md: libssh2 1.10 has no GCM or
+/* AES-256 and forward secrecy first (libssh2 1.10 has no GCM or
  * chacha20-poly1305); the rest only as fallbacks for old servers. */
 static const char kex_pref[] =
 	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"

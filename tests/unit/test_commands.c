@@ -242,7 +242,7 @@ static void test_stats(void **state)
 	assert_int_equal(run("stats"), 0);
 	assert_non_null(strstr(cap.out, "bytes        12.3 MiB       1.0 KiB\n"));
 	assert_non_null(strstr(cap.out, "rate         840 Mbit/s     12.3 kbit/s\n"));
-	assert_non_null(strstr(cap.out, "compressed   10 of 30 frames\n"));
+	assert_non_null(strstr(cap.out, "compressed   10 of 30 packets\n"));
 }
 
 static void test_units(void **state)
