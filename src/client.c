@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "paths.h"
 #include "session.h"
 #include "shell.h"
 #include "tun.h"
@@ -184,14 +185,14 @@ int client_main(int argc, char **argv)
 		return fail_code();
 	if (opts->sock_path)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts->sock_path);
-	else if (control_default_path(opts->name, sock_path, sizeof(sock_path)) < 0)
+	else if (paths_socket(opts->name, sock_path, sizeof(sock_path)) < 0)
 		return fail_code();
 	if (session_init(eng) < 0)
 		return fail_code();
 	/* What a crashed instance of this name left behind goes first. */
 	char state_path[300];
 
-	if (state_path_for(sock_path, state_path, sizeof(state_path)) < 0)
+	if (paths_state(sock_path, state_path, sizeof(state_path)) < 0)
 		return fail_code();
 	if (state_undo(state_path, false) > 0)
 		log_info("cleaned up after an earlier instance of `%s'", opts->name);

@@ -19,6 +19,7 @@
 #include "fail.h"
 #include "log.h"
 #include "loop.h"
+#include "paths.h"
 #include "safefile.h"
 #include "shell.h"
 
@@ -340,29 +341,6 @@ static void on_accept(struct loop *loop, int lfd, short revents, void *ctx)
 		log_warn("control: accept: %s", strerror(errno));
 }
 
-int control_default_path(const char *name, char *path, size_t cap)
-{
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	int n;
-
-	if (!*name || strchr(name, '/') || strspn(name, ".") == strlen(name))
-		return fail(EXIT_USAGE, "bad instance name `%s' (it names a file: not empty, "
-			    "no `/')", name);
-	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-			return fail(EXIT_USAGE, "bad instance name `%s' (no spaces or control characters)", name);
-	if (geteuid() == 0)
-		n = snprintf(path, cap, "/run/sshtun/%s.sock", name);
-	else if (rt && rt[0] == '/')
-		n = snprintf(path, cap, "%s/sshtun/%s.sock", rt, name);
-	else	/* no XDG_RUNTIME_DIR (no login session): a private dir of ours */
-		n = snprintf(path, cap, "/tmp/sshtun-%u/%s.sock", (unsigned)geteuid(), name);
-	if (n < 0 || (size_t)n >= cap || (size_t)n >= sizeof(C.path))
-		return fail(EXIT_USAGE, "control socket path for `%s' is too long (max %zu bytes); "
-			    "use a shorter -n NAME or -S PATH", name, sizeof(C.path) - 1);
-	return 0;
-}
-
 /* mkdir -p of the socket's directory, new parts 0700; then the directory
  * must be ours (or root's) and closed to others, or anyone could swap the
  * socket, or the state file beside it, for their own. */
@@ -381,17 +359,6 @@ static int make_dir(const char *path)
 	if (safe_dir(dir, true, 0700, err, sizeof(err)) < 0)
 		return fail(EXIT_ERROR, "control socket: %s; use -S with a path in a private directory", err);
 	return 0;
-}
-
-/* The instance name in messages: the socket's file name less ".sock". */
-static void name_of(const char *path, char *name, size_t cap)
-{
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	size_t n = strlen(base);
-
-	if (n > 5 && !strcmp(base + n - 5, ".sock"))
-		n -= 5;
-	snprintf(name, cap, "%.*s", (int)n, base);
 }
 
 /* A socket file that is there already: someone answering means a live
@@ -414,7 +381,7 @@ static int clear_stale(const struct sockaddr_un *sa)
 	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	e = errno;
 	close(fd);
-	name_of(sa->sun_path, name, sizeof(name));
+	paths_instance(sa->sun_path, name, sizeof(name));
 	if (rc == 0)
 		return fail(EXIT_ERROR, "instance `%s' is already running (control socket %s)",
 			    name, sa->sun_path);

@@ -14,11 +14,6 @@
 struct engine;
 struct loop;
 
-/* Default path for instance name: /run/sshtun/NAME.sock as root, else
- * $XDG_RUNTIME_DIR/sshtun/NAME.sock.  Returns 0, or -1 with fail() set (exit
- * 2) when name contains '/' or is empty, or the path does not fit. */
-int control_default_path(const char *name, char *path, size_t cap);
-
 /* Listens on path (creating its directory 0700; a stale socket, one nobody
  * answers on, is removed; a live one is an error naming the instance).
  * Returns 0 or -1 with fail(). */

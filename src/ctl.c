@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "paths.h"
 #include "tokenize.h"
 
 #define ANSWER_LINE_MAX	(1024 * 1024)	/* status --json with many routes is long */
@@ -320,16 +320,15 @@ static int list_instances(void)
 	struct dirent *de;
 	DIR *d;
 
-	if (control_default_path("x", dir, sizeof(dir)) < 0)
+	if (paths_dir(dir, sizeof(dir)) < 0)
 		return fail_code();
-	*strrchr(dir, '/') = '\0';
 	if (!(d = opendir(dir)))
 		return 0;
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
+		size_t len = paths_sock_name_len(de->d_name);
 
-		if (len > 5 && !strcmp(de->d_name + len - 5, ".sock"))
-			printf("%.*s\n", (int)(len - 5), de->d_name);
+		if (len)
+			printf("%.*s\n", (int)len, de->d_name);
 	}
 	closedir(d);
 	return 0;
@@ -342,17 +341,16 @@ static int pick_instance(void)
 	DIR *d;
 	int n = 0;
 
-	if (control_default_path("x", dir, sizeof(dir)) < 0)
+	if (paths_dir(dir, sizeof(dir)) < 0)
 		return fail_code();	/* main prints the message */
-	*strrchr(dir, '/') = '\0';
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
-			size_t len = strlen(de->d_name);
+			size_t len = paths_sock_name_len(de->d_name);
 
-			if (len <= 5 || strcmp(de->d_name + len - 5, ".sock") || len - 5 >= 128)
+			if (!len || len >= 128)
 				continue;
 			if (n < 2)
-				snprintf(found[n], sizeof(found[n]), "%.*s", (int)(len - 5), de->d_name);
+				snprintf(found[n], sizeof(found[n]), "%.*s", (int)len, de->d_name);
 			n++;
 		}
 		closedir(d);
@@ -367,7 +365,7 @@ static int pick_instance(void)
 		return 2;
 	}
 	snprintf(inst, sizeof(inst), "%s", found[0]);
-	return control_default_path(inst, sock_path, sizeof(sock_path)) < 0 ? fail_code() : 0;
+	return paths_socket(inst, sock_path, sizeof(sock_path)) < 0 ? fail_code() : 0;
 }
 
 static int usage(void)
@@ -474,7 +472,7 @@ int ctl_main(int argc, char **argv)
 	/* `sshtun ctl NAME status`: a first word that is no command but names
 	 * a running instance. */
 	if (!name && !path && optind < argc && !shell_is_command(argv[optind]) &&
-	    control_default_path(argv[optind], sock_path, sizeof(sock_path)) == 0 &&
+	    paths_socket(argv[optind], sock_path, sizeof(sock_path)) == 0 &&
 	    access(sock_path, F_OK) == 0)
 		name = argv[optind++];
 	fail_clear();
@@ -484,12 +482,10 @@ int ctl_main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(sock_path, sizeof(sock_path), "%s", path);
-		snprintf(inst, sizeof(inst), "%s", basename(sock_path));
-		if (strlen(inst) > 5 && !strcmp(inst + strlen(inst) - 5, ".sock"))
-			inst[strlen(inst) - 5] = '\0';
+		paths_instance(sock_path, inst, sizeof(inst));
 	} else if (name) {
 		snprintf(inst, sizeof(inst), "%s", name);
-		if (control_default_path(name, sock_path, sizeof(sock_path)) < 0)
+		if (paths_socket(name, sock_path, sizeof(sock_path)) < 0)
 			return fail_code();	/* main prints the message */
 	} else if ((rc = pick_instance())) {
 		return rc;

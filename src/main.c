@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "client.h"
 #include "common.h"
 #include "control.h"
 #include "fail.h"
 #include "privcheck.h"
 #include "serve.h"
-#include "state.h"
 #include "commands.h"
 
 static const struct {

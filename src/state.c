@@ -1,9 +1,7 @@
-/* Crash records and `sshtun cleanup`. */
+/* Crash records, and undoing them (state.h). */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +12,6 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "control.h"
 #include "dns.h"
 #include "fail.h"
 #include "prefix.h"
@@ -22,21 +19,6 @@
 #include "netlink.h"
 #include "safefile.h"
 #include "state.h"
-
-int state_path_for(const char *sock_path, char *out, size_t cap)
-{
-	size_t n = strlen(sock_path);
-	const char *ext = n > 5 && !strcmp(sock_path + n - 5, ".sock") ? "" : NULL;
-	int w;
-
-	if (ext)
-		w = snprintf(out, cap, "%.*s.state", (int)(n - 5), sock_path);
-	else
-		w = snprintf(out, cap, "%s.state", sock_path);
-	if (w < 0 || (size_t)w >= cap)
-		return fail(EXIT_USAGE, "state file path for %s too long", sock_path);
-	return 0;
-}
 
 void state_init(struct state *st, const char *path)
 {
@@ -183,74 +165,4 @@ int state_undo(const char *path, bool verbose)
 	}
 	unlink(path);
 	return undone;
-}
-
-static int cleanup_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int total = 0, rc;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		char path[512];
-
-		if (n < 7 || strcmp(e->d_name + n - 6, ".state"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		rc = state_undo(path, true);
-		if (rc < 0) {
-			log_warn("%s", fail_msg());
-			fail_clear();
-		} else {
-			total += rc;
-		}
-	}
-	closedir(d);
-	return total;
-}
-
-int cleanup_main(int argc, char **argv)
-{
-	const char *name = NULL, *sock = NULL;
-	char sock_buf[256], path[300];
-	int c, rc;
-
-	optind = 1;
-	while ((c = getopt(argc, argv, "hn:S:")) != -1) {
-		switch (c) {
-		case 'n': name = optarg; break;
-		case 'S': sock = optarg; break;
-		case 'h':
-			printf("usage: sshtun cleanup [-n NAME | -S PATH]\n");
-			return EXIT_OK;
-		default:
-			return fail(EXIT_USAGE, "usage: sshtun cleanup [-n NAME | -S PATH]");
-		}
-	}
-	if (optind != argc)
-		return fail(EXIT_USAGE, "usage: sshtun cleanup [-n NAME | -S PATH]");
-	if (!name && !sock) {
-		/* Every dead instance of this user. */
-		if (control_default_path("x", sock_buf, sizeof(sock_buf)) < 0)
-			return fail_code();
-		*strrchr(sock_buf, '/') = '\0';
-		rc = cleanup_dir(sock_buf);
-	} else {
-		if (!sock) {
-			if (control_default_path(name, sock_buf, sizeof(sock_buf)) < 0)
-				return fail_code();
-			sock = sock_buf;
-		}
-		if (state_path_for(sock, path, sizeof(path)) < 0)
-			return fail_code();
-		rc = state_undo(path, true);
-		if (rc < 0)
-			return fail_code();
-	}
-	if (rc == 0)
-		printf("nothing to clean up\n");
-	return EXIT_OK;
 }

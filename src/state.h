@@ -28,8 +28,7 @@ struct state {
 	char rec[STATE_MAX_RECORDS][STATE_LINE_MAX];
 };
 
-/* NAME.state beside the control socket path. */
-int state_path_for(const char *sock_path, char *out, size_t cap);
+/* The path: paths_state() of the control socket. */
 void state_init(struct state *st, const char *path);
 /* Adds or removes one record ("pin ...") and rewrites the file (atomically:
  * a temporary file renamed over it).  Returns 0 or -1 (logged). */
@@ -60,8 +59,5 @@ int state_parse(const char *text, size_t len, const char *path, const char *back
  * it is not running.  Returns the number of records undone (0: nothing
  * there), or -1 with fail() set (it is still running, or unreadable). */
 int state_undo(const char *path, bool verbose);
-
-/* `sshtun cleanup [-n NAME | -S PATH]`. */
-int cleanup_main(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "common.h"
 #include "control.h"
 #include "fail.h"
@@ -460,20 +461,20 @@ static void test_default_path(void **state)
 {
 	char p[108];
 
-	assert_int_equal(control_default_path("", p, sizeof(p)), -1);
+	assert_int_equal(paths_socket("", p, sizeof(p)), -1);
 	assert_int_equal(fail_code(), EXIT_USAGE);
 	assert_non_null(strstr((fail_msg)(), "bad instance name `'"));
 	fail_clear();
-	assert_int_equal(control_default_path("a/b", p, sizeof(p)), -1);
+	assert_int_equal(paths_socket("a/b", p, sizeof(p)), -1);
 	assert_non_null(strstr((fail_msg)(), "bad instance name `a/b'"));
 	fail_clear();
-	assert_int_equal(control_default_path("..", p, sizeof(p)), -1);
+	assert_int_equal(paths_socket("..", p, sizeof(p)), -1);
 	fail_clear();
-	assert_int_equal(control_default_path("work", p, sizeof(p)), 0);
+	assert_int_equal(paths_socket("work", p, sizeof(p)), 0);
 	assert_true(strlen(p) > 17 && !strcmp(p + strlen(p) - 17, "/sshtun/work.sock"));
 	if (geteuid() == 0)
 		assert_string_equal(p, "/run/sshtun/work.sock");
-	assert_int_equal(control_default_path("work", p, 10), -1);
+	assert_int_equal(paths_socket("work", p, 10), -1);
 	assert_non_null(strstr((fail_msg)(), "too long"));
 	fail_clear();
 }
