@@ -366,11 +366,6 @@ int shell_run(struct engine *eng, const char *line, const struct shell_out_ops *
 		status = dispatch(&c, t.argc, t.argv);
 	}
 	call_close(&c);
-	/* A waiting command that finished at once (the engine refused the
-	 * first ping) has called done already: report it as finished, so
-	 * that callers running commands in turn go on. */
-	if (status == SHELL_PENDING && !shell_pending(ctx))
-		return shell_finished_status;
 	if (status != SHELL_PENDING)
 		ops->done(ctx, status);
 	return status;

@@ -26,9 +26,6 @@ struct call {
 	size_t olen, osent;
 };
 
-/* The status the last waiting command finished with (waiting.c). */
-extern int shell_finished_status;
-
 int call_open(struct call *c);
 void call_flush(struct call *c);
 void call_close(struct call *c);

@@ -193,8 +193,9 @@ static struct {
 	bool active;		/* between start and stop */
 	bool installed;		/* the readline handler is */
 	bool busy;		/* a command is pending: keys go to it */
-	bool in_run;		/* inside shell_run from the line handler */
+	bool in_run;		/* inside the line handler: readline redraws */
 	bool raw;		/* saved holds the terminal to restore */
+	struct shell_driver drv;
 	struct engine *eng;
 	struct loop *loop;
 	char name[64];
@@ -262,10 +263,11 @@ static void keys_restore(void)
 	P.raw = false;
 }
 
+/* A command that waited has finished (from the loop). */
 static void prompt_done(void *ctx, int status)
 {
-	if (P.in_run || !P.busy)
-		return;	/* answered at once: readline draws the prompt itself */
+	if (!P.busy)
+		return;
 	P.busy = false;
 	keys_restore();	/* before install, which saves the mode to go back to */
 	if (P.active && !shell_quit_requested())
@@ -276,6 +278,8 @@ static const struct shell_out_ops prompt_ops = { prompt_write, prompt_done };
 
 static void on_line(char *line)
 {
+	int st;
+
 	if (!line) {	/* Ctrl-D */
 		fputc('\n', rl_outstream);
 		uninstall();
@@ -284,12 +288,12 @@ static void on_line(char *line)
 	}
 	shell_history_add(line);
 	P.in_run = true;
-	shell_run(P.eng, line, &prompt_ops, &P);
+	st = shell_drive(&P.drv, line);
 	P.in_run = false;
 	free(line);
 	if (shell_quit_requested()) {
 		uninstall();
-	} else if (shell_pending(&P)) {
+	} else if (st == SHELL_PENDING) {
 		uninstall();
 		P.busy = true;
 		keys_raw();
@@ -303,8 +307,8 @@ static void on_prompt_stdin(struct loop *loop, int fd, short revents, void *ctx)
 
 	if (P.busy) {
 		n = read(fd, keys, sizeof(keys));
-		if (n > 0 && shell_watching(&P))
-			shell_stop(&P);
+		if (n > 0 && shell_watching(&P.drv))
+			shell_stop(&P.drv);
 		else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			goto gone;
 		return;
@@ -365,6 +369,7 @@ int shell_prompt_start(struct engine *eng, struct loop *loop, const char *name)
 		return 0;
 	P.eng = eng;
 	P.loop = loop;
+	shell_driver_init(&P.drv, eng, &prompt_ops, NULL);
 	clean(P.name, sizeof(P.name), name);
 	memset(&st, 0, sizeof(st));
 	shell_engine()->status(eng, &st);
@@ -398,7 +403,7 @@ void shell_prompt_stop(void)
 		fflush(rl_outstream);
 	}
 	if (P.busy)
-		shell_cancel(&P);
+		shell_cancel(&P.drv);
 	P.busy = false;
 	keys_restore();
 	loop_unwatch(P.loop, STDIN_FILENO);
@@ -410,7 +415,7 @@ bool shell_prompt_interrupt(void)
 		return false;
 	if (P.busy) {
 		fputs("^C\n", stdout);
-		shell_stop(&P);
+		shell_stop(&P.drv);
 		return true;
 	}
 	/* As bash does: show ^C, forget the line, a fresh prompt. */
@@ -433,7 +438,8 @@ static struct {
 	char buf[CTL_LINE_MAX];
 	size_t len;
 	bool skipping;		/* inside a line that was too long */
-	bool eof, busy, in_run, watched;
+	bool eof, busy, watched;
+	struct shell_driver drv;
 } S;
 
 static void stdin_write(void *ctx, int stream, const char *text, size_t len)
@@ -447,11 +453,11 @@ static void stdin_write(void *ctx, int stream, const char *text, size_t len)
 
 static void stdin_next(void);
 
+/* A command that waited has finished (from the loop). */
 static void stdin_done(void *ctx, int status)
 {
 	S.busy = false;
-	if (!S.in_run)
-		stdin_next();
+	stdin_next();
 }
 
 static const struct shell_out_ops stdin_ops = { stdin_write, stdin_done };
@@ -464,11 +470,7 @@ static void stdin_run(char *line)
 
 	if (n && line[n - 1] == '\r')
 		line[n - 1] = '\0';
-	S.busy = true;
-	S.in_run = true;
-	shell_run(S.eng, line, &stdin_ops, &S);
-	S.in_run = false;
-	S.busy = shell_pending(&S);
+	S.busy = shell_drive(&S.drv, line) == SHELL_PENDING;
 }
 
 /* Runs the complete lines in the buffer, one at a time: a pending command
@@ -536,6 +538,7 @@ int shell_stdin_start(struct engine *eng, struct loop *loop)
 {
 	S.eng = eng;
 	S.loop = loop;
+	shell_driver_init(&S.drv, eng, &stdin_ops, NULL);
 	if (loop_watch(loop, STDIN_FILENO, POLLIN, stdin_readable, NULL) < 0)
 		return fail(EXIT_ERROR, "cannot watch standard input (too many open descriptors)");
 	S.watched = true;

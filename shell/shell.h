@@ -1,10 +1,11 @@
 /* The command interpreter: one command table drives parsing, argument
  * checking, help, completion and the man page's COMMANDS section.  Four ways
- * in share shell_run(): the readline prompt, `sshtun ctl` (through the
+ * in share shell_drive(): the readline prompt, `sshtun ctl` (through the
  * control socket), -c COMMAND, and lines on a non-terminal stdin. */
 #ifndef SSHTUN_SHELL_H
 #define SSHTUN_SHELL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct engine;
@@ -21,11 +22,32 @@ struct shell_out_ops {
 
 #define SHELL_PENDING (-1)
 
-/* Runs one line.  Returns the status (and has called done), or SHELL_PENDING
- * when done will be called later.  A pending command is abandoned (its done
- * never called, its output dropped) by shell_cancel(ctx). */
+/* Runs one line and calls done exactly once: before it returns, or later
+ * from the loop for a command that waits.  Returns the status, or
+ * SHELL_PENDING when the command went on waiting (done may have come
+ * already, when it finished at once: shell_drive tells the two apart).  A
+ * pending command is abandoned (its done never called, its output dropped)
+ * by shell_cancel(ctx). */
 int shell_run(struct engine *eng, const char *line, const struct shell_out_ops *ops, void *ctx);
 void shell_cancel(void *ctx);
+
+/* The one way the four callers run their lines, one at a time.
+ * shell_drive returns the status of a command that finished before it
+ * returned; for one that waits it returns SHELL_PENDING, and out->done comes
+ * later from the loop, never from inside shell_drive, so a done handler may
+ * run the caller's next line at once.  The driver is the ctx of
+ * shell_pending, shell_stop and shell_cancel. */
+struct shell_driver {
+	struct engine *eng;
+	const struct shell_out_ops *out;	/* done: only for commands that waited */
+	void *ctx;			/* out's */
+	bool in_run, finished, waiting;
+	int status;
+};
+
+void shell_driver_init(struct shell_driver *d, struct engine *eng, const struct shell_out_ops *out,
+		       void *ctx);
+int shell_drive(struct shell_driver *d, const char *line);
 
 /* Completion candidates for the word under the cursor of line (text typed so
  * far).  Calls fn for each; used by readline and by `ctl` over the socket. */

@@ -76,8 +76,6 @@ static void drop(struct pending *p)
 	p->used = false;
 }
 
-int shell_finished_status;
-
 /* Frees the slot before done: done may start the caller's next command. */
 static void finish(struct pending *p, int status)
 {
@@ -85,7 +83,6 @@ static void finish(struct pending *p, int status)
 	void *ctx = p->c.ctx;
 
 	drop(p);
-	shell_finished_status = status;
 	ops->done(ctx, status);
 }
 

@@ -31,8 +31,8 @@
 /* -c commands, run one after another once the tunnel is first up. */
 struct cmd_run {
 	struct engine *eng;
+	struct shell_driver drv;
 	int next;
-	bool in_next;		/* inside cmd_next: done() needs no restart */
 };
 
 /* One client per process. */
@@ -62,32 +62,33 @@ static void cmd_write(void *ctx, int stream, const char *text, size_t len)
 	fflush(stream == 2 ? stderr : stdout);
 }
 
-static void cmd_done(void *ctx, int status);
-static const struct shell_out_ops cmd_ops = { .write = cmd_write, .done = cmd_done };
+static void cmd_failed(int status)
+{
+	if (status)
+		log_warn("-c command failed (status %d)", status);
+}
 
 static void cmd_next(struct cmd_run *r)
 {
 	struct engine *eng = r->eng;
 
-	r->in_next = true;
 	while (r->next < eng->opts->ncommands && !eng->quitting) {
-		const char *line = eng->opts->commands[r->next++];
+		int st = shell_drive(&r->drv, eng->opts->commands[r->next++]);
 
-		if (shell_run(eng, line, &cmd_ops, r) == SHELL_PENDING)
+		if (st == SHELL_PENDING)
 			break;
+		cmd_failed(st);
 	}
-	r->in_next = false;
 }
 
+/* A command that waited has finished. */
 static void cmd_done(void *ctx, int status)
 {
-	struct cmd_run *r = ctx;
-
-	if (status)
-		log_warn("-c command failed (status %d)", status);
-	if (!r->in_next)
-		cmd_next(r);	/* a command that waited has finished */
+	cmd_failed(status);
+	cmd_next(ctx);
 }
+
+static const struct shell_out_ops cmd_ops = { .write = cmd_write, .done = cmd_done };
 
 static void run_commands(struct loop *loop, void *ctx)
 {
@@ -95,6 +96,7 @@ static void run_commands(struct loop *loop, void *ctx)
 
 	c->cmds.eng = &c->eng;
 	c->cmds.next = 0;
+	shell_driver_init(&c->cmds.drv, &c->eng, &cmd_ops, &c->cmds);
 	cmd_next(&c->cmds);
 }
 

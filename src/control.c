@@ -30,7 +30,7 @@
 struct client {
 	int fd;			/* -1: free */
 	bool busy;		/* a command is pending: later requests wait */
-	bool in_run;		/* inside shell_run: flush once it returns */
+	bool in_run;		/* answering requests: one flush at the end */
 	bool eof;		/* the peer will send no more */
 	bool closing;		/* close once the output is out */
 	bool shut;		/* output over: our side shut, the rest of the
@@ -40,6 +40,7 @@ struct client {
 	uint64_t last;		/* last request or byte read, for the idle sweep */
 	size_t inlen, outlen, outcap;
 	char *out;
+	struct shell_driver drv;
 	char in[CTL_LINE_MAX];
 };
 
@@ -59,7 +60,7 @@ static void client_drop(struct client *cl)
 	if (cl->fd < 0)
 		return;
 	if (cl->busy)
-		shell_cancel(cl);
+		shell_cancel(&cl->drv);
 	loop_unwatch(C.loop, cl->fd);
 	close(cl->fd);
 	free(cl->out);
@@ -159,21 +160,26 @@ static void ctl_write(void *ctx, int stream, const char *text, size_t len)
 
 static void client_process(struct client *cl);
 
+static void answered(struct client *cl, int status)
+{
+	char x[16];
+	int n = snprintf(x, sizeof(x), "x %d\n", status);
+
+	out_append(cl, x, (size_t)n);
+}
+
+/* A command that waited has finished (from the loop). */
 static void ctl_done(void *ctx, int status)
 {
 	struct client *cl = ctx;
-	char x[16];
-	int n = snprintf(x, sizeof(x), "x %d\n", status);
 
 	if (cl->fd < 0)
 		return;
 	cl->busy = false;
-	out_append(cl, x, (size_t)n);
-	if (!cl->in_run && cl->fd >= 0) {
-		client_process(cl);	/* requests that waited behind this one */
-		if (cl->fd >= 0)
-			client_flush(cl);
-	}
+	answered(cl, status);
+	client_process(cl);	/* requests that waited behind this one */
+	if (cl->fd >= 0)
+		client_flush(cl);
 }
 
 static const struct shell_out_ops ctl_ops = { ctl_write, ctl_done };
@@ -188,12 +194,19 @@ static void handle(struct client *cl, char *line)
 	static const char bad[] = "e unknown request (want run or complete)\nx 2\n";
 
 	if (!strncmp(line, "run", 3) && (line[3] == ' ' || !line[3])) {
-		cl->busy = true;
+		bool batching = cl->in_run;
+		int st;
+
+		shell_driver_init(&cl->drv, C.eng, &ctl_ops, cl);
+		cl->busy = true;	/* a drop meanwhile cancels the command */
 		cl->in_run = true;
-		shell_run(C.eng, line + 3 + !!line[3], &ctl_ops, cl);
-		cl->in_run = false;
-		if (cl->fd >= 0)
-			cl->busy = shell_pending(cl);
+		st = shell_drive(&cl->drv, line + 3 + !!line[3]);
+		cl->in_run = batching;
+		if (cl->fd < 0)
+			return;
+		cl->busy = st == SHELL_PENDING;
+		if (!cl->busy)
+			answered(cl, st);
 	} else if (!strncmp(line, "complete", 8) && (line[8] == ' ' || !line[8])) {
 		shell_complete(C.eng, line + 8 + !!line[8], complete_word, cl);
 		out_append(cl, "x 0\n", 4);
