@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "compress.h"
 #include "format.h"
 #include "internal.h"
 #include "loop.h"
@@ -315,7 +316,7 @@ int cmd_compress(struct call *c)
 	const char *m = c->argv[0];
 	char err[ERROR_MSG_MAX] = "";
 
-	if (strcmp(m, "auto") && strcmp(m, "off") && !(m[0] >= '1' && m[0] <= '9' && !m[1])) {
+	if (!compress_mode_ok(m, NULL)) {
 		say(c, 2, "bad compression `%s' (want auto, off or a level 1 to 9)", m);
 		return 2;
 	}

@@ -71,18 +71,29 @@ static bool valid_mode(int mode)
 	return mode == COMPRESS_OFF || mode == COMPRESS_AUTO || (mode >= 1 && mode <= 9);
 }
 
+bool compress_mode_ok(const char *s, int *mode)
+{
+	int m;
+
+	if (!s)
+		return false;
+	if (strcmp(s, "off") == 0)
+		m = COMPRESS_OFF;
+	else if (strcmp(s, "auto") == 0)
+		m = COMPRESS_AUTO;
+	else if (s[0] >= '1' && s[0] <= '9' && s[1] == '\0')
+		m = s[0] - '0';
+	else
+		return false;
+	if (mode)
+		*mode = m;
+	return true;
+}
+
 int compress_mode_parse(const char *s, int *mode)
 {
-	if (!s)
-		s = "";
-	if (strcmp(s, "off") == 0)
-		*mode = COMPRESS_OFF;
-	else if (strcmp(s, "auto") == 0)
-		*mode = COMPRESS_AUTO;
-	else if (s[0] >= '1' && s[0] <= '9' && s[1] == '\0')
-		*mode = s[0] - '0';
-	else
-		return fail(EXIT_USAGE, "bad compression mode `%s' (auto, off, 1..9)", s);
+	if (!compress_mode_ok(s, mode))
+		return fail(EXIT_USAGE, "bad compression mode `%s' (%s)", s ? s : "", COMPRESS_MODES);
 	return 0;
 }
 

@@ -26,8 +26,12 @@ enum compress_mode { COMPRESS_OFF = 0, COMPRESS_AUTO = -1 /* levels 1..9 are the
 #define COMPRESS_AUTO_LEVEL 6	/* the zlib level auto compresses with */
 #define COMPRESS_PROBE_EVERY 64	/* a flow judged incompressible is retried this often */
 
-/* "off", "auto", "1".."9".  Returns 0, or -1 with
- * fail(EXIT_USAGE, "bad compression mode `%s' (auto, off, 1..9)"). */
+#define COMPRESS_MODES "auto, off, 1..9"
+/* The one check of a mode's name: "off", "auto", "1".."9".  true (and *mode
+ * set, when mode is not NULL) or false. */
+bool compress_mode_ok(const char *s, int *mode);
+/* The same, failing with fail(EXIT_USAGE, "bad compression mode `%s'
+ * (auto, off, 1..9)"). */
 int compress_mode_parse(const char *s, int *mode);
 /* "off", "auto" or the level; returns buf. */
 const char *compress_mode_str(int mode, char *buf, size_t cap);

@@ -218,11 +218,8 @@ int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t 
 	char line[32], name[8];
 	int m;
 
-	if (compress_mode_parse(mode, &m) < 0) {
-		snprintf(err, errlen, "%s", fail_msg());
-		fail_clear();
-		return -1;
-	}
+	if (!compress_mode_ok(mode, &m))
+		return errorf(err, errlen, "bad compression mode `%s' (%s)", mode, COMPRESS_MODES);
 	if (eng->openssh) {
 		snprintf(err, errlen, "with stock sshd's channel, compression is ssh's own: start with -o Compression=yes");
 		return -1;
@@ -366,7 +363,7 @@ int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t
 	char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "";
 	int ifindex, rc;
 
-	if (inet_prefix_parse(cidr, &p) < 0) {
+	if (inet_prefix_parse_net(cidr, &p) < 0) {
 		snprintf(err, errlen, "bad CIDR `%s' (want e.g. 10.20.0.0/16 or 2001:db8::/32)", cidr);
 		return -1;
 	}

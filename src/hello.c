@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "common.h"
+#include "compress.h"
 #include "fail.h"
 #include "hello.h"
 
@@ -89,9 +90,7 @@ static int parse_compress(void *field, char *v)
 
 static int parse_compress_mode(void *field, char *v)
 {
-	bool level = strlen(v) == 1 && v[0] >= '1' && v[0] <= '9';
-
-	if (!level && strcmp(v, "off") && strcmp(v, "auto"))
+	if (!compress_mode_ok(v, NULL))
 		return -1;
 	strcpy(field, v);	/* at most 4 characters + NUL: checked above */
 	return 0;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "prefix.h"
@@ -50,6 +51,19 @@ int inet_prefix_parse(const char *s, struct inet_prefix *pfx)
 		memset(pfx, 0, sizeof(*pfx));
 		return -1;
 	}
+	return 0;
+}
+
+int inet_prefix_parse_net(const char *s, struct inet_prefix *pfx)
+{
+	uint8_t *x = (uint8_t *)&pfx->addr;
+	unsigned total;
+
+	if (inet_prefix_parse(s, pfx) < 0)
+		return -1;
+	total = pfx->family == AF_INET ? 32 : 128;
+	for (unsigned bit = pfx->plen; bit < total; bit++)
+		x[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
 	return 0;
 }
 

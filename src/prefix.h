@@ -19,6 +19,9 @@ struct inet_prefix {
 /* "198.51.100.3/31" <-> struct inet_prefix; parse accepts a bare address
  * (plen = 32 or 128).  Returns 0 or -1. */
 int inet_prefix_parse(const char *s, struct inet_prefix *pfx);
+/* A network the user names (route add, route exclude): parsed as above,
+ * its host bits cleared. */
+int inet_prefix_parse_net(const char *s, struct inet_prefix *pfx);
 /* Do a and b share an address (one contains the other)?  Families differ:
  * no. */
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);

@@ -9,15 +9,6 @@
 #include "netlink.h"
 #include "peer_facts.h"
 
-static void mask_host_bits(struct inet_prefix *p)
-{
-	uint8_t *x = (uint8_t *)&p->addr;
-	unsigned total = p->family == AF_INET ? 32 : 128;
-
-	for (unsigned bit = p->plen; bit < total; bit++)
-		x[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-}
-
 int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, int *n, char *err,
 		 size_t errlen)
 {
@@ -34,11 +25,10 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 		for (size_t i = 0; i < 4; i++)
 			inet_prefix_parse(halves[i], &out[(*n)++]);
 		return 0;
-	} else if (inet_prefix_parse(cidr, &out[0]) < 0) {
+	} else if (inet_prefix_parse_net(cidr, &out[0]) < 0) {
 		snprintf(err, errlen, "bad CIDR `%s' (want e.g. 10.20.0.0/16, 2001:db8::/32 or default)", cidr);
 		return -1;
 	} else {
-		mask_host_bits(&out[0]);
 		*n = 1;
 	}
 	/* Through a ProxyCommand the server's address is unknown: no check. */

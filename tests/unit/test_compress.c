@@ -247,6 +247,7 @@ static void test_mode_parse(void **state)
 		char want[64];
 
 		mode = 42;
+		assert_false(compress_mode_ok(bad[i], &mode));
 		assert_int_equal(compress_mode_parse(bad[i], &mode), -1);
 		assert_int_equal(mode, 42);
 		snprintf(want, sizeof(want), "bad compression mode `%s' (auto, off, 1..9)", bad[i]);

@@ -248,6 +248,17 @@ static void test_inet_prefix(void **state)
 	}
 	memset(&p, 0, sizeof(p));
 	assert_string_equal(inet_prefix_str(&p, true, s, sizeof(s)), "");
+
+	/* A network the user names: host bits go, the length stays. */
+	assert_int_equal(inet_prefix_parse_net("198.51.100.77/24", &p), 0);
+	assert_string_equal(inet_prefix_str(&p, true, s, sizeof(s)), "198.51.100.0/24");
+	assert_int_equal(inet_prefix_parse_net("2001:db8:1:2::5/33", &p), 0);
+	assert_string_equal(inet_prefix_str(&p, true, s, sizeof(s)), "2001:db8::/33");
+	assert_int_equal(inet_prefix_parse_net("10.1.2.3/0", &p), 0);
+	assert_string_equal(inet_prefix_str(&p, true, s, sizeof(s)), "0.0.0.0/0");
+	assert_int_equal(inet_prefix_parse_net("10.1.2.3", &p), 0);
+	assert_string_equal(inet_prefix_str(&p, true, s, sizeof(s)), "10.1.2.3/32");
+	assert_int_equal(inet_prefix_parse_net("10.1.2.3/33", &p), -1);
 }
 
 int main(void)
