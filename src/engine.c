@@ -21,11 +21,6 @@ static const char *const state_names[] = {
 	[ST_RECONNECTING] = "reconnecting", [ST_CLOSED] = "closed",
 };
 
-const char *engine_state_name(enum engine_state st)
-{
-	return state_names[st];
-}
-
 void engine_set_state(struct engine *eng, enum engine_state st, const char *detail)
 {
 	struct engine_status s;

@@ -116,7 +116,6 @@ struct engine {
 };
 
 void engine_set_state(struct engine *eng, enum engine_state st, const char *detail);
-const char *engine_state_name(enum engine_state st);
 /* Ends the run: exit code, message already reported by the caller. */
 void engine_stop(struct engine *eng, int code);
 

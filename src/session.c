@@ -419,7 +419,9 @@ static bool release(struct engine *eng)
 	return true;
 }
 
-void session_close(struct engine *eng)
+/* Closes the session (not while the connect thread owns it), on a thread
+ * when one is free. */
+static void session_close(struct engine *eng)
 {
 	struct session_end e;
 

@@ -16,9 +16,6 @@ int session_init(struct engine *eng);
 int session_start(struct engine *eng);
 /* Watches the TUN and the socket from the engine's loop. */
 void session_watch(struct engine *eng);
-/* Closes the session (not while the connect thread owns it), on a thread
- * when one is free. */
-void session_close(struct engine *eng);
 /* The last close, before the process ends: here, and it waits for a close
  * still running on its thread. */
 void session_close_now(struct engine *eng);

@@ -30,7 +30,8 @@ static const char kex_pref[] =
 static const char cipher_pref[] = "aes256-ctr,aes192-ctr,aes128-ctr";
 static const char mac_pref[] = "hmac-sha2-256,hmac-sha2-512";
 
-int ssh_global_init(void)
+/* One-shot libssh2_init (it is not thread-safe). */
+static int ssh_global_init(void)
 {
 	static bool done;
 

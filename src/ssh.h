@@ -30,7 +30,4 @@ struct ssh_conn {
 int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn);
 void ssh_close(struct ssh_conn *conn, const char *reason);
 
-/* One-shot libssh2_init (it is not thread-safe). */
-int ssh_global_init(void);
-
 #endif
