@@ -11,6 +11,7 @@
 #include "log.h"
 #include "paths.h"
 #include "state.h"
+#include "state_undo.h"
 
 static int cleanup_dir(const char *dir)
 {

@@ -26,6 +26,7 @@
 #include "paths.h"
 #include "session.h"
 #include "shell.h"
+#include "state_undo.h"
 #include "tun.h"
 
 /* -c commands, run one after another once the tunnel is first up. */

@@ -12,11 +12,9 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "dns.h"
 #include "fail.h"
 #include "prefix.h"
 #include "log.h"
-#include "netlink.h"
 #include "safefile.h"
 #include "state.h"
 
@@ -95,74 +93,4 @@ void state_discard(struct state *st)
 	if (st->path[0])
 		unlink(st->path);
 	st->n = 0;
-}
-
-/* Is pid an sshtun still running?  (A recycled pid running something else
- * does not count.) */
-static bool running(pid_t pid)
-{
-	char a[PATH_MAX], b[PATH_MAX], link[64];
-	ssize_t la, lb;
-
-	if (pid <= 0 || pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH))
-		return false;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	la = readlink(link, a, sizeof(a) - 1);
-	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
-	if (la <= 0 || lb <= 0)
-		return true;	/* cannot tell: assume it is ours */
-	a[la] = b[lb] = '\0';
-	/* A rebuilt binary shows " (deleted)"; compare names only. */
-	return strncmp(a, b, (size_t)lb) == 0;
-}
-
-static int undo_pin(const struct state_record *r, bool verbose)
-{
-	char a[INET6_ADDRSTRLEN + 8];
-	int rc = net_route_del(&r->dst, r->ifindex);
-
-	inet_prefix_str(&r->dst, true, a, sizeof(a));
-	if (rc < 0 && rc != -ESRCH)
-		log_warn("cannot remove route %s: %s", a, strerror(-rc));
-	else if (verbose && rc == 0)
-		printf("removed route %s\n", a);
-	return 0;
-}
-
-int state_undo(const char *path, bool verbose)
-{
-	static struct state_record rec[STATE_MAX_RECORDS + 1];
-	static char text[(STATE_MAX_RECORDS + 2) * (STATE_LINE_MAX + 1)];
-	char backup[STATE_LINE_MAX], err[400];
-	int undone = 0, n, fd;
-	size_t len = 0;
-	ssize_t got;
-
-	/* Root acts on what this file says: it must be a plain file of ours
-	 * that nobody else could have written. */
-	fd = safe_open(path, O_RDONLY, 0, err, sizeof(err));
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(EXIT_ERROR, "not acting on a state file: %s", err);
-	}
-	while (len < sizeof(text) && (got = read(fd, text + len, sizeof(text) - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	snprintf(backup, sizeof(backup), "%s.resolv.conf", path);
-	n = state_parse(text, len, path, backup, rec, (int)ARRAY_SIZE(rec));
-	/* A live instance's records are its own business: check before any. */
-	for (int i = 0; i < n; i++)
-		if (rec[i].kind == STATE_PID && running(rec[i].pid))
-			return fail(EXIT_ERROR,
-				    "the instance of %s is still running (pid %d): stop it with sshtun ctl ... quit",
-				    path, rec[i].pid);
-	for (int i = 0; i < n; i++) {
-		if (rec[i].kind == STATE_PIN && undo_pin(&rec[i], verbose) == 0)
-			undone++;
-		else if (rec[i].kind == STATE_DNS && dns_undo_record(rec[i].args, verbose) == 0)
-			undone++;
-	}
-	unlink(path);
-	return undone;
 }

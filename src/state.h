@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "hello.h"	/* struct inet_prefix */
+#include "prefix.h"
 
 #define STATE_MAX_RECORDS 64
 #define STATE_LINE_MAX 600
@@ -54,10 +54,5 @@ struct state_record {
  * reading.  Returns the number of records. */
 int state_parse(const char *text, size_t len, const char *path, const char *backup,
 		struct state_record *out, int cap);
-
-/* Undoes what the state file at path records, if the instance that wrote
- * it is not running.  Returns the number of records undone (0: nothing
- * there), or -1 with fail() set (it is still running, or unreadable). */
-int state_undo(const char *path, bool verbose);
 
 #endif

@@ -11,7 +11,6 @@
 cd "$(dirname "$0")/.." || exit 1
 OBJDIR=${1:-build/obj}
 KNOWN=(
-	"state dns"	# state.c undoes DNS records: wants a table of undo functions
 )
 
 # module FILE: the module a source or header file belongs to.

@@ -22,6 +22,7 @@
 #include "pool.h"
 #include "safefile.h"
 #include "state.h"
+#include "state_undo.h"
 
 #define assert_contains(hay, needle) do { \
 		if (!strstr((hay), (needle))) { \

@@ -1,0 +1,105 @@
+/* See state_undo.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "dns.h"
+#include "fail.h"
+#include "log.h"
+#include "netlink.h"
+#include "prefix.h"
+#include "safefile.h"
+#include "state.h"
+#include "state_undo.h"
+
+/* Is pid an sshtun still running?  (A recycled pid running something else
+ * does not count.) */
+static bool running(pid_t pid)
+{
+	char a[PATH_MAX], b[PATH_MAX], link[64];
+	ssize_t la, lb;
+
+	if (pid <= 0 || pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	la = readlink(link, a, sizeof(a) - 1);
+	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
+	if (la <= 0 || lb <= 0)
+		return true;	/* cannot tell: assume it is ours */
+	a[la] = b[lb] = '\0';
+	/* A rebuilt binary shows " (deleted)"; compare names only. */
+	return strncmp(a, b, (size_t)lb) == 0;
+}
+
+static int undo_pin(const struct state_record *r, bool verbose)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	int rc = net_route_del(&r->dst, r->ifindex);
+
+	inet_prefix_str(&r->dst, true, a, sizeof(a));
+	if (rc < 0 && rc != -ESRCH)
+		log_warn("cannot remove route %s: %s", a, strerror(-rc));
+	else if (verbose && rc == 0)
+		printf("removed route %s\n", a);
+	return 0;
+}
+
+static int undo_dns(const struct state_record *r, bool verbose)
+{
+	char args[STATE_LINE_MAX];
+
+	snprintf(args, sizeof(args), "%s", r->args);
+	return dns_undo_record(args, verbose);
+}
+
+/* Each kind of record, and how it is undone.  pid records are not undone:
+ * they say whether the writer still runs. */
+static const struct {
+	enum state_kind kind;
+	int (*undo)(const struct state_record *r, bool verbose);
+} undoers[] = {
+	{ STATE_PIN, undo_pin },
+	{ STATE_DNS, undo_dns },
+};
+
+int state_undo(const char *path, bool verbose)
+{
+	static struct state_record rec[STATE_MAX_RECORDS + 1];
+	static char text[(STATE_MAX_RECORDS + 2) * (STATE_LINE_MAX + 1)];
+	char backup[STATE_LINE_MAX], err[400];
+	int undone = 0, n, fd;
+	size_t len = 0;
+	ssize_t got;
+
+	/* Root acts on what this file says: it must be a plain file of ours
+	 * that nobody else could have written. */
+	fd = safe_open(path, O_RDONLY, 0, err, sizeof(err));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(EXIT_ERROR, "not acting on a state file: %s", err);
+	}
+	while (len < sizeof(text) && (got = read(fd, text + len, sizeof(text) - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	snprintf(backup, sizeof(backup), "%s.resolv.conf", path);
+	n = state_parse(text, len, path, backup, rec, (int)ARRAY_SIZE(rec));
+	/* A live instance's records are its own business: check before any. */
+	for (int i = 0; i < n; i++)
+		if (rec[i].kind == STATE_PID && running(rec[i].pid))
+			return fail(EXIT_ERROR,
+				    "the instance of %s is still running (pid %d): stop it with sshtun ctl ... quit",
+				    path, rec[i].pid);
+	for (int i = 0; i < n; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(undoers); k++)
+			if (rec[i].kind == undoers[k].kind && undoers[k].undo(&rec[i], verbose) == 0)
+				undone++;
+	unlink(path);
+	return undone;
+}
