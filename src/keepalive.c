@@ -7,16 +7,14 @@
 #include "loop.h"
 #include "session.h"
 
-/* While data flows, a ping every PRESSURE_MS measures the round trip that
- * --compress auto reads the channel's queue from (pressure.h). */
-#define PRESSURE_MS 250
-
+/* While data flows, a ping every PRESSURE_PING_MS measures the round trip
+ * that --compress auto reads the channel's queue from (pressure.h). */
 static void on_pressure(struct loop *loop, void *ctx)
 {
 	struct engine *eng = ctx;
 	uint64_t bytes = eng->t.st.tx_bytes + eng->t.st.rx_bytes;
 
-	eng->pressure_timer = loop_timer(loop, PRESSURE_MS, on_pressure, eng);
+	eng->pressure_timer = loop_timer(loop, PRESSURE_PING_MS, on_pressure, eng);
 	if (eng->state != ST_UP || eng->openssh)
 		return;
 	if (bytes != eng->pressure_bytes)
@@ -64,5 +62,5 @@ void keepalive_start(struct engine *eng)
 {
 	eng->rate_at_ms = now_ms();
 	eng->tick_timer = loop_timer(eng->loop, 1000, on_tick, eng);
-	eng->pressure_timer = loop_timer(eng->loop, PRESSURE_MS, on_pressure, eng);
+	eng->pressure_timer = loop_timer(eng->loop, PRESSURE_PING_MS, on_pressure, eng);
 }

@@ -22,6 +22,7 @@ struct pressure {
 };
 
 #define PRESSURE_CPU_IDLE_MIN 0.25	/* less idle than this: the CPU is the limit */
+#define PRESSURE_PING_MS 250	/* while data flows, each side pings this often */
 
 void pressure_rtt(struct pressure *p, double rtt_ms);
 /* Once a tick: CPU use since the last tick, and the verdict. */

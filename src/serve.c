@@ -290,15 +290,15 @@ static void before_poll(struct loop *loop, void *ctx)
 	update_watches(s);
 }
 
-/* While data flows, a ping every 250 ms: its round trip shows queueing
- * further on (in sshd, in TCP) that our own buffer never sees. */
+/* While data flows, a ping every PRESSURE_PING_MS: its round trip shows
+ * queueing further on (in sshd, in TCP) that our own buffer never sees. */
 static void on_pressure(struct loop *loop, void *ctx)
 {
 	struct server *s = ctx;
 	uint64_t bytes = s->t.st.tx_bytes + s->t.st.rx_bytes;
 	uint8_t payload[8];
 
-	loop_timer(loop, 250, on_pressure, s);
+	loop_timer(loop, PRESSURE_PING_MS, on_pressure, s);
 	if (!s->t.up)
 		return;
 	if (bytes != s->pressure_bytes) {
@@ -428,7 +428,7 @@ int serve_main(int argc, char **argv)
 		loop_watch(s.loop, STDOUT_FILENO, POLLOUT, on_stdout, &s);
 		loop_hook(s.loop, before_poll, &s);
 		s.hello_timer = loop_timer(s.loop, HELLO_TIMEOUT_MS, on_hello_timeout, &s);
-		loop_timer(s.loop, 250, on_pressure, &s);
+		loop_timer(s.loop, PRESSURE_PING_MS, on_pressure, &s);
 		pressure_tick(&s.pressure);	/* opens /proc/stat while it still can */
 	}
 	/* The worker reads no byte of the client's before its sandbox is on. */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "nat.h"
 #include "netlink.h"
+#include "pidexe.h"
 #include "serve_lease.h"
 #include "tun.h"
 
@@ -51,13 +52,7 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
  * which stops its worker and exits. */
 static void take_over(pid_t pid)
 {
-	char a[PATH_MAX], b[PATH_MAX], link[64];
-	ssize_t la, lb;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	la = readlink(link, a, sizeof(a) - 1);
-	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
-	if (la <= 0 || lb <= 0 || la != lb || memcmp(a, b, (size_t)la))
+	if (pid_runs_our_binary(pid) != 1)
 		return;
 	log_info("taking over from stale helper %d", (int)pid);
 	kill(pid, SIGTERM);

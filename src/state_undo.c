@@ -13,6 +13,7 @@
 #include "fail.h"
 #include "log.h"
 #include "netlink.h"
+#include "pidexe.h"
 #include "prefix.h"
 #include "safefile.h"
 #include "state.h"
@@ -22,19 +23,8 @@
  * does not count.) */
 static bool running(pid_t pid)
 {
-	char a[PATH_MAX], b[PATH_MAX], link[64];
-	ssize_t la, lb;
-
-	if (pid <= 0 || pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH))
-		return false;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	la = readlink(link, a, sizeof(a) - 1);
-	lb = readlink("/proc/self/exe", b, sizeof(b) - 1);
-	if (la <= 0 || lb <= 0)
-		return true;	/* cannot tell: assume it is ours */
-	a[la] = b[lb] = '\0';
-	/* A rebuilt binary shows " (deleted)"; compare names only. */
-	return strncmp(a, b, (size_t)lb) == 0;
+	/* Cannot tell (-1): assume it is ours, and touch nothing. */
+	return pid != getpid() && pid_runs_our_binary(pid) != 0;
 }
 
 static int undo_pin(const struct state_record *r, bool verbose)
