@@ -4,8 +4,6 @@
 #ifndef SSHTUN_SESSION_H
 #define SSHTUN_SESSION_H
 
-#include <stddef.h>
-
 struct engine;
 
 /* Sets up the tunnel and both links (once).  Returns 0, or -1 with fail()
@@ -21,6 +19,6 @@ void session_watch(struct engine *eng);
 void session_close_now(struct engine *eng);
 /* The session failed or ended: stop, or reconnect after a backoff. */
 void session_lost(struct engine *eng, int code);
-/* engine_reconnect (api.h) is here too. */
+/* engine_reconnect (api.h) is here too: it restarts the session. */
 
 #endif
