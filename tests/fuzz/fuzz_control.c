@@ -132,10 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				     cl->outcap <= CTL_OUT_MAX));
 		read_answers(sv[1]);
 		if (cl->fd >= 0 && cl->busy) {
-			CHECK(shell_pending(cl));
+			CHECK(shell_pending(&cl->drv));
 			if (!(knobs & 32))
 				break;
-			shell_stop(cl);
+			shell_stop(&cl->drv);
 			read_answers(sv[1]);
 		}
 	}
@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_drop(cl);
 	read_answers(sv[1]);
 	close(sv[1]);
-	CHECK(!shell_pending(cl));
+	CHECK(!shell_pending(&cl->drv));
 	/* One line too long earns an "x 2" without a newline of its own. */
 	CHECK(ans.exits <= requests + 1);
 	for (int i = 0; i < FAKE_PINGS; i++)
