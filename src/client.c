@@ -17,6 +17,7 @@
 #include "common.h"
 #include "control.h"
 #include "dns.h"
+#include "dropuser.h"
 #include "engine.h"
 #include "fail.h"
 #include "keepalive.h"
@@ -24,9 +25,9 @@
 #include "loop.h"
 #include "netlink.h"
 #include "paths.h"
+#include "priv.h"
 #include "session.h"
 #include "shell.h"
-#include "state_undo.h"
 #include "tun.h"
 
 /* -c commands, run one after another once the tunnel is first up. */
@@ -156,6 +157,7 @@ static void background_ready(struct client *c)
 		dup2(null, STDERR_FILENO);
 		close(null);
 	}
+	priv_detach();	/* the root side leaves the terminal too */
 	if (write(c->daemon_pipe, "u", 1) < 0) {
 		/* the parent is gone; nothing to tell */
 	}
@@ -165,6 +167,51 @@ static void background_ready(struct client *c)
 
 static void on_state_first_up(void *ctx, const struct engine_status *st);
 
+/* Root here (`sudo sshtun`): this process stays the root side and forks
+ * the rest, dropped to the user sudo names (or --user; plain root keeps
+ * uid 0 without capabilities).  A user: the root side comes through sudo.
+ * Returns 0 in the user's side, 1 in a root side whose instance is over
+ * (*code: its exit status), -1 with fail(). */
+static int split_privileges(struct client *c, const char *sock_path, int *code)
+{
+	const struct client_opts *o = &c->opts;
+	struct drop_target t;
+	char state_path[300];
+	pid_t pid;
+	int fd;
+
+	if (geteuid() != 0) {
+		if (o->run_as)
+			return fail(EXIT_USAGE, "--user USER is for a client started as root (sudo sshtun)");
+		return priv_spawn_sudo(o->verbosity);
+	}
+	if (drop_target_find(o->run_as, &t) < 0 || paths_state(sock_path, state_path, sizeof(state_path)) < 0)
+		return -1;
+	/* Bound here: the user could not create it in root's directory. */
+	if (control_bind(sock_path, t.user ? t.uid : (uid_t)-1, t.user ? t.gid : (gid_t)-1) < 0)
+		return -1;
+	if (o->background && go_background(c) < 0)
+		return -1;
+	pid = priv_split(&t, &fd);
+	if (pid <= 0)
+		return pid;
+	control_forget();
+	if (c->daemon_pipe >= 0)
+		close(c->daemon_pipe);	/* the user's side says when it is up */
+	c->daemon_pipe = -1;
+	*code = priv_root_run(fd, state_path);
+	control_unlink();
+	return 1;
+}
+
+/* The root side went away under us: nothing can be set up or undone. */
+static void on_root_side_gone(struct loop *loop, int fd, short revents, void *ctx)
+{
+	loop_unwatch(loop, fd);
+	fail(EXIT_LOCAL, "sshtun's root side ended; closing");
+	engine_stop(ctx, EXIT_LOCAL);
+}
+
 int client_main(int argc, char **argv)
 {
 	static struct client client;
@@ -172,7 +219,7 @@ int client_main(int argc, char **argv)
 	struct client_opts *opts = &c->opts;
 	struct engine *eng = &c->eng;
 	char sock_path[256];
-	int rc;
+	int rc, code = 0;
 
 	rc = options_parse(argc, argv, opts);
 	if (rc)
@@ -184,41 +231,34 @@ int client_main(int argc, char **argv)
 	eng->opts = opts;
 	eng->conn.sock = -1;
 	eng->t.tun_fd = -1;
-	if (make_client_id(eng->client_id) < 0)
-		return fail_code();
 	if (opts->sock_path)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts->sock_path);
 	else if (paths_socket(opts->name, sock_path, sizeof(sock_path)) < 0)
 		return fail_code();
-	if (session_init(eng) < 0)
-		return fail_code();
-	/* What a crashed instance of this name left behind goes first. */
-	char state_path[300];
+	rc = split_privileges(c, sock_path, &code);
+	if (rc)
+		return rc > 0 ? code : fail_code();
+	/* From here on as the user: their ~/.ssh, agent, known_hosts. */
+	if (options_resolve(opts) < 0 || make_client_id(eng->client_id) < 0 || session_init(eng) < 0)
+		goto out;
 
-	if (paths_state(sock_path, state_path, sizeof(state_path)) < 0)
-		return fail_code();
-	if (state_undo(state_path, false) > 0)
-		log_info("cleaned up after an earlier instance of `%s'", opts->name);
-	if (fail_code())
-		return fail_code();
-	state_init(&eng->undo, state_path);
-
-	/* The TUN first: a missing privilege is reported before we connect. */
+	/* The TUN first: a missing privilege is reported before we connect.
+	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
-	eng->t.tun_fd = tun_open(eng->ifname);
+	eng->t.tun_fd = priv_open(opts->name, eng->ifname, &eng->ifindex);
 	if (eng->t.tun_fd < 0)
 		goto out;
-	eng->ifindex = net_link_index(eng->ifname);
 	eng->loop = loop_new();
-	if (!eng->loop || eng->ifindex < 0) {
-		fail(EXIT_LOCAL, "cannot find the new interface %s", eng->ifname);
+	if (!eng->loop) {
+		fail(EXIT_LOCAL, "cannot set up the event loop");
 		goto out;
 	}
 	if (control_listen(eng, eng->loop, sock_path) < 0)
 		goto out;
-	if (opts->background && go_background(c) < 0)
+	if (opts->background && c->daemon_pipe < 0 && go_background(c) < 0)
 		goto out;
 	loop_signals(eng->loop, on_signal, eng);
+	loop_watch(eng->loop, priv_fd(), POLLIN, on_root_side_gone, eng);
 	session_watch(eng);
 	keepalive_start(eng);
 	engine_on_state(eng, on_state_first_up, c);
@@ -235,15 +275,16 @@ out:
 	/* A connect thread still running owns the session: leave it to the
 	 * process's end rather than pull it away under the thread. */
 	session_close_now(eng);
-	dns_revert(&eng->undo);
-	routes_unexclude_all(eng);
-	routes_unpin_server(eng);
-	state_discard(&eng->undo);
 	control_close();
 	eng->state = ST_CLOSED;
-	/* Closing the TUN removes the device and every route through it. */
+	/* Closing the TUN removes the device and every route through it;
+	 * the root side undoes the rest (pin, excluded prefixes, DNS, the
+	 * state file) when its socket closes. */
 	if (eng->t.tun_fd >= 0)
 		close(eng->t.tun_fd);
+	if (eng->loop && priv_fd() >= 0)
+		loop_unwatch(eng->loop, priv_fd());
+	priv_close();
 	tunnel_free(&eng->t);
 	ossh_link_free(&eng->ossh);
 	if (eng->loop)

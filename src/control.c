@@ -356,10 +356,13 @@ static void on_accept(struct loop *loop, int lfd, short revents, void *ctx)
 
 /* mkdir -p of the socket's directory, new parts 0700; then the directory
  * must be ours (or root's) and closed to others, or anyone could swap the
- * socket, or the state file beside it, for their own. */
-static int make_dir(const char *path)
+ * socket, or the state file beside it, for their own.  for_other: root
+ * binds a socket another user owns, who must be able to reach it (the
+ * socket's own mode keeps everyone else out). */
+static int make_dir(const char *path, bool for_other)
 {
 	char dir[sizeof(C.path)], err[400];
+	struct stat st;
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -371,6 +374,8 @@ static int make_dir(const char *path)
 	*slash = '\0';
 	if (safe_dir(dir, true, 0700, err, sizeof(err)) < 0)
 		return fail(EXIT_ERROR, "control socket: %s; use -S with a path in a private directory", err);
+	if (for_other && stat(dir, &st) == 0 && st.st_uid == 0 && (st.st_mode & 0111) != 0111)
+		chmod(dir, (st.st_mode & 07777) | 0111);
 	return 0;
 }
 
@@ -408,7 +413,10 @@ static int clear_stale(const struct sockaddr_un *sa)
 	return 0;
 }
 
-int control_listen(struct engine *eng, struct loop *loop, const char *path)
+/* The socket itself: bound, 0600, listening; owned by uid:gid when the
+ * user's side will be someone else (root binds it before that side drops,
+ * as the user could not create it in root's directory). */
+int control_bind(const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -421,7 +429,7 @@ int control_listen(struct engine *eng, struct loop *loop, const char *path)
 		return fail(EXIT_USAGE, "control socket path `%s' is too long (max %zu bytes)", path,
 			    sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (make_dir(path) < 0 || clear_stale(&sa) < 0)
+	if (make_dir(path, uid != (uid_t)-1) < 0 || clear_stale(&sa) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -429,6 +437,8 @@ int control_listen(struct engine *eng, struct loop *loop, const char *path)
 	old = umask(0177);	/* born 0600: no window where others may connect */
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
+	if (rc == 0 && uid != (uid_t)-1)
+		rc = lchown(path, uid, gid);
 	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, CTL_MAX_CLIENTS) < 0 ||
 	    lstat(path, &st) < 0) {
 		int e = errno;
@@ -438,24 +448,46 @@ int control_listen(struct engine *eng, struct loop *loop, const char *path)
 	}
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
 		C.clients[i].fd = -1;
-	if (loop_watch(loop, fd, POLLIN, on_accept, NULL) < 0) {
-		close(fd);
-		unlink(path);
-		return fail(EXIT_ERROR, "cannot watch control socket (too many open descriptors)");
-	}
 	C.fd = fd;
-	C.eng = eng;
-	C.loop = loop;
 	C.dev = st.st_dev;
 	C.ino = st.st_ino;
 	snprintf(C.path, sizeof(C.path), "%s", path);
 	return 0;
 }
 
-void control_close(void)
+int control_listen(struct engine *eng, struct loop *loop, const char *path)
+{
+	if (C.fd < 0 && control_bind(path, (uid_t)-1, (gid_t)-1) < 0)
+		return -1;
+	if (loop_watch(loop, C.fd, POLLIN, on_accept, NULL) < 0) {
+		close(C.fd);
+		C.fd = -1;
+		unlink(path);
+		return fail(EXIT_ERROR, "cannot watch control socket (too many open descriptors)");
+	}
+	C.eng = eng;
+	C.loop = loop;
+	return 0;
+}
+
+void control_forget(void)
+{
+	if (C.fd >= 0)
+		close(C.fd);
+	C.fd = -1;
+}
+
+void control_unlink(void)
 {
 	struct stat st;
 
+	/* Only our own socket: a newer instance may have taken the path. */
+	if (C.path[0] && lstat(C.path, &st) == 0 && st.st_dev == C.dev && st.st_ino == C.ino)
+		unlink(C.path);
+}
+
+void control_close(void)
+{
 	if (C.fd < 0)
 		return;
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
@@ -463,10 +495,9 @@ void control_close(void)
 	if (C.sweep)
 		loop_cancel(C.loop, C.sweep);
 	C.sweep = 0;
-	loop_unwatch(C.loop, C.fd);
+	if (C.loop)
+		loop_unwatch(C.loop, C.fd);
 	close(C.fd);
 	C.fd = -1;
-	/* Only our own socket: a newer instance may have taken the path. */
-	if (lstat(C.path, &st) == 0 && st.st_dev == C.dev && st.st_ino == C.ino)
-		unlink(C.path);
+	control_unlink();
 }

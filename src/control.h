@@ -10,6 +10,7 @@
 #define SSHTUN_CONTROL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct engine;
 struct loop;
@@ -18,6 +19,13 @@ struct loop;
  * answers on, is removed; a live one is an error naming the instance).
  * Returns 0 or -1 with fail(). */
 int control_listen(struct engine *eng, struct loop *loop, const char *path);
+/* The same socket bound ahead (by root, before the user's side drops;
+ * owned by uid:gid unless uid is -1): control_listen then only watches it. */
+int control_bind(const char *path, uid_t uid, gid_t gid);
+/* The root side keeps no copy of a socket bound for the user's side; it
+ * removes the file when the instance ends (the user could not). */
+void control_forget(void);
+void control_unlink(void);
 void control_close(void);
 
 /* `sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]`; returns exit status. */

@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "peer_check.h"
+#include "priv.h"
 
 static const char *const state_names[] = {
 	[ST_CONNECTING] = "connecting", [ST_AUTHENTICATING] = "authenticating",
@@ -152,13 +153,13 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 	if (!strcmp(cidr, "default") && routes_pin_server(eng, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		rc = net_route_add(&p[i], eng->ifindex, NULL);
+		rc = priv_route(true, &p[i], 0);
 		if (rc == -EEXIST) {
 			/* Routed elsewhere already (another tunnel, the LAN):
 			 * ours stands behind it and takes over if it goes. */
 			unsigned metric = ENGINE_FALLBACK_METRIC + (unsigned)eng->ifindex;
 
-			rc = net_route_add_metric(&p[i], eng->ifindex, NULL, metric);
+			rc = priv_route(true, &p[i], metric);
 			if (rc == 0)
 				log_warn("%s is routed elsewhere already; through %s it is a fallback (metric %u)",
 					 inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname, metric);
@@ -167,7 +168,7 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 			snprintf(err, errlen, "cannot add route %s via %s: %s",
 				 inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname, strerror(-rc));
 			for (int j = 0; j < i; j++)
-				net_route_del(&p[j], eng->ifindex);
+				priv_route(false, &p[j], 0);
 			return -1;
 		}
 	}
@@ -196,7 +197,7 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 	for (int i = 0; i < n; i++) {
 		int k = find_route(eng, &p[i]);
 
-		net_route_del(&p[i], eng->ifindex);
+		priv_route(false, &p[i], 0);
 		eng->routes[k] = eng->routes[--eng->nroutes];
 		log_info("route %s removed", inet_prefix_str(&p[i], true, s, sizeof(s)));
 	}
@@ -354,9 +355,8 @@ void engine_ping_cancel(struct engine *eng, long handle)
 
 int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen)
 {
-	struct inet_prefix p, server, gw;
-	char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "";
-	int ifindex, rc;
+	struct inet_prefix p, server;
+	char a[ENGINE_CIDR_STRLEN];
 
 	if (inet_prefix_parse_net(cidr, &p) < 0) {
 		snprintf(err, errlen, "bad CIDR `%s' (want e.g. 10.20.0.0/16 or 2001:db8::/32)", cidr);
@@ -367,32 +367,16 @@ int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t
 		return -1;
 	}
 	/* The path the SSH connection takes is the original one: the pin,
-	 * or whatever the kernel picks for the server now. */
-	if (eng->pin.family) {
-		ifindex = eng->pin_ifindex;
-		gw = eng->pin_gw;
-	} else {
-		if (routes_server_prefix(eng, &server) < 0 || net_route_get(&server, &ifindex, &gw) < 0) {
-			snprintf(err, errlen, "cannot find the original path (not connected?)");
-			return -1;
-		}
-	}
-	if (gw.family && gw.family != p.family) {
-		snprintf(err, errlen, "the original path is %s only: cannot exclude %s",
-			 gw.family == AF_INET ? "IPv4" : "IPv6", cidr);
+	 * or whatever the kernel picks for the server now; the root side
+	 * looks it up itself. */
+	if (routes_server_prefix(eng, &server) < 0) {
+		snprintf(err, errlen, "cannot find the original path (not connected?)");
 		return -1;
 	}
-	rc = net_route_add(&p, ifindex, gw.family ? &gw : NULL);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot exclude %s: %s", cidr, rc == -EEXIST ? "a route for it exists already" : strerror(-rc));
+	if (priv_exclude(&p, &server, err, errlen) < 0)
 		return -1;
-	}
-	if (gw.family)
-		inet_prefix_str(&gw, false, g, sizeof(g));
-	inet_prefix_str(&p, true, a, sizeof(a));
-	state_add(&eng->undo, "pin %s %d %s", a, ifindex, g);
 	eng->excludes[eng->nexcludes++] = p;
-	log_info("%s stays on the original path", a);
+	log_info("%s stays on the original path", inet_prefix_str(&p, true, a, sizeof(a)));
 	return 0;
 }
 
@@ -423,7 +407,7 @@ void engine_dns(struct engine *eng, struct engine_dns *d)
 	memset(d, 0, sizeof(*d));
 	dns_config_of(eng, &cfg);
 	d->active = eng->dns_on;
-	d->method = eng->dns_on ? dns_method() : "";
+	d->method = eng->dns_on ? priv_dns_method() : "";
 	d->split = cfg.split;
 	for (int i = 0; i < cfg.nservers && len < sizeof(d->servers); i++) {
 		char a[ENGINE_ADDR_STRLEN];
@@ -441,11 +425,10 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 {
 	static struct peer_facts facts[1];	/* large; the loop thread's only */
 	struct dns_config cfg;
-	char backup[320];
 
 	if (!on) {
 		if (eng->dns_on)
-			dns_revert(&eng->undo);
+			priv_dns_revert();
 		eng->dns_on = false;
 		return 0;
 	}
@@ -479,13 +462,9 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 		if (find_route(eng, &host) < 0 && engine_route_add(eng, a, e, sizeof(e)) < 0)
 			log_warn("resolver %s: %s", a, e);
 	}
-	snprintf(backup, sizeof(backup), "%s.resolv.conf", eng->undo.path);
-	if (dns_apply(eng->ifname, backup, &cfg, &eng->undo) < 0) {
-		snprintf(err, errlen, "%s", fail_msg());
-		fail_clear();
+	if (priv_dns_apply(&cfg, err, errlen) < 0)
 		return -1;
-	}
 	eng->dns_on = true;
-	log_info("DNS through the tunnel (%s)", dns_method());
+	log_info("DNS through the tunnel (%s)", priv_dns_method());
 	return 0;
 }

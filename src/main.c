@@ -8,6 +8,7 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "priv.h"
 #include "privcheck.h"
 #include "serve.h"
 #include "commands.h"
@@ -19,6 +20,7 @@ static const struct {
 	{ "serve", serve_main },	/* the server side, started by sshd */
 	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
 	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
+	{ PRIV_ROOT_SUBCOMMAND, priv_root_main },	/* hidden: the root side, as sudo runs it */
 };
 
 int main(int argc, char **argv)

@@ -22,7 +22,8 @@ void usage(void)
 		"usage: sshtun [-46fNqv] [-a ADDR] [-c COMMAND] [-F FILE] [-i FILE] [-l USER]\n"
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
 		"              [--compress MODE] [--openssh] [--remote-command CMD] [--mtu N]\n"
-		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [user@]host[:port]\n"
+		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
+		"              [user@]host[:port]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
 		"       sshtun cleanup [-n NAME | -S PATH]\n"
@@ -435,7 +436,7 @@ static int split_target(struct client_opts *o, const char *arg)
 
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
-	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM };
+	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -446,6 +447,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "accept-routes", no_argument, NULL, OPT_ACCEPT },
 		{ "dns", no_argument, NULL, OPT_DNS },
 		{ "dns-domain", required_argument, NULL, OPT_DNSDOM },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -539,6 +541,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 			o->dns = true;
 			break;
 		case OPT_REMOTE: o->remote_command = optarg; break;
+		case OPT_USER: o->run_as = optarg; break;
 		case OPT_MTU:
 			if (parse_uint("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;
@@ -561,6 +564,16 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		o->ssh.port = port_opt;
 	if (o->ssh.port)
 		o->set |= 1u << (find_keyword("Port", 4) - keywords);
+	if (!o->name) {
+		o->name = o->host_buf;
+		if (strchr(o->name, '/'))
+			return fail(EXIT_USAGE, "host `%s' cannot name an instance; use -n NAME", o->name);
+	}
+	return 0;
+}
+
+int options_resolve(struct client_opts *o)
+{
 	if (read_configs(o) < 0)
 		return -1;
 	o->ssh.host = o->host_buf;
@@ -580,10 +593,5 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 	/* ServerAliveInterval x ServerAliveCountMax, from wherever they came:
 	 * when a silent server is declared dead, by our pings and TCP alike. */
 	o->ssh.dead_after_s = o->alive_interval ? o->alive_interval * o->alive_count : 0;
-	if (!o->name) {
-		o->name = o->host_buf;
-		if (strchr(o->name, '/'))
-			return fail(EXIT_USAGE, "host `%s' cannot name an instance; use -n NAME", o->name);
-	}
 	return 0;
 }

@@ -34,6 +34,7 @@ struct client_opts {
 	int ndns_domains;
 	bool no_shell;			/* -N */
 	bool background;		/* -f */
+	const char *run_as;		/* --user: who the network side runs as */
 	unsigned mtu;
 	unsigned alive_interval, alive_count;	/* ServerAlive* */
 	int verbosity;
@@ -48,8 +49,12 @@ struct client_opts {
 };
 
 /* Parses argv for `sshtun [options] host`.  Returns 0, 1 when --help or
- * --version was handled (exit 0), or -1 with fail() set (exit 2). */
+ * --version was handled (exit 0), or -1 with fail() set (exit 2).  Reads
+ * no file: options_resolve does, as the user the client runs as. */
 int options_parse(int argc, char **argv, struct client_opts *o);
+/* ~/.ssh/config and /etc/ssh/ssh_config for the host; defaults; %-tokens
+ * expanded.  0 or -1 with fail(). */
+int options_resolve(struct client_opts *o);
 /* One -o Key=Value (or "Key Value"). Returns 0 or -1 with fail(). */
 int options_set_keyword(struct client_opts *o, const char *kv);
 void usage(void);

@@ -8,6 +8,7 @@
 #include "fail.h"
 #include "netlink.h"
 #include "peer_facts.h"
+#include "priv.h"
 
 int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, int *n, char *err,
 		 size_t errlen)
@@ -74,63 +75,29 @@ int routes_pin_server(struct engine *eng, char *err, size_t errlen)
 		snprintf(err, errlen, "not connected: cannot pin the server's route");
 		return -1;
 	}
-	rc = net_route_get(&server, &ifindex, &gw);
-	if (rc == 0 && ifindex == eng->ifindex)
-		rc = -ELOOP;
-	if (rc == 0)
-		rc = net_route_add(&server, ifindex, gw.family ? &gw : NULL);
-	if (rc < 0 && rc != -EEXIST) {
-		snprintf(err, errlen, "cannot keep the SSH server %s on its own path: %s", eng->conn.peer,
-			 strerror(-rc));
+	/* The root side finds the path and keeps the record. */
+	rc = priv_pin(&server, &ifindex, &gw, err, errlen);
+	if (rc < 0 && rc != -EEXIST)
 		return -1;
-	}
 	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
-		char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "";
-
 		eng->pin = server;
 		eng->pin_gw = gw;
 		eng->pin_ifindex = ifindex;
-		if (gw.family)
-			inet_prefix_str(&gw, false, g, sizeof(g));
-		state_add(&eng->undo, "pin %s %d %s", inet_prefix_str(&server, true, a, sizeof(a)), ifindex, g);
 	}
 	return 0;
 }
 
 void routes_unpin_server(struct engine *eng)
 {
-	char a[ENGINE_CIDR_STRLEN], g[ENGINE_CIDR_STRLEN] = "", rec[STATE_LINE_MAX];
-
 	if (!eng->pin.family)
 		return;
-	net_route_del(&eng->pin, eng->pin_ifindex);
-	if (eng->pin_gw.family)
-		inet_prefix_str(&eng->pin_gw, false, g, sizeof(g));
-	snprintf(rec, sizeof(rec), "pin %s %d %s", inet_prefix_str(&eng->pin, true, a, sizeof(a)),
-		 eng->pin_ifindex, g);
-	state_remove(&eng->undo, rec);
+	priv_unpin();
 	memset(&eng->pin, 0, sizeof(eng->pin));
 }
 
 void routes_unexclude_all(struct engine *eng)
 {
-	char a[ENGINE_CIDR_STRLEN], rec[STATE_LINE_MAX];
-
-	for (int i = 0; i < eng->nexcludes; i++) {
-		/* Deleting by prefix alone: the route's own path may differ from
-		 * the pin's if the gateway changed. */
-		net_route_del(&eng->excludes[i], 0);
-		inet_prefix_str(&eng->excludes[i], true, a, sizeof(a));
-		for (int k = 0; k < eng->undo.n; k++) {
-			size_t n = (size_t)snprintf(rec, sizeof(rec), "pin %s ", a);
-
-			if (!strncmp(eng->undo.rec[k], rec, n)) {
-				snprintf(rec, sizeof(rec), "%s", eng->undo.rec[k]);
-				state_remove(&eng->undo, rec);
-				break;
-			}
-		}
-	}
+	priv_unexclude_all();
 	eng->nexcludes = 0;
 }
 

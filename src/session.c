@@ -21,6 +21,7 @@
 #include "netlink.h"
 #include "openssh.h"
 #include "peer_check.h"
+#include "priv.h"
 #include "session.h"
 #include "tun.h"
 
@@ -46,11 +47,11 @@ static int on_magic(void *ctx, unsigned proto, const char *software)
 static int configure_tun(struct engine *eng)
 {
 	const struct inet_prefix *addrs[] = { &eng->lease.client4, &eng->lease.client6 };
-	int rc = net_link_set(eng->ifindex, eng->t.mtu, true);
+	int rc = priv_link_up(eng->t.mtu);
 
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
 		if (addrs[i]->family)
-			rc = net_addr_add(eng->ifindex, addrs[i]);
+			rc = priv_addr(true, addrs[i]);
 	if (rc < 0)
 		return fail(EXIT_LOCAL, "cannot configure %s: %s", eng->ifname, strerror(-rc));
 	return 0;
@@ -98,9 +99,9 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		log_warn("the server gave a different address pair after reconnecting");
 	/* Addresses from an earlier lease must go if the pair changed. */
 	if (eng->lease.client4.family && memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
-		net_addr_del(eng->ifindex, &eng->lease.client4);
+		priv_addr(false, &eng->lease.client4);
 	if (eng->lease.client6.family && memcmp(&eng->lease.client6, &h.client6, sizeof(h.client6)))
-		net_addr_del(eng->ifindex, &eng->lease.client6);
+		priv_addr(false, &eng->lease.client6);
 	eng->lease = h;
 	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
 	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)

@@ -1,0 +1,130 @@
+/* sshtun's root side and the fixed set of requests it answers.
+ *
+ * The client runs as the user (or as root with no capabilities); what needs
+ * root lives in a second, small process: the one `sudo sshtun` began (it
+ * forks the user's side), or one the user's process starts through sudo.
+ * The two talk over a SOCK_SEQPACKET socketpair: one request, one answer,
+ * both of a fixed size, in order.  As in OpenSSH's monitor, each request
+ * has a handler on the root side (priv_root.c, a table) and a wrapper on
+ * the user's side (priv_wrap.c).  Every request names the instance's
+ * interface and is refused if it names another; routes go through that
+ * interface only; the pin and the excluded prefixes follow the path the
+ * kernel itself uses to reach the server.  The root side keeps the state
+ * file and, when the socketpair closes, undoes everything and exits. */
+#ifndef SSHTUN_PRIV_H
+#define SSHTUN_PRIV_H
+
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dns.h"
+#include "hello.h"
+#include "state.h"
+
+#define PRIV_ROOT_SUBCOMMAND "__root-side"	/* hidden: what sudo runs */
+#define PRIV_MAX_EXCLUDES 256
+#define PRIV_METRIC_MAX 100000u
+
+enum priv_op {
+	PRIV_OPEN = 1,		/* name, ifname -> the TUN fd, its name and index */
+	PRIV_LINK_UP,		/* arg: MTU */
+	PRIV_ADDR_ADD,		/* a: our end of the pair (/31 or /127) */
+	PRIV_ADDR_DEL,
+	PRIV_ROUTE_ADD,		/* a: prefix through our interface; arg: metric (0: none) */
+	PRIV_ROUTE_DEL,
+	PRIV_PIN,		/* a: the SSH server's address -> the path pinned */
+	PRIV_UNPIN,
+	PRIV_EXCLUDE,		/* a: prefix kept on the original path; b: the server */
+	PRIV_UNEXCLUDE_ALL,
+	PRIV_DNS_APPLY,		/* dns -> msg: the method used */
+	PRIV_DNS_REVERT,
+	PRIV_DETACH,		/* -f: the instance left the terminal */
+	PRIV_OP_END
+};
+
+struct priv_req {
+	uint32_t op;
+	int32_t ifindex;	/* the instance's interface (not for PRIV_OPEN) */
+	uint32_t arg;
+	struct inet_prefix a, b;
+	char name[64];		/* PRIV_OPEN: the instance */
+	char ifname[IFNAMSIZ];	/* PRIV_OPEN: wanted name or pattern */
+	struct dns_config dns;
+};
+
+struct priv_resp {
+	int32_t rc;		/* 0 or a negative errno */
+	int32_t exit_code;	/* rc < 0: the exit status it means (SPEC.md) */
+	int32_t ifindex;	/* PRIV_OPEN: ours; PIN, EXCLUDE: the path's */
+	struct inet_prefix gw;	/* PIN, EXCLUDE: the path's gateway */
+	char ifname[IFNAMSIZ];
+	char msg[300];		/* rc < 0: why; PRIV_DNS_APPLY: the method */
+};
+
+/* ---- the root side (priv_root.c) ---- */
+
+struct priv_root {
+	int fd;			/* our end of the socketpair */
+	int tun_fd;		/* our copy: the interface is ours while we live */
+	int ifindex;
+	char ifname[IFNAMSIZ];
+	char state_path[300];	/* "" : /run/sshtun/NAME.state from PRIV_OPEN */
+	struct state st;
+	struct inet_prefix pin, pin_gw;
+	int pin_ifindex;
+	struct inet_prefix excludes[PRIV_MAX_EXCLUDES];
+	int nexcludes;
+	bool dns_on, detached;
+	const char *dns_method;
+};
+
+/* fd: the socketpair; state_path: NULL to name it from the instance. */
+void priv_root_init(struct priv_root *r, int fd, const char *state_path);
+/* Reads one request and answers it.  1: answered; 0: the other side has
+ * gone; -1: interrupted (EINTR), call again. */
+int priv_root_step(struct priv_root *r);
+/* Answers until the other side goes; then priv_root_undo. */
+void priv_root_serve(struct priv_root *r, volatile sig_atomic_t *stop);
+/* Undoes everything this instance set up and removes the state file. */
+void priv_root_undo(struct priv_root *r);
+/* `sshtun __root-side`, as sudo runs it: the socket is standard input. */
+int priv_root_main(int argc, char **argv);
+
+/* priv_start.c, for `sudo sshtun` (or root): forks the user's side and
+ * drops it to t.  Returns the child's pid in the parent (the root side,
+ * root_fd its end), 0 in the child (attached), -1 with fail(). */
+struct drop_target;
+pid_t priv_split(const struct drop_target *t, int *root_fd);
+/* The parent's part: answers until the user's side ends, undoes, and
+ * returns the user's side's exit status. */
+int priv_root_run(int fd, const char *state_path);
+
+/* ---- the user's side (priv_wrap.c) ---- */
+
+/* Uses fd (the forked user side of `sudo sshtun`). */
+void priv_attach(int fd);
+/* Starts the root side through sudo (as the user).  0 or -1 with fail(). */
+int priv_spawn_sudo(int verbosity);
+/* The socketpair, for the loop to notice the root side ending; -1: none. */
+int priv_fd(void);
+void priv_close(void);
+
+/* Each returns 0 or a negative errno; err gets the reason when given. */
+int priv_open(const char *name, char ifname[IFNAMSIZ], int *ifindex);	/* fd, or -1 with fail() */
+int priv_link_up(unsigned mtu);
+int priv_addr(bool add, const struct inet_prefix *local);
+int priv_route(bool add, const struct inet_prefix *dst, unsigned metric);
+int priv_pin(const struct inet_prefix *server, int *ifindex, struct inet_prefix *gw, char *err,
+	     size_t errlen);
+void priv_unpin(void);
+int priv_exclude(const struct inet_prefix *p, const struct inet_prefix *server, char *err, size_t errlen);
+void priv_unexclude_all(void);
+int priv_dns_apply(const struct dns_config *cfg, char *err, size_t errlen);
+void priv_dns_revert(void);
+const char *priv_dns_method(void);
+void priv_detach(void);
+
+#endif

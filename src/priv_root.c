@@ -1,0 +1,460 @@
+/* The root side: a table of handlers, one per request in priv.h.  Nothing
+ * in a request is trusted: its size, every prefix and string is checked,
+ * and each request must name this instance's own interface. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "fail.h"
+#include "log.h"
+#include "netlink.h"
+#include "paths.h"
+#include "priv.h"
+#include "state_undo.h"
+#include "tun.h"
+
+#define RUN_DIR "/run/sshtun"
+
+typedef int (*priv_handler)(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out);
+
+/* A refusal: the reason goes back and into our log. */
+static int refuse(struct priv_resp *a, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct priv_resp *a, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->msg, sizeof(a->msg), fmt, ap);
+	va_end(ap);
+	a->exit_code = EXIT_LOCAL;
+	return rc;
+}
+
+/* A module reported through fail(): its message and code go back. */
+static int from_fail(struct priv_resp *a, int rc)
+{
+	snprintf(a->msg, sizeof(a->msg), "%s", fail_msg()[0] ? fail_msg() : strerror(-rc));
+	a->exit_code = fail_code() ? fail_code() : EXIT_LOCAL;
+	fail_clear();
+	return rc;
+}
+
+static bool str_ok(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+/* A known family, a length that fits it, no bits past the length. */
+static bool prefix_ok(const struct inet_prefix *p)
+{
+	unsigned total = p->family == AF_INET ? 32 : 128;
+	const uint8_t *x = (const uint8_t *)&p->addr;
+
+	if ((p->family != AF_INET && p->family != AF_INET6) || p->plen > total)
+		return false;
+	for (unsigned bit = p->plen; bit < total; bit++)
+		if (x[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+static bool host_ok(const struct inet_prefix *p)
+{
+	return prefix_ok(p) && p->plen == (p->family == AF_INET ? 32u : 128u);
+}
+
+static const char *str(const struct inet_prefix *p, char *buf, size_t cap)
+{
+	return inet_prefix_str(p, true, buf, cap);
+}
+
+/* ---- the handlers ---- */
+
+static int h_open(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	char sock[256];
+	int fd, n;
+
+	if (r->tun_fd >= 0)
+		return refuse(a, -EALREADY, "the interface is open already (%s)", r->ifname);
+	if (!str_ok(q->name, sizeof(q->name)) || !str_ok(q->ifname, sizeof(q->ifname)))
+		return refuse(a, -EINVAL, "malformed open request (unterminated name)");
+	if (!r->state_path[0]) {
+		/* Named from the instance, under root's own directory: never
+		 * a path the other side chose. */
+		if (paths_socket(q->name, sock, sizeof(sock)) < 0 ||
+		    paths_state(sock, r->state_path, sizeof(r->state_path)) < 0)
+			return from_fail(a, -EINVAL);
+		if (mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST)
+			return refuse(a, -errno, "cannot create %s: %s", RUN_DIR, strerror(errno));
+	}
+	n = state_undo(r->state_path, false);
+	if (n < 0) {
+		r->state_path[0] = '\0';
+		return from_fail(a, -EBUSY);
+	}
+	if (n > 0)
+		log_info("cleaned up after an earlier instance of `%s'", q->name);
+	state_init(&r->st, r->state_path);
+	snprintf(r->ifname, sizeof(r->ifname), "%s", q->ifname);
+	fd = tun_open(r->ifname);
+	if (fd < 0)
+		return from_fail(a, -EPERM);
+	r->ifindex = net_link_index(r->ifname);
+	if (r->ifindex < 0) {
+		close(fd);
+		return refuse(a, -ENODEV, "cannot find the new interface %s", r->ifname);
+	}
+	r->tun_fd = fd;
+	a->ifindex = r->ifindex;
+	snprintf(a->ifname, sizeof(a->ifname), "%s", r->ifname);
+	*fd_out = fd;
+	return 0;
+}
+
+static int h_link_up(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	int rc;
+
+	if (q->arg < MTU_MIN || q->arg > MTU_MAX)
+		return refuse(a, -EINVAL, "MTU %u out of range (%d..%d)", q->arg, MTU_MIN, MTU_MAX);
+	rc = net_link_set(r->ifindex, q->arg, true);
+	return rc < 0 ? refuse(a, rc, "cannot configure %s: %s", r->ifname, strerror(-rc)) : 0;
+}
+
+/* Our end of the pair: a /31 or a /127, on our interface. */
+static int h_addr(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	const struct inet_prefix *p = &q->a;
+	char s[INET6_ADDRSTRLEN + 8];
+	int rc;
+
+	if ((p->family != AF_INET || p->plen != 31) && (p->family != AF_INET6 || p->plen != 127))
+		return refuse(a, -EINVAL, "an address on %s must be a /31 or /127 pair", r->ifname);
+	rc = q->op == PRIV_ADDR_ADD ? net_addr_add(r->ifindex, p) : net_addr_del(r->ifindex, p);
+	return rc < 0 ? refuse(a, rc, "cannot %s %s on %s: %s", q->op == PRIV_ADDR_ADD ? "add" : "remove",
+			       str(p, s, sizeof(s)), r->ifname, strerror(-rc))
+		      : 0;
+}
+
+static int h_route(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	char s[INET6_ADDRSTRLEN + 8];
+	int rc;
+
+	if (!prefix_ok(&q->a) || q->a.plen == 0)
+		return refuse(a, -EINVAL, "bad route prefix (host bits set, or /0: use the two halves)");
+	if (q->arg > PRIV_METRIC_MAX)
+		return refuse(a, -EINVAL, "route metric %u out of range (max %u)", q->arg, PRIV_METRIC_MAX);
+	if (q->op == PRIV_ROUTE_DEL)
+		rc = net_route_del(&q->a, r->ifindex);
+	else if (q->arg)
+		rc = net_route_add_metric(&q->a, r->ifindex, NULL, q->arg);
+	else
+		rc = net_route_add(&q->a, r->ifindex, NULL);
+	if (rc < 0)
+		snprintf(a->msg, sizeof(a->msg), "%s route %s via %s: %s",
+			 q->op == PRIV_ROUTE_DEL ? "cannot remove" : "cannot add", str(&q->a, s, sizeof(s)),
+			 r->ifname, strerror(-rc));
+	return rc;
+}
+
+static void record_pin(struct priv_root *r, bool add, const struct inet_prefix *p, int ifindex,
+		       const struct inet_prefix *gw)
+{
+	char s[INET6_ADDRSTRLEN + 8], g[INET6_ADDRSTRLEN + 8] = "", rec[STATE_LINE_MAX];
+
+	if (gw->family)
+		inet_prefix_str(gw, false, g, sizeof(g));
+	snprintf(rec, sizeof(rec), "pin %s %d %s", str(p, s, sizeof(s)), ifindex, g);
+	if (add)
+		state_add(&r->st, "%s", rec);
+	else
+		state_remove(&r->st, rec);
+}
+
+/* The SSH server stays on the path the kernel uses for it now. */
+static int h_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	struct inet_prefix gw;
+	char s[INET6_ADDRSTRLEN + 8];
+	int ifindex, rc;
+
+	if (!host_ok(&q->a))
+		return refuse(a, -EINVAL, "the server to pin must be one address");
+	if (r->pin.family) {
+		a->ifindex = r->pin_ifindex;
+		a->gw = r->pin_gw;
+		return 0;
+	}
+	rc = net_route_get(&q->a, &ifindex, &gw);
+	if (rc == 0 && ifindex == r->ifindex)
+		rc = -ELOOP;
+	if (rc == 0)
+		rc = net_route_add(&q->a, ifindex, gw.family ? &gw : NULL);
+	if (rc < 0 && rc != -EEXIST)
+		return refuse(a, rc, "cannot keep the SSH server %s on its own path: %s",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), strerror(-rc));
+	a->ifindex = ifindex;
+	a->gw = gw;
+	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
+		r->pin = q->a;
+		r->pin_gw = gw;
+		r->pin_ifindex = ifindex;
+		record_pin(r, true, &q->a, ifindex, &gw);
+	}
+	return rc;
+}
+
+static int h_unpin(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	if (!r->pin.family)
+		return 0;
+	net_route_del(&r->pin, r->pin_ifindex);
+	record_pin(r, false, &r->pin, r->pin_ifindex, &r->pin_gw);
+	memset(&r->pin, 0, sizeof(r->pin));
+	return 0;
+}
+
+/* A prefix kept on the original path: the pin's, or the kernel's path to
+ * the server now; never this tunnel. */
+static int h_exclude(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	const struct inet_prefix *p = &q->a;
+	struct inet_prefix gw;
+	char s[INET6_ADDRSTRLEN + 8];
+	int ifindex, rc;
+
+	if (!prefix_ok(p) || p->plen == 0)
+		return refuse(a, -EINVAL, "bad prefix to exclude (host bits set, or /0)");
+	if (r->nexcludes == PRIV_MAX_EXCLUDES)
+		return refuse(a, -ENOSPC, "too many excluded prefixes (max %d)", PRIV_MAX_EXCLUDES);
+	if (r->pin.family) {
+		ifindex = r->pin_ifindex;
+		gw = r->pin_gw;
+	} else if (!host_ok(&q->b) || net_route_get(&q->b, &ifindex, &gw) < 0) {
+		return refuse(a, -EHOSTUNREACH, "cannot find the original path (not connected?)");
+	}
+	if (ifindex == r->ifindex)
+		return refuse(a, -ELOOP, "the path to the server goes through %s itself", r->ifname);
+	if (gw.family && gw.family != p->family)
+		return refuse(a, -EAFNOSUPPORT, "the original path is %s only: cannot exclude %s",
+			      gw.family == AF_INET ? "IPv4" : "IPv6", str(p, s, sizeof(s)));
+	rc = net_route_add(p, ifindex, gw.family ? &gw : NULL);
+	if (rc < 0)
+		return refuse(a, rc, "cannot exclude %s: %s", str(p, s, sizeof(s)),
+			      rc == -EEXIST ? "a route for it exists already" : strerror(-rc));
+	record_pin(r, true, p, ifindex, &gw);
+	r->excludes[r->nexcludes++] = *p;
+	a->ifindex = ifindex;
+	a->gw = gw;
+	return 0;
+}
+
+static int h_unexclude_all(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
+
+	for (int i = 0; i < r->nexcludes; i++) {
+		/* By prefix alone: the route's own path may differ from the
+		 * pin's if the gateway changed. */
+		net_route_del(&r->excludes[i], 0);
+		size_t n = (size_t)snprintf(rec, sizeof(rec), "pin %s ", str(&r->excludes[i], s, sizeof(s)));
+
+		for (int k = 0; k < r->st.n; k++) {
+			if (!strncmp(r->st.rec[k], rec, n)) {
+				snprintf(rec, sizeof(rec), "%s", r->st.rec[k]);
+				state_remove(&r->st, rec);
+				break;
+			}
+		}
+	}
+	r->nexcludes = 0;
+	return 0;
+}
+
+/* The resolvers must be host addresses, the domains names; the interface
+ * is ours whatever the request says. */
+static int h_dns_apply(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	struct dns_config cfg;
+	unsigned char split;
+	char backup[sizeof(r->st.path) + 16];
+
+	memcpy(&split, (const char *)&q->dns + offsetof(struct dns_config, split), 1);
+	if (q->dns.nservers < 1 || q->dns.nservers > DNS_MAX_SERVERS || q->dns.ndomains < 0 ||
+	    q->dns.ndomains > DNS_MAX_DOMAINS || split > 1)
+		return refuse(a, -EINVAL, "malformed DNS request (%d servers, %d domains)", q->dns.nservers,
+			      q->dns.ndomains);
+	memset(&cfg, 0, sizeof(cfg));
+	for (int i = 0; i < q->dns.nservers; i++) {
+		if (!host_ok(&q->dns.servers[i]))
+			return refuse(a, -EINVAL, "resolver %d is not one address", i + 1);
+		cfg.servers[cfg.nservers++] = q->dns.servers[i];
+	}
+	for (int i = 0; i < q->dns.ndomains; i++) {
+		if (!str_ok(q->dns.domains[i], DNS_DOMAIN_MAX) || dns_domain_check(q->dns.domains[i]) < 0)
+			return refuse(a, -EINVAL, "DNS domain %d is not a domain name", i + 1);
+		memcpy(cfg.domains[cfg.ndomains++], q->dns.domains[i], DNS_DOMAIN_MAX);
+	}
+	cfg.split = split;
+	if (!r->dns_on) {
+		snprintf(backup, sizeof(backup), "%s.resolv.conf", r->st.path);
+		if (dns_apply(r->ifname, backup, &cfg, &r->st) < 0)
+			return from_fail(a, -EIO);
+		r->dns_on = true;
+		r->dns_method = dns_method();
+	}
+	snprintf(a->msg, sizeof(a->msg), "%s", r->dns_method);
+	return 0;
+}
+
+static int h_dns_revert(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	if (r->dns_on)
+		dns_revert(&r->st);
+	r->dns_on = false;
+	return 0;
+}
+
+/* -f: the instance left the terminal, and so do we. */
+static int h_detach(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (r->detached)
+		return 0;
+	r->detached = true;
+	setsid();
+	if (null >= 0) {
+		for (int fd = 0; fd <= 2; fd++)
+			if (fd != r->fd)
+				dup2(null, fd);
+		close(null);
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	priv_handler fn;
+} handlers[PRIV_OP_END] = {
+	[PRIV_OPEN] = { "open", h_open },
+	[PRIV_LINK_UP] = { "link up", h_link_up },
+	[PRIV_ADDR_ADD] = { "address add", h_addr },
+	[PRIV_ADDR_DEL] = { "address del", h_addr },
+	[PRIV_ROUTE_ADD] = { "route add", h_route },
+	[PRIV_ROUTE_DEL] = { "route del", h_route },
+	[PRIV_PIN] = { "pin", h_pin },
+	[PRIV_UNPIN] = { "unpin", h_unpin },
+	[PRIV_EXCLUDE] = { "exclude", h_exclude },
+	[PRIV_UNEXCLUDE_ALL] = { "unexclude all", h_unexclude_all },
+	[PRIV_DNS_APPLY] = { "dns apply", h_dns_apply },
+	[PRIV_DNS_REVERT] = { "dns revert", h_dns_revert },
+	[PRIV_DETACH] = { "detach", h_detach },
+};
+
+/* ---- the loop ---- */
+
+static void answer(struct priv_root *r, const struct priv_resp *a, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)a, .iov_len = sizeof(*a) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(r->fd, &m, MSG_NOSIGNAL) < 0)
+		log_verbose("root side: cannot answer: %s", strerror(errno));
+}
+
+void priv_root_init(struct priv_root *r, int fd, const char *state_path)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->tun_fd = -1;
+	r->dns_method = "";
+	if (state_path)
+		snprintf(r->state_path, sizeof(r->state_path), "%s", state_path);
+}
+
+int priv_root_step(struct priv_root *r)
+{
+	union {
+		struct priv_req q;
+		char raw[sizeof(struct priv_req) + 1];
+	} in;
+	struct priv_resp a;
+	ssize_t n;
+	int fd = -1;
+
+	n = recv(r->fd, &in, sizeof(in), MSG_TRUNC);
+	if (n < 0 && errno == EINTR)
+		return -1;
+	if (n <= 0)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	if ((size_t)n != sizeof(in.q)) {
+		a.rc = refuse(&a, -EINVAL, "malformed request: %zd bytes (a request is %zu)", n, sizeof(in.q));
+	} else if (in.q.op == 0 || in.q.op >= PRIV_OP_END) {
+		a.rc = refuse(&a, -EINVAL, "unknown request %u", in.q.op);
+	} else if (in.q.op != PRIV_OPEN && r->ifindex <= 0) {
+		a.rc = refuse(&a, -EBADFD, "%s: no interface is open yet", handlers[in.q.op].name);
+	} else if (in.q.op != PRIV_OPEN && in.q.ifindex != r->ifindex) {
+		a.rc = refuse(&a, -EPERM, "%s for interface index %d refused: this instance has %s (index %d) only",
+			      handlers[in.q.op].name, in.q.ifindex, r->ifname, r->ifindex);
+	} else {
+		a.rc = handlers[in.q.op].fn(r, &in.q, &a, &fd);
+	}
+	if (a.rc < 0 && a.rc != -EEXIST && a.msg[0])
+		log_warn("root side: %s", a.msg);
+	answer(r, &a, a.rc < 0 ? -1 : fd);
+	return 1;
+}
+
+void priv_root_undo(struct priv_root *r)
+{
+	struct priv_req q;
+	struct priv_resp a;
+
+	memset(&q, 0, sizeof(q));
+	memset(&a, 0, sizeof(a));
+	h_dns_revert(r, &q, &a, NULL);
+	h_unexclude_all(r, &q, &a, NULL);
+	h_unpin(r, &q, &a, NULL);
+	if (r->st.path[0])
+		state_discard(&r->st);
+	if (r->tun_fd >= 0)
+		close(r->tun_fd);
+	r->tun_fd = -1;
+}
+
+void priv_root_serve(struct priv_root *r, volatile sig_atomic_t *stop)
+{
+	while (!(stop && *stop))
+		if (priv_root_step(r) == 0)
+			break;
+	priv_root_undo(r);
+}
