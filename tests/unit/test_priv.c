@@ -1,0 +1,265 @@
+/* The root side's request table over a real socketpair: what it refuses.
+ * None of these requests reaches the kernel: each is refused first. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#undef fail
+#undef fail_msg
+
+#include "common.h"
+#include "log.h"
+#include "priv.h"
+
+#define OUR_IFINDEX 4242
+
+#define assert_contains(hay, needle) do { \
+		if (!strstr((hay), (needle))) { \
+			print_error("`%s' does not contain `%s'\n", (hay), (needle)); \
+			_fail(__FILE__, __LINE__); \
+		} \
+	} while (0)
+
+struct fixture {
+	int sp[2];
+	struct priv_root r;
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f.sp), 0);
+	priv_root_init(&f.r, f.sp[0], "/nonexistent/sshtun-unit.state");
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->sp[0]);
+	if (f->sp[1] >= 0)
+		close(f->sp[1]);
+	return 0;
+}
+
+/* The interface an opened instance has; no TUN behind it here. */
+static void opened(struct fixture *f)
+{
+	f->r.ifindex = OUR_IFINDEX;
+	snprintf(f->r.ifname, sizeof(f->r.ifname), "fake0");
+}
+
+/* Sends len raw bytes, lets the root side answer once, returns the answer. */
+static struct priv_resp ask_raw(struct fixture *f, const void *msg, size_t len)
+{
+	struct priv_resp a;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(send(f->sp[1], msg, len, 0), (ssize_t)len);
+	assert_int_equal(priv_root_step(&f->r), 1);
+	assert_int_equal(recv(f->sp[1], &a, sizeof(a), 0), (ssize_t)sizeof(a));
+	return a;
+}
+
+static struct priv_resp ask(struct fixture *f, struct priv_req *q)
+{
+	return ask_raw(f, q, sizeof(*q));
+}
+
+static struct priv_req req(uint32_t op, int ifindex)
+{
+	struct priv_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.op = op;
+	q.ifindex = ifindex;
+	return q;
+}
+
+static void prefix(const char *s, struct inet_prefix *p)
+{
+	assert_int_equal(inet_prefix_parse(s, p), 0);
+}
+
+static void test_malformed_sizes(void **state)
+{
+	struct fixture *f = *state;
+	char big[sizeof(struct priv_req) + 100];
+	struct priv_resp a;
+
+	opened(f);
+	a = ask_raw(f, "short", 5);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "malformed request: 5 bytes");
+	memset(big, 0, sizeof(big));
+	a = ask_raw(f, big, sizeof(big));
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "malformed request");
+}
+
+static void test_unknown_op(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_OP_END, OUR_IFINDEX);
+	struct priv_resp a;
+
+	opened(f);
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "unknown request");
+	q.op = 0;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+}
+
+static void test_nothing_before_open(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_ROUTE_ADD, 0);
+	struct priv_resp a;
+
+	prefix("203.0.113.0/24", &q.a);
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EBADFD);
+	assert_contains(a.msg, "no interface");
+}
+
+/* Every kind of request naming another interface is refused. */
+static void test_other_interface_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const uint32_t ops[] = { PRIV_LINK_UP, PRIV_ADDR_ADD, PRIV_ADDR_DEL, PRIV_ROUTE_ADD,
+					PRIV_ROUTE_DEL, PRIV_PIN, PRIV_UNPIN, PRIV_EXCLUDE,
+					PRIV_UNEXCLUDE_ALL, PRIV_DNS_APPLY, PRIV_DNS_REVERT };
+
+	opened(f);
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		struct priv_req q = req(ops[i], 1);	/* lo */
+		struct priv_resp a;
+
+		prefix("203.0.113.0/24", &q.a);
+		a = ask(f, &q);
+		assert_int_equal(a.rc, -EPERM);
+		assert_contains(a.msg, "interface index 1 refused");
+		assert_contains(a.msg, "fake0");
+	}
+}
+
+static void test_bad_prefixes(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_ROUTE_ADD, OUR_IFINDEX);
+	struct priv_resp a;
+
+	opened(f);
+	prefix("203.0.113.7/24", &q.a);	/* host bits */
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "bad route prefix");
+	prefix("0.0.0.0/0", &q.a);		/* the whole Internet at once */
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.a.family = AF_UNIX;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	prefix("2001:db8::/32", &q.a);
+	q.a.plen = 129;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	prefix("203.0.113.0/24", &q.a);
+	q.arg = PRIV_METRIC_MAX + 1;
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "metric");
+
+	q = req(PRIV_ADDR_ADD, OUR_IFINDEX);	/* a pair only */
+	prefix("198.18.0.1/24", &q.a);
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "/31 or /127");
+
+	q = req(PRIV_PIN, OUR_IFINDEX);	/* one address only */
+	prefix("198.51.100.0/24", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+
+	q = req(PRIV_EXCLUDE, OUR_IFINDEX);
+	prefix("198.51.100.1/24", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+
+	q = req(PRIV_LINK_UP, OUR_IFINDEX);
+	q.arg = 100;
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "MTU 100");
+}
+
+static void test_bad_dns(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_DNS_APPLY, OUR_IFINDEX);
+	unsigned char two = 2;
+
+	opened(f);
+	q.dns.nservers = DNS_MAX_SERVERS + 1;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.dns.nservers = 1;
+	prefix("0.0.0.0/1", &q.dns.servers[0]);	/* a resolver is one address */
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	prefix("198.18.0.53", &q.dns.servers[0]);
+	q.dns.ndomains = 1;
+	memset(q.dns.domains[0], 'a', DNS_DOMAIN_MAX);	/* unterminated */
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	snprintf(q.dns.domains[0], DNS_DOMAIN_MAX, "bad domain;rm");
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	snprintf(q.dns.domains[0], DNS_DOMAIN_MAX, "corp.example");
+	q.dns.ndomains = -1;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.dns.ndomains = 1;
+	memcpy((char *)&q.dns + offsetof(struct dns_config, split), &two, 1);	/* not a bool */
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+}
+
+static void test_open_refuses_bad_names(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_OPEN, 0);
+	struct priv_resp a;
+
+	memset(q.name, 'x', sizeof(q.name));	/* unterminated */
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "unterminated");
+}
+
+static void test_eof_ends(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->sp[1]);
+	f->sp[1] = -1;
+	assert_int_equal(priv_root_step(&f->r), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_malformed_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nothing_before_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_interface_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_prefixes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_dns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses_bad_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eof_ends, setup, teardown),
+	};
+
+	log_level = LOG_ERROR;	/* the refusals are logged as warnings */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
