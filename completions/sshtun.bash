@@ -453,7 +453,7 @@ _sshtun_client()
 		_sshtun_reply "${firsts[@]}"
 		return
 		;;
-	-l)
+	-l | --user)
 		mapfile -t h < <(compgen -u -- "$cur")
 		_sshtun_reply "${h[@]}"
 		return
@@ -463,7 +463,7 @@ _sshtun_client()
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
 			--accept-routes --compress --dns --dns-domain --help --mtu \
-			--openssh --remote-command --version
+			--openssh --remote-command --user --version
 		return
 	fi
 	((cword == 1)) && _sshtun_reply serve ctl cleanup

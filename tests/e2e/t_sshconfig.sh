@@ -163,11 +163,13 @@ up_down() {
 	down "$name"
 }
 
-# proxy_socat PID: the socat that PID runs, directly or through sh -c.
+# proxy_socat PID: the socat that PID or a process below it runs.
 proxy_socat() {
 	local c
 	pgrep -x -P "$1" socat && return 0
-	for c in $(pgrep -P "$1"); do pgrep -x -P "$c" socat && return 0; done
+	# Below the network side (the client's root side forks it), maybe
+	# under a /bin/sh.
+	for c in $(pgrep -P "$1"); do proxy_socat "$c" && return 0; done
 	return 1
 }
 
