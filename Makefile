@@ -86,7 +86,7 @@ build/san-unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
 	libcmocka-dev libseccomp-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
-	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm
+	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
