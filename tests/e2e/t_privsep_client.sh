@@ -21,6 +21,8 @@
 #   C. plain root (no SUDO_UID): the network side keeps uid 0 with no
 #      capability at all and no_new_privs.
 #   D. tunother, whom sudo refuses: exit 7 and one line that says sudo.
+#   E. -f both ways: exits 0 once up, both processes leave the terminal,
+#      quit ends both.
 . "$(dirname "$0")/lib.sh"
 
 U=tunuser
@@ -192,6 +194,32 @@ check "B: the interface is gone" wait_for 5 no_sshtun_links
 check "B: the route 203.0.113.0/24 is gone" no_route 203.0.113.0/24
 check "B: the control socket is gone" test ! -e "$SOCK_B"
 check "B: no sshtun process left" eval '[ -z "$(sshtun_pids "$B")" ]'
+
+# ---- E. -f, both ways -----------------------------------------------------------------
+diag "--- E. -f: the parent exits 0 once up; both sides leave the terminal"
+ns_sshtun() { local p; for p in $(ip netns pids "$NS_C"); do is_sshtun "$p" && echo "$p"; done; }
+no_ns_sshtun() { [ -z "$(ns_sshtun)" ]; }
+for how in user sudo; do
+	if [ $how = user ]; then
+		SOCK_E=$UHOME/xdg/sshtun/labhost.sock
+		E_CMD=("$SSHTUN" -f labhost)
+	else
+		SOCK_E=$TMP/run/sshtun/labhost.sock
+		E_CMD=(sudo -- "$SSHTUN" -f labhost)
+	fi
+	as_argv "$U_ID" "$UHOME"
+	timeout -k 5 30 "${AS[@]}" "${E_CMD[@]}" >"$TMP/e-$how.log" 2>&1 </dev/null
+	is "$?" 0 "E ($how): ${E_CMD[*]} exits 0"
+	check "E ($how): the instance is up" up_at "$SOCK_E"
+	is "$(ns_sshtun | grep -c .)" 2 "E ($how): two sshtun processes run on (root side, network side)"
+	for p in $(ns_sshtun); do
+		check "E ($how): pid $p left the terminal's session (its own session)" \
+			eval '[ "$(awk "{print \$6}" /proc/$p/stat)" != "$(awk "{print \$6}" /proc/$$/stat)" ]'
+	done
+	check "E ($how): ctl quit" in_c "$SSHTUN" ctl -S "$SOCK_E" quit
+	check "E ($how): no sshtun process left" wait_for 10 no_ns_sshtun
+	check "E ($how): the interface is gone" wait_for 5 no_sshtun_links
+done
 
 # ---- C. plain root -----------------------------------------------------------------
 diag "--- C. plain root: uid 0 without capabilities"
