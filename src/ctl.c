@@ -472,7 +472,7 @@ int ctl_main(int argc, char **argv)
 	/* `sshtun ctl NAME status`: a first word that is no command but names
 	 * a running instance. */
 	if (!name && !path && optind < argc && !shell_is_command(argv[optind]) &&
-	    paths_socket(argv[optind], sock_path, sizeof(sock_path)) == 0 &&
+	    paths_find_socket(argv[optind], sock_path, sizeof(sock_path)) == 0 &&
 	    access(sock_path, F_OK) == 0)
 		name = argv[optind++];
 	fail_clear();
@@ -485,7 +485,7 @@ int ctl_main(int argc, char **argv)
 		paths_instance(sock_path, inst, sizeof(inst));
 	} else if (name) {
 		snprintf(inst, sizeof(inst), "%s", name);
-		if (paths_socket(name, sock_path, sizeof(sock_path)) < 0)
+		if (paths_find_socket(name, sock_path, sizeof(sock_path)) < 0)
 			return fail_code();	/* main prints the message */
 	} else if ((rc = pick_instance())) {
 		return rc;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -41,6 +42,25 @@ int paths_socket(const char *name, char *out, size_t cap)
 	if (n < 0 || (size_t)n >= cap || (size_t)n >= PATHS_SOCK_MAX)
 		return fail(EXIT_USAGE, "control socket path for `%s' is too long (max %d bytes); "
 			    "use a shorter -n NAME or -S PATH", name, PATHS_SOCK_MAX - 1);
+	return 0;
+}
+
+int paths_find_socket(const char *name, char *out, size_t cap)
+{
+	char run[PATHS_SOCK_MAX];
+	struct stat st;
+	int n;
+
+	if (paths_socket(name, out, cap) < 0)
+		return -1;
+	if (geteuid() == 0 || access(out, F_OK) == 0)
+		return 0;
+	/* `sudo sshtun NAME' listens in root's directory, on a socket that
+	 * belongs to the user its network side runs as. */
+	n = snprintf(run, sizeof(run), "/run/sshtun/%s.sock", name);
+	if (n > 0 && (size_t)n < sizeof(run) && (size_t)n < cap && lstat(run, &st) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_uid == geteuid())
+		memcpy(out, run, (size_t)n + 1);
 	return 0;
 }
 

@@ -15,6 +15,10 @@ int paths_dir(char *out, size_t cap);
 /* NAME's control socket, DIR/NAME.sock; NAME must be a plain file name.
  * Returns 0, or -1 with fail(EXIT_USAGE) naming the bad name or length. */
 int paths_socket(const char *name, char *out, size_t cap);
+/* Where a running instance NAME listens: paths_socket's path or, for a
+ * user whose instance `sudo sshtun' started, /run/sshtun/NAME.sock when
+ * that socket is theirs.  Returns 0, or -1 as paths_socket. */
+int paths_find_socket(const char *name, char *out, size_t cap);
 /* The state file beside a socket: PATH less ".sock", plus ".state".
  * Returns 0, or -1 with fail(EXIT_USAGE). */
 int paths_state(const char *sock_path, char *out, size_t cap);

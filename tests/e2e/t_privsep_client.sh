@@ -187,6 +187,8 @@ is "$(stat -c %u "$SOCK_B" 2>/dev/null)" "$U_ID" "B: /run/sshtun/labhost.sock be
 check "B: ctl as $U: route add 203.0.113.0/24" \
 	as "$U_ID" "$UHOME" "$SSHTUN" ctl -S /run/sshtun/labhost.sock route add 203.0.113.0/24
 check "B: the kernel routes 203.0.113.0/24 via $IF_B" route_via 203.0.113.0/24 "$IF_B"
+check "B: ctl as $U finds it by name: sshtun ctl labhost status" \
+	as "$U_ID" "$UHOME" "$SSHTUN" ctl labhost status
 check "B: ctl as $U: quit" as "$U_ID" "$UHOME" "$SSHTUN" ctl -S /run/sshtun/labhost.sock quit
 wait_exit "$B" 10
 is "$EXIT_RC" 0 "B: sudo sshtun exits with status 0"
