@@ -87,7 +87,6 @@ struct engine {
 	/* Full tunnel: a host route keeps the SSH server on its original path. */
 	struct inet_prefix pin, pin_gw;
 	int pin_ifindex;
-	struct state undo;		/* what to undo after a crash */
 	struct inet_prefix excludes[ENGINE_MAX_ROUTES];
 	int nexcludes;
 	bool dns_on;
