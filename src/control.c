@@ -379,6 +379,31 @@ static int make_dir(const char *path, bool for_other)
 	return 0;
 }
 
+/* The process that called listen() on the socket fd is connected to has
+ * exited (or is a zombie). */
+static bool listener_gone(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char path[64], line[128];
+	bool gone = true;
+	FILE *f;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)cred.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "State:", 6)) {
+			gone = strchr(line, 'Z') != NULL;
+			break;
+		}
+	fclose(f);
+	return gone;
+}
+
 /* A socket file that is there already: someone answering means a live
  * instance; ECONNREFUSED means one that died, whose file can go. */
 static int clear_stale(const struct sockaddr_un *sa)
@@ -393,11 +418,20 @@ static int clear_stale(const struct sockaddr_un *sa)
 	if (!S_ISSOCK(st.st_mode))
 		return fail(EXIT_ERROR, "%s exists and is not a socket; remove it or use -S PATH",
 			    sa->sun_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(EXIT_ERROR, "socket: %s", strerror(errno));
-	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	e = errno;
+	for (int tries = 0;; tries++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return fail(EXIT_ERROR, "socket: %s", strerror(errno));
+		rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+		e = errno;
+		/* The process that listens is gone, yet the socket answers:
+		 * an instance whose root side was killed, its other side
+		 * dying with it.  It is given a moment to finish. */
+		if (rc < 0 || tries >= 100 || !listener_gone(fd))
+			break;
+		close(fd);
+		usleep(20000);
+	}
 	close(fd);
 	paths_instance(sa->sun_path, name, sizeof(name));
 	if (rc == 0)

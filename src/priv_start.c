@@ -77,12 +77,14 @@ pid_t priv_split(const struct drop_target *t, int *root_fd)
 		return pid;
 	}
 	close(sp[0]);
-	/* The root side killed outright: the instance ends with it. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() != parent)
-		_exit(EXIT_ERROR);
 	if (drop_to(t) < 0)
 		return -1;
+	/* The root side killed outright: the instance ends with it, at
+	 * once, as if both had been killed.  (After the drop: a change of
+	 * uid clears it.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(EXIT_ERROR);
 	priv_attach(sp[1]);
 	return 0;
 }
