@@ -232,7 +232,8 @@ static int apply(struct client_opts *o, const struct keyword *k, const char *v)
 	return k->set(o, v);
 }
 
-int options_set_keyword(struct client_opts *o, const char *kv)
+/* One -o Key=Value (or "Key Value"). Returns 0 or -1 with fail(). */
+static int options_set_keyword(struct client_opts *o, const char *kv)
 {
 	size_t klen = strcspn(kv, "= \t");
 	const struct keyword *k;

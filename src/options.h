@@ -55,8 +55,6 @@ int options_parse(int argc, char **argv, struct client_opts *o);
 /* ~/.ssh/config and /etc/ssh/ssh_config for the host; defaults; %-tokens
  * expanded.  0 or -1 with fail(). */
 int options_resolve(struct client_opts *o);
-/* One -o Key=Value (or "Key Value"). Returns 0 or -1 with fail(). */
-int options_set_keyword(struct client_opts *o, const char *kv);
 void usage(void);
 
 #endif

@@ -46,8 +46,8 @@
 struct link_ops {
 	ssize_t (*read)(void *ctx, uint8_t *buf, size_t len);
 	ssize_t (*write)(void *ctx, const uint8_t *buf, size_t len);
-	/* libssh2 cannot read while a write is half done (FACTS.md): when set,
-	 * reads wait until the pending write has finished. */
+	/* libssh2 cannot read while a write is half done (chanlink.c): when
+	 * set, reads wait until the pending write has finished. */
 	bool serialize;
 };
 
