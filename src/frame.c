@@ -164,3 +164,12 @@ long magic_scan(const uint8_t *p, size_t avail, unsigned *proto, char *software,
 		return junk_fail(p, avail);
 	return 0;
 }
+
+int proto_check(unsigned proto, const char *peer, const char *self, char *err, size_t errlen)
+{
+	if (proto == PROTO_VERSION)
+		return 0;
+	return errorf(err, errlen,
+		      "version mismatch: %s speaks sshtun protocol %u, this %s speaks %u; install matching sshtun versions",
+		      peer, proto, self, PROTO_VERSION);
+}

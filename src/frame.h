@@ -55,4 +55,9 @@ size_t magic_format(char *dst, size_t cap);
  * or the line is malformed. */
 long magic_scan(const uint8_t *p, size_t avail, unsigned *proto, char *software, size_t swcap);
 
+/* The one check of the peer's protocol version, for its magic line and its
+ * hello alike: 0, or -1 with err naming both versions ("version mismatch:
+ * <peer> speaks sshtun protocol 2, this <self> speaks 1; ..."). */
+int proto_check(unsigned proto, const char *peer, const char *self, char *err, size_t errlen);
+
 #endif

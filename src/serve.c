@@ -113,13 +113,11 @@ static void refuse(struct server *s, const char *why)
 static int on_magic(void *ctx, unsigned proto, const char *software)
 {
 	struct server *s = ctx;
-	char why[200];
+	char who[128], why[ERROR_MSG_MAX];
 
 	log_verbose("client speaks protocol %u (%s)", proto, software);
-	if (proto != PROTO_VERSION) {
-		snprintf(why, sizeof(why),
-			 "version mismatch: the client (%s) speaks sshtun protocol %u, this server speaks %u; install matching sshtun versions",
-			 software, proto, PROTO_VERSION);
+	snprintf(who, sizeof(who), "the client (%s)", software);
+	if (proto_check(proto, who, "server", why, sizeof(why)) < 0) {
 		refuse(s, why);
 		return -1;
 	}

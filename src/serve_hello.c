@@ -5,6 +5,7 @@
 #include "common.h"
 #include "compress.h"
 #include "fail.h"
+#include "frame.h"
 #include "log.h"
 #include "serve_hello.h"
 
@@ -16,9 +17,8 @@ int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
 	memset(q, 0, sizeof(*q));
 	if (hello_parse(payload, len, h, err, sizeof(err)) < 0)
 		return errorf(why, cap, "server: bad hello from the client: %s", err);
-	if (h->proto != PROTO_VERSION)
-		return errorf(why, cap, "version mismatch: client hello says protocol %u, this "
-			      "server speaks %u", h->proto, PROTO_VERSION);
+	if (proto_check(h->proto, "the client's hello", "server", why, cap) < 0)
+		return -1;
 	if (!h->id[0])
 		return errorf(why, cap, "server: the client sent no identity");
 	snprintf(q->id, sizeof(q->id), "%s", h->id);

@@ -36,11 +36,12 @@ static void on_socket(struct loop *loop, int fd, short revents, void *ctx);
 
 static int on_magic(void *ctx, unsigned proto, const char *software)
 {
+	char who[128], err[ERROR_MSG_MAX];
+
 	log_verbose("server helper: %s, protocol %u", software, proto);
-	if (proto != PROTO_VERSION)
-		return fail(EXIT_REFUSED,
-			    "version mismatch: the server's helper (%s) speaks sshtun protocol %u, this client speaks %u; install matching sshtun versions",
-			    software, proto, PROTO_VERSION);
+	snprintf(who, sizeof(who), "the server's helper (%s)", software);
+	if (proto_check(proto, who, "client", err, sizeof(err)) < 0)
+		return fail(EXIT_REFUSED, "%s", err);
 	return 0;
 }
 
@@ -86,9 +87,8 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 
 	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "the server's helper sent a bad hello: %s", err);
-	if (h.proto != PROTO_VERSION)
-		return fail(EXIT_REFUSED, "version mismatch: server hello says protocol %u, this client speaks %u",
-			    h.proto, PROTO_VERSION);
+	if (proto_check(h.proto, "the server's hello", "client", err, sizeof(err)) < 0)
+		return fail(EXIT_REFUSED, "%s", err);
 	/* Also after a reconnect: a refusal ends the run (permanent()). */
 	if (routes_peer_facts(eng, facts) < 0)
 		return -1;

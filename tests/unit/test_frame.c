@@ -391,6 +391,19 @@ static void test_magic_versions(void **state)
 	assert_int_equal(fail_code(), 0);
 }
 
+/* The one version check, both sides, magic line and hello alike. */
+static void test_proto_check(void **state)
+{
+	char err[256] = "";
+
+	assert_int_equal(proto_check(PROTO_VERSION, "the client", "server", err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(proto_check(2, "the server's hello", "client", err, sizeof(err)), -1);
+	assert_string_equal(err, "version mismatch: the server's hello speaks sshtun protocol 2, this client "
+				 "speaks 1; install matching sshtun versions");
+	assert_int_equal(fail_code(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup(test_magic_partial, setup),
 		cmocka_unit_test_setup(test_magic_bad, setup),
 		cmocka_unit_test_setup(test_magic_versions, setup),
+		cmocka_unit_test_setup(test_proto_check, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
