@@ -260,6 +260,32 @@ static int sig_event(void)
 	return 0;
 }
 
+/* `quit' (and nothing else) was asked: true for the line "  quit  ". */
+static bool is_quit(const char *line)
+{
+	line += strspn(line, " \t");
+	if (strncmp(line, "quit", 4))
+		return false;
+	line += 4;
+	return line[strspn(line, " \t")] == '\0';
+}
+
+/* After a `quit' that the instance accepted: wait, bounded, for it to go
+ * away, so the prompt ends with the instance instead of asking a socket
+ * that no longer answers. */
+static bool wait_gone(unsigned ms)
+{
+	for (unsigned waited = 0; waited < ms; waited += 50) {
+		int fd = ctl_connect(true);
+
+		if (fd < 0)
+			return true;
+		close(fd);
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
 static int interactive(void)
 {
 	struct sigaction sa = { .sa_handler = on_sigint };
@@ -267,7 +293,7 @@ static int interactive(void)
 	bool tty = tcgetattr(STDIN_FILENO, &saved) == 0;
 	char state[64], prompt[256];
 	char *line;
-	int fd = ctl_connect(false);
+	int rc, fd = ctl_connect(false);
 
 	if (fd < 0)
 		return 1;
@@ -292,11 +318,17 @@ static int interactive(void)
 			if (tty)	/* one key stops stats --watch */
 				tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 			got_sigint = 0;
-			if (run_line(fd, line, tty) && got_sigint)
+			rc = run_line(fd, line, tty);
+			if (rc && got_sigint)
 				puts("^C");
 			if (tty)
 				tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 			close(fd);
+			if (!rc && is_quit(line) && wait_gone(5000)) {
+				printf("instance `%s' stopped\n", inst);
+				free(line);
+				return 0;
+			}
 		}
 		free(line);
 	}

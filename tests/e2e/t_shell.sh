@@ -875,6 +875,25 @@ keys C-d
 check "ctl prompt: Ctrl-D leaves" wait_for 5 test -s "$TMP/ctlprompt.rc"
 is "$(cat "$TMP/ctlprompt.rc" 2>/dev/null)" 0 "ctl prompt: exit status 0"
 check "ctl prompt left, the instance is still up" client_is_up tm
+
+# `quit' typed at a ctl prompt stops that instance, and the prompt ends with
+# it (instead of staying on a socket that no longer answers).
+client_run tq
+if check "tq: comes up for the ctl prompt's quit" client_wait_up tq; then
+	IFQ=$(ifname_of tq)
+	CTLQ_CMD="ip netns exec $NS_C env HOME=$TMP/home XDG_STATE_HOME=$TMP/state $SSHTUN ctl -S $TMP/tq.sock; echo \$? >$TMP/ctlquit.rc"
+	check "tmux: a window with 'sshtun ctl -S $TMP/tq.sock'" tm new-window -t "$TM:2" "$CTLQ_CMD"
+	PT=$TM:2
+	check "ctl prompt (tq): shows the prompt" wait_for 10 pane_has "^sshtun tq \\(up\\)>"
+	typed "quit"
+	keys Enter
+	expect_pane "^instance .tq. stopped$" "ctl prompt: 'quit' says the instance stopped"
+	check "ctl prompt: ends after quit (exit status written)" wait_for 5 test -s "$TMP/ctlquit.rc"
+	is "$(cat "$TMP/ctlquit.rc" 2>/dev/null)" 0 "ctl prompt: exit status 0 after quit"
+	wait_exit "$(client_pid tq)" 10
+	is "$EXIT_RC" 0 "tq: exits with status 0 after the ctl prompt's quit"
+	check "tq: interface $IFQ is gone" wait_for 5 link_gone "$IFQ"
+fi
 PT=$TM:0
 
 # Ctrl-D quits with status 0 and takes the interface with it.
