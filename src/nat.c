@@ -141,7 +141,16 @@ static int script(char *s, size_t cap, const struct pool *pool, const struct nat
 		ADD("\t\tmeta nfproto ipv4 drop\n");
 	if (*n6 && !before->v6)
 		ADD("\t\tmeta nfproto ipv6 drop\n");
-	ADD("\t}\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	ADD("\t}\n"
+	    /* The worker's source check is in code that a hostile client may
+	     * own: the kernel checks too.  A packet from a tunnel must come
+	     * from an address routed back through that same tunnel (strict
+	     * reverse path, both families), whether it is forwarded or for
+	     * this host. */
+	    "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
+	    "\t\tiifname \"sshtun*\" fib saddr . iif oif missing drop\n"
+	    "\t}\n");
+	ADD("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	if (*n4)
 		ADD("\t\tip saddr %s oifname \"%s\" masquerade\n", n4, up);
 	if (*n6)

@@ -19,6 +19,9 @@
 #   2. every forwarding and accept_ra sysctl restored exactly, table gone
 #   3. client-to-client (in serve.conf): the clients reach each other
 #   4. lease directory open to others, planted symlinks: refused by name
+#   5. (in 1) a compromised worker: datagrams written straight into its TUN
+#      with a source not its client's (another client's, an uplink
+#      neighbour's) never leave the server; its client's own do
 . "$(dirname "$0")/lib.sh"
 
 NS_C2=sshtun-c2-$$
@@ -157,6 +160,30 @@ check "client to client: n2 cannot ping n1 ($C1)" ping_no "$NS_C2" "$C1"
 check "the private host cannot reach n1 ($C1)" ping_no "$NS_P" "$C1"
 check "the uplink host reaches n1 ($C1): routed to it" ping_ok "$NS_U" "$C1"
 is "$(accept_ra)" 2 "server ns: accept_ra on the uplink is 2 while IPv6 forwarding is on"
+
+# A worker that a hostile client owns writes what it likes into its TUN; its
+# source check in code is then gone, and only the kernel's can stop it.
+# tun_inject.py takes n1's worker's TUN descriptor and writes through it.
+bg_run sink ip netns exec "$NS_U" "$PYTHON" "$REPO/tests/e2e/udp_sink.py" 5555 "$TMP/sink.out"
+check "uplink host: UDP sink listening" wait_for 5 test -e "$TMP/sink.out.ready"
+C1_6=$(json_get "$TMP/n1.status" local_addr6)
+SIF=$(in_s ip -o route get "$C1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+diag "n1's server-side TUN: $SIF; its client addresses $C1 $C1_6"
+inject() { in_s "$PYTHON" "$REPO/tests/e2e/tun_inject.py" "$SIF" "$@" >>"$TMP/inject.log" 2>&1; }
+check "worker's TUN: a datagram from n2's address $C2" inject "$C2" "$UP" 5555 spoof-client
+check "worker's TUN: a datagram from an uplink neighbour" inject 2001:db8:203::99 "$UP6" 5555 spoof-uplink6
+check "worker's TUN: a datagram from the private host" inject "$PRIV" "$UP" 5555 spoof-private
+check "worker's TUN: a datagram from n1's own $C1" inject "$C1" "$UP" 5555 own4
+check "worker's TUN: a datagram from n1's own $C1_6" inject "$C1_6" "$UP6" 5555 own6
+WPID=$(head -n 1 "$TMP/inject.log")
+is "$(awk '/^Uid:/ { print $2 }' "/proc/$WPID/status" 2>/dev/null)" "$(id -u nobody)" \
+	"the descriptor came from n1's worker (pid $WPID, uid nobody)"
+check "uplink host: n1's own datagrams arrive" wait_for 5 eval 'grep -q " own4$" "$TMP/sink.out" && grep -q " own6$" "$TMP/sink.out"'
+# Sent first, on the same path: had they passed, they would be there by now.
+if ! check "uplink host: no spoofed datagram arrived" eval '! grep -q " spoof" "$TMP/sink.out"'; then
+	sed 's/^/#   /' "$TMP/sink.out"
+fi
+kill_all "$(cat "$TMP/sink.pid")"
 is "$(in_s cat /proc/sys/net/ipv6/conf/all/forwarding)" 1 "server ns: IPv6 forwarding on while up"
 quit n1
 check "n1 gone: the table stays while n2 is up" nat_table
