@@ -491,6 +491,47 @@ static bool live(const struct entry *e)
 	return e->used && e->pid && alive(e->pid);
 }
 
+/* When pid started, in seconds of the wall clock: its start in clock ticks
+ * since boot (field 22 of /proc/PID/stat, after the parenthesised name,
+ * which may hold anything) plus the boot time.  -1 when unknown. */
+static long long started_at(pid_t pid)
+{
+	char buf[1024], path[64], *p;
+	unsigned long long ticks = 0, btime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t n;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (hz <= 0 || !(f = fopen(path, "re")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	ok = p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu", &ticks) == 1;
+	if (!ok || !(f = fopen("/proc/stat", "re")))
+		return -1;
+	ok = 0;
+	while (!ok && fgets(buf, sizeof(buf), f))
+		ok = sscanf(buf, "btime %llu", &btime) == 1;
+	fclose(f);
+	return ok ? (long long)(btime + ticks / (unsigned long long)hz) : -1;
+}
+
+/* A pid that started after the lease was taken is not its holder: the pid
+ * was reused (the holder died without releasing), maybe by another
+ * account's helper, which a take-over would stop.  Two seconds for the
+ * rounding of the boot time. */
+static bool holder_started(const struct entry *e)
+{
+	long long t = started_at(e->pid);
+
+	return t >= 0 && t <= e->time + 2;
+}
+
 /* A holder that died without releasing (kill -9, a crash) releases now:
  * its grace time starts when a helper first notices.  Returns whether
  * anything changed. */
@@ -654,7 +695,7 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 	/* The holder of our own lease is looked at before it is settled: a
 	 * live one is a stale helper to take over. */
 	mine = find_holder(tab, size, who);
-	if (mine != NONE && live(&tab[mine]) && tab[mine].pid != who->pid)
+	if (mine != NONE && live(&tab[mine]) && tab[mine].pid != who->pid && holder_started(&tab[mine]))
 		previous = tab[mine].pid;
 	/* Written at once, so that a refusal below keeps it too: the grace of
 	 * a dead holder runs from the first time it was noticed. */

@@ -62,7 +62,8 @@ struct lease {
 	unsigned index;
 	struct inet_prefix client4, server4;	/* family 0 if no IPv4 pool */
 	struct inet_prefix client6, server6;
-	pid_t previous_pid;	/* live helper that held this client's lease, or 0 */
+	pid_t previous_pid;	/* live helper that held this client's lease (and started
+				 * before it took it: not a reused pid), or 0 */
 };
 
 /* Checks the pool prefixes (IPv4 plen <= 31, IPv6 plen <= 126) and sets the

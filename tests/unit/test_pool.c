@@ -555,6 +555,40 @@ static void test_id_bound_to_account(void **state)
 	assert_int_equal(warnings, 0);
 }
 
+/* The holder's pid of a lease that is not released is reused (its monitor
+ * was killed, pids wrapped) by a process that runs our binary too, such as
+ * another account's helper.  It started after the lease was taken, so it
+ * cannot be the holder: no take-over, which would have the monitor stop
+ * that other session. */
+static void test_previous_pid_reused(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	char err[256], file[256];
+	long long now = (long long)time(NULL);
+	pid_t later = sleeper = fork();
+
+	assert_true(later >= 0);
+	if (later == 0) {
+		pause();
+		_exit(0);
+	}
+	init(&pool, "198.18.0.0/29", "none");
+	/* Alice's lease was taken a minute before that process started. */
+	snprintf(file, sizeof(file), "0 aaaa %d %lld 1000\n", (int)later, now - 60);
+	write_file(file);
+	assert_int_equal(acquire_as(&pool, &alice, "aaaa", getpid(), NULL, NULL, &l, err,
+				    sizeof(err)), 0);
+	assert_int_equal(l.index, 0);
+	assert_int_equal(l.previous_pid, 0);
+	/* A holder that started before its lease was taken is one. */
+	snprintf(file, sizeof(file), "0 aaaa %d %lld 1000\n", (int)later, now + 1);
+	write_file(file);
+	assert_int_equal(acquire_as(&pool, &alice, "aaaa", getpid(), NULL, NULL, &l, err,
+				    sizeof(err)), 0);
+	assert_int_equal(l.previous_pid, later);
+}
+
 static void test_sessions_per_account(void **state)
 {
 	struct pool pool;
@@ -745,6 +779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_distinct_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previous_pid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_previous_pid_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_want, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_reuse, setup, teardown),
