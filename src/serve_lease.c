@@ -1,5 +1,6 @@
 /* See serve_lease.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +64,26 @@ static void take_over(pid_t pid)
 	}
 }
 
+/* Strict reverse-path filtering on the TUN: the kernel drops an IPv4 packet
+ * from it whose source is not routed back through it, so a worker that a
+ * hostile client owns cannot spoof with what it writes there (its own
+ * check is in code it may no longer run).  The device takes the setting
+ * with it when it goes.  IPv6 has no such sysctl: --nat adds a rule for
+ * both families (nat.c). */
+static void strict_rp_filter(const char *ifname)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		log_warn("cannot set %s: %s; the kernel will not check the sources of %s",
+			 path, strerror(errno), ifname);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int setup_tun(struct lease_reply *r)
 {
 	const struct inet_prefix *addrs[] = { &r->lease.server4, &r->lease.server6 };
@@ -76,6 +97,8 @@ static int setup_tun(struct lease_reply *r)
 	}
 	ifindex = net_link_index(r->ifname);
 	rc = ifindex < 0 ? ifindex : net_link_set(ifindex, r->mtu, true);
+	if (rc == 0 && r->lease.server4.family)
+		strict_rp_filter(r->ifname);
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
 		if (addrs[i]->family)
 			rc = net_addr_add(ifindex, addrs[i]);

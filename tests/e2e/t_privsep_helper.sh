@@ -126,6 +126,26 @@ check "c1: 'ctl compress auto'" ctl c1 compress auto
 check "c1: ping after the CONTROL frames" in_c ping -c 2 -i 0.2 -W 3 "$PEER"
 check "worker $WRK: still alive after traffic, pings and CONTROL" alive "$WRK"
 
+# ---- a worker that a hostile client owns: its TUN, not its source check ------
+# tun_inject.py takes the worker's TUN descriptor and writes datagrams to the
+# server itself: one from an address the client does not hold (the client
+# machine's own LAN address, a neighbour of the server) must be dropped by
+# the kernel (strict reverse path on the TUN), one from the client's own
+# address arrives.  (With --nat, both families: t_nat.sh.)
+bg_run sink in_s "$PYTHON" "$REPO/tests/e2e/udp_sink.py" 5555 "$TMP/sink.out"
+check "server: UDP sink listening" wait_for 5 test -e "$TMP/sink.out.ready"
+LOCAL4=$(json_get "$TMP/c1.status" local_addr)
+SIF=$(in_s ip -o route get "$LOCAL4" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+inject() { in_s "$PYTHON" "$REPO/tests/e2e/tun_inject.py" "$SIF" "$@" >>"$TMP/inject.log" 2>&1; }
+check "worker's TUN ($SIF): a datagram from $C_ADDR (not the client's)" inject "$C_ADDR" "$PEER" 5555 spoof
+check "worker's TUN ($SIF): a datagram from the client's own $LOCAL4" inject "$LOCAL4" "$PEER" 5555 own
+is "$(head -n 1 "$TMP/inject.log")" "$WRK" "the descriptor came from the worker $WRK"
+check "server: the client's own datagram arrives" wait_for 5 grep -q " own$" "$TMP/sink.out"
+if ! check "server: the spoofed one does not" eval '! grep -q " spoof$" "$TMP/sink.out"'; then
+	sed 's/^/#   /' "$TMP/sink.out"
+fi
+kill_all "$(cat "$TMP/sink.pid")"
+
 # ---- ctl reconnect: the new monitor takes over from the old -------------------
 check "c1: 'ctl reconnect' answers" ctl c1 reconnect
 check "c1: a new monitor and worker replaced $MON and $WRK" \
