@@ -141,15 +141,9 @@ static int script(char *s, size_t cap, const struct pool *pool, const struct nat
 		ADD("\t\tmeta nfproto ipv4 drop\n");
 	if (*n6 && !before->v6)
 		ADD("\t\tmeta nfproto ipv6 drop\n");
-	ADD("\t}\n"
-	    /* The worker's source check is in code that a hostile client may
-	     * own: the kernel checks too.  A packet from a tunnel must come
-	     * from an address routed back through that same tunnel (strict
-	     * reverse path, both families), whether it is forwarded or for
-	     * this host. */
-	    "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
-	    "\t\tiifname \"sshtun*\" fib saddr . iif oif missing drop\n"
-	    "\t}\n");
+	ADD("\t}\n");
+	/* (What a tunnel may send from: the table inet sshtun_rpf, there with
+	 * or without NAT, nat_rpf_enable.) */
 	ADD("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	if (*n4)
 		ADD("\t\tip saddr %s oifname \"%s\" masquerade\n", n4, up);
@@ -212,5 +206,41 @@ void nat_release(const struct pool *pool)
 	fwd_restore(saved);
 	log_verbose("last client gone: NAT removed");
 out:
+	close(fd);
+}
+
+/* Under the NAT lock, like the NAT table: a helper leaving sees every
+ * lease taken before it looks, and one arriving adds the table after. */
+int nat_rpf_enable(const struct pool *pool, char *err, size_t errlen)
+{
+	char lockpath[300];
+	int fd = lock(pool, lockpath, sizeof(lockpath), err, errlen), rc = 0;
+
+	if (fd < 0)
+		return -1;
+	/* Declare, delete and re-create: the rule is there once. */
+	if (nft("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n"
+		"table inet " RPF_TABLE " {\n"
+		"\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
+		"\t\tiifname \"sshtun*\" fib saddr . iif oif missing drop\n"
+		"\t}\n}\n") < 0)
+		rc = errorf(err, errlen, "nft could not add the table inet " RPF_TABLE "%s",
+			    errno == ENOENT ? " (nft is not installed)" : "");
+	close(fd);
+	return rc;
+}
+
+void nat_rpf_release(const struct pool *pool)
+{
+	char lockpath[300], err[300];
+	int fd = lock(pool, lockpath, sizeof(lockpath), err, sizeof(err));
+
+	if (fd < 0) {
+		log_warn("table inet " RPF_TABLE " left in place: %s", err);
+		return;
+	}
+	if (pool_live(pool, getpid()) == 0 &&
+	    nft("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n") < 0)
+		log_warn("could not remove the nftables table inet " RPF_TABLE);
 	close(fd);
 }

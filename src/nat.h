@@ -20,6 +20,7 @@
 #include "pool.h"
 
 #define NAT_TABLE "sshtun"
+#define RPF_TABLE "sshtun_rpf"
 
 struct nat_config {
 	const char *out;	/* the uplink; NULL or "": the default route's */
@@ -30,5 +31,14 @@ struct nat_config {
 int nat_enable(const struct pool *pool, const struct nat_config *cfg, char *err, size_t errlen);
 /* When no other helper holds a lease: table gone, forwarding restored. */
 void nat_release(const struct pool *pool);
+
+/* With or without --nat, while a helper runs: the table inet sshtun_rpf,
+ * whose one rule drops a packet from a tunnel whose source is not routed
+ * back through that tunnel (both families; IPv4 alone has rp_filter).  It
+ * is the kernel's check of what a worker writes to its TUN, for when a
+ * hostile client owns the worker.  Returns 0, or -1 with a reason in err. */
+int nat_rpf_enable(const struct pool *pool, char *err, size_t errlen);
+/* When no other helper holds a lease: the table goes. */
+void nat_rpf_release(const struct pool *pool);
 
 #endif

@@ -68,8 +68,8 @@ static void take_over(pid_t pid)
  * from it whose source is not routed back through it, so a worker that a
  * hostile client owns cannot spoof with what it writes there (its own
  * check is in code it may no longer run).  The device takes the setting
- * with it when it goes.  IPv6 has no such sysctl: --nat adds a rule for
- * both families (nat.c). */
+ * with it when it goes.  IPv6 has no such sysctl: nat_rpf_enable() adds
+ * an nftables rule for both families. */
 static void strict_rp_filter(const char *ifname)
 {
 	char path[96];
@@ -161,6 +161,11 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 	fd = setup_tun(r);
 	if (fd < 0)
 		return -1;
+	/* Without it the worker's own check is all there is for IPv6. */
+	if (nat_rpf_enable(&p->pool, err, sizeof(err)) < 0)
+		log_warn("%s: the kernel will not check the IPv6 sources of %s", err, r->ifname);
+	else
+		p->rpf_on = true;
 	if (p->cfg->nat) {
 		struct nat_config nc = { p->cfg->nat_out, p->cfg->client_to_client };
 
@@ -186,5 +191,7 @@ void serve_lease_release(struct serve_priv *p)
 	}
 	if (p->nat_on)
 		nat_release(&p->pool);
-	p->leased = p->nat_on = false;
+	if (p->rpf_on)
+		nat_rpf_release(&p->pool);
+	p->leased = p->nat_on = p->rpf_on = false;
 }

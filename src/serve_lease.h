@@ -39,7 +39,7 @@ struct serve_priv {
 	struct account account;		/* whose lease: decided here, never by the worker */
 	pid_t holder;			/* recorded in the lease file */
 	char client_id[HELLO_ID_LEN + 1];
-	bool leased, nat_on;
+	bool leased, nat_on, rpf_on;
 };
 
 /* Is the request well-formed (a NUL-terminated hex id, prefixes of a known

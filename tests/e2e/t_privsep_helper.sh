@@ -131,7 +131,8 @@ check "worker $WRK: still alive after traffic, pings and CONTROL" alive "$WRK"
 # server itself: one from an address the client does not hold (the client
 # machine's own LAN address, a neighbour of the server) must be dropped by
 # the kernel (strict reverse path on the TUN), one from the client's own
-# address arrives.  (With --nat, both families: t_nat.sh.)
+# address arrives; the same in IPv6 (a rule in the nftables table
+# inet sshtun_rpf, there while a helper is).
 bg_run sink in_s "$PYTHON" "$REPO/tests/e2e/udp_sink.py" 5555 "$TMP/sink.out"
 check "server: UDP sink listening" wait_for 5 test -e "$TMP/sink.out.ready"
 LOCAL4=$(json_get "$TMP/c1.status" local_addr)
@@ -139,9 +140,13 @@ SIF=$(in_s ip -o route get "$LOCAL4" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
 inject() { in_s "$PYTHON" "$REPO/tests/e2e/tun_inject.py" "$SIF" "$@" >>"$TMP/inject.log" 2>&1; }
 check "worker's TUN ($SIF): a datagram from $C_ADDR (not the client's)" inject "$C_ADDR" "$PEER" 5555 spoof
 check "worker's TUN ($SIF): a datagram from the client's own $LOCAL4" inject "$LOCAL4" "$PEER" 5555 own
+LOCAL6=$(json_get "$TMP/c1.status" local_addr6)
+check "worker's TUN ($SIF): a datagram from $C_ADDR6 (not the client's)" inject "$C_ADDR6" "$PEER6" 5555 spoof6
+check "worker's TUN ($SIF): a datagram from the client's own $LOCAL6" inject "$LOCAL6" "$PEER6" 5555 own6
 is "$(head -n 1 "$TMP/inject.log")" "$WRK" "the descriptor came from the worker $WRK"
-check "server: the client's own datagram arrives" wait_for 5 grep -q " own$" "$TMP/sink.out"
-if ! check "server: the spoofed one does not" eval '! grep -q " spoof$" "$TMP/sink.out"'; then
+check "server: the client's own datagrams arrive" \
+	wait_for 5 eval 'grep -q " own$" "$TMP/sink.out" && grep -q " own6$" "$TMP/sink.out"'
+if ! check "server: the spoofed ones do not" eval '! grep -q " spoof" "$TMP/sink.out"'; then
 	sed 's/^/#   /' "$TMP/sink.out"
 fi
 kill_all "$(cat "$TMP/sink.pid")"
@@ -228,5 +233,7 @@ P4=$(json_get "$TMP/c4.status" peer_addr)
 check "c4: ping $P4" wait_for 10 in_c ping -c 1 -W 1 "$P4"
 check "c4: quit" ctl c4 quit
 wait_exit "$(client_pid c4)" 20
+check "server: no helper left, no table inet sshtun_rpf left" \
+	wait_for 10 eval '[ -z "$(monitors)" ] && ! in_s nft list tables | grep -qx "table inet sshtun_rpf"'
 
 done_testing
