@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "serve_monitor.h"
+#include "tun.h"
 
 #define MON_KILL_AFTER_MS 5000	/* a worker told to stop that does not: SIGKILL */
 
@@ -23,6 +24,7 @@ struct monitor {
 	struct loop *loop;
 	int sock;
 	pid_t worker;
+	int tun_fd;		/* our copy of the worker's TUN, or -1 */
 	unsigned done;		/* bit per request type answered (each only once) */
 };
 
@@ -61,9 +63,9 @@ static int answer_lease(struct monitor *m, const void *req)
 	int fd = serve_lease_take(m->priv, req, &r);
 	int rc = mon_send(m->sock, &r, sizeof(r), fd);
 
-	/* The worker holds the device now: when it exits, the device goes. */
-	if (fd >= 0)
-		close(fd);
+	/* Kept until the worker is gone, to undo what it may have done to the
+	 * device through its copy (tun_clear_persist). */
+	m->tun_fd = fd;
 	return rc;
 }
 
@@ -185,7 +187,7 @@ int monitor_worker_user(const char *name, uid_t *uid, gid_t *gid, char *err, siz
 
 int monitor_run(struct serve_priv *p, int sock, pid_t worker)
 {
-	struct monitor m = { .priv = p, .sock = sock, .worker = worker };
+	struct monitor m = { .priv = p, .sock = sock, .worker = worker, .tun_fd = -1 };
 	int rc;
 
 	m.loop = loop_new();
@@ -197,6 +199,17 @@ int monitor_run(struct serve_priv *p, int sock, pid_t worker)
 		loop_run(m.loop);
 	}
 	rc = worker_status(worker);
+	/* A worker without its filter could have made the device persistent
+	 * (TUNSETPERSIST needs no capability, only the descriptor), and owned
+	 * by its user, who could then attach to it, the pair and all: the
+	 * device goes with our last copy, whatever the worker set. */
+	if (m.tun_fd >= 0) {
+		int e = tun_clear_persist(m.tun_fd);
+
+		if (e < 0)
+			log_warn("cannot clear persistence of the worker's TUN: %s", strerror(-e));
+		close(m.tun_fd);
+	}
 	serve_lease_release(p);
 	loop_free(m.loop);
 	close(sock);

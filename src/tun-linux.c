@@ -40,6 +40,11 @@ static int tun_fail(const char *name, int err)
 	return fail(EXIT_LOCAL, "cannot create TUN device `%s': %s (%s)", name, strerror(err), hint);
 }
 
+int tun_clear_persist(int fd)
+{
+	return ioctl(fd, TUNSETPERSIST, 0) < 0 ? -errno : 0;
+}
+
 int tun_open(char name[IFNAMSIZ])
 {
 	const char *want = name[0] ? name : TUN_DEFAULT_NAME;

@@ -15,6 +15,11 @@
  * CAP_NET_ADMIN)").  The device disappears when the fd is closed. */
 int tun_open(char name[IFNAMSIZ]);
 
+/* Makes the device non-persistent again (TUNSETPERSIST 0), so that it goes
+ * when its last descriptor closes, whatever another holder of it set.
+ * Returns 0 or -errno. */
+int tun_clear_persist(int fd);
+
 /* One IP packet.  Return the byte count, or -1 with errno (EAGAIN when none
  * is waiting / the queue is full). */
 ssize_t tun_read(int fd, void *buf, size_t len);

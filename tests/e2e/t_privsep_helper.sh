@@ -233,6 +233,22 @@ P4=$(json_get "$TMP/c4.status" peer_addr)
 check "c4: ping $P4" wait_for 10 in_c ping -c 1 -W 1 "$P4"
 check "c4: quit" ctl c4 quit
 wait_exit "$(client_pid c4)" 20
+# ---- a worker that made its TUN persistent leaves no device behind ----------
+# Its filter kills the worker for any ioctl; without the filter (no seccomp
+# in the kernel, valgrind), TUNSETOWNER and TUNSETPERSIST on its descriptor
+# would keep the device, with the client's pair on it, for the worker's
+# user to attach to later.  The monitor clears persistence when it is gone.
+client_run c5
+check "c5: the tunnel comes up" client_wait_up c5
+L5=$(json_get "$TMP/c5.status" local_addr)
+S5=$(in_s ip -o route get "$L5" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+check "c5: its worker's TUN $S5 made persistent (owner nobody)" \
+	in_s "$PYTHON" "$REPO/tests/e2e/tun_inject.py" "$S5" --persist
+check "c5: quit" ctl c5 quit
+wait_exit "$(client_pid c5)" 20
+if ! check "server: $S5 is gone with its helper" wait_for 10 eval '! in_s ip link show "$S5"'; then
+	in_s ip link del "$S5"
+fi
 check "server: no helper left, no table inet sshtun_rpf left" \
 	wait_for 10 eval '[ -z "$(monitors)" ] && ! in_s nft list tables | grep -qx "table inet sshtun_rpf"'
 

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 # tests/e2e/tun_inject.py IFNAME SRC DST PORT TAG: plays a compromised
-# helper worker.  It takes (pidfd_getfd, as root) the TUN descriptor that a
+# helper worker.  (tun_inject.py IFNAME --persist: it makes the device
+# persistent, owned by nobody, with the worker's descriptor instead, as a
+# worker without its seccomp filter could.)  It takes (pidfd_getfd, as root) the TUN descriptor that a
 # running process holds for IFNAME, and writes one UDP datagram SRC -> DST
 # (IPv4 or IPv6) to port PORT whose payload is TAG: what a worker can write
 # once a hostile client owns it, whatever its own source check says.
@@ -10,6 +12,12 @@ import ctypes, os, socket, struct, sys
 
 SYS_PIDFD_GETFD = 438   # the same on every Linux architecture
 
+def sandboxed(pid):
+    with open("/proc/%s/status" % pid) as f:
+        return "\nSeccomp:\t2\n" in f.read()
+
+# The worker's descriptor: the monitor keeps a copy too, but only the worker
+# runs in the seccomp filter.
 def holder(ifname):
     # Interface names repeat across namespaces: only processes in ours.
     me = os.readlink("/proc/self/ns/net")
@@ -21,11 +29,11 @@ def holder(ifname):
                 if os.readlink("/proc/%s/fd/%s" % (pid, fd)) != "/dev/net/tun":
                     continue
                 with open("/proc/%s/fdinfo/%s" % (pid, fd)) as f:
-                    if ("iff:\t%s\n" % ifname) in f.read():
+                    if ("iff:\t%s\n" % ifname) in f.read() and sandboxed(pid):
                         return int(pid), int(fd)
         except OSError:
             continue
-    sys.exit("no process holds a TUN for %s" % ifname)
+    sys.exit("no sandboxed process holds a TUN for %s" % ifname)
 
 def csum(data):
     if len(data) % 2:
@@ -53,15 +61,24 @@ def packet(src, dst, port, payload):
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
     return hdr + udp
 
+TUNSETPERSIST = 0x400454cb
+TUNSETOWNER = 0x400454cc
+
 def main():
-    ifname, src, dst, port, tag = sys.argv[1:6]
+    ifname = sys.argv[1]
     pid, fd = holder(ifname)
     libc = ctypes.CDLL(None, use_errno=True)
     pidfd = os.pidfd_open(pid)
     tun = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
     if tun < 0:
         sys.exit("pidfd_getfd %d/%d: %s" % (pid, fd, os.strerror(ctypes.get_errno())))
-    os.write(tun, packet(src, dst, int(port), tag.encode()))
+    if sys.argv[2] == "--persist":
+        import fcntl, pwd
+        fcntl.ioctl(tun, TUNSETOWNER, pwd.getpwnam("nobody").pw_uid)
+        fcntl.ioctl(tun, TUNSETPERSIST, 1)
+    else:
+        src, dst, port, tag = sys.argv[2:6]
+        os.write(tun, packet(src, dst, int(port), tag.encode()))
     print(pid)
 
 main()
