@@ -169,6 +169,9 @@ int monitor_worker_user(const char *name, uid_t *uid, gid_t *gid, char *err, siz
 	}
 	if (!(name && *name)) {
 		if (getuid() == 0 && id_env("SUDO_UID", &u) == 0 && id_env("SUDO_GID", &g) == 0 && u) {
+			if (!g)
+				return errorf(err, errlen, "the worker cannot run as gid 0 (SUDO_GID); "
+					      "name its user with --worker-user");
 			*uid = (uid_t)u;
 			*gid = (gid_t)g;
 			return 0;
@@ -180,6 +183,8 @@ int monitor_worker_user(const char *name, uid_t *uid, gid_t *gid, char *err, siz
 		return errorf(err, errlen, "no user `%s' to run the worker as", name);
 	if (pw->pw_uid == 0)
 		return errorf(err, errlen, "the worker cannot run as `%s': it is uid 0", name);
+	if (pw->pw_gid == 0)
+		return errorf(err, errlen, "the worker cannot run as `%s': its group is gid 0", name);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;

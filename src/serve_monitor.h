@@ -31,7 +31,8 @@ struct mon_msg {
 /* The user the worker runs as: `name' (--worker-user) when given; else,
  * when we are root, the user who ran sudo (SUDO_UID/SUDO_GID), or nobody
  * when that is root too or there is none; without root (CAP_NET_ADMIN
- * only), our own uid.  Never uid 0.  Returns 0, or -1 with err. */
+ * only), our own uid.  Never uid 0, nor (as root) gid 0.  Returns 0, or
+ * -1 with err. */
 int monitor_worker_user(const char *name, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 
 /* Monitor side: answers the worker's requests on sock until the worker has

@@ -346,6 +346,32 @@ static void test_monitor_verdicts(void **state)
 	assert_int_equal(monitor_against(exits_3), 3);
 }
 
+/* The user the worker runs as: never uid 0, and never gid 0 either (the
+ * root group may write files that root's own processes rely on; the
+ * worker's filter is skipped where the kernel has no seccomp). */
+static void test_worker_user(void **state)
+{
+	char err[256] = "";
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	if (geteuid() != 0)
+		skip();
+	setenv("SUDO_UID", "4242", 1);
+	setenv("SUDO_GID", "4343", 1);
+	assert_int_equal(monitor_worker_user(NULL, &uid, &gid, err, sizeof(err)), 0);
+	assert_int_equal(uid, 4242);
+	assert_int_equal(gid, 4343);
+	setenv("SUDO_GID", "0", 1);
+	assert_int_equal(monitor_worker_user(NULL, &uid, &gid, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "gid 0"));
+	unsetenv("SUDO_UID");
+	unsetenv("SUDO_GID");
+	err[0] = '\0';
+	assert_int_equal(monitor_worker_user("root", &uid, &gid, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "uid 0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_request_check),
 		cmocka_unit_test(test_monitor_verdicts),
+		cmocka_unit_test(test_worker_user),
 	};
 
 	log_set_prefix("test");
