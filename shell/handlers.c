@@ -105,6 +105,11 @@ void stats_json(FILE *f, const struct engine_stats *s)
 	json_num(f, s->tx_rate_bps, 0, 0);
 	fputs(",\"rx_rate_bps\":", f);
 	json_num(f, s->rx_rate_bps, 0, 0);
+	fputs(",\"fq_delay_ms\":", f);
+	json_num(f, s->fq_delay_ms, 3, 0);
+	fputs(",\"fq_delay_peak_ms\":", f);
+	json_num(f, s->fq_delay_peak_ms, 3, 0);
+	fprintf(f, ",\"fq_drops\":%llu,\"fq_flows\":%u", (unsigned long long)s->fq_drops, s->fq_flows);
 	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu}\n", s->reconnects,
 		(unsigned long long)s->uptime_s);
 }
@@ -132,6 +137,8 @@ void stats_table(struct call *c, const struct engine_stats *s)
 	say(c, 1, "%-12s %-14s %s", "rate", fmt_rate(a, sizeof(a), s->tx_rate_bps),
 	    fmt_rate(b, sizeof(b), s->rx_rate_bps));
 	say(c, 1, "%-12s %llu", "drops", (unsigned long long)s->drops);
+	say(c, 1, "%-12s %.2f ms now, %.2f ms peak; %u flows queued, %llu dropped", "queue delay",
+	    s->fq_delay_ms, s->fq_delay_peak_ms, s->fq_flows, (unsigned long long)s->fq_drops);
 	say(c, 1, "%-12s %s (average %s)", "round trip", fmt_rtt(a, sizeof(a), s->rtt_ms),
 	    fmt_rtt(b, sizeof(b), s->rtt_avg_ms));
 	say(c, 1, "%-12s %llu of %llu packets", "compressed",

@@ -41,6 +41,10 @@ struct engine_stats {
 	uint64_t tx_wire_bytes, rx_wire_bytes;	/* bytes on the channel */
 	uint64_t drops;
 	uint64_t tx_compressed, tx_uncompressed;	/* packets sent deflated, and not */
+	/* The fair queue toward the server (fq.h). */
+	double fq_delay_ms, fq_delay_peak_ms;	/* wait now (0 when empty), longest */
+	uint64_t fq_drops;			/* CoDel and cap drops */
+	unsigned fq_flows;			/* flows with packets queued */
 	double rtt_ms, rtt_avg_ms;		/* -1 when not measured yet */
 	double tx_rate_bps, rx_rate_bps;	/* IP bits per second, last interval */
 	unsigned reconnects;

@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "fail.h"
 #include "engine.h"
+#include "fq.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -94,6 +95,7 @@ void engine_status(struct engine *eng, struct engine_status *st)
 void engine_stats(struct engine *eng, struct engine_stats *st)
 {
 	const struct tunnel_stats *t = &eng->t.st;
+	struct fq_stats fq;
 
 	memset(st, 0, sizeof(*st));
 	st->tx_packets = t->tx_packets;
@@ -105,6 +107,11 @@ void engine_stats(struct engine *eng, struct engine_stats *st)
 	st->drops = t->drops;
 	st->tx_compressed = t->tx_compressed;
 	st->tx_uncompressed = t->tx_uncompressed;
+	tunnel_fq_stats(&eng->t, &fq);
+	st->fq_delay_ms = (double)fq.delay_us / 1000.0;
+	st->fq_delay_peak_ms = (double)fq.delay_peak_us / 1000.0;
+	st->fq_drops = fq.drops_codel + fq.drops_full;
+	st->fq_flows = fq.flows;
 	st->rtt_ms = eng->rtt_count ? eng->rtt_ms : -1;
 	st->rtt_avg_ms = eng->rtt_count ? eng->rtt_sum / (double)eng->rtt_count : -1;
 	st->tx_rate_bps = eng->tx_rate_bps;

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common.h"
 #include "compress.h"
 #include "fail.h"
+#include "fq.h"
 #include "log.h"
 #include "tun.h"
 #include "tunnel.h"
@@ -24,6 +26,11 @@ int tunnel_init(struct tunnel *t, const struct link_ops *link, void *link_ctx,
 	t->handler_ctx = handler_ctx;
 	t->want_magic = true;
 	t->cpu_ok = true;
+	t->budget = TUNNEL_BUDGET_MAX;	/* until the link's rate is known */
+	if (!(t->fq = fq_new(t->mtu))) {
+		tunnel_free(t);
+		return -1;
+	}
 	t->tx = malloc(TUNNEL_TX_CAP);
 	t->rx = malloc(TUNNEL_RX_CAP);
 	t->zbatch = malloc(TUNNEL_ZBATCH_MAX);
@@ -48,6 +55,8 @@ static void drop_streams(struct tunnel *t)
 void tunnel_free(struct tunnel *t)
 {
 	drop_streams(t);
+	fq_free(t->fq);
+	t->fq = NULL;
 	free(t->tx);
 	free(t->rx);
 	free(t->zbatch);
@@ -62,6 +71,11 @@ int tunnel_reset(struct tunnel *t, bool we_inflate)
 	t->write_blocked = false;
 	t->up = false;
 	drop_streams(t);
+	if (t->fq)
+		fq_clear(t->fq);
+	memset(&t->rate, 0, sizeof(t->rate));
+	if (!t->budget_fixed)
+		t->budget = TUNNEL_BUDGET_MAX;
 	if (we_inflate && !(t->decomp = decompressor_new()))
 		return -1;
 	return 0;
@@ -170,12 +184,33 @@ static size_t packet_room(const struct tunnel *t)
 
 bool tunnel_tx_room(const struct tunnel *t)
 {
-	return t->up && t->tun_fd >= 0 && tx_free(t) >= packet_room(t);
+	return t->up && t->tun_fd >= 0;
+}
+
+static bool fq_waiting(const struct tunnel *t)
+{
+	return t->up && t->fq && !fq_empty(t->fq);
 }
 
 bool tunnel_tx_pending(const struct tunnel *t)
 {
-	return t->tx_off < t->tx_len;
+	return t->tx_off < t->tx_len || fq_waiting(t);
+}
+
+void tunnel_fq_stats(const struct tunnel *t, struct fq_stats *st)
+{
+	if (t->fq)
+		fq_get_stats(t->fq, st);
+	else
+		memset(st, 0, sizeof(*st));
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* A DATA frame of n packet bytes at slot, which tx_reserve() returned for
@@ -253,11 +288,18 @@ static bool batch_fits(struct tunnel *t, size_t n)
 	       tx_free(t) >= batch_need(t, 1, n);
 }
 
-void tunnel_read_tun(struct tunnel *t)
+/* Unsent bytes in the transmit buffer. */
+static size_t tx_unsent(const struct tunnel *t)
 {
-	/* Compression may apply this round: then packets are read into
-	 * scratch first, since each goes either into the batch or the frame
-	 * stream; otherwise straight into the transmit buffer. */
+	return t->tx_len - t->tx_off;
+}
+
+/* Moves packets from the fair queue into the transmit buffer while it holds
+ * less than the budget: the queue forms in the fair queue, where a sparse
+ * flow overtakes bulk, not here in first-come order.  Compressed packets
+ * still batch up to TUNNEL_ZBATCH_MAX of input within one call. */
+static void pump(struct tunnel *t)
+{
 	/* The channel is the bottleneck when the round trip shows a queue
 	 * building on the way (our own buffer backs up on a fast link too,
 	 * whenever sshd is short of CPU, so it does not count); and with the
@@ -266,17 +308,56 @@ void tunnel_read_tun(struct tunnel *t)
 	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF &&
 		     (compressor_mode(t->comp) != COMPRESS_AUTO || congested);
 
-	for (int i = 0; i < TUNNEL_TUN_BATCH && tunnel_tx_room(t); i++) {
-		uint8_t *slot, *pkt;
-		ssize_t n;
+	while (fq_waiting(t) && tx_unsent(t) < t->budget) {
+		const uint8_t *pkt;
+		uint8_t *slot;
+		size_t n;
 
 		/* Room for this packet raw, and for the pending batch after
 		 * it: raw packets may overtake the batch. */
-		slot = tx_reserve(t, packet_room(t) + (t->zbatch_n ? batch_need(t, 0, 0) : 0));
-		if (!slot)
+		if (!tx_reserve(t, packet_room(t) + (t->zbatch_n ? batch_need(t, 0, 0) : 0)))
 			break;
-		pkt = maybe ? t->scratch : slot + FRAME_HDR_LEN;
-		n = tun_read(t->tun_fd, pkt, t->mtu + 1);
+		if (!(pkt = fq_dequeue(t->fq, &n)))
+			break;
+		if (maybe && compressor_should(t->comp, pkt, n, congested)) {
+			if (!batch_fits(t, n))
+				flush_batch(t);
+			if (batch_fits(t, n)) {
+				t->zbatch_off[t->zbatch_n++] = (uint32_t)t->zbatch_len;
+				memcpy(t->zbatch + t->zbatch_len, pkt, n);
+				t->zbatch_len += n;
+				continue;
+			}
+		}
+		/* Raw packets overtake the batch: a packet too short to
+		 * compress, or of a flow that does not compress, goes out
+		 * ahead of batched packets taken before it, of its own flow too
+		 * (a TCP ACK ahead of data).  The room was reserved above;
+		 * flush_batch used only the batch's share. */
+		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + n))) {
+			t->st.drops++;	/* cannot happen, see above */
+			continue;
+		}
+		memcpy(slot + FRAME_HDR_LEN, pkt, n);
+		commit_raw(t, slot, n);
+	}
+	flush_batch(t);
+}
+
+void tunnel_read_tun(struct tunnel *t)
+{
+	if (!tunnel_tx_room(t))
+		return;
+	if (fq_mtu(t->fq) != t->mtu && fq_set_mtu(t->fq, t->mtu) < 0) {
+		log_warn("%s", fail_msg());
+		fail_clear();
+		return;
+	}
+	fq_set_now(t->fq, mono_us());
+	for (int i = 0; i < TUNNEL_TUN_BATCH; i++) {
+		uint8_t *pkt = fq_slot(t->fq);
+		ssize_t n = tun_read(t->tun_fd, pkt, t->mtu + 1);
+
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("reading the TUN device: %s", strerror(errno));
@@ -288,47 +369,76 @@ void tunnel_read_tun(struct tunnel *t)
 		}
 		t->st.tx_packets++;
 		t->st.tx_bytes += (uint64_t)n;
-		if (!maybe) {
-			commit_raw(t, slot, (size_t)n);
-			continue;
-		}
-		if (compressor_should(t->comp, pkt, (size_t)n, congested)) {
-			if (!batch_fits(t, (size_t)n))
-				flush_batch(t);
-			if (batch_fits(t, (size_t)n)) {
-				t->zbatch_off[t->zbatch_n++] = (uint32_t)t->zbatch_len;
-				memcpy(t->zbatch + t->zbatch_len, pkt, (size_t)n);
-				t->zbatch_len += (size_t)n;
-				continue;
-			}
-		}
-		/* Raw packets overtake the batch: a packet too short to
-		 * compress, or of a flow that does not compress, goes out
-		 * ahead of batched packets read before it, of its own flow too
-		 * (a TCP ACK ahead of data).  The room was reserved above;
-		 * flush_batch used only the batch's share. */
-		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + (size_t)n))) {
-			t->st.drops++;	/* cannot happen, see above */
-			continue;
-		}
-		memcpy(slot + FRAME_HDR_LEN, pkt, (size_t)n);
-		commit_raw(t, slot, (size_t)n);
+		fq_enqueue(t->fq, (size_t)n);
 	}
-	flush_batch(t);
+	pump(t);
+}
+
+/* The budget follows the rate the link took bytes at over the last 100 ms
+ * or more.  A period in which the link never pushed back only shows what
+ * we offered, so it can raise the rate but not lower it. */
+static void rate_update(struct tunnel *t, uint64_t now)
+{
+	struct link_rate *r = &t->rate;
+	uint64_t el = now - r->since_us, bps;
+
+	if (!r->since_us || now < r->since_us) {
+		r->since_us = now;
+		r->bytes = 0;
+		return;
+	}
+	if (el < 100000)
+		return;
+	bps = r->bytes * 1000000u / el;
+	if (r->blocked || bps > r->bytes_per_s)
+		r->bytes_per_s = bps;
+	r->since_us = now;
+	r->bytes = 0;
+	r->blocked = false;
+	if (r->bytes_per_s && !t->budget_fixed) {
+		uint64_t b = r->bytes_per_s * TUNNEL_BUDGET_MS / 1000;
+
+		t->budget = b < TUNNEL_BUDGET_MIN ? TUNNEL_BUDGET_MIN :
+			    b > TUNNEL_BUDGET_MAX ? TUNNEL_BUDGET_MAX : (size_t)b;
+	}
 }
 
 int tunnel_flush(struct tunnel *t)
 {
+	uint64_t now = mono_us();
+
 	tx_check(t);
-	while (t->tx_off < t->tx_len) {
-		size_t left = t->tx_len - t->tx_off;
+	rate_update(t, now);
+	if (fq_waiting(t))
+		fq_set_now(t->fq, now);
+	for (bool first = true;; first = false) {
+		size_t left;
 		ssize_t n;
 
+		/* Refill at the start and whenever all went: one pump per
+		 * budget's worth written, not one per write. */
+		if ((first || t->tx_off == t->tx_len) && tx_unsent(t) < t->budget)
+			pump(t);
+		if (t->tx_off == t->tx_len)
+			break;
+		/* One write at most the budget: what the link keeps of it
+		 * when the socket is full (libssh2 a whole SSH packet) waits
+		 * in first-come order, below the fair queue. */
+		left = tx_unsent(t);
+		if (left > t->budget)
+			left = t->budget;
+		/* After EAGAIN the link may already hold the first try's
+		 * bytes (link_ops): offer at least those again, whatever the
+		 * budget says now. */
+		if (t->write_blocked && left < t->blocked_len)
+			left = t->blocked_len;
 		t->maybe_buffered = true;
 		n = t->link->write(t->link_ctx, t->tx + t->tx_off, left);
 
 		if (n == -EAGAIN) {
 			t->write_blocked = true;
+			t->blocked_len = left;
+			t->rate.blocked = true;
 			return 0;
 		}
 		/* Nothing of ours is half sent (link_ops): reads go on, and
@@ -336,6 +446,7 @@ int tunnel_flush(struct tunnel *t)
 		 * answers 0 when the window is shut: the same. */
 		if (n == -ENOBUFS || n == 0) {
 			t->write_blocked = false;
+			t->rate.blocked = true;
 			return 0;
 		}
 		if (n < 0)
@@ -345,6 +456,7 @@ int tunnel_flush(struct tunnel *t)
 		t->write_blocked = false;
 		t->tx_off += (size_t)n;
 		t->st.tx_wire_bytes += (uint64_t)n;
+		t->rate.bytes += (uint64_t)n;
 	}
 	t->write_blocked = false;
 	t->tx_off = t->tx_len = 0;

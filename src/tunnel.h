@@ -28,6 +28,15 @@
  * may inflate to at most TUNNEL_INFLATE_MAX bytes. */
 #define TUNNEL_ZBATCH_MAX (32 * 1024)
 #define TUNNEL_INFLATE_MAX MTU_MAX
+/* Packets wait in the fair queue (fq.h), not in the transmit buffer: it is
+ * filled only while it holds less than the link budget, which follows the
+ * rate the link takes bytes at (a few milliseconds of it, within these
+ * bounds).  The same budget caps one link write (libssh2 keeps a whole
+ * SSH packet it could not send yet) and is what the owner lets sit unsent
+ * in the socket below (TCP_NOTSENT_LOWAT). */
+#define TUNNEL_BUDGET_MIN (8 * 1024)
+#define TUNNEL_BUDGET_MAX (64 * 1024)
+#define TUNNEL_BUDGET_MS 2
 
 
 /* How the tunnel moves bytes.  read/write return a byte count (read: 0 at
@@ -71,8 +80,17 @@ struct tunnel_stats {
 	uint64_t tx_compressed, tx_uncompressed;	/* packets sent each way */
 };
 
+/* The link's rate, from the bytes it took while it also pushed back. */
+struct link_rate {
+	uint64_t since_us;
+	uint64_t bytes;
+	bool blocked;		/* it said EAGAIN in this period */
+	uint64_t bytes_per_s;	/* 0: not measured yet */
+};
+
 struct compressor;
 struct decompressor;
+struct fq;
 
 struct tunnel {
 	int tun_fd;		/* -1 when there is none yet */
@@ -96,11 +114,16 @@ struct tunnel {
 	struct in_addr src4;
 	struct in6_addr src6;
 	bool write_blocked;	/* the link said EAGAIN with bytes pending */
+	size_t blocked_len;	/* how many bytes that write offered */
 	/* A link write may have read the socket too (libssh2 takes in window
 	 * adjusts and rekeying while it sends): what it took in will not wake
 	 * poll, so the owner reads before sleeping while this is set. */
 	bool maybe_buffered;
 
+	struct fq *fq;		/* packets from the TUN wait here */
+	struct link_rate rate;
+	size_t budget;		/* see TUNNEL_BUDGET_MIN */
+	bool budget_fixed;	/* set by tests: the rate does not move it */
 	uint8_t *tx;		/* frames to send: [tx_off, tx_len) */
 	size_t tx_off, tx_len;
 	uint8_t *rx;		/* received, not yet parsed: [0, rx_len) */
@@ -138,17 +161,23 @@ void tunnel_set_compress(struct tunnel *t, int mode);
 int tunnel_queue_raw(struct tunnel *t, const void *p, size_t len);
 int tunnel_queue(struct tunnel *t, uint8_t type, uint8_t flags, const void *payload, uint32_t len);
 
-/* True when the TUN should be read: up, and room for a full packet (the
- * same count of room that the reads themselves use). */
+/* True when the TUN should be read: whenever up (the fair queue takes every
+ * packet; at its caps it drops from the fattest flow). */
 bool tunnel_tx_room(const struct tunnel *t);
+/* Bytes in the transmit buffer or packets in the fair queue. */
 bool tunnel_tx_pending(const struct tunnel *t);
 
-/* Reads waiting packets from the TUN into the transmit buffer. */
+/* Reads waiting packets from the TUN into the fair queue, and moves what
+ * the budget allows on to the transmit buffer. */
 void tunnel_read_tun(struct tunnel *t);
-/* Writes queued bytes until the link blocks.  Returns 0 or -1 (fail()). */
+/* Writes queued bytes until the link blocks, refilling the transmit buffer
+ * from the fair queue.  Returns 0 or -1 (fail()). */
 int tunnel_flush(struct tunnel *t);
 /* Reads from the link until it blocks, handling every complete frame.
  * Returns 0, 1 at end of stream, or -1 (fail()). */
 int tunnel_input(struct tunnel *t);
+/* The fair queue's figures (zeros before there is a queue). */
+struct fq_stats;
+void tunnel_fq_stats(const struct tunnel *t, struct fq_stats *st);
 
 #endif
