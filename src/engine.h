@@ -76,6 +76,7 @@ struct engine {
 	struct chan_link chan;		/* the link to our helper */
 	struct ossh_link ossh;		/* the link to stock sshd */
 	struct tunnel t;
+	size_t lowat;			/* TCP_NOTSENT_LOWAT set on conn.sock; 0: none yet */
 
 	char ifname[IFNAMSIZ];
 	int ifindex;

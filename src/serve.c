@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +236,24 @@ static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame =
 
 static void update_watches(struct server *s);
 
+/* What sits in the pipe (or socketpair) to sshd waits in first-come order
+ * below our fair queue: keep it to a few packets' worth.  sshd reads up to
+ * 16 KiB at a time (CHAN_RBUF), so twice that keeps it busy. */
+#define STDOUT_QUEUE (32 * 1024)
+
+static void short_stdout(void)
+{
+	struct stat sb;
+	int v = STDOUT_QUEUE;
+
+	if (fstat(STDOUT_FILENO, &sb) < 0)
+		return;
+	if (S_ISFIFO(sb.st_mode))
+		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, v);
+	else if (S_ISSOCK(sb.st_mode))
+		setsockopt(STDOUT_FILENO, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 static void on_stdin(struct loop *loop, int fd, short revents, void *ctx)
 {
 	struct server *s = ctx;
@@ -417,6 +436,7 @@ int serve_main(int argc, char **argv)
 		return EXIT_ERROR;
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
+	short_stdout();
 	/* The magic line goes first, before anything can fail, so the client
 	 * knows a helper is answering and can show our error frames. */
 	tunnel_queue_raw(&s.t, magic, magic_format(magic, sizeof(magic)));

@@ -416,6 +416,7 @@ static bool release(struct engine *eng)
 	chan_link_reset(&eng->chan, NULL, NULL);
 	eng->t.maybe_buffered = false;
 	eng->t.up = false;
+	eng->lowat = 0;
 	engine_fail_pings(eng);
 	return true;
 }
@@ -583,6 +584,10 @@ static void service(struct engine *eng)
 
 static void on_socket(struct loop *loop, int fd, short revents, void *ctx)
 {
+	struct engine *eng = ctx;
+
+	if (revents & POLLIN)
+		eng->t.want_read = true;
 	service(ctx);
 }
 
@@ -616,6 +621,14 @@ static void before_poll(struct loop *loop, void *ctx)
 		service(eng);
 	if (eng->channel && !eng->connector.running) {
 		int dir = libssh2_session_block_directions(eng->conn.session);
+
+		/* The socket's unsent bytes follow the tunnel's budget (a few
+		 * ms at the link's rate): libssh2 holds at most one write of
+		 * the budget on top, our transmit buffer one more. */
+		if (eng->lowat != eng->t.budget) {
+			ssh_short_queue(eng->conn.sock, eng->t.budget);
+			eng->lowat = eng->t.budget;
+		}
 
 		/* Only libssh2 knows whether it waits for the socket or for the
 		 * peer's window (then only reading helps): asking for POLLOUT

@@ -101,6 +101,15 @@ static void tcp_liveness(int fd, unsigned dead_s)
 	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
 }
 
+void ssh_short_queue(int sock, size_t bytes)
+{
+	int v = bytes > INT32_MAX ? INT32_MAX : (int)bytes;
+
+	/* Only the writable signal and the room a send finds change: data
+	 * already queued stays, nothing is lost by lowering it. */
+	setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+}
+
 /* ProxyCommand: the command's stdin and stdout are our transport, through
  * a socketpair (libssh2 wants a socket).  Its stderr stays ours, so its
  * complaints reach the user. */

@@ -29,5 +29,9 @@ struct ssh_conn {
  * set (exit 3, 4 or 5) and everything closed. */
 int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn);
 void ssh_close(struct ssh_conn *conn, const char *reason);
+/* Keeps at most about bytes unsent in the socket below us
+ * (TCP_NOTSENT_LOWAT), so that the queue forms in our fair queue.  A
+ * ProxyCommand's socketpair has no such knob: then nothing happens. */
+void ssh_short_queue(int sock, size_t bytes);
 
 #endif

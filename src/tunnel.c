@@ -69,6 +69,7 @@ int tunnel_reset(struct tunnel *t, bool we_inflate)
 	t->tx_off = t->tx_len = t->rx_len = 0;
 	t->want_magic = true;
 	t->write_blocked = false;
+	t->want_read = false;
 	t->up = false;
 	drop_streams(t);
 	if (t->fq)
@@ -457,6 +458,8 @@ int tunnel_flush(struct tunnel *t)
 		t->tx_off += (size_t)n;
 		t->st.tx_wire_bytes += (uint64_t)n;
 		t->rate.bytes += (uint64_t)n;
+		if (t->link->serialize && t->want_read)
+			return 0;
 	}
 	t->write_blocked = false;
 	t->tx_off = t->tx_len = 0;
@@ -624,6 +627,7 @@ int tunnel_input(struct tunnel *t)
 		n = t->link->read(t->link_ctx, t->rx + t->rx_len, TUNNEL_RX_CAP - t->rx_len);
 		if (n == -EAGAIN) {
 			t->maybe_buffered = false;	/* all it had is ours now */
+			t->want_read = false;
 			return 0;
 		}
 		if (n < 0)

@@ -115,6 +115,11 @@ struct tunnel {
 	struct in6_addr src6;
 	bool write_blocked;	/* the link said EAGAIN with bytes pending */
 	size_t blocked_len;	/* how many bytes that write offered */
+	/* The owner saw the link readable.  A serialized link cannot read
+	 * while a write is half done, and under a steady backlog one always
+	 * is: so once the current write is through, flush stops and lets the
+	 * read go first (else the peer's pings and window adjusts starve). */
+	bool want_read;
 	/* A link write may have read the socket too (libssh2 takes in window
 	 * adjusts and rekeying while it sends): what it took in will not wake
 	 * poll, so the owner reads before sleeping while this is set. */
