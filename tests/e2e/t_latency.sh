@@ -46,12 +46,15 @@ while True:
 bg_run iperf_s timeout 120 ip netns exec "$NS_S" iperf3 -s -1 -B "$SRV" -p 5201
 wait_for 10 in_s ss -Hltn "( sport = :5201 )" || { not_ok "iperf3 server listening"; fail_fast; }
 # shellcheck disable=SC2086 # BULK is a word list on purpose
-bg_run iperf_c timeout 90 ip netns exec "$NS_C" iperf3 -c "$SRV" -p 5201 -t 25 -J $BULK
+bg_run iperf_c timeout 90 ip netns exec "$NS_C" iperf3 -c "$SRV" -p 5201 -t 40 -J $BULK
 
 # Saturated: the client's sent wire bytes grow at about the link rate.
 wire() { ctl lat stats --json >"$TMP/lat.stats" 2>/dev/null && json_get "$TMP/lat.stats" tx_wire_bytes; }
 saturated() { local w; w=$(wire) && [ "$w" -gt $((RATE_MBIT * 125000 * 2)) ]; }
-check "lat: the bulk stream fills the link (2 s worth sent)" wait_for 20 saturated || fail_fast
+check "lat: the flood fills the link (2 s worth sent)" wait_for 20 saturated || fail_fast
+
+# Pings alongside (30 in 6 s), while the flood runs.
+bg_run ping timeout 30 ip netns exec "$NS_C" ping -n -c 30 -i 0.2 -W 2 "$SRV"
 
 # The UDP exchange: 20 requests, at least 18 answered, each within 2 s.
 check "lat: a UDP exchange completes (18 of 20 answered within 2 s each)" \
@@ -78,7 +81,8 @@ sys.exit(got < 18)
 sed 's/^/# udp: /' "$TMP/check.out"
 
 # Pings: at least 27 of 30 answered, the median under the bound.
-in_c ping -n -c 30 -i 0.2 -W 2 "$SRV" >"$TMP/ping.out" 2>&1
+wait_exit "$(cat "$TMP/ping.pid")" 30
+cp "$TMP/ping.log" "$TMP/ping.out"
 median=$(awk -F'time=' '/time=/ { split($2, a, " "); print a[1] }' "$TMP/ping.out" | sort -n |
 	awk '{ v[NR] = $1 } END { if (NR < 27) print "lost"; else print v[int((NR + 1) / 2)] }')
 diag "ping median: $median ms over $(grep -c 'time=' "$TMP/ping.out") of 30 replies; bound $PING_BOUND_MS ms"
