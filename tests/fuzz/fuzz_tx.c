@@ -14,7 +14,8 @@
  * Checks: tx_off <= tx_len <= TUNNEL_TX_CAP after every step (tunnel.c
  * aborts itself on a broken bound; ASan catches a write past the buffer),
  * and once the link takes everything, what went out decodes into exactly
- * the packets the TUN gave, each once and unchanged. */
+ * the packets the TUN gave, each once and unchanged, but for those the fair
+ * queue counts as dropped. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "log.h"
 #include "openssh.h"
 #include "tunnel.h"
+#include "fq.h"
 
 #define MAX_PKTS 4096
 
@@ -275,6 +277,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t knobs;
 	bool openssh;
 	int mode;
+	struct fq_stats fq0, fq1;
+	unsigned unseen = 0;
 
 	ip = data;
 	ip_len_left = size;
@@ -286,6 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (recv(T.tun_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 		;
 	CHECK(tunnel_reset(&T, false) == 0);
+	tunnel_fq_stats(&T, &fq0);
 	T.link = openssh ? &ossh_link_ops : &gen_ops;
 	T.link_ctx = openssh ? &L : NULL;
 	T.up = true;
@@ -358,8 +363,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(!tunnel_tx_pending(&T) && !held_len);
 	if (!openssh)
 		check_stream();
+	/* Every packet the TUN gave came out once, but those the fair
+	 * queue dropped (at its caps, or CoDel's) and no others. */
+	tunnel_fq_stats(&T, &fq1);
 	for (unsigned i = 0; i < npkts; i++)
-		CHECK(seen[i] || !pkts[i].len || pkts[i].len > T.mtu);
+		unseen += !seen[i] && pkts[i].len && pkts[i].len <= T.mtu;
+	CHECK(unseen == (fq1.drops_full - fq0.drops_full) + (fq1.drops_codel - fq0.drops_codel));
 	CHECK(T.st.tx_packets + T.st.drops == npkts);
 	fail_clear();
 	return 0;
