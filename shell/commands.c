@@ -31,7 +31,9 @@ static const struct command commands[] = {
 	  "peer_addr6, mode, compression, uptime_s, reconnects and routes.",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
-	  "With --watch, print one line (one JSON object with --json) a second until a key "
+	  "The queue delay line is the fair queue toward the server: how long its packets "
+	  "wait now and at most, how many flows have packets queued, how many it dropped "
+	  "(JSON: fq_delay_ms, fq_delay_peak_ms, fq_flows, fq_drops).  With --watch, print one line (one JSON object with --json) a second until a key "
 	  "or Ctrl-C is pressed; through sshtun ctl, until the client goes away.",
 	  cmd_stats, NULL },
 	{ "route add", "<CIDR>", "Route a prefix through the tunnel",
