@@ -29,6 +29,11 @@
 #             yes; sshtun's IP vs wire bytes from `ctl stats --json`.  Then,
 #             unshaped, iperf3 (random payload) through --compress auto and
 #             off.
+#   latency (issue 15)     ping (40, 0.2 s apart) during one bulk TCP stream
+#             server -> client (iperf3 -R, 12 s), on the fast veth and with
+#             veth-s shaped to 20 Mbit/s (tbf as above): median and p99 ping,
+#             and the stream's goodput in the same run; raw link, sshtun
+#             (helper mode, --compress off) and ssh -w (aes256-ctr, tun5).
 #   reconnect (issue 5)    a helper-mode client with default ServerAlive*:
 #             the server helper killed, then veth-c blackholed with nft for
 #             20 s; state changes from `ctl status --json` every 0.1 s, traffic
@@ -42,7 +47,7 @@
 #   SSHTUN=/path/to/sshtun   the binary (default ./sshtun)
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=2000            request/response round trips
-#   BENCH_PARTS="main compress reconnect"   which parts to run
+#   BENCH_PARTS="main compress latency reconnect"   which parts to run
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
 #   KEEP=1                   keep the temp dir (logs, iperf3 JSON)
@@ -57,7 +62,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$REPO/build/bench
 BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-2000}
-BENCH_PARTS=${BENCH_PARTS:-main compress reconnect}
+BENCH_PARTS=${BENCH_PARTS:-main compress latency reconnect}
 IPERF_PORT=5201
 RR_PORT=5202
 OPENSSH_ADDR=198.18.3.1		# --openssh -a: the client's end; the server's is .0
@@ -77,7 +82,9 @@ WIRE_METRICS=(rx_ip_bytes rx_wire_bytes rx_ip_per_wire tx_ip_bytes tx_wire_bytes
 FETCH_METRICS=(shaped_log_gzip_ratio shaped_fetch_s shaped_fetch_mbps shaped_fetch_link_x)
 RC_METRICS=(rc_kill_left_up_ms rc_kill_up_ms rc_kill_traffic_ms rc_bh_left_up_ms
 	rc_lift_up_ms rc_lift_traffic_ms rc_reconnects)
-ALL_METRICS=("${METRICS[@]}" "${FETCH_METRICS[@]}" "${WIRE_METRICS[@]/#/fetch_}"
+LOAD_METRICS=(load_fast_ping_median_ms load_fast_ping_p99_ms load_fast_goodput_mbps
+	load_shaped_ping_median_ms load_shaped_ping_p99_ms load_shaped_goodput_mbps)
+ALL_METRICS=("${METRICS[@]}" "${LOAD_METRICS[@]}" "${FETCH_METRICS[@]}" "${WIRE_METRICS[@]/#/fetch_}"
 	"${WIRE_METRICS[@]/#/bulk_}" "${RC_METRICS[@]}")
 declare -A R		# R[metric,col] = value; missing means n/a
 FAILS=0
@@ -97,6 +104,7 @@ applies() {
 	fetch_*,sshtun_compress_*) return 0 ;;
 	shaped_*,sshtun_compress_* | shaped_*,sshw_compression_*) return 0 ;;
 	rc_*,sshtun) return 0 ;;
+	load_*,sshtun | load_*,sshw | load_*,raw) return 0 ;;
 	esac
 	case " ${METRICS[*]} " in *" $1 "*) [[ " ${MAIN_COLS[*]} " == *" $2 "* ]] ;; *) return 1 ;; esac
 }
@@ -373,6 +381,67 @@ run_sshw() {
 	sshw_stop "$1" "$2"
 }
 
+# ---- latency under load ---------------------------------------------------
+
+iperf_running() { in_c ss -Htn state established "( dport = :$IPERF_PORT )" | grep -q .; }
+
+# load_run COL ADDR fast|shaped: ping during one bulk stream server -> client.
+load_run() {
+	local col=$1 addr=$2 tag=$3 name=iperf3-s.load.$1.$3 pid ipid out
+	local json=$TMP/load.$1.$3.json log=$TMP/load.$1.$3.ping
+	bg_run "$name" ip netns exec "$NS_S" iperf3 -s -1 -p "$IPERF_PORT"
+	pid=$(cat "$TMP/$name.pid")
+	if ! wait_for 5 sshd_listening "$IPERF_PORT"; then
+		kill_all "$pid"
+		fail "$col: iperf3 server did not listen" "$TMP/$name.log"
+		return 1
+	fi
+	timeout -k 3 30 ip netns exec "$NS_C" iperf3 -c "$addr" -p "$IPERF_PORT" -t 12 -R \
+		--connect-timeout 3000 -J >"$json" 2>"$TMP/load.$1.$3.err" &
+	ipid=$!
+	wait_for 5 iperf_running
+	timeout -k 2 30 ip netns exec "$NS_C" ping -n -c 40 -i 0.2 -W 2 "$addr" >"$log" 2>&1
+	wait "$ipid"
+	kill_all "$pid"
+	out=$("$PYTHON" -c '
+import json, math, re, sys
+ts = sorted(float(m) for m in re.findall(r"time=([0-9.]+)", open(sys.argv[1]).read()))
+if len(ts) < 30:
+    sys.exit("%d of 40 pings answered" % len(ts))
+n = len(ts)
+med = (ts[(n - 1) // 2] + ts[n // 2]) / 2
+p99 = ts[max(0, math.ceil(0.99 * n) - 1)]
+bps = json.load(open(sys.argv[2]))["end"]["sum_received"]["bits_per_second"]
+print("%.2f %.2f %.1f" % (med, p99, bps / 1e6))
+' "$log" "$json" 2>&1)
+	if ! [[ $out =~ ^[0-9.]+\ [0-9.]+\ [0-9.]+$ ]]; then
+		echo "$out" >>"$log"
+		fail "$col: ping under load ($tag) to $addr" "$log"
+		return 1
+	fi
+	read -r R[load_${tag}_ping_median_ms,$col] R[load_${tag}_ping_p99_ms,$col] \
+		R[load_${tag}_goodput_mbps,$col] <<<"$out"
+	say "$col: under load ($tag): ping median $(val "load_${tag}_ping_median_ms" "$col") ms," \
+		"p99 $(val "load_${tag}_ping_p99_ms" "$col") ms; goodput $(val "load_${tag}_goodput_mbps" "$col") Mbit/s"
+}
+
+load_section() {
+	local tag
+	for tag in fast shaped; do
+		if [ "$tag" = shaped ]; then shape_on || return 1; fi
+		load_run raw "$S_ADDR" "$tag"
+		if sshtun_start bench-load --compress off; then
+			load_run sshtun "$ST_PEER" "$tag"
+			sshtun_stop bench-load
+		fi
+		if sshw_start sshw 5 "$SSHW_C" "$SSHW_S" -c aes256-ctr -m hmac-sha2-256; then
+			load_run sshw "$SSHW_S" "$tag"
+			sshw_stop sshw 5
+		fi
+		if [ "$tag" = shaped ]; then shape_off; fi
+	done
+}
+
 # ---- the report -----------------------------------------------------------
 
 # ratio METRIC: sshtun/ssh -w for throughput, ssh -w/sshtun for latency, so
@@ -496,6 +565,19 @@ report_comp() {
 	echo "compression section took $COMP_SECS s (log made and checked in $LOG_GEN_S s)"
 }
 
+report_load() {
+	local m
+	echo "Latency under load (issue 15): ping -c 40 -i 0.2 during one iperf3 TCP stream server -> client"
+	echo "(12 s); fast = the veth, shaped = veth-s at ${SHAPE_MBIT} Mbit/s (tbf). sshtun --compress off."
+	echo "Targets: median at most 2 ms (fast), 10 ms (shaped); goodput at least 90% of the stream alone."
+	echo
+	printf '%-32s | %9s | %9s | %9s\n' metric sshtun "ssh -w" "raw link"
+	printf '%s\n' "---------------------------------+-----------+-----------+----------"
+	for m in "${LOAD_METRICS[@]}"; do
+		printf '%-32s | %9s | %9s | %9s\n' "$m" "$(val "$m" sshtun)" "$(val "$m" sshw)" "$(val "$m" raw)"
+	done
+}
+
 report_rc() {
 	local m
 	echo "Reconnect (issue 5): helper mode, default ServerAliveInterval/CountMax; ping -D -i 0.1"
@@ -519,6 +601,7 @@ report() {
 		echo "parts: $BENCH_PARTS"
 		if part main; then echo; report_main; fi
 		if part compress; then echo; report_comp; fi
+		if part latency; then echo; report_load; fi
 		if part reconnect; then echo; report_rc; fi
 		echo
 		echo "failed steps: $FAILS; run took ${elapsed} s"
@@ -629,6 +712,7 @@ if part main; then
 	run_sshw sshw_default_cipher 6 "$SSHW2_C" "$SSHW2_S"
 fi
 part compress && comp_section
+part latency && load_section
 part reconnect && reconnect_section
 
 echo
