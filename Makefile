@@ -26,7 +26,10 @@ Q := @
 endif
 
 # Every .c under src/ and shell/ is part of the binary; main.c is left out of
-# the library that unit tests and fuzz targets link against.
+# the library that unit tests and fuzz targets link against.  The library is
+# an archive, so the linker takes only the objects a test needs, and a test's
+# own definitions win: the shell's tests define engine_* (the fake engine in
+# tests/unit/shell_fakes.h) and engine.o is then never pulled in.
 SRCS := $(sort $(wildcard src/*.c shell/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 
@@ -72,12 +75,20 @@ $(SAN_OBJDIR)/%.o: %.c
 	@echo "  CC-SAN  $<"
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-build/unit/%: tests/unit/%.c $(LIB_OBJS)
+build/libsshtun.a: $(LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+build/libsshtun-san.a: $(SAN_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+build/unit/%: tests/unit/%.c build/libsshtun.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-build/san-unit/%: tests/unit/%.c $(SAN_LIB_OBJS)
+build/san-unit/%: tests/unit/%.c build/libsshtun-san.a
 	@mkdir -p $(@D)
 	@echo "  TEST-SAN $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -69,28 +69,6 @@ static const struct command commands[] = {
 	  cmd_quit, NULL },
 };
 
-/* --- the engine seam --- */
-
-static const struct shell_engine_ops default_ops = {
-	.status = engine_status, .stats = engine_stats, .routes = engine_routes,
-	.route_add = engine_route_add, .route_del = engine_route_del,
-	.ping = engine_ping, .ping_cancel = engine_ping_cancel,
-	.reconnect = engine_reconnect, .set_compress = engine_set_compress,
-	.quit = engine_quit, .loop = engine_loop, .on_state = engine_on_state,
-	.route_exclude = engine_route_exclude, .dns = engine_dns, .dns_set = engine_dns_set,
-};
-static const struct shell_engine_ops *engine_ops = &default_ops;
-
-void shell_set_engine_ops(const struct shell_engine_ops *ops)
-{
-	engine_ops = ops ? ops : &default_ops;
-}
-
-const struct shell_engine_ops *shell_engine(void)
-{
-	return engine_ops;
-}
-
 /* --- output --- */
 
 int call_open(struct call *c)

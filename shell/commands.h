@@ -1,6 +1,8 @@
-/* What the shell offers beyond shell.h: the engine seam for tests, a way to
- * stop a waiting command, the man page's COMMANDS section, and the prompt's
- * Ctrl-C.  shell.h stays the contract the rest of sshtun uses. */
+/* What the shell offers beyond shell.h: a way to stop a waiting command,
+ * the man page's COMMANDS section, and the prompt's Ctrl-C.  shell.h stays
+ * the contract the rest of sshtun uses.  The shell calls the engine directly
+ * through api.h; its tests link a fake engine of their own in its place
+ * (tests/unit/shell_fakes.h). */
 #ifndef SSHTUN_COMMANDS_H
 #define SSHTUN_COMMANDS_H
 
@@ -9,34 +11,6 @@
 
 #include "api.h"
 #include "shell.h"
-
-/* The shell reaches the engine only through these pointers, which mirror
- * api.h one for one.  By default they are the real engine_* functions; unit
- * tests install fakes with shell_set_engine_ops() (the real engine is linked
- * into the tests too, so the fakes cannot simply be called engine_*).
- * NULL restores the defaults.  Every member must be set. */
-struct shell_engine_ops {
-	void (*status)(struct engine *eng, struct engine_status *st);
-	void (*stats)(struct engine *eng, struct engine_stats *st);
-	size_t (*routes)(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max);
-	int (*route_add)(struct engine *eng, const char *cidr, char *err, size_t errlen);
-	int (*route_del)(struct engine *eng, const char *cidr, char *err, size_t errlen);
-	long (*ping)(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx,
-		     char *err, size_t errlen);
-	void (*ping_cancel)(struct engine *eng, long handle);
-	int (*reconnect)(struct engine *eng, char *err, size_t errlen);
-	int (*set_compress)(struct engine *eng, const char *mode, char *err, size_t errlen);
-	void (*quit)(struct engine *eng);
-	struct loop *(*loop)(struct engine *eng);
-	void (*on_state)(struct engine *eng, engine_state_fn fn, void *ctx);
-	/* May be NULL in test fakes: the commands then say so. */
-	int (*route_exclude)(struct engine *eng, const char *cidr, char *err, size_t errlen);
-	void (*dns)(struct engine *eng, struct engine_dns *d);
-	int (*dns_set)(struct engine *eng, bool on, char *err, size_t errlen);
-};
-
-void shell_set_engine_ops(const struct shell_engine_ops *ops);
-const struct shell_engine_ops *shell_engine(void);
 
 /* Ends the command pending for ctx early but properly (unlike shell_cancel,
  * which drops it): stats --watch stops with status 0, ping prints its

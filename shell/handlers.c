@@ -1,5 +1,5 @@
 /* What each command does, but for the ones that wait (waiting.c).  The
- * engine is reached only through shell_engine(); output is for people
+ * engine is reached only through api.h; output is for people
  * unless --json asks for one JSON object on one line. */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 static size_t get_routes(struct engine *eng, char (*routes)[ENGINE_CIDR_STRLEN])
 {
-	size_t n = shell_engine()->routes(eng, routes, MAX_ROUTES);
+	size_t n = engine_routes(eng, routes, MAX_ROUTES);
 
 	return n > MAX_ROUTES ? MAX_ROUTES : n;
 }
@@ -60,7 +60,7 @@ int cmd_status(struct call *c)
 	char up[32];
 
 	memset(&st, 0, sizeof(st));
-	shell_engine()->status(c->eng, &st);
+	engine_status(c->eng, &st);
 	n = get_routes(c->eng, routes);
 	if (c->json) {
 		status_json(c->out, &st, routes, n);
@@ -182,7 +182,6 @@ static bool cidr_ok(const char *s)
 
 static int route_change(struct call *c, bool add)
 {
-	const struct shell_engine_ops *e = shell_engine();
 	char err[ERROR_MSG_MAX] = "";
 	const char *cidr = c->argv[0];
 
@@ -191,7 +190,7 @@ static int route_change(struct call *c, bool add)
 		    "2001:db8::/32, or default)", cidr);
 		return 2;
 	}
-	if ((add ? e->route_add : e->route_del)(c->eng, cidr, err, sizeof(err)) < 0) {
+	if ((add ? engine_route_add : engine_route_del)(c->eng, cidr, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "failed");
 		return 1;
 	}
@@ -211,7 +210,6 @@ int cmd_route_del(struct call *c)
 
 int cmd_route_exclude(struct call *c)
 {
-	const struct shell_engine_ops *e = shell_engine();
 	char err[ERROR_MSG_MAX] = "";
 	const char *cidr = c->argv[0];
 
@@ -219,11 +217,7 @@ int cmd_route_exclude(struct call *c)
 		say(c, 2, "bad CIDR `%s' (want an address/prefix like 198.51.100.0/24 or 2001:db8::/32)", cidr);
 		return 2;
 	}
-	if (!e->route_exclude) {
-		say(c, 2, "route exclude is not available here");
-		return 1;
-	}
-	if (e->route_exclude(c->eng, cidr, err, sizeof(err)) < 0) {
+	if (engine_route_exclude(c->eng, cidr, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "failed");
 		return 1;
 	}
@@ -233,14 +227,9 @@ int cmd_route_exclude(struct call *c)
 
 int cmd_dns(struct call *c)
 {
-	const struct shell_engine_ops *e = shell_engine();
 	char err[ERROR_MSG_MAX] = "";
 	struct engine_dns d;
 
-	if (!e->dns || !e->dns_set) {
-		say(c, 2, "dns is not available here");
-		return 1;
-	}
 	if (c->argc) {
 		bool on = !strcmp(c->argv[0], "on");
 
@@ -248,12 +237,12 @@ int cmd_dns(struct call *c)
 			say(c, 2, "bad dns `%s' (want on or off)", c->argv[0]);
 			return 2;
 		}
-		if (e->dns_set(c->eng, on, err, sizeof(err)) < 0) {
+		if (engine_dns_set(c->eng, on, err, sizeof(err)) < 0) {
 			say(c, 2, "%s", err[0] ? err : "failed");
 			return 1;
 		}
 	}
-	e->dns(c->eng, &d);
+	engine_dns(c->eng, &d);
 	if (c->json) {
 		fputs("{\"active\":", c->out);
 		fputs(d.active ? "true" : "false", c->out);
@@ -310,7 +299,7 @@ int cmd_reconnect(struct call *c)
 {
 	char err[ERROR_MSG_MAX] = "";
 
-	if (shell_engine()->reconnect(c->eng, err, sizeof(err)) < 0) {
+	if (engine_reconnect(c->eng, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "reconnect failed");
 		return 1;
 	}
@@ -327,7 +316,7 @@ int cmd_compress(struct call *c)
 		say(c, 2, "bad compression `%s' (want auto, off or a level 1 to 9)", m);
 		return 2;
 	}
-	if (shell_engine()->set_compress(c->eng, m, err, sizeof(err)) < 0) {
+	if (engine_set_compress(c->eng, m, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "cannot set compression");
 		return 1;
 	}
@@ -361,7 +350,7 @@ static bool quit_requested;
 int cmd_quit(struct call *c)
 {
 	quit_requested = true;
-	shell_engine()->quit(c->eng);
+	engine_quit(c->eng);
 	return 0;
 }
 

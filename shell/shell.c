@@ -283,7 +283,7 @@ static void on_line(char *line)
 	if (!line) {	/* Ctrl-D */
 		fputc('\n', rl_outstream);
 		uninstall();
-		shell_engine()->quit(P.eng);
+		engine_quit(P.eng);
 		return;
 	}
 	shell_history_add(line);
@@ -321,7 +321,7 @@ gone:
 	/* The terminal went away: as good as Ctrl-D. */
 	loop_unwatch(loop, fd);
 	uninstall();
-	shell_engine()->quit(P.eng);
+	engine_quit(P.eng);
 }
 
 static void on_state(void *ctx, const struct engine_status *st)
@@ -372,7 +372,7 @@ int shell_prompt_start(struct engine *eng, struct loop *loop, const char *name)
 	shell_driver_init(&P.drv, eng, &prompt_ops, NULL);
 	clean(P.name, sizeof(P.name), name);
 	memset(&st, 0, sizeof(st));
-	shell_engine()->status(eng, &st);
+	engine_status(eng, &st);
 	shell_format_prompt(P.prompt, sizeof(P.prompt), P.name,
 			    st.state_detail[0] ? st.state_detail : st.state ? st.state : "");
 	shell_rl_setup(local_source);
@@ -384,7 +384,7 @@ int shell_prompt_start(struct engine *eng, struct loop *loop, const char *name)
 		return fail(EXIT_ERROR, "cannot watch the terminal (too many open descriptors)");
 	if (!registered && atexit(restore_tty) == 0)
 		registered = true;
-	shell_engine()->on_state(eng, on_state, NULL);
+	engine_on_state(eng, on_state, NULL);
 	log_set_sink(on_log, NULL);
 	P.active = true;
 	install();
@@ -508,7 +508,7 @@ static void stdin_next(void)
 			loop_unwatch(S.loop, STDIN_FILENO);
 		S.watched = false;
 		if (S.eof && !S.busy && !shell_quit_requested())
-			shell_engine()->quit(S.eng);
+			engine_quit(S.eng);
 		S.eof = false;	/* quit once */
 		return;
 	}

@@ -67,12 +67,10 @@ static struct pending *new_pending(struct call *c)
 
 static void drop(struct pending *p)
 {
-	const struct shell_engine_ops *e = shell_engine();
-
 	if (p->timer)
-		loop_cancel(e->loop(p->c.eng), p->timer);
+		loop_cancel(engine_loop(p->c.eng), p->timer);
 	if (p->ping > 0)
-		e->ping_cancel(p->c.eng, p->ping);
+		engine_ping_cancel(p->c.eng, p->ping);
 	p->used = false;
 }
 
@@ -112,7 +110,7 @@ static void watch_row(struct call *c)
 	char up[32], tx[32], rx[32], rtt[32];
 
 	memset(&s, 0, sizeof(s));
-	shell_engine()->stats(c->eng, &s);
+	engine_stats(c->eng, &s);
 	if (c->json) {
 		stats_json(c->out, &s);
 		return;
@@ -161,11 +159,11 @@ int cmd_stats(struct call *c)
 			say(c, 1, "%-10s %12s %12s %10s %10s %7s %10s", "uptime", "tx rate",
 			    "rx rate", "tx pkts", "rx pkts", "drops", "rtt");
 		call_flush(c);
-		watch_tick(shell_engine()->loop(c->eng), p);
+		watch_tick(engine_loop(c->eng), p);
 		return SHELL_PENDING;
 	}
 	memset(&s, 0, sizeof(s));
-	shell_engine()->stats(c->eng, &s);
+	engine_stats(c->eng, &s);
 	if (c->json)
 		stats_json(c->out, &s);
 	else
@@ -237,7 +235,7 @@ static void ping_reply(void *ctx, double rtt_ms)
 		return;
 	}
 	since = now_ms() - p->sent_at;
-	p->timer = loop_timer(shell_engine()->loop(c->eng),
+	p->timer = loop_timer(engine_loop(c->eng),
 			      since < PING_INTERVAL_MS ? PING_INTERVAL_MS - since : 0, ping_send, p);
 	if (p->timer < 0) {
 		p->timer = 0;
@@ -256,7 +254,7 @@ static void ping_send(struct loop *loop, void *ctx)
 	p->sent++;
 	p->sent_at = now_ms();
 	p->ping = -1;	/* in flight, should the reply come before we return */
-	h = shell_engine()->ping(p->c.eng, PING_TIMEOUT_MS, ping_reply, p, err, sizeof(err));
+	h = engine_ping(p->c.eng, PING_TIMEOUT_MS, ping_reply, p, err, sizeof(err));
 	if (h < 0) {
 		p->sent--;
 		p->ping = 0;
@@ -290,7 +288,7 @@ int cmd_ping(struct call *c)
 		return 1;
 	p->count = (unsigned)n;
 	call_flush(c);
-	ping_send(shell_engine()->loop(c->eng), p);
+	ping_send(engine_loop(c->eng), p);
 	return SHELL_PENDING;
 }
 

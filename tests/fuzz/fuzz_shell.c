@@ -249,7 +249,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		line = nl + 1;
 	}
-	shell_set_engine_ops(NULL);
 	free(text);
 	return 0;
 }

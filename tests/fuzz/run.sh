@@ -115,23 +115,34 @@ build_objects() {
 	return $bad
 }
 
+# The library as an archive, so that a target links only the objects it
+# needs and its own definitions win: fuzz_shell and fuzz_control define
+# engine_* (tests/unit/shell_fakes.h), and fuzz_control includes control.c to
+# reach its static reader; engine.o and control.o are then never pulled in.
+LIB=$OUT/libsshtun.a
+build_library() {
+	local f o objs=() newer=0
+	for f in "${SRCS[@]}"; do
+		o=$(obj_of "$f")
+		objs+=("$o")
+		[ "$o" -nt "$LIB" ] && newer=1
+	done
+	[ -f "$LIB" ] && [ "$newer" = 0 ] && return 0
+	rm -f "$LIB" && ar rcs "$LIB" "${objs[@]}" >>"$OUT/build.log" 2>&1
+}
+
 # build_target T: build/fuzz/fuzz_T from tests/fuzz/fuzz_T.c and the library.
 build_target() {
-	local t=$1 bin=$OUT/fuzz_$1 src=tests/fuzz/fuzz_$1.c objs=() extra=() f o newer=0
-	for f in "${SRCS[@]}"; do
-		# fuzz_control.c includes control.c to reach its static reader.
-		[ "$t" = control ] && [ "$f" = src/control.c ] && continue
-		objs+=("$(obj_of "$f")")
-	done
+	local t=$1 bin=$OUT/fuzz_$1 src=tests/fuzz/fuzz_$1.c extra=() o newer=0
 	# fuzz_sshconfig.c keeps Include's glob() inside its sandbox.
 	[ "$t" = sshconfig ] && extra+=("-Wl,--wrap=glob")
 	[ -f "$bin" ] || newer=1
-	for o in "$src" tests/fuzz/fuzz.h tests/fuzz/fake_ssh.h tests/unit/shell_fakes.h src/control.c "${objs[@]}"; do
+	for o in "$src" tests/fuzz/fuzz.h tests/fuzz/fake_ssh.h tests/unit/shell_fakes.h src/control.c "$LIB"; do
 		[ "$o" -nt "$bin" ] && newer=1
 	done
 	[ "$newer" = 0 ] && return 0
 	# shellcheck disable=SC2086
-	$CC $CFLAGS -fsanitize=fuzzer $SAN -o "$bin" "$src" "${objs[@]}" "${extra[@]}" \
+	$CC $CFLAGS -fsanitize=fuzzer $SAN -o "$bin" "$src" "$LIB" "${extra[@]}" \
 		$PKG_LIBS >"$OUT/build-$t.log" 2>&1
 }
 
@@ -194,7 +205,7 @@ fuzz_one() {
 echo "# fuzz: ${targets[*]}, $FUZZ_SECONDS s each, $JOBS at a time"
 echo "1..${#targets[@]}"
 passed=0 failed=0
-if ! build_objects; then
+if ! build_objects || ! build_library; then
 	echo "# build failed:"
 	grep -E 'error' "$OUT/build.log" | head -n 20 | sed 's/^/#   /'
 fi

@@ -1,6 +1,8 @@
-/* For the shell's unit tests: a fake engine behind shell_set_engine_ops()
- * (the real engine is linked in too, so the fakes cannot be engine_*), and
- * a strict little JSON checker.  Included by one test file at a time. */
+/* For the shell's tests: a fake engine, api.h's engine_* defined here, and a
+ * strict little JSON checker.  Included by one test file at a time; the test
+ * links the library as an archive, so these definitions win and engine.o is
+ * never pulled in (a duplicate symbol at link time means something in the
+ * test's closure reaches past api.h into the real engine). */
 #ifndef SSHTUN_TEST_SHELL_FAKES_H
 #define SSHTUN_TEST_SHELL_FAKES_H
 
@@ -32,21 +34,22 @@ static struct fake {
 		void *ctx;
 	} pings[FAKE_PINGS];
 	engine_state_fn state_fn;
+	struct engine_dns dns;
 } F;
 
 #define FAKE_ENG ((struct engine *)&F)
 
-static void fake_status(struct engine *eng, struct engine_status *st)
+void engine_status(struct engine *eng, struct engine_status *st)
 {
 	*st = F.st;
 }
 
-static void fake_stats(struct engine *eng, struct engine_stats *st)
+void engine_stats(struct engine *eng, struct engine_stats *st)
 {
 	*st = F.stats;
 }
 
-static size_t fake_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max)
+size_t engine_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max)
 {
 	for (size_t i = 0; i < F.nroutes && i < max; i++)
 		memcpy(out[i], F.routes[i], ENGINE_CIDR_STRLEN);
@@ -62,13 +65,13 @@ static int fake_fails(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-static int fake_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen)
+int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen)
 {
 	snprintf(F.last_cidr, sizeof(F.last_cidr), "add %s", cidr);
 	return fake_fails(err, errlen, "route");
 }
 
-static int fake_route_del(struct engine *eng, const char *cidr, char *err, size_t errlen)
+int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t errlen)
 {
 	snprintf(F.last_cidr, sizeof(F.last_cidr), "del %s", cidr);
 	return fake_fails(err, errlen, "route");
@@ -84,7 +87,7 @@ static void fake_ping_fire(struct loop *loop, void *ctx)
 	fn(F.pings[i].ctx, F.ping_rtt);
 }
 
-static long fake_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx,
+long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx,
 		      char *err, size_t errlen)
 {
 	if (F.fail_next) {
@@ -106,7 +109,7 @@ static long fake_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn
 	return -1;
 }
 
-static void fake_ping_cancel(struct engine *eng, long handle)
+void engine_ping_cancel(struct engine *eng, long handle)
 {
 	long i = handle - 1;
 
@@ -117,38 +120,53 @@ static void fake_ping_cancel(struct engine *eng, long handle)
 	F.ping_cancels++;
 }
 
-static int fake_reconnect(struct engine *eng, char *err, size_t errlen)
+int engine_reconnect(struct engine *eng, char *err, size_t errlen)
 {
 	F.reconnects++;
 	return fake_fails(err, errlen, "reconnect");
 }
 
-static int fake_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)
+int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)
 {
 	snprintf(F.compress, sizeof(F.compress), "%s", mode);
 	return fake_fails(err, errlen, "compress");
 }
 
-static void fake_quit(struct engine *eng)
+void engine_quit(struct engine *eng)
 {
 	F.quits++;
 }
 
-static struct loop *fake_loop(struct engine *eng)
+struct loop *engine_loop(struct engine *eng)
 {
 	return F.loop;
 }
 
-static void fake_on_state(struct engine *eng, engine_state_fn fn, void *ctx)
+void engine_on_state(struct engine *eng, engine_state_fn fn, void *ctx)
 {
 	F.state_fn = fn;
 }
 
-static const struct shell_engine_ops fake_ops = {
-	fake_status, fake_stats, fake_routes, fake_route_add, fake_route_del, fake_ping,
-	fake_ping_cancel, fake_reconnect, fake_set_compress, fake_quit, fake_loop, fake_on_state,
-	NULL, NULL, NULL,	/* route exclude and dns: "not available here" */
-};
+int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen)
+{
+	snprintf(F.last_cidr, sizeof(F.last_cidr), "exclude %s", cidr);
+	return fake_fails(err, errlen, "route");
+}
+
+void engine_dns(struct engine *eng, struct engine_dns *d)
+{
+	*d = F.dns;
+	d->method = d->active ? "resolvconf" : "";	/* as the engine: none when off */
+}
+
+int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
+{
+	snprintf(F.last_cidr, sizeof(F.last_cidr), "dns %s", on ? "on" : "off");
+	if (fake_fails(err, errlen, "dns") < 0)
+		return -1;
+	F.dns.active = on;
+	return 0;
+}
 
 /* A plausible instance, with strings that need escaping in JSON. */
 static void fake_reset(struct loop *loop)
@@ -179,7 +197,8 @@ static void fake_reset(struct loop *loop)
 	F.nroutes = 2;
 	F.ping_rtt = 0.5;
 	F.ping_delay_ms = 5;
-	shell_set_engine_ops(&fake_ops);
+	F.dns = (struct engine_dns){ .servers = "198.51.100.53", .domains = "ex\"ample.test",
+				     .split = true };
 }
 
 /* --- a strict JSON checker (RFC 8259 grammar) --- */

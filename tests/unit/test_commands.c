@@ -85,7 +85,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	shell_set_engine_ops(NULL);
 	loop_free(loop);
 	return 0;
 }
@@ -166,6 +165,47 @@ static void test_route(void **state)
 	assert_int_equal(run("route del 198.51.100.0/24"), 1);
 	assert_string_equal(cap.err, "route `del 198.51.100.0/24' refused by the fake\n");
 	assert_int_equal(cap.olen, 0);
+}
+
+/* route exclude and dns reach the engine (the fake) directly through api.h. */
+static void test_route_exclude(void **state)
+{
+	assert_int_equal(run("route exclude 203.0.113.0/24"), 0);
+	assert_string_equal(F.last_cidr, "exclude 203.0.113.0/24");
+	assert_string_equal(cap.out, "203.0.113.0/24 stays on the original path\n");
+	F.last_cidr[0] = '\0';
+	assert_int_equal(run("route exclude default"), 2);
+	assert_non_null(strstr(cap.err, "bad CIDR `default'"));
+	assert_string_equal(F.last_cidr, "");	/* never reached the engine */
+	F.fail_next = true;
+	assert_int_equal(run("route exclude 2001:db8::/32"), 1);
+	assert_string_equal(cap.err, "route `exclude 2001:db8::/32' refused by the fake\n");
+	assert_int_equal(cap.olen, 0);
+}
+
+static void test_dns(void **state)
+{
+	assert_int_equal(run("dns"), 0);
+	assert_string_equal(cap.out, "dns          off\nservers      198.51.100.53\n"
+			    "domains      ex\"ample.test (only these)\n");
+	assert_int_equal(run("dns on"), 0);
+	assert_string_equal(F.last_cidr, "dns on");
+	assert_non_null(strstr(cap.out, "dns          on (resolvconf)\n"));
+	assert_int_equal(run("dns --json"), 0);
+	assert_true(json_one_object_line(cap.out));
+	assert_string_equal(cap.out, "{\"active\":true,\"method\":\"resolvconf\","
+			    "\"servers\":\"198.51.100.53\",\"domains\":\"ex\\\"ample.test\","
+			    "\"split\":true}\n");
+	F.last_cidr[0] = '\0';
+	assert_int_equal(run("dns maybe"), 2);
+	assert_non_null(strstr(cap.err, "bad value `maybe' for dns"));
+	assert_string_equal(F.last_cidr, "");
+	F.fail_next = true;
+	assert_int_equal(run("dns off"), 1);
+	assert_string_equal(cap.err, "dns `dns off' refused by the fake\n");
+	assert_true(F.dns.active);	/* the failed off changed nothing */
+	assert_int_equal(run("dns off"), 0);
+	assert_false(F.dns.active);
 }
 
 static void test_route_list(void **state)
@@ -565,6 +605,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arg_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_exclude, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
