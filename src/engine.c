@@ -451,11 +451,8 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 		return -1;
 	}
 	/* Checked again here: `dns on' comes without the hello's check. */
-	if (routes_peer_facts(eng, facts) < 0) {
-		snprintf(err, errlen, "%s", fail_msg());
-		fail_clear();
+	if (routes_peer_facts(eng, facts, err, errlen) < 0)
 		return -1;
-	}
 	if (peer_check_dns(&eng->lease.dns, facts, err, errlen) < 0)
 		return -1;
 	/* The resolvers are reached through the tunnel, each by a host route

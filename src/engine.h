@@ -135,8 +135,9 @@ void routes_unexclude_all(struct engine *eng);
 /* The SSH server's address as a host prefix; -1 through a ProxyCommand. */
 int routes_server_prefix(const struct engine *eng, struct inet_prefix *p);
 /* What this machine uses (peer_facts.h), to judge what the server offers.
- * Returns 0, or -1 with fail() set. */
+ * Returns 0, or -1 with the reason in err (both the hello's check, which
+ * ends the run, and `dns on', which answers a command, use it). */
 struct peer_facts;
-int routes_peer_facts(const struct engine *eng, struct peer_facts *f);
+int routes_peer_facts(const struct engine *eng, struct peer_facts *f, char *err, size_t errlen);
 
 #endif

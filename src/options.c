@@ -30,24 +30,25 @@ void usage(void)
 		"       sshtun --help | --version\n");
 }
 
-static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
+static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out,
+		      char *err, size_t errlen)
 {
 	char *end;
 	unsigned long v;
 
 	if (!*s || *s == '-' || *s == '+')
-		return fail(EXIT_USAGE, "bad %s `%s' (%u..%u)", what, s, min, max);
+		return errorf(err, errlen, "bad %s `%s' (%u..%u)", what, s, min, max);
 	v = strtoul(s, &end, 10);
 	if (*end || v < min || v > max)
-		return fail(EXIT_USAGE, "bad %s `%s' (%u..%u)", what, s, min, max);
+		return errorf(err, errlen, "bad %s `%s' (%u..%u)", what, s, min, max);
 	*out = (unsigned)v;
 	return 0;
 }
 
-static int add_identity(struct client_opts *o, const char *path)
+static int add_identity(struct client_opts *o, const char *path, char *err, size_t errlen)
 {
 	if (o->ssh.nidentities == SSH_MAX_IDENTITIES)
-		return fail(EXIT_USAGE, "too many identity files (max %d)", SSH_MAX_IDENTITIES);
+		return errorf(err, errlen, "too many identity files (max %d)", SSH_MAX_IDENTITIES);
 	o->ssh.identities[o->ssh.nidentities++] = path;
 	return 0;
 }
@@ -59,12 +60,12 @@ static bool yes(const char *v)
 
 /* A copy that lives as long as the options (config values are valid only
  * during the parser's callback). */
-static const char *keep(struct client_opts *o, const char *v)
+static const char *keep(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	size_t n = strlen(v) + 1;
 
 	if (o->arena_len + n > sizeof(o->arena)) {
-		fail(EXIT_USAGE, "configuration values too long in total (max %zu bytes)", sizeof(o->arena));
+		errorf(err, errlen, "configuration values too long in total (max %zu bytes)", sizeof(o->arena));
 		return NULL;
 	}
 	memcpy(o->arena + o->arena_len, v, n);
@@ -72,50 +73,50 @@ static const char *keep(struct client_opts *o, const char *v)
 	return o->arena + o->arena_len - n;
 }
 
-static int set_str(struct client_opts *o, const char *v, const char **dst)
+static int set_str(struct client_opts *o, const char *v, const char **dst, char *err, size_t errlen)
 {
-	return (*dst = keep(o, v)) ? 0 : -1;
+	return (*dst = keep(o, v, err, errlen)) ? 0 : -1;
 }
 
-static int kw_port(struct client_opts *o, const char *v)
+static int kw_port(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return parse_uint("Port", v, 1, 65535, &o->ssh.port);
+	return parse_uint("Port", v, 1, 65535, &o->ssh.port, err, errlen);
 }
 
-static int kw_user(struct client_opts *o, const char *v)
+static int kw_user(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_str(o, v, &o->ssh.user);
+	return set_str(o, v, &o->ssh.user, err, errlen);
 }
 
-static int kw_hostname(struct client_opts *o, const char *v)
+static int kw_hostname(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_str(o, v, &o->hostname);
+	return set_str(o, v, &o->hostname, err, errlen);
 }
 
-static int kw_identity(struct client_opts *o, const char *v)
+static int kw_identity(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	const char *k = keep(o, v);
+	const char *k = keep(o, v, err, errlen);
 
-	return k ? add_identity(o, k) : -1;
+	return k ? add_identity(o, k, err, errlen) : -1;
 }
 
-static int kw_identities_only(struct client_opts *o, const char *v)
+static int kw_identities_only(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->ssh.identities_only = yes(v);
 	return 0;
 }
 
-static int kw_known_hosts(struct client_opts *o, const char *v)
+static int kw_known_hosts(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	char first[512];
 	size_t n = strcspn(v, " \t");
 
 	/* ssh takes a list; the first file is the one we read and add to. */
 	snprintf(first, sizeof(first), "%.*s", (int)n, v);
-	return set_str(o, first, &o->known_hosts_raw);
+	return set_str(o, first, &o->known_hosts_raw, err, errlen);
 }
 
-static int kw_strict(struct client_opts *o, const char *v)
+static int kw_strict(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	if (yes(v))
 		o->ssh.strict = SHK_YES;
@@ -126,38 +127,38 @@ static int kw_strict(struct client_opts *o, const char *v)
 	else if (!strcasecmp(v, "ask"))
 		o->ssh.strict = SHK_ASK;
 	else
-		return fail(EXIT_USAGE, "bad StrictHostKeyChecking `%s' (yes, accept-new, no, ask)", v);
+		return errorf(err, errlen, "bad StrictHostKeyChecking `%s' (yes, accept-new, no, ask)", v);
 	return 0;
 }
 
-static int kw_timeout(struct client_opts *o, const char *v)
+static int kw_timeout(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return parse_uint("ConnectTimeout", v, 1, 3600, &o->ssh.connect_timeout_s);
+	return parse_uint("ConnectTimeout", v, 1, 3600, &o->ssh.connect_timeout_s, err, errlen);
 }
 
-static int kw_alive_interval(struct client_opts *o, const char *v)
+static int kw_alive_interval(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return parse_uint("ServerAliveInterval", v, 0, 3600, &o->alive_interval);
+	return parse_uint("ServerAliveInterval", v, 0, 3600, &o->alive_interval, err, errlen);
 }
 
-static int kw_alive_count(struct client_opts *o, const char *v)
+static int kw_alive_count(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
-	return parse_uint("ServerAliveCountMax", v, 1, 100, &o->alive_count);
+	return parse_uint("ServerAliveCountMax", v, 1, 100, &o->alive_count, err, errlen);
 }
 
-static int kw_compression(struct client_opts *o, const char *v)
+static int kw_compression(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->ssh.compression = yes(v);
 	return 0;
 }
 
-static int kw_batch(struct client_opts *o, const char *v)
+static int kw_batch(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->ssh.batch = yes(v);
 	return 0;
 }
 
-static int kw_family(struct client_opts *o, const char *v)
+static int kw_family(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	if (!strcasecmp(v, "inet"))
 		o->ssh.family = AF_INET;
@@ -166,22 +167,22 @@ static int kw_family(struct client_opts *o, const char *v)
 	else if (!strcasecmp(v, "any"))
 		o->ssh.family = AF_UNSPEC;
 	else
-		return fail(EXIT_USAGE, "bad AddressFamily `%s' (any, inet, inet6)", v);
+		return errorf(err, errlen, "bad AddressFamily `%s' (any, inet, inet6)", v);
 	return 0;
 }
 
 /* ProxyCommand and ProxyJump are one setting in ssh: whichever comes
  * first wins, the other is dropped (see apply()). */
-static int kw_proxy_command(struct client_opts *o, const char *v)
+static int kw_proxy_command(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->proxy_jump = NULL;
-	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_command);
+	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_command, err, errlen);
 }
 
-static int kw_proxy_jump(struct client_opts *o, const char *v)
+static int kw_proxy_jump(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->proxy_command = NULL;
-	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_jump);
+	return set_str(o, strcasecmp(v, "none") ? v : "", &o->proxy_jump, err, errlen);
 }
 
 /* The ssh_config keywords we honour.  As in ssh, the first value obtained
@@ -189,7 +190,7 @@ static int kw_proxy_jump(struct client_opts *o, const char *v)
  * IdentityFile, which accumulates. */
 static const struct keyword {
 	const char *name;
-	int (*set)(struct client_opts *o, const char *v);
+	int (*set)(struct client_opts *o, const char *v, char *err, size_t errlen);
 	bool accumulates;
 } keywords[] = {
 	{ "Port", kw_port, false },
@@ -219,7 +220,7 @@ static const struct keyword *find_keyword(const char *name, size_t len)
 	return NULL;
 }
 
-static int apply(struct client_opts *o, const struct keyword *k, const char *v)
+static int apply(struct client_opts *o, const struct keyword *k, const char *v, char *err, size_t errlen)
 {
 	uint32_t bit = 1u << (k - keywords);
 
@@ -229,7 +230,24 @@ static int apply(struct client_opts *o, const struct keyword *k, const char *v)
 	if ((o->set & bit) && !k->accumulates)
 		return 0;
 	o->set |= bit;
-	return k->set(o, v);
+	return k->set(o, v, err, errlen);
+}
+
+/* The command line and its files end the run on a bad value: where the
+ * reason comes back in err (the keywords, which a config file's location
+ * prefixes), these turn it into the run's usage failure. */
+static int uint_arg(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char err[ERROR_MSG_MAX];
+
+	return parse_uint(what, s, min, max, out, err, sizeof(err)) < 0 ? fail(EXIT_USAGE, "%s", err) : 0;
+}
+
+static int set_expanded(struct client_opts *o, const char *v, const char **dst)
+{
+	char err[ERROR_MSG_MAX];
+
+	return set_str(o, v, dst, err, sizeof(err)) < 0 ? fail(EXIT_USAGE, "%s", err) : 0;
 }
 
 /* One -o Key=Value (or "Key Value"). Returns 0 or -1 with fail(). */
@@ -238,6 +256,7 @@ static int options_set_keyword(struct client_opts *o, const char *kv)
 	size_t klen = strcspn(kv, "= \t");
 	const struct keyword *k;
 	const char *v;
+	char err[ERROR_MSG_MAX];
 
 	if (klen == 0 || !kv[klen])
 		return fail(EXIT_USAGE, "bad -o option `%s' (want Key=Value)", kv);
@@ -245,12 +264,13 @@ static int options_set_keyword(struct client_opts *o, const char *kv)
 	k = find_keyword(kv, klen);
 	if (!k)
 		return fail(EXIT_USAGE, "unsupported -o keyword `%.*s' (see sshtun(1))", (int)klen, kv);
-	return apply(o, k, v);
+	return apply(o, k, v, err, sizeof(err)) < 0 ? fail(EXIT_USAGE, "%s", err) : 0;
 }
 
 static int from_config(void *ctx, const char *keyword, const char *value, const char *file, int line)
 {
 	const struct keyword *k = find_keyword(keyword, strlen(keyword));
+	char err[ERROR_MSG_MAX];
 
 	/* ssh's other keywords (SendEnv, HashKnownHosts, ...) mean nothing to
 	 * a tunnel: skipped, as a file written for ssh must still work. */
@@ -258,13 +278,8 @@ static int from_config(void *ctx, const char *keyword, const char *value, const 
 		log_debug("%s:%d: %s ignored", file, line, keyword);
 		return 0;
 	}
-	if (apply(ctx, k, value) < 0) {
-		char why[ERROR_MSG_MAX];
-
-		snprintf(why, sizeof(why), "%s", fail_msg());
-		fail_clear();
-		return fail(EXIT_USAGE, "%s:%d: %s", file, line, why);
-	}
+	if (apply(ctx, k, value, err, sizeof(err)) < 0)
+		return fail(EXIT_USAGE, "%s:%d: %s", file, line, err);
 	return 0;
 }
 
@@ -335,7 +350,7 @@ static int jump_command(struct client_opts *o, char *buf, size_t cap)
 
 		*colon = '\0';
 		/* Digits only: the command goes through /bin/sh. */
-		if (parse_uint("ProxyJump port", colon + 1, 1, 65535, &p) < 0)
+		if (uint_arg("ProxyJump port", colon + 1, 1, 65535, &p) < 0)
 			return -1;
 		snprintf(port, sizeof(port), " -p %u", p);
 	}
@@ -357,17 +372,17 @@ static int expand(struct client_opts *o)
 
 	if (o->hostname) {
 		if (sshconfig_expand(o->hostname, o->host_buf, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
-		    set_str(o, buf, &o->ssh.host) < 0)
+		    set_expanded(o, buf, &o->ssh.host) < 0)
 			return -1;
 	}
 	if (o->known_hosts_raw) {
 		if (sshconfig_expand(o->known_hosts_raw, o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
-		    set_str(o, buf, &o->ssh.known_hosts) < 0)
+		    set_expanded(o, buf, &o->ssh.known_hosts) < 0)
 			return -1;
 	}
 	for (int i = 0; i < o->ssh.nidentities; i++) {
 		if (sshconfig_expand(o->ssh.identities[i], o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
-		    set_str(o, buf, &o->ssh.identities[i]) < 0)
+		    set_expanded(o, buf, &o->ssh.identities[i]) < 0)
 			return -1;
 	}
 	if (o->proxy_command && o->proxy_command[0]) {
@@ -380,10 +395,10 @@ static int expand(struct client_opts *o)
 			return fail(EXIT_USAGE, "host `%s' or user `%s' has characters not allowed with a ProxyCommand",
 				    o->ssh.host, o->ssh.user);
 		if (sshconfig_expand(o->proxy_command, o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
-		    set_str(o, buf, &o->ssh.proxy_command) < 0)
+		    set_expanded(o, buf, &o->ssh.proxy_command) < 0)
 			return -1;
 	} else if (o->proxy_jump && o->proxy_jump[0]) {
-		if (jump_command(o, buf, sizeof(buf)) < 0 || set_str(o, buf, &o->ssh.proxy_command) < 0)
+		if (jump_command(o, buf, sizeof(buf)) < 0 || set_expanded(o, buf, &o->ssh.proxy_command) < 0)
 			return -1;
 	}
 	return 0;
@@ -416,7 +431,7 @@ static int split_target(struct client_opts *o, const char *arg)
 		memcpy(o->host_buf, host + 1, hlen);
 		o->host_buf[hlen] = '\0';
 		if (close[1] == ':')
-			return parse_uint("port", close + 2, 1, 65535, &o->ssh.port);
+			return uint_arg("port", close + 2, 1, 65535, &o->ssh.port);
 		if (close[1])
 			return fail(EXIT_USAGE, "bad host `%s'", host);
 		return 0;
@@ -431,7 +446,7 @@ static int split_target(struct client_opts *o, const char *arg)
 	memcpy(o->host_buf, host, hlen);
 	o->host_buf[hlen] = '\0';
 	if (colon)
-		return parse_uint("port", colon + 1, 1, 65535, &o->ssh.port);
+		return uint_arg("port", colon + 1, 1, 65535, &o->ssh.port);
 	return 0;
 }
 
@@ -452,6 +467,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
+	char err[ERROR_MSG_MAX];
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -489,12 +505,12 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		case 'F': o->config_file = optarg; break;
 		case 'h': usage(); return 1;
 		case 'i':
-			if (add_identity(o, optarg) < 0)
-				return -1;
+			if (add_identity(o, optarg, err, sizeof(err)) < 0)
+				return fail(EXIT_USAGE, "%s", err);
 			break;
 		case 'l':
-			if (apply(o, find_keyword("User", 4), optarg) < 0)
-				return -1;
+			if (apply(o, find_keyword("User", 4), optarg, err, sizeof(err)) < 0)
+				return fail(EXIT_USAGE, "%s", err);
 			break;
 		case 'n':
 			if (!*optarg || strchr(optarg, '/'))
@@ -507,7 +523,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 				return -1;
 			break;
 		case 'p':
-			if (parse_uint("port", optarg, 1, 65535, &port_opt) < 0)
+			if (uint_arg("port", optarg, 1, 65535, &port_opt) < 0)
 				return -1;
 			break;
 		case 'q': o->verbosity = -1; break;
@@ -544,7 +560,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		case OPT_REMOTE: o->remote_command = optarg; break;
 		case OPT_USER: o->run_as = optarg; break;
 		case OPT_MTU:
-			if (parse_uint("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
+			if (uint_arg("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;
 			break;
 		default:

@@ -101,7 +101,7 @@ void routes_unexclude_all(struct engine *eng)
 	eng->nexcludes = 0;
 }
 
-int routes_peer_facts(const struct engine *eng, struct peer_facts *f)
+int routes_peer_facts(const struct engine *eng, struct peer_facts *f, char *err, size_t errlen)
 {
 	struct inet_prefix server;
 	int rc;
@@ -110,6 +110,6 @@ int routes_peer_facts(const struct engine *eng, struct peer_facts *f)
 		memset(&server, 0, sizeof(server));	/* through a ProxyCommand */
 	rc = peer_facts_gather(f, eng->ifindex, &server);
 	if (rc < 0)
-		return fail(EXIT_LOCAL, "cannot read this machine's routes: %s", strerror(-rc));
+		return errorf(err, errlen, "cannot read this machine's routes: %s", strerror(-rc));
 	return 0;
 }

@@ -90,8 +90,8 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 	if (proto_check(h.proto, "the server's hello", "client", err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "%s", err);
 	/* Also after a reconnect: a refusal ends the run (permanent()). */
-	if (routes_peer_facts(eng, facts) < 0)
-		return -1;
+	if (routes_peer_facts(eng, facts, err, sizeof(err)) < 0)
+		return fail(EXIT_LOCAL, "%s", err);
 	if (peer_check_hello(&h, facts, eng->opts->dns, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "%s", err);
 	if (eng->lease.client4.family && eng->reconnects &&
