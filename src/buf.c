@@ -1,7 +1,7 @@
 /* Big-endian integers and a bounds-checked reader over untrusted bytes. */
 #include "buf.h"
 
-void put_u16(uint8_t *dst, uint16_t v)
+static void put_u16(uint8_t *dst, uint16_t v)
 {
 	dst[0] = (uint8_t)(v >> 8);
 	dst[1] = (uint8_t)v;
@@ -42,26 +42,6 @@ int reader_bytes(struct reader *r, size_t n, const uint8_t **p)
 		return -1;
 	*p = r->p + r->off;
 	r->off += n;
-	return 0;
-}
-
-int reader_u8(struct reader *r, uint8_t *v)
-{
-	const uint8_t *p;
-
-	if (reader_bytes(r, 1, &p) < 0)
-		return -1;
-	*v = p[0];
-	return 0;
-}
-
-int reader_u16(struct reader *r, uint16_t *v)
-{
-	const uint8_t *p;
-
-	if (reader_bytes(r, 2, &p) < 0)
-		return -1;
-	*v = get_u16(p);
 	return 0;
 }
 

@@ -20,19 +20,11 @@ static inline void reader_init(struct reader *r, const void *p, size_t len)
 	r->off = 0;
 }
 
-static inline size_t reader_left(const struct reader *r)
-{
-	return r->len - r->off;
-}
-
-int reader_u8(struct reader *r, uint8_t *v);
-int reader_u16(struct reader *r, uint16_t *v);
 int reader_u32(struct reader *r, uint32_t *v);
 int reader_u64(struct reader *r, uint64_t *v);
 /* Points *p at the next n bytes (no copy) and skips them. */
 int reader_bytes(struct reader *r, size_t n, const uint8_t **p);
 
-void put_u16(uint8_t *dst, uint16_t v);
 void put_u32(uint8_t *dst, uint32_t v);
 void put_u64(uint8_t *dst, uint64_t v);
 uint16_t get_u16(const uint8_t *src);

@@ -314,15 +314,6 @@ static long deflate_frame(struct compressor *c, const uint8_t *pkt, size_t len, 
 	return (long)room;
 }
 
-long compressor_run(struct compressor *c, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
-{
-	long n = deflate_frame(c, pkt, len, out, cap);
-
-	if (n > 0)
-		flow_learn(c, pkt, len, (size_t)n);
-	return n;
-}
-
 long compressor_run_batch(struct compressor *c, const uint8_t *buf, size_t len,
 			  const uint32_t *offsets, int count, uint8_t *out, size_t cap)
 {

@@ -55,17 +55,15 @@ int compressor_mode(const struct compressor *c);
  * the packet as skipped. */
 bool compressor_should(struct compressor *c, const uint8_t *pkt, size_t len, bool congested);
 
-/* Deflates pkt[0..len) (1 <= len <= MTU_MAX) into out; cap must be at
- * least len + COMPRESS_SLACK.  Returns the output length (> 0, at most
+/* Deflates one frame's batch, buf[0..len) (1 <= len <= MTU_MAX), which
+ * holds count whole packets starting at offsets[] (offsets[0] == 0; the
+ * frame inflates to all of them), into out; cap must be at least
+ * len + COMPRESS_SLACK.  Returns the output length (> 0, at most
  * len + COMPRESS_SLACK), or -1 with fail().  A bad len or cap fails without
  * touching the stream.  After an error inside zlib (out of memory; nothing
  * else is expected) the stream is lost: nothing of it has reached the peer,
- * so the caller may close the session, or send this packet uncompressed and
+ * so the caller may close the session, or send the packets uncompressed and
  * go on: compressor_should() says no from then on. */
-long compressor_run(struct compressor *c, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap);
-
-/* The same for a batch: buf[0..len) holds count whole packets starting at
- * offsets[] (offsets[0] == 0); the frame inflates to all of them. */
 long compressor_run_batch(struct compressor *c, const uint8_t *buf, size_t len,
 			  const uint32_t *offsets, int count, uint8_t *out, size_t cap);
 

@@ -248,18 +248,6 @@ int net_link_set(int ifindex, unsigned mtu, bool up)
 	return nl_talk(&req, NULL, NULL);
 }
 
-int net_link_del(int ifindex)
-{
-	struct nl_req req;
-	struct ifinfomsg *ifi = nl_begin(&req, RTM_DELLINK, NLM_F_ACK, sizeof(*ifi));
-
-	if (ifindex <= 0)
-		return -EINVAL;
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	return nl_talk(&req, NULL, NULL);
-}
-
 static int addr_msg(uint16_t type, uint16_t flags, int ifindex, const struct inet_prefix *local)
 {
 	struct nl_req req;
@@ -458,32 +446,6 @@ static int route_entry(const struct nlmsghdr *nh, struct inet_prefix *dst, uint3
 	return 0;
 }
 
-struct route_list_ctx {
-	uint32_t ifindex;
-	net_route_fn fn;
-	void *ctx;
-};
-
-static int route_list_cb(const struct nlmsghdr *nh, void *arg)
-{
-	static const uint8_t fe80[8] = { 0xfe, 0x80 };
-	struct route_list_ctx *c = arg;
-	struct inet_prefix dst;
-	uint32_t oif;
-	uint8_t protocol;
-
-	if (route_entry(nh, &dst, &oif, &protocol) < 0 || oif != c->ifindex ||
-	    protocol == RTPROT_KERNEL)
-		return 0;
-	/* Link-local and multicast routes come with every IPv6 link. */
-	if (dst.family == AF_INET6 &&
-	    ((dst.plen == 64 && !memcmp(&dst.addr.v6, fe80, sizeof(fe80))) ||
-	     (dst.plen >= 8 && dst.addr.v6.s6_addr[0] == 0xff)))
-		return 0;
-	c->fn(&dst, c->ctx);
-	return 0;
-}
-
 static int route_dump(int (*cb)(const struct nlmsghdr *nh, void *arg), void *ctx)
 {
 	struct nl_req req;
@@ -493,15 +455,6 @@ static int route_dump(int (*cb)(const struct nlmsghdr *nh, void *arg), void *ctx
 	rtm = nl_begin(&req, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
 	rtm->rtm_family = AF_UNSPEC;
 	return nl_talk(&req, cb, ctx);
-}
-
-int net_route_list(int ifindex, net_route_fn fn, void *ctx)
-{
-	struct route_list_ctx c = { .ifindex = (uint32_t)ifindex, .fn = fn, .ctx = ctx };
-
-	if (ifindex <= 0 || !fn)
-		return -EINVAL;
-	return route_dump(route_list_cb, &c);
 }
 
 struct route_dump_ctx {

@@ -18,9 +18,6 @@ bool net_ifname_ok(const char *name);
 int net_link_index(const char *ifname);
 /* Sets the MTU (0: leave) and brings the link up or down. */
 int net_link_set(int ifindex, unsigned mtu, bool up);
-/* Deletes a link (used for leftovers after a crash; a TUN goes away by
- * itself when its fd closes). */
-int net_link_del(int ifindex);
 
 /* Adds local/plen on ifindex.  Adding an address that is already there
  * succeeds (reconnects re-add). */
@@ -40,10 +37,6 @@ int net_route_del(const struct inet_prefix *dst, int ifindex);
 /* The route the kernel would use to reach addr: out ifindex and gateway
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */
 int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway);
-
-/* Calls fn for each route through ifindex (main table, unicast). */
-typedef void (*net_route_fn)(const struct inet_prefix *dst, void *ctx);
-int net_route_list(int ifindex, net_route_fn fn, void *ctx);
 
 /* Calls fn for every route of the main table (connected ones included) with
  * its output interface: the networks this machine uses. */

@@ -742,15 +742,3 @@ int sshconfig_read_target(const char *path, const struct sshconfig_target *t,
 	free(r);
 	return ret;
 }
-
-int sshconfig_read(const char *path, const char *host, bool missing_ok,
-		   sshconfig_fn fn, void *ctx)
-{
-	const struct sshconfig_target t = {
-		.host = host,
-		.missing_ok = missing_ok,
-		.check_perm = missing_ok,
-	};
-
-	return sshconfig_read_target(path, &t, fn, ctx);
-}

@@ -56,16 +56,6 @@
 typedef int (*sshconfig_fn)(void *ctx, const char *keyword, const char *value,
 			    const char *file, int line);
 
-/* Reads one ssh_config file and calls fn(keyword, value) for each line that
- * applies to host, in file order.  Returns 0 (also when the file does not
- * exist and missing_ok), or -1 with fail(EXIT_USAGE, "FILE:LINE: reason")
- * for a syntax error or an fn that returned -1 (fn sets its own fail()).
- * missing_ok marks a default file (~/.ssh/config): like ssh, it must then
- * be owned by the user or root and not writable by group or others; a file
- * named with -F (missing_ok false) is not checked. */
-int sshconfig_read(const char *path, const char *host, bool missing_ok,
-		   sshconfig_fn fn, void *ctx);
-
 /* What sshconfig_read_target() matches against: what ssh knows before it
  * reads its files. */
 struct sshconfig_target {
@@ -73,11 +63,17 @@ struct sshconfig_target {
 	const char *original_host;	/* NULL: host */
 	const char *user;		/* -l, user@host or -o User; NULL: from the files */
 	const char *hostname;		/* -o HostName; NULL: from the files */
-	bool missing_ok;		/* as for sshconfig_read() */
+	bool missing_ok;		/* a missing file reads as empty */
 	bool check_perm;		/* owner and mode checked, as for a default file */
 };
 
-/* sshconfig_read() with everything Match can look at. */
+/* Reads one ssh_config file and calls fn(keyword, value) for each line that
+ * applies to t (Host and Match), in file order.  Returns 0 (also when the
+ * file does not exist and missing_ok), or -1 with
+ * fail(EXIT_USAGE, "FILE:LINE: reason") for a syntax error or an fn that
+ * returned -1 (fn sets its own fail()).  check_perm, for a default file
+ * (~/.ssh/config): like ssh, it must then be owned by the user or root and
+ * not writable by group or others; a file named with -F is not checked. */
 int sshconfig_read_target(const char *path, const struct sshconfig_target *t,
 			  sshconfig_fn fn, void *ctx);
 

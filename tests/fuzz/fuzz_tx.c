@@ -36,6 +36,13 @@
 #include "tunnel.h"
 #include "fq.h"
 
+/* A big-endian 16-bit field of a test packet's IP header. */
+static void be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 #define MAX_PKTS 4096
 
 static struct tunnel T;
@@ -89,12 +96,12 @@ static void make_pkt(uint8_t *p, size_t len, uint16_t id, uint8_t kind)
 		return;		/* a runt: the tunnel must not mind */
 	if (kind & 0x40) {
 		p[0] = 0x60;
-		put_u16(p + 4, (uint16_t)(len - 40));
-		put_u16(p + 8, id);	/* in the source address */
+		be16(p + 4, (uint16_t)(len - 40));
+		be16(p + 8, id);	/* in the source address */
 	} else {
 		p[0] = 0x45;
-		put_u16(p + 2, (uint16_t)len);
-		put_u16(p + 4, id);
+		be16(p + 2, (uint16_t)len);
+		be16(p + 4, id);
 		p[12] = 198, p[13] = 18, p[14] = 0, p[15] = kind & 7;	/* flows */
 	}
 }

@@ -23,6 +23,14 @@
 #include "compress.h"
 #include "fail.h"
 
+/* One packet as a batch of one: what tunnel.c sends when no other waits. */
+static long deflate_one(struct compressor *c, const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	static const uint32_t first = 0;
+
+	return compressor_run_batch(c, pkt, len, &first, 1, out, cap);
+}
+
 #define assert_contains(hay, needle) do { \
 		if (!strstr((hay), (needle))) { \
 			print_error("`%s' does not contain `%s'\n", (hay), (needle)); \
@@ -180,9 +188,9 @@ static size_t trip(struct pair *p, const uint8_t *pkt, size_t len, size_t rcap)
 
 	assert_non_null(z);
 	assert_non_null(back);
-	n = compressor_run(p->c, pkt, len, z, len + COMPRESS_SLACK);
+	n = deflate_one(p->c, pkt, len, z, len + COMPRESS_SLACK);
 	if (n <= 0)
-		print_error("compressor_run: %s\n", fail_msg());
+		print_error("compressor_run_batch: %s\n", fail_msg());
 	assert_true(n > 0 && (size_t)n <= len + COMPRESS_SLACK);
 	m = decompressor_run(p->d, z, (size_t)n, back, rcap);
 	if (m < 0)
@@ -271,11 +279,11 @@ static void test_bad_mode_and_args(void **state)
 	fill(pkt, sizeof(pkt), TEXT, 0);
 	trip(&p, pkt, sizeof(pkt), MTU_DEFAULT);
 	/* Too little room, or no packet: refused without touching the stream. */
-	assert_int_equal(compressor_run(p.c, pkt, sizeof(pkt), out, sizeof(out) - 1), -1);
+	assert_int_equal(deflate_one(p.c, pkt, sizeof(pkt), out, sizeof(out) - 1), -1);
 	expect_failure(EXIT_ERROR, "needs 1064 bytes of room, not 1063");
-	assert_int_equal(compressor_run(p.c, pkt, 0, out, sizeof(out)), -1);
+	assert_int_equal(deflate_one(p.c, pkt, 0, out, sizeof(out)), -1);
 	expect_failure(EXIT_ERROR, "cannot compress a 0-byte packet");
-	assert_int_equal(compressor_run(p.c, pkt, MTU_MAX + 1, out, sizeof(out)), -1);
+	assert_int_equal(deflate_one(p.c, pkt, MTU_MAX + 1, out, sizeof(out)), -1);
 	expect_failure(EXIT_ERROR, "cannot compress a 65536-byte packet");
 	fill(pkt, sizeof(pkt), TEXT, 1);
 	trip(&p, pkt, sizeof(pkt), MTU_DEFAULT);
@@ -399,9 +407,9 @@ static void test_level_takes_effect(void **state)
 	assert_non_null(c);
 	fill(pkt, sizeof(pkt), TEXT, 0);
 	assert_int_equal(compressor_set_mode(a, 9), 0);
-	na = compressor_run(a, pkt, sizeof(pkt), oa, sizeof(oa));
-	nb = compressor_run(b, pkt, sizeof(pkt), ob, sizeof(ob));
-	nc = compressor_run(c, pkt, sizeof(pkt), oc, sizeof(oc));
+	na = deflate_one(a, pkt, sizeof(pkt), oa, sizeof(oa));
+	nb = deflate_one(b, pkt, sizeof(pkt), ob, sizeof(ob));
+	nc = deflate_one(c, pkt, sizeof(pkt), oc, sizeof(oc));
 	assert_true(na > 0);
 	assert_int_equal(na, nb);
 	assert_memory_equal(oa, ob, (size_t)na);
@@ -409,8 +417,8 @@ static void test_level_takes_effect(void **state)
 	/* Mid-stream, 9 -> 1 follows suit. */
 	fill(pkt, sizeof(pkt), TEXT, 1);
 	assert_int_equal(compressor_set_mode(a, 1), 0);
-	na = compressor_run(a, pkt, sizeof(pkt), oa, sizeof(oa));
-	nb = compressor_run(b, pkt, sizeof(pkt), ob, sizeof(ob));
+	na = deflate_one(a, pkt, sizeof(pkt), oa, sizeof(oa));
+	nb = deflate_one(b, pkt, sizeof(pkt), ob, sizeof(ob));
 	assert_true(na > nb);
 	compressor_free(a);
 	compressor_free(b);
@@ -501,18 +509,18 @@ static void test_predictor_ipv6(void **state)
 		ip6(pkt, sizeof(pkt), 6, 443, 50000);
 		if (compressor_should(c, pkt, sizeof(pkt), false)) {
 			random_yes++;
-			assert_true(compressor_run(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
+			assert_true(deflate_one(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
 		}
 		fill(pkt, sizeof(pkt), TEXT, 0);
 		ip6(pkt, sizeof(pkt), 6, 443, 50001);
 		if (compressor_should(c, pkt, sizeof(pkt), false)) {
 			text_yes++;
-			assert_true(compressor_run(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
+			assert_true(deflate_one(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
 		}
 		fill(pkt, sizeof(pkt), ZEROS, 0);
 		pkt[0] = 0x20;	/* not IP */
 		assert_true(compressor_should(c, pkt, sizeof(pkt), false));
-		assert_true(compressor_run(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
+		assert_true(deflate_one(c, pkt, sizeof(pkt), out, sizeof(out)) > 0);
 	}
 	assert_int_equal(random_yes, 1);
 	assert_int_equal(text_yes, 32);
@@ -637,7 +645,7 @@ static void test_corrupt(void **state)
 
 	assert_non_null(c);
 	fill(pkt, sizeof(pkt), TEXT, 0);
-	n = compressor_run(c, pkt, sizeof(pkt), z, sizeof(z));
+	n = deflate_one(c, pkt, sizeof(pkt), z, sizeof(z));
 	assert_true(n > 10);
 
 	memcpy(bad, z, (size_t)n);
@@ -694,8 +702,8 @@ static void test_bit_flips(void **state)
 	assert_non_null(out);
 	fill(a, sizeof(a), TEXT, 0);
 	fill(b, sizeof(b), TEXT, 1);
-	na = compressor_run(c, a, sizeof(a), za, sizeof(za));
-	nb = compressor_run(c, b, sizeof(b), zb, sizeof(zb));
+	na = deflate_one(c, a, sizeof(a), za, sizeof(za));
+	nb = deflate_one(c, b, sizeof(b), zb, sizeof(zb));
 	assert_true(na > 0 && nb > 0);
 	for (int second = 0; second < 2; second++) {
 		const uint8_t *z = second ? zb : za;
@@ -795,7 +803,7 @@ static void bench_one(const char *what, const uint8_t *data, size_t len, size_t 
 		off += plen;
 		in += HDR + plen;
 		if (compressor_should(p.c, pkt, HDR + plen, true)) {
-			zlen[i] = compressor_run(p.c, pkt, HDR + plen, all + i * slot, slot);
+			zlen[i] = deflate_one(p.c, pkt, HDR + plen, all + i * slot, slot);
 			assert_true(zlen[i] > 0);
 		} else {
 			zlen[i] = -(long)(HDR + plen);

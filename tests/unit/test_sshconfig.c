@@ -461,15 +461,26 @@ static void test_syntax_errors(void **state)
 	expect_error("big", "big", 0, "larger than 1048576 bytes");
 }
 
+/* How options.c reads ~/.ssh/config (default_file: may be missing, owner
+ * and mode checked) and a -F file (neither). */
+static int read_as(const char *path, const char *host, bool default_file)
+{
+	const struct sshconfig_target t = {
+		.host = host, .missing_ok = default_file, .check_perm = default_file,
+	};
+
+	return sshconfig_read_target(path, &t, collect, &seen);
+}
+
 static void test_missing(void **state)
 {
 	char want[PATH_MAX];
 
 	(fail_clear)();
-	assert_int_equal(sshconfig_read(at("none"), "h", true, collect, &seen), 0);
+	assert_int_equal(read_as(at("none"), "h", true), 0);
 	assert_int_equal(seen.calls, 0);
 	assert_int_equal((fail_code)(), 0);
-	assert_int_equal(sshconfig_read(at("none"), "h", false, collect, &seen), -1);
+	assert_int_equal(read_as(at("none"), "h", false), -1);
 	snprintf(want, sizeof(want), "%s: cannot read: %s", at("none"), strerror(ENOENT));
 	assert_string_equal((fail_msg)(), want);
 }
@@ -479,11 +490,11 @@ static void test_permissions(void **state)
 	put_len("cfg", "Port 1\n", 7, 0666);
 	/* The default file is checked as ssh checks ~/.ssh/config ... */
 	(fail_clear)();
-	assert_int_equal(sshconfig_read(at("cfg"), "h", true, collect, &seen), -1);
+	assert_int_equal(read_as(at("cfg"), "h", true), -1);
 	assert_contains((fail_msg)(), "bad owner or permissions");
 	/* ... a -F file is not (ssh -F /dev/null is common). */
 	(fail_clear)();
-	assert_int_equal(sshconfig_read(at("cfg"), "h", false, collect, &seen), 0);
+	assert_int_equal(read_as(at("cfg"), "h", false), 0);
 	assert_string_equal(seen.text, "Port=1;");
 }
 

@@ -30,6 +30,13 @@
 #include "frame.h"
 #include "tunnel.h"
 
+/* A big-endian 16-bit field of a test packet's IP header. */
+static void be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 /* ---- deflate that fails on demand (compress.c calls zlib's) ---- */
 
 static bool deflate_fails;
@@ -215,8 +222,8 @@ static void make_v4(uint8_t *p, size_t len, uint16_t id, uint8_t src, int fill)
 	 * source in the fair queue, which keeps the order within a flow. */
 	memset(p, 0, fill < 0 || len < 24 ? 20 : 24);
 	p[0] = 0x45;
-	put_u16(p + 2, (uint16_t)len);
-	put_u16(p + 4, id);
+	be16(p + 2, (uint16_t)len);
+	be16(p + 4, id);
 	p[8] = 64;
 	p[9] = 17;
 	p[12] = 198, p[13] = 18, p[14] = 0, p[15] = src;
@@ -509,7 +516,7 @@ static void make_v6(uint8_t *p, size_t len, const char *src)
 {
 	memset(p, 0, len);
 	p[0] = 0x60;
-	put_u16(p + 4, (uint16_t)(len - 40));
+	be16(p + 4, (uint16_t)(len - 40));
 	p[6] = 17;
 	p[7] = 64;
 	assert_int_equal(inet_pton(AF_INET6, src, p + 8), 1);
@@ -547,13 +554,13 @@ static void test_data_length_mismatch(void **state)
 	uint8_t p[200];
 
 	make_v4(p, 120, 1, 2, 0);
-	put_u16(p + 2, 100);
+	be16(p + 2, 100);
 	feed_frame(x, FRAME_DATA, 0, p, 120);
 	make_v4(p, 120, 2, 2, 0);
-	put_u16(p + 2, 140);
+	be16(p + 2, 140);
 	feed_frame(x, FRAME_DATA, 0, p, 120);
 	make_v6(p, 120, "2001:db8::2");
-	put_u16(p + 4, 60);
+	be16(p + 4, 60);
 	feed_frame(x, FRAME_DATA, 0, p, 120);
 	make_v4(p, 120, 3, 2, 0);		/* a good one */
 	feed_frame(x, FRAME_DATA, 0, p, 120);
