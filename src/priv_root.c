@@ -106,7 +106,9 @@ static int h_open(struct priv_root *r, const struct priv_req *q, struct priv_res
 		log_info("cleaned up after an earlier instance of `%s'", q->name);
 	state_init(&r->st, r->state_path);
 	snprintf(r->ifname, sizeof(r->ifname), "%s", q->ifname);
-	fd = tun_open(r->ifname);
+	/* A new device only: as root, TUNSETIFF would attach to any
+	 * persistent TUN of that name, whoever's it is. */
+	fd = tun_create(r->ifname);
 	if (fd < 0)
 		return from_fail(a, -EPERM);
 	r->ifindex = net_link_index(r->ifname);

@@ -45,7 +45,7 @@ int tun_clear_persist(int fd)
 	return ioctl(fd, TUNSETPERSIST, 0) < 0 ? -errno : 0;
 }
 
-int tun_open(char name[IFNAMSIZ])
+static int tun_open_flags(char name[IFNAMSIZ], int excl)
 {
 	const char *want = name[0] ? name : TUN_DEFAULT_NAME;
 	struct ifreq ifr;
@@ -71,7 +71,7 @@ int tun_open(char name[IFNAMSIZ])
 	 * (`ip tuntap add mode tun user U name N`) is attached, not refused,
 	 * which lets sshtun run without root. */
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | excl);
 	memcpy(ifr.ifr_name, want, len);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		err = errno;
@@ -81,6 +81,18 @@ int tun_open(char name[IFNAMSIZ])
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
 	return fd;
+}
+
+int tun_open(char name[IFNAMSIZ])
+{
+	return tun_open_flags(name, 0);
+}
+
+/* IFF_TUN_EXCL: an existing device of that name (another user's persistent
+ * TUN, one an instance left) is EBUSY, never attached as root. */
+int tun_create(char name[IFNAMSIZ])
+{
+	return tun_open_flags(name, IFF_TUN_EXCL);
 }
 
 /* Thin on Linux; macOS utun and the BSDs add the 4-byte family header here. */

@@ -14,6 +14,10 @@
  * (exit 7: "cannot create TUN device: Operation not permitted (needs root or
  * CAP_NET_ADMIN)").  The device disappears when the fd is closed. */
 int tun_open(char name[IFNAMSIZ]);
+/* The same, but a new device only: a name held by any existing TUN is
+ * refused (EBUSY).  What root does on another's behalf (the client's root
+ * side): attaching would hand over someone else's interface. */
+int tun_create(char name[IFNAMSIZ]);
 
 /* Makes the device non-persistent again (TUNSETPERSIST 0), so that it goes
  * when its last descriptor closes, whatever another holder of it set.

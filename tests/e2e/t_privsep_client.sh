@@ -23,6 +23,9 @@
 #   D. tunother, whom sudo refuses: exit 7 and one line that says sudo.
 #   E. -f both ways: exits 0 once up, both processes leave the terminal,
 #      quit ends both.
+#   F. a persistent TUN another user owns (victim0, made by an admin for
+#      tunother): `sshtun -w victim0' as tunuser is refused by the root
+#      side, which creates new devices only; victim0 keeps no address.
 . "$(dirname "$0")/lib.sh"
 
 U=tunuser
@@ -222,6 +225,19 @@ for how in user sudo; do
 	check "E ($how): no sshtun process left" wait_for 10 no_ns_sshtun
 	check "E ($how): the interface is gone" wait_for 5 no_sshtun_links
 done
+
+# ---- F. another user's persistent TUN --------------------------------------------
+diag "--- F. -w names a persistent TUN that belongs to $O"
+ip -n "$NS_C" tuntap add mode tun user "$O_ID" name victim0
+as_argv "$U_ID" "$UHOME"
+timeout -k 5 30 "${AS[@]}" "$SSHTUN" -N -w victim0 labhost >"$TMP/f.log" 2>&1 </dev/null
+RC=$?
+is "$RC" 7 "F: sshtun -w victim0 as $U: exit status 7"
+check "F: the last line names victim0" eval 'tail -n 1 "$TMP/f.log" | grep -q "^sshtun: .*victim0"'
+diag "F: $(tail -n 2 "$TMP/f.log" | tr '\n' ' ')"
+check "F: victim0 has no address" eval '[ -z "$(ip -n "$NS_C" -o addr show dev victim0)" ]'
+check "F: victim0 is still $O's" eval 'ip -n "$NS_C" -d link show victim0 | grep -q "user $O_ID"'
+ip -n "$NS_C" tuntap del mode tun name victim0
 
 # ---- C. plain root -----------------------------------------------------------------
 diag "--- C. plain root: uid 0 without capabilities"
