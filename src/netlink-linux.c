@@ -353,6 +353,19 @@ int net_route_del(const struct inet_prefix *dst, int ifindex)
 	return nl_talk(&req, NULL, NULL);
 }
 
+int net_route_del_ours(const struct inet_prefix *dst, int ifindex)
+{
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	if (!prefix_ok(dst) || ifindex <= 0)
+		return -EINVAL;
+	rtm = route_begin(&req, RTM_DELROUTE, 0, dst, ifindex);
+	rtm->rtm_protocol = RTPROT_SSHTUN;
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	return nl_talk(&req, NULL, NULL);
+}
+
 /* A route message's header and attributes, or -1 when it is too short. */
 static int route_parse(const struct nlmsghdr *nh, const struct rtmsg **rtm,
 		       const struct rtattr **tb)

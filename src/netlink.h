@@ -33,6 +33,10 @@ int net_route_add(const struct inet_prefix *dst, int ifindex, const struct inet_
 int net_route_add_metric(const struct inet_prefix *dst, int ifindex, const struct inet_prefix *gateway,
 			 unsigned metric);
 int net_route_del(const struct inet_prefix *dst, int ifindex);
+/* Only a route sshtun added (its protocol) through ifindex (> 0): never an
+ * admin's route for the same prefix, which a delete by prefix alone takes
+ * first when its metric is lower (IPv6 adds at metric 1024). */
+int net_route_del_ours(const struct inet_prefix *dst, int ifindex);
 
 /* The route the kernel would use to reach addr: out ifindex and gateway
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */

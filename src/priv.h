@@ -76,6 +76,7 @@ struct priv_root {
 	struct inet_prefix pin, pin_gw;
 	int pin_ifindex;
 	struct inet_prefix excludes[PRIV_MAX_EXCLUDES];
+	int exclude_ifindex[PRIV_MAX_EXCLUDES];	/* the path each was added on */
 	int nexcludes;
 	bool dns_on, detached;
 	const char *dns_method;

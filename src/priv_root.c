@@ -221,7 +221,7 @@ static int h_unpin(struct priv_root *r, const struct priv_req *q, struct priv_re
 {
 	if (!r->pin.family)
 		return 0;
-	net_route_del(&r->pin, r->pin_ifindex);
+	net_route_del_ours(&r->pin, r->pin_ifindex);
 	record_pin(r, false, &r->pin, r->pin_ifindex, &r->pin_gw);
 	memset(&r->pin, 0, sizeof(r->pin));
 	return 0;
@@ -256,6 +256,7 @@ static int h_exclude(struct priv_root *r, const struct priv_req *q, struct priv_
 		return refuse(a, rc, "cannot exclude %s: %s", str(p, s, sizeof(s)),
 			      rc == -EEXIST ? "a route for it exists already" : strerror(-rc));
 	record_pin(r, true, p, ifindex, &gw);
+	r->exclude_ifindex[r->nexcludes] = ifindex;
 	r->excludes[r->nexcludes++] = *p;
 	a->ifindex = ifindex;
 	a->gw = gw;
@@ -267,9 +268,10 @@ static int h_unexclude_all(struct priv_root *r, const struct priv_req *q, struct
 	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
 
 	for (int i = 0; i < r->nexcludes; i++) {
-		/* By prefix alone: the route's own path may differ from the
-		 * pin's if the gateway changed. */
-		net_route_del(&r->excludes[i], 0);
+		/* The route we added only: through the interface we added it
+		 * on, of our protocol.  By prefix alone, the kernel deleted an
+		 * admin's route for the same prefix with a lower metric. */
+		net_route_del_ours(&r->excludes[i], r->exclude_ifindex[i]);
 		size_t n = (size_t)snprintf(rec, sizeof(rec), "pin %s ", str(&r->excludes[i], s, sizeof(s)));
 
 		for (int k = 0; k < r->st.n; k++) {

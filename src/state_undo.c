@@ -30,7 +30,8 @@ static bool running(pid_t pid)
 static int undo_pin(const struct state_record *r, bool verbose)
 {
 	char a[INET6_ADDRSTRLEN + 8];
-	int rc = net_route_del(&r->dst, r->ifindex);
+	/* Ours only: an admin's route for the same prefix stays. */
+	int rc = r->ifindex > 0 ? net_route_del_ours(&r->dst, r->ifindex) : -EINVAL;
 
 	inet_prefix_str(&r->dst, true, a, sizeof(a));
 	if (rc < 0 && rc != -ESRCH)

@@ -156,6 +156,11 @@ check "A: the root side's state file records the server pin" \
 	grep -q "^pin $S_ADDR/32 " "$TMP/run/sshtun/labhost.state"
 check "A: the pin route to $S_ADDR is in the kernel" \
 	eval 'ip -n "$NS_C" route show "$S_ADDR" | grep -q "dev veth-c"'
+# An admin's IPv6 route for a prefix the user then excludes: the user's
+# exclude (metric 1024) goes on top; quitting must remove that one, never
+# the admin's (metric 100 comes first for a delete by prefix alone).
+ip -n "$NS_C" -6 route add 2001:db8:99::/48 dev veth-c metric 100
+check "A: ctl route exclude 2001:db8:99::/48" in_c "$SSHTUN" ctl -S "$SOCK_A" route exclude 2001:db8:99::/48
 check "A: ctl quit" in_c "$SSHTUN" ctl -S "$SOCK_A" quit
 wait_exit "$A" 10
 is "$EXIT_RC" 0 "A: exits with status 0"
@@ -164,6 +169,11 @@ check "A: the interface is gone" wait_for 5 no_sshtun_links
 check "A: the route 203.0.113.0/24 is gone" no_route 203.0.113.0/24
 check "A: the pin is gone" no_route "$S_ADDR"
 check "A: the state file is gone" test ! -e "$TMP/run/sshtun/labhost.state"
+check "A: the admin's route 2001:db8:99::/48 (metric 100) is still there" \
+	eval 'ip -n "$NS_C" -6 route show 2001:db8:99::/48 | grep -q "metric 100"'
+check "A: the excluded route is gone (no route of sshtun's protocol 77)" \
+	eval '[ -z "$(ip -n "$NS_C" -6 route show proto 77)$(ip -n "$NS_C" route show proto 77)" ]'
+ip -n "$NS_C" -6 route del 2001:db8:99::/48 dev veth-c metric 100 2>/dev/null
 
 # ---- B. sudo sshtun labhost --------------------------------------------------------
 diag "--- B. sudo sshtun labhost as $U: the network side drops to $U"

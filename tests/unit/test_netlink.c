@@ -364,6 +364,28 @@ static void test_routes(void **state)
 	assert_int_equal(net_route_del(&r4, t.idx), 0);
 	assert_int_equal(net_route_del(&(struct inet_prefix){ .family = AF_INET }, t.idx), 0);
 
+	/* net_route_del_ours takes sshtun's route, not an admin's route
+	 * for the same prefix with a lower metric (which a delete by prefix
+	 * alone takes first), in either family. */
+	{
+		char cmd[200];
+		static const char *const fam[] = { "-4", "-6" };
+		struct inet_prefix p[2] = { pfx("198.51.100.0/24"), pfx("2001:db8:99::/48") };
+
+		for (int i = 0; i < 2; i++) {
+			snprintf(cmd, sizeof(cmd), "ip %s route add %s dev %s metric 100 proto static", fam[i],
+				 i ? "2001:db8:99::/48" : "198.51.100.0/24", t.name);
+			assert_int_equal(system(cmd), 0);
+			assert_int_equal(net_route_add_metric(&p[i], t.idx, NULL, 1024 + 50), 0);
+			assert_int_equal(net_route_del_ours(&p[i], t.idx), 0);
+			assert_int_equal(net_route_del_ours(&p[i], t.idx), -ESRCH);
+			/* The admin's is still there. */
+			assert_int_equal(net_route_del(&p[i], t.idx), 0);
+			assert_int_equal(net_route_del(&p[i], t.idx), -ESRCH);
+		}
+		assert_int_equal(net_route_del_ours(&p[0], 0), -EINVAL);
+	}
+
 	r4.plen = 33;
 	assert_int_equal(net_route_add(&r4, t.idx, NULL), -EINVAL);
 	assert_int_equal(net_route_add(&r6, t.idx, &gw), -EINVAL);	/* family mismatch */
