@@ -248,6 +248,18 @@ int net_link_set(int ifindex, unsigned mtu, bool up)
 	return nl_talk(&req, NULL, NULL);
 }
 
+int net_link_del(int ifindex)
+{
+	struct nl_req req;
+	struct ifinfomsg *ifi = nl_begin(&req, RTM_DELLINK, NLM_F_ACK, sizeof(*ifi));
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	return nl_talk(&req, NULL, NULL);
+}
+
 static int addr_msg(uint16_t type, uint16_t flags, int ifindex, const struct inet_prefix *local)
 {
 	struct nl_req req;

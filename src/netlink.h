@@ -18,6 +18,9 @@ bool net_ifname_ok(const char *name);
 int net_link_index(const char *ifname);
 /* Sets the MTU (0: leave) and brings the link up or down. */
 int net_link_set(int ifindex, unsigned mtu, bool up);
+/* Deletes the link (the client's root side, when its instance ends: a TUN
+ * another holder keeps open or made persistent goes too). */
+int net_link_del(int ifindex);
 
 /* Adds local/plen on ifindex.  Adding an address that is already there
  * succeeds (reconnects re-add). */

@@ -450,8 +450,16 @@ void priv_root_undo(struct priv_root *r)
 	h_unpin(r, &q, &a, NULL);
 	if (r->st.path[0])
 		state_discard(&r->st);
-	if (r->tun_fd >= 0)
+	if (r->tun_fd >= 0) {
+		/* The interface lives exactly as long as the instance: the
+		 * network side's copy of the fd (it may have set persist, no
+		 * capability needed) must not keep it, its addresses and its
+		 * routes. */
+		tun_clear_persist(r->tun_fd);
+		if (r->ifindex > 0)
+			net_link_del(r->ifindex);
 		close(r->tun_fd);
+	}
 	r->tun_fd = -1;
 }
 

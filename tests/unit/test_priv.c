@@ -1,5 +1,7 @@
 /* The root side's request table over a real socketpair: what it refuses.
- * None of these requests reaches the kernel: each is refused first. */
+ * None of these requests reaches the kernel: each is refused first, except
+ * in test_tun_goes_with_root_side, which runs in a network namespace of its
+ * own (unshare(CLONE_NEWNET)) and is skipped without one. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -8,7 +10,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +24,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "netlink.h"
 #include "priv.h"
 
 #define OUR_IFINDEX 4242
@@ -247,6 +255,76 @@ static void test_eof_ends(void **state)
 	assert_int_equal(priv_root_step(&f->r), 0);
 }
 
+/* The answer to PRIV_OPEN and the TUN fd it carries (-1: none). */
+static int open_answer(struct fixture *f, struct priv_resp *a)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	assert_int_equal(recvmsg(f->sp[1], &m, MSG_CMSG_CLOEXEC), (ssize_t)sizeof(*a));
+	c = CMSG_FIRSTHDR(&m);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return fd;
+}
+
+/* The network side holds the TUN fd: as any user it can make the device
+ * persistent (TUNSETPERSIST needs no capability on an attached fd), or just
+ * keep its copy open.  Neither may keep the interface, with its addresses
+ * and routes, past the root side: the root side's undo removes it. */
+static void test_tun_goes_with_root_side(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/sshtun-test-priv.XXXXXX", path[300];
+	struct priv_req q = req(PRIV_OPEN, 0);
+	struct priv_resp a;
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/unit.state", dir);
+	priv_root_init(&f->r, f->sp[0], path);
+	snprintf(q.name, sizeof(q.name), "unit");
+	snprintf(q.ifname, sizeof(q.ifname), "privtest0");
+	assert_int_equal(send(f->sp[1], &q, sizeof(q), 0), (ssize_t)sizeof(q));
+	assert_int_equal(priv_root_step(&f->r), 1);
+	fd = open_answer(f, &a);
+	assert_int_equal(a.rc, 0);
+	assert_true(fd >= 0);
+	assert_true(net_link_index("privtest0") > 0);
+
+	/* An unprivileged holder of the fd sets persist. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(setgid(65534) == 0 && setuid(65534) == 0 && ioctl(fd, TUNSETPERSIST, 1) == 0 ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* The network side goes, but keeps its copy of the fd. */
+	close(f->sp[1]);
+	f->sp[1] = -1;
+	assert_int_equal(priv_root_step(&f->r), 0);
+	priv_root_undo(&f->r);
+	status = net_link_index("privtest0");
+	close(fd);
+	if (status > 0) {	/* the old code: it stays; leave nothing behind */
+		net_link_del(status);
+		print_error("privtest0 outlived the root side (index %d)\n", status);
+		_fail(__FILE__, __LINE__);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_dns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tun_goes_with_root_side, setup, teardown),
 	};
 
 	log_level = LOG_ERROR;	/* the refusals are logged as warnings */
