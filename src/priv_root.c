@@ -170,8 +170,10 @@ static int h_route(struct priv_root *r, const struct priv_req *q, struct priv_re
 	return rc;
 }
 
-static void record_pin(struct priv_root *r, bool add, const struct inet_prefix *p, int ifindex,
-		       const struct inet_prefix *gw)
+/* 0, or -1 when adding finds no room in the state file (or cannot write
+ * it): then nothing may be left that cleanup would not know of. */
+static int record_pin(struct priv_root *r, bool add, const struct inet_prefix *p, int ifindex,
+		      const struct inet_prefix *gw)
 {
 	char s[INET6_ADDRSTRLEN + 8], g[INET6_ADDRSTRLEN + 8] = "", rec[STATE_LINE_MAX];
 
@@ -179,9 +181,9 @@ static void record_pin(struct priv_root *r, bool add, const struct inet_prefix *
 		inet_prefix_str(gw, false, g, sizeof(g));
 	snprintf(rec, sizeof(rec), "pin %s %d %s", str(p, s, sizeof(s)), ifindex, g);
 	if (add)
-		state_add(&r->st, "%s", rec);
-	else
-		state_remove(&r->st, rec);
+		return state_add(&r->st, "%s", rec);
+	state_remove(&r->st, rec);
+	return 0;
 }
 
 /* The SSH server stays on the path the kernel uses for it now. */
@@ -208,11 +210,15 @@ static int h_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp
 			      inet_prefix_str(&q->a, false, s, sizeof(s)), strerror(-rc));
 	a->ifindex = ifindex;
 	a->gw = gw;
+	if (rc == 0 && record_pin(r, true, &q->a, ifindex, &gw) < 0) {
+		net_route_del_ours(&q->a, ifindex);
+		return refuse(a, -ENOSPC, "cannot record the pin of %s in %s; not pinned",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), r->st.path);
+	}
 	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
 		r->pin = q->a;
 		r->pin_gw = gw;
 		r->pin_ifindex = ifindex;
-		record_pin(r, true, &q->a, ifindex, &gw);
 	}
 	return rc;
 }
@@ -255,7 +261,11 @@ static int h_exclude(struct priv_root *r, const struct priv_req *q, struct priv_
 	if (rc < 0)
 		return refuse(a, rc, "cannot exclude %s: %s", str(p, s, sizeof(s)),
 			      rc == -EEXIST ? "a route for it exists already" : strerror(-rc));
-	record_pin(r, true, p, ifindex, &gw);
+	if (record_pin(r, true, p, ifindex, &gw) < 0) {
+		net_route_del_ours(p, ifindex);
+		return refuse(a, -ENOSPC, "cannot exclude %s: no room for it in the state file %s",
+			      str(p, s, sizeof(s)), r->st.path);
+	}
 	r->exclude_ifindex[r->nexcludes] = ifindex;
 	r->excludes[r->nexcludes++] = *p;
 	a->ifindex = ifindex;

@@ -325,6 +325,50 @@ static void test_tun_goes_with_root_side(void **state)
 	rmdir(dir);
 }
 
+/* Every exclude the root side reports done is in the state file, so that
+ * `sshtun cleanup' can remove it after a crash: past the state file's room
+ * an exclude is refused, not added unrecorded. */
+static void test_excludes_all_recorded(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/sshtun-test-priv.XXXXXX", path[300], cidr[64];
+	struct priv_req q = req(PRIV_OPEN, 0);
+	struct priv_resp a;
+	int fd, done = 0, recorded = 0, refused = 0;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	assert_int_equal(system("ip link set lo up"), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/unit.state", dir);
+	priv_root_init(&f->r, f->sp[0], path);
+	snprintf(q.name, sizeof(q.name), "unit");
+	snprintf(q.ifname, sizeof(q.ifname), "privtest1");
+	assert_int_equal(send(f->sp[1], &q, sizeof(q), 0), (ssize_t)sizeof(q));
+	assert_int_equal(priv_root_step(&f->r), 1);
+	fd = open_answer(f, &a);
+	assert_int_equal(a.rc, 0);
+	for (int i = 0; i < STATE_MAX_RECORDS + 8; i++) {
+		q = req(PRIV_EXCLUDE, f->r.ifindex);
+		snprintf(cidr, sizeof(cidr), "198.19.%d.0/24", i);
+		prefix(cidr, &q.a);
+		prefix("127.0.0.1", &q.b);	/* the path: lo, not our TUN */
+		a = ask(f, &q);
+		if (a.rc == 0)
+			done++;
+		else if (a.rc == -ENOSPC)
+			refused++;
+	}
+	for (int k = 0; k < f->r.st.n; k++)
+		if (!strncmp(f->r.st.rec[k], "pin 198.19.", 11))
+			recorded++;
+	priv_root_undo(&f->r);
+	close(fd);
+	rmdir(dir);
+	assert_int_equal(done, recorded);
+	assert_true(refused > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_refuses_bad_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eof_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tun_goes_with_root_side, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excludes_all_recorded, setup, teardown),
 	};
 
 	log_level = LOG_ERROR;	/* the refusals are logged as warnings */
