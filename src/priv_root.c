@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "fdpass.h"
 #include "fail.h"
 #include "log.h"
 #include "netlink.h"
@@ -381,26 +382,7 @@ static const struct {
 
 static void answer(struct priv_root *r, const struct priv_resp *a, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = (void *)a, .iov_len = sizeof(*a) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(r->fd, &m, MSG_NOSIGNAL) < 0)
+	if (fdpass_send(r->fd, a, sizeof(*a), fd) < 0)
 		log_verbose("root side: cannot answer: %s", strerror(errno));
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "fdpass.h"
 #include "fail.h"
 #include "log.h"
 #include "priv.h"
@@ -64,14 +65,8 @@ static int gone(void)
 /* One request, one answer (and the TUN fd with PRIV_OPEN). */
 static int call(struct priv_req *q, struct priv_resp *a, int *fd_out)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof(u.buf) };
 	ssize_t n;
+	int fd = -1;
 
 	memset(a, 0, sizeof(*a));
 	if (P.fd < 0) {
@@ -82,21 +77,17 @@ static int call(struct priv_req *q, struct priv_resp *a, int *fd_out)
 	while ((n = send(P.fd, q, sizeof(*q), MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof(*q))
-		while ((n = recvmsg(P.fd, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-			;
+		n = fdpass_recv(P.fd, a, sizeof(*a), &fd);
 	if (n != (ssize_t)sizeof(*a)) {
+		if (fd >= 0)
+			close(fd);
 		gone();
 		snprintf(a->msg, sizeof(a->msg), "%s", fail_msg());
 		return a->rc = -EPIPE;
 	}
 	a->msg[sizeof(a->msg) - 1] = '\0';
 	a->ifname[sizeof(a->ifname) - 1] = '\0';
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		int fd;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-			continue;
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd >= 0) {
 		if (fd_out && *fd_out < 0)
 			*fd_out = fd;
 		else

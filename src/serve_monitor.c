@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "fdpass.h"
 #include "fail.h"
 #include "log.h"
 #include "loop.h"
@@ -28,40 +29,11 @@ struct monitor {
 	unsigned done;		/* bit per request type answered (each only once) */
 };
 
-/* Sends the answer, with fd (>= 0) attached. */
-static int mon_send(int sock, const void *msg, size_t len, int fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)len ? 0 : -1;
-}
-
 static int answer_lease(struct monitor *m, const void *req)
 {
 	struct lease_reply r;
 	int fd = serve_lease_take(m->priv, req, &r);
-	int rc = mon_send(m->sock, &r, sizeof(r), fd);
+	int rc = fdpass_send(m->sock, &r, sizeof(r), fd);
 
 	/* Kept until the worker is gone, to undo what it may have done to the
 	 * device through its copy (tun_clear_persist). */
