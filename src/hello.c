@@ -13,24 +13,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* Strict decimal: digits only, no sign, no leading zero, at most max. */
-static int parse_dec(const char *s, unsigned max, unsigned *out)
-{
-	unsigned long v = 0;
-
-	if (!*s || (s[0] == '0' && s[1]))
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static bool printable(const char *s)
 {
 	for (; *s; s++)
@@ -53,7 +35,7 @@ static int parse_proto(void *field, char *v)
 {
 	unsigned *proto = field;
 
-	return parse_dec(v, 65535, proto) < 0 || *proto == 0 ? -1 : 0;
+	return dec_parse(v, 65535, proto) < 0 || *proto == 0 ? -1 : 0;
 }
 
 _Static_assert(sizeof(((struct hello *)0)->software) == 64, "software: 63 characters");
@@ -72,7 +54,7 @@ static int parse_mtu(void *field, char *v)
 {
 	unsigned *mtu = field;
 
-	return parse_dec(v, MTU_MAX, mtu) < 0 || *mtu < MTU_MIN ? -1 : 0;
+	return dec_parse(v, MTU_MAX, mtu) < 0 || *mtu < MTU_MIN ? -1 : 0;
 }
 
 /* Names we do not know are skipped: the peer lists what it can decompress,

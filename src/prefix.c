@@ -7,8 +7,8 @@
 
 #include "prefix.h"
 
-/* The prefix length: digits only, no sign, no leading zero, at most max. */
-static int parse_plen(const char *s, unsigned max, unsigned *out)
+/* See prefix.h. */
+int dec_parse(const char *s, unsigned max, unsigned *out)
 {
 	unsigned long v = 0;
 
@@ -47,7 +47,7 @@ int inet_prefix_parse(const char *s, struct inet_prefix *pfx)
 		return -1;
 	}
 	pfx->plen = max;
-	if (slash && parse_plen(slash + 1, max, &pfx->plen) < 0) {
+	if (slash && dec_parse(slash + 1, max, &pfx->plen) < 0) {
 		memset(pfx, 0, sizeof(*pfx));
 		return -1;
 	}

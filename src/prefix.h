@@ -29,4 +29,8 @@ bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix 
  * writes "". */
 char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap);
 
+/* A decimal number as prefix lengths and the hello's fields write it:
+ * digits only, no sign, no leading zero, at most max.  0 or -1. */
+int dec_parse(const char *s, unsigned max, unsigned *out);
+
 #endif
