@@ -10,6 +10,8 @@
 # flags, u32 big-endian length, payload.
 import os, select, socket, struct, sys, time
 
+from udp_packet import udp_packet
+
 GOOD = {"client4": "198.18.0.101/31", "server4": "198.18.0.100/31",
         "client6": "2001:db8:77::3/127", "server6": "2001:db8:77::2/127"}
 
@@ -43,29 +45,6 @@ HELLOS = {
 def frame(t, payload, flags=0):
     return struct.pack(">BBI", t, flags, len(payload)) + payload
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-def udp4(src, dst, port, text):
-    udp = struct.pack("!HHHH", 40000, port, 8 + len(text), 0) + text
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                      socket.inet_aton(src), socket.inet_aton(dst))
-    return hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + udp
-
-def udp6(src, dst, port, text):
-    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
-    ln = 8 + len(text)
-    pseudo = s + d + struct.pack("!IxxxB", ln, 17)
-    udp = struct.pack("!HHHH", 40000, port, ln, 0) + text
-    c = csum(pseudo + udp) or 0xffff
-    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
-    return struct.pack("!IHBB", 6 << 28, ln, 17, 64) + s + d + udp
-
 def main():
     modefile = sys.argv[1]
     modes = open(modefile).read().split()
@@ -90,10 +69,10 @@ def main():
             continue
         rounds += 1
         port = 9999
-        pkts = [udp4("203.0.113.66", "198.18.0.101", port, b"forged4 %d" % rounds),
-                udp6("2001:db8:66::66", "2001:db8:77::3", port, b"forged6 %d" % rounds),
-                udp4("198.18.0.100", "198.18.0.101", port, b"legit4 %d" % rounds),
-                udp6("2001:db8:77::2", "2001:db8:77::3", port, b"legit6 %d" % rounds)]
+        pkts = [udp_packet("203.0.113.66", "198.18.0.101", port, b"forged4 %d" % rounds),
+                udp_packet("2001:db8:66::66", "2001:db8:77::3", port, b"forged6 %d" % rounds),
+                udp_packet("198.18.0.100", "198.18.0.101", port, b"legit4 %d" % rounds),
+                udp_packet("2001:db8:77::2", "2001:db8:77::3", port, b"legit6 %d" % rounds)]
         out.write(b"".join(frame(2, p) for p in pkts))
         out.flush()
 

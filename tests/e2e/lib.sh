@@ -130,6 +130,34 @@ netns_setup() {
 	ip -n "$NS_C" link set veth-c up
 }
 
+# ---- bulk data through a tunnel -------------------------------------------
+
+# tcp_send ADDR PORT FILE (server namespace): sends FILE to the first client
+# that connects.  tcp_recv ADDR PORT FILE (client namespace): writes what
+# comes to FILE.  Bounded: 120 s to be connected to, 180 s in all.
+tcp_send() {
+	in_s "$PYTHON" -c 'import socket, sys
+a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_server((a, p), family=socket.AF_INET6 if ":" in a else socket.AF_INET)
+s.settimeout(120)
+c, _ = s.accept()
+with open(path, "rb") as f:
+    c.sendfile(f)
+c.close()' "$1" "$2" "$3"
+}
+tcp_recv() {
+	in_c timeout 180 "$PYTHON" -c 'import socket, sys
+a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+c = socket.create_connection((a, p), timeout=60)
+with open(path, "wb") as f:
+    while True:
+        d = c.recv(1 << 20)
+        if not d:
+            break
+        f.write(d)' "$1" "$2" "$3"
+}
+tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
+
 # ---- keys -----------------------------------------------------------------
 
 # known_hosts_lines PUBKEY_FILE [PORT]: the lines ssh looks up for the

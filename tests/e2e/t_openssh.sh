@@ -68,7 +68,6 @@ client_not_up() { local s; s=$(state_of "$1") && [ "$s" != up ]; }
 
 # TCP, one direction each: the server sends a file to the first client that
 # connects, or takes one from it.
-tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 tcp_serve() {	# MODE(send|recv) ADDR PORT PATH
 	in_s timeout 120 "$PYTHON" -c 'import socket, sys
 mode, a, p, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -46,28 +46,6 @@ sandboxed() {
 	is "$(field "$p" Seccomp)" 2 "worker $p: Seccomp 2 (filter)"
 }
 
-tcp_send() {
-	in_s "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_server((a, p))
-s.settimeout(60)
-c, _ = s.accept()
-with open(path, "rb") as f:
-    c.sendfile(f)
-c.close()' "$1" "$2" "$3"
-}
-tcp_recv() {
-	in_c timeout 60 "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((a, p), timeout=30)
-with open(path, "wb") as f:
-    while True:
-        d = c.recv(1 << 16)
-        if not d:
-            break
-        f.write(d)' "$1" "$2" "$3"
-}
-tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 # transfer PEER PORT: 4 MB, half compressible, server to client; sha256 equal.
 transfer() {
 	{ yes "sshtun privsep $2" | head -c 2M; head -c 2M /dev/urandom; } >"$TMP/sent.$2"

@@ -21,7 +21,6 @@ FAST=(-o ServerAliveInterval=1 -o ServerAliveCountMax=3)
 
 has_addr() { ip -n "$1" -o addr show dev "$2" | grep -qw -- "$3"; }
 ifindex_of() { ip -n "$1" -o link show dev "$2" 2>/dev/null | cut -d: -f1; }
-tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 

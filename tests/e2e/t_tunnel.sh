@@ -99,28 +99,6 @@ udp_exchange() {
 }
 
 # TCP: the server sends a file to the first client that connects.
-tcp_send() {
-	in_s "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_server((a, p), family=socket.AF_INET6 if ":" in a else socket.AF_INET)
-s.settimeout(30)
-c, _ = s.accept()
-with open(path, "rb") as f:
-    c.sendfile(f)
-c.close()' "$1" "$2" "$3"
-}
-tcp_recv() {
-	in_c timeout 180 "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((a, p), timeout=30)
-with open(path, "wb") as f:
-    while True:
-        d = c.recv(1 << 20)
-        if not d:
-            break
-        f.write(d)' "$1" "$2" "$3"
-}
-tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 
 # ---------------------------------------------------------------------------
 check "$SSHTUN is built" test -x "$SSHTUN"

@@ -12,29 +12,6 @@
 VALGRIND=$(command -v valgrind)
 VG_OPTS="--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 
-# tcp_send ADDR PORT FILE / tcp_recv ADDR PORT FILE: the server sends FILE
-# to the first client that connects; the client writes what came to FILE.
-tcp_send() {
-	in_s "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.create_server((a, p))
-s.settimeout(120)
-c, _ = s.accept()
-with open(path, "rb") as f:
-    c.sendfile(f)
-c.close()' "$1" "$2" "$3"
-}
-tcp_recv() {
-	in_c timeout 120 "$PYTHON" -c 'import socket, sys
-a, p, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.create_connection((a, p), timeout=60)
-with open(path, "wb") as f:
-    while True:
-        d = c.recv(1 << 16)
-        if not d:
-            break
-        f.write(d)' "$1" "$2" "$3"
-}
 # tcp_sink ADDR PORT FILE / tcp_push ADDR PORT FILE: the other way round.
 tcp_sink() {
 	in_s "$PYTHON" -c 'import socket, sys
@@ -57,7 +34,6 @@ with open(path, "rb") as f:
     c.sendfile(f)
 c.close()' "$1" "$2" "$3"
 }
-tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 
 # The helpers' logs are complete once valgrind has written its summary.
 # A log of nothing but valgrind's banner is a monitor's child that went on
