@@ -1,4 +1,4 @@
-# sshtun — see README.md.  `make`, `sudo make check`, `sudo make demo`.
+# sshtun — see README.md.  `make`, `make check`, `make demo` (as root, or with sudo).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -6,7 +6,12 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
-VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo 0.1.0)
+# The release number lives here; a build from a git checkout adds its commit
+# ("sshtun 0.2.0 (a75452c)"), a build from `make dist`'s tarball does not.
+# Only this directory's own .git counts, not a repository it was unpacked in.
+VERSION := 0.2.0
+COMMIT := $(shell [ -e .git ] && git describe --always --dirty --exclude='*' 2>/dev/null)
+FULL_VERSION := $(VERSION)$(if $(COMMIT), ($(COMMIT)))
 
 CC ?= cc
 PKGS := libssh2 zlib readline libseccomp
@@ -52,9 +57,9 @@ all: sshtun
 # The version string lives in one object that is rebuilt when it changes.
 build/version.stamp: FORCE
 	@mkdir -p build
-	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+	@echo '$(FULL_VERSION)' | cmp -s - $@ || echo '$(FULL_VERSION)' > $@
 $(OBJDIR)/src/version.o $(SAN_OBJDIR)/src/version.o: build/version.stamp
-$(OBJDIR)/src/version.o $(SAN_OBJDIR)/src/version.o: CFLAGS += -DSSHTUN_VERSION='"$(VERSION)"'
+$(OBJDIR)/src/version.o $(SAN_OBJDIR)/src/version.o: CFLAGS += -DSSHTUN_VERSION='"$(FULL_VERSION)"'
 FORCE:
 
 sshtun: $(OBJS)
@@ -147,12 +152,21 @@ install: sshtun
 	install -m 0644 man/sshtun-protocol.7 $(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7
 	install -m 0644 completions/sshtun.bash $(DESTDIR)$(BASHCOMPDIR)/sshtun
 
+# A release tarball of the committed tree (uncommitted changes are not in
+# it); it builds with `make` without git and says "sshtun $(VERSION)".
+DIST := sshtun-$(VERSION)
+DIST_OUT ?= $(DIST).tar.gz
+dist:
+	@[ -e .git ] || { echo "make dist: not a git checkout" >&2; exit 1; }
+	$(Q)git archive --format=tar.gz --prefix=$(DIST)/ -o $(DIST_OUT) HEAD
+	@echo "  DIST    $(DIST_OUT)"
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sshtun $(DESTDIR)$(MANDIR)/man1/sshtun.1 \
 		$(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7 $(DESTDIR)$(BASHCOMPDIR)/sshtun
 
 clean:
-	rm -rf build sshtun
+	rm -rf build sshtun sshtun-*.tar.gz
 
-.PHONY: FORCE all deps fuzz man unit san-unit check demo bench install uninstall clean
+.PHONY: FORCE all deps fuzz man unit san-unit check demo bench dist install uninstall clean
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

@@ -1,10 +1,10 @@
 #!/bin/bash
-# tests/demo.sh: what `sudo make demo` runs.  Two network namespaces, a real
+# tests/demo.sh: what `make demo` runs (as root, or with sudo).  Two network namespaces, a real
 # sshd in one, sshtun in the other; a ping through the tunnel; then the
 # prompt: yours on a terminal (Ctrl-D leaves), a scripted one otherwise.
 # Everything is taken down at the end, however it ends.
 if [ "$(id -u)" -ne 0 ]; then
-	echo "The demo creates network namespaces and TUN devices: run it as root (sudo make demo)." >&2
+	echo "The demo creates network namespaces and TUN devices: run it as root, or with sudo (sudo make demo)." >&2
 	exit 1
 fi
 . "$(dirname "$0")/e2e/lib.sh"

@@ -1,7 +1,8 @@
 #!/bin/bash
-# t_docs.sh: the man pages, the bash completion, --help/--version and
-# `make install`/`make uninstall` (into a temp dir only).  Needs no
-# namespaces and no sshd, so it does not source lib.sh.  Run from anywhere;
+# t_docs.sh: the man pages, the bash completion, --help/--version, the
+# helper's magic line, `make install`/`make uninstall` and `make dist` (into a
+# temp dir only).  Needs no namespaces and no sshd, so it does not source
+# lib.sh.  Run from anywhere;
 # it works in the repository root.  TAP, exit status 1 on any failure.
 # Lists of words are expanded unquoted on purpose:
 # shellcheck disable=SC2086,SC2046
@@ -197,16 +198,54 @@ installs "$TMP/d2" /opt/t/sbin /opt/t/man /opt/t/comp -- BINDIR=/opt/t/sbin MAND
 # ---- --version (after make install, which rebuilt ./sshtun if it was stale) ---
 
 version=$("$SSHTUN" --version 2>&1)
-if describe=$(git describe --always --dirty --tags 2>/dev/null); then
-	# -dirty is as of the build; the tree may have changed since.
-	if [ "${version%-dirty}" = "sshtun ${describe%-dirty}" ]; then
-		ok "sshtun --version prints git describe ($version)"
-	else
-		not_ok "sshtun --version prints git describe"
-		diag "got '$version', want 'sshtun $describe' (rebuild?)"
-	fi
+release=$(sed -n 's/^VERSION := //p' Makefile)
+want="sshtun $release"
+if [ -e .git ] && commit=$(git describe --always --dirty --exclude='*' 2>/dev/null); then
+	want="$want ($commit)"
+fi
+# -dirty is as of the build; the tree may have changed since.
+if [ -n "$release" ] && [ "${version%-dirty)})" = "${want%-dirty)})" ]; then
+	ok "sshtun --version prints the release and the commit ($version)"
 else
-	ok "# SKIP not a git checkout (--version says $version)"
+	not_ok "sshtun --version prints the release and the commit"
+	diag "got '$version', want '$want' (rebuild?)"
+fi
+
+# The helper's first line names the same version (it sends it before
+# anything that could fail, so no sshd is needed to see it).
+magic=$(timeout 10 "$SSHTUN" serve </dev/null 2>/dev/null | head -n 1)
+if [ "$magic" = "SSHTUN/1 sshtun-${version#sshtun }" ]; then
+	ok "the helper's magic line names the version ($magic)"
+else
+	not_ok "the helper's magic line names the version"
+	diag "got '$magic', want 'SSHTUN/1 sshtun-${version#sshtun }'"
+fi
+
+for page in $MAN1 $MAN7; do
+	is_os=$(sed -n 's/^\.Os //p' "$page")
+	if [ "$is_os" = "sshtun $release" ]; then
+		ok "$page: .Os sshtun $release"
+	else
+		not_ok "$page: .Os sshtun $release"
+		diag "got .Os '$is_os'"
+	fi
+done
+
+# ---- make dist: a tarball that builds outside git ----------------------------
+
+if [ -e .git ]; then
+	if make -s dist DIST_OUT="$TMP/dist.tar.gz" >"$TMP/make.out" 2>&1 &&
+		tar -C "$TMP" -xzf "$TMP/dist.tar.gz" &&
+		make -s -C "$TMP/sshtun-$release" -j2 sshtun >>"$TMP/make.out" 2>&1 &&
+		[ "$("$TMP/sshtun-$release/sshtun" --version)" = "sshtun $release" ]; then
+		ok "make dist: sshtun-$release/ builds with make outside git and says sshtun $release"
+	else
+		not_ok "make dist: sshtun-$release/ builds with make outside git and says sshtun $release"
+		tail -n 15 "$TMP/make.out" | sed 's/^/#   /'
+	fi
+	rm -rf "$TMP/sshtun-$release" "$TMP/dist.tar.gz"
+else
+	ok "# SKIP make dist: not a git checkout"
 fi
 
 # ---- the bash completion -----------------------------------------------------
