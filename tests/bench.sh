@@ -17,9 +17,20 @@
 #   sshw_default_cipher
 #             `ssh -w 6:6` with ssh's own default cipher, 198.18.2.x
 #
-# For each: iperf3 TCP bulk both ways (10 s each), idle ping RTT (20 pings,
-# 0.2 s apart), and request/response: 2000 sequential 64-byte round trips on
-# one TCP_NODELAY connection (median and p99).
+# For each (one function per measurement, measure_all):
+#   bulk      iperf3 TCP both ways, 1 stream and 4 streams (-P 4), BENCH_TIME s
+#             each; during the 1-stream runs the CPU seconds (utime + stime)
+#             of the tunnel's processes on each side per GB moved: the client
+#             side is every sshtun/ssh process in the client namespace, the
+#             server side every sshd/sshd-session/sshtun process in the server
+#             namespace (iperf3 itself is not counted; n/a for the raw link)
+#   ping      idle ping RTT (20 pings, 0.2 s apart)
+#   rr        request/response: RR_COUNT times a fresh TCP connection and a
+#             small HTTP/1.0 GET (a 100-byte answer, then close): median, p99
+#   rss       the client's peak RSS (VmHWM of the sshtun client, or of ssh)
+#   syscalls  system calls per MB moved: strace -c -f attached to the same
+#             processes as the CPU figures, during a fixed SYSCALL_MB MB
+#             iperf3 -n transfer each way (strace slows it: counts only)
 #
 # Then (tests/bench-lib.sh):
 #   compression (issue 4)  veth-s shaped to 20 Mbit/s with tbf (server ->
@@ -46,7 +57,8 @@
 #
 #   SSHTUN=/path/to/sshtun   the binary (default ./sshtun)
 #   BENCH_TIME=10            seconds per iperf3 run
-#   RR_COUNT=2000            request/response round trips
+#   RR_COUNT=1000            request/response connections
+#   SYSCALL_MB=64            MB moved each way under strace
 #   BENCH_PARTS="main compress latency reconnect"   which parts to run
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
@@ -61,7 +73,9 @@ T_START=$(now_ms)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=$REPO/build/bench
 BENCH_TIME=${BENCH_TIME:-10}
-RR_COUNT=${RR_COUNT:-2000}
+RR_COUNT=${RR_COUNT:-1000}
+SYSCALL_MB=${SYSCALL_MB:-64}
+CLK_TCK=$(getconf CLK_TCK)
 BENCH_PARTS=${BENCH_PARTS:-main compress latency reconnect}
 IPERF_PORT=5201
 RR_PORT=5202
@@ -75,8 +89,10 @@ MAIN_COLS=(sshtun sshtun_openssh sshw sshw_default_cipher raw)
 COMP_COLS=(sshtun_compress_auto sshtun_compress_off sshtun_compress_6
 	sshw_compression_no sshw_compression_yes)
 COLS=("${MAIN_COLS[@]}" "${COMP_COLS[@]}")
-METRICS=(bulk_c2s_gbps bulk_s2c_gbps ping_avg_ms rr_median_ms rr_p99_ms
-	bulk_c2s_retransmits bulk_s2c_retransmits)
+METRICS=(bulk_c2s_gbps bulk_s2c_gbps bulk4_c2s_gbps bulk4_s2c_gbps ping_avg_ms rr_median_ms rr_p99_ms
+	cpu_c2s_client_s_per_gb cpu_c2s_server_s_per_gb cpu_s2c_client_s_per_gb cpu_s2c_server_s_per_gb
+	client_rss_mb sys_c2s_client_per_mb sys_c2s_server_per_mb sys_s2c_client_per_mb
+	sys_s2c_server_per_mb bulk_c2s_retransmits bulk_s2c_retransmits)
 WIRE_METRICS=(rx_ip_bytes rx_wire_bytes rx_ip_per_wire tx_ip_bytes tx_wire_bytes
 	tx_ip_per_wire tx_frames tx_frames_compressed)
 FETCH_METRICS=(shaped_log_gzip_ratio shaped_fetch_s shaped_fetch_mbps shaped_fetch_link_x)
@@ -122,10 +138,17 @@ val() { echo "${R[$1,$2]:-n/a}"; }
 # ---- the three measurements -----------------------------------------------
 
 # iperf_run COL ADDR c2s|s2c [SECONDS [TAG]]: one iperf3 TCP run with a
-# one-off server, BENCH_TIME seconds unless given.
+# one-off server, BENCH_TIME seconds unless given; IPERF_STREAMS parallel
+# streams (default 1; its figures are bulkN_ then), or IPERF_BYTES bytes
+# instead of a time.  Leaves the bytes received in IPERF_GOT.
 iperf_run() {
 	local col=$1 addr=$2 dir=$3 secs=${4:-$BENCH_TIME} flag='' name=iperf3-s.$1.$3$5 pid json out rc bps rtx
-	json=$TMP/iperf.$col.$dir$5.json
+	local streams=${IPERF_STREAMS:-1} key=bulk amount
+	[ "$streams" -gt 1 ] && key=bulk$streams
+	json=$TMP/iperf.$col.$dir.$streams$5.json
+	amount=(-t "$secs")
+	[ -n "$IPERF_BYTES" ] && amount=(-n "$IPERF_BYTES")
+	IPERF_GOT=
 	[ "$dir" = s2c ] && flag=-R
 	bg_run "$name" ip netns exec "$NS_S" iperf3 -s -1 -p "$IPERF_PORT"
 	pid=$(cat "$TMP/$name.pid")
@@ -134,8 +157,8 @@ iperf_run() {
 		fail "$col: iperf3 server did not listen" "$TMP/$name.log"
 		return 1
 	fi
-	timeout -k 3 $((secs + 15)) ip netns exec "$NS_C" \
-		iperf3 -c "$addr" -p "$IPERF_PORT" -t "$secs" --connect-timeout 3000 \
+	timeout -k 3 $((secs + 60)) ip netns exec "$NS_C" \
+		iperf3 -c "$addr" -p "$IPERF_PORT" "${amount[@]}" -P "$streams" --connect-timeout 3000 \
 		$flag -J >"$json" 2>"$TMP/iperf.$col.$dir$5.err"
 	kill_all "$pid"
 	out=$("$PYTHON" -c '
@@ -147,19 +170,68 @@ except ValueError as e:
 if j.get("error"):
     sys.exit(j["error"])
 e = j["end"]
-print("%.3f %s" % (e["sum_received"]["bits_per_second"] / 1e9,
-                   e["sum_sent"].get("retransmits", "n/a")))
+print("%.3f %s %d" % (e["sum_received"]["bits_per_second"] / 1e9,
+                      e["sum_sent"].get("retransmits", "n/a"), e["sum_received"]["bytes"]))
 ' "$json" 2>&1)
 	rc=$?
-	read -r bps rtx <<<"$out"
+	read -r bps rtx IPERF_GOT <<<"$out"
 	if [ $rc -ne 0 ] || [ -z "$bps" ]; then
 		echo "$out" >>"$TMP/iperf.$col.$dir$5.err"
 		fail "$col: iperf3 $dir to $addr" "$TMP/iperf.$col.$dir$5.err"
 		return 1
 	fi
-	R[bulk_${dir}_gbps,$col]=$bps
-	R[bulk_${dir}_retransmits,$col]=${rtx:-n/a}
-	say "$col: bulk $dir $bps Gbit/s, ${rtx:-n/a} retransmits${4:+ ($secs s)}"
+	[ -n "$IPERF_BYTES" ] && return 0
+	R[${key}_${dir}_gbps,$col]=$bps
+	R[${key}_${dir}_retransmits,$col]=${rtx:-n/a}
+	say "$col: bulk $dir, $streams stream(s): $bps Gbit/s, ${rtx:-n/a} retransmits${4:+ ($secs s)}"
+}
+
+# tunnel_pids c|s: the tunnel's own processes on one side (the sshtun client
+# and its root side, ssh; sshd, its session processes, the helper), found
+# by namespace, so ssh -w and both sshtun modes count the same way.
+tunnel_pids() {
+	local ns=$NS_C p comm
+	[ "$1" = s ] && ns=$NS_S
+	for p in $(ip netns pids "$ns" 2>/dev/null); do
+		comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		case $comm in sshtun | ssh | sshd | sshd-session | sshd-auth) echo "$p" ;; esac
+	done
+}
+
+# cpu_ticks PID...: utime + stime of the processes (all their threads).
+cpu_ticks() {
+	local p sum=0 t
+	for p in "$@"; do
+		# fields 14 and 15, counted after the ")" that ends comm
+		t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+
+# bulk_cpu COL ADDR DIR: the 1-stream run, with the CPU seconds per GB each
+# side's tunnel processes spent on it.
+bulk_cpu() {
+	local col=$1 dir=$3 cp sp c0 s0 c1 s1
+	cp=$(tunnel_pids c) sp=$(tunnel_pids s)
+	# shellcheck disable=SC2086 # pid lists
+	c0=$(cpu_ticks $cp) s0=$(cpu_ticks $sp)
+	IPERF_STREAMS=1 iperf_run "$col" "$2" "$dir" || return 1
+	# shellcheck disable=SC2086
+	c1=$(cpu_ticks $cp) s1=$(cpu_ticks $sp)
+	[ "$col" = raw ] && return 0
+	R[cpu_${dir}_client_s_per_gb,$col]=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$IPERF_GOT" \
+		'BEGIN { if (b > 0) printf "%.2f", t / hz / (b / 1e9); else print "n/a" }')
+	R[cpu_${dir}_server_s_per_gb,$col]=$(awk -v t=$((s1 - s0)) -v hz="$CLK_TCK" -v b="$IPERF_GOT" \
+		'BEGIN { if (b > 0) printf "%.2f", t / hz / (b / 1e9); else print "n/a" }')
+	say "$col: $dir CPU s/GB: client $(val "cpu_${dir}_client_s_per_gb" "$col"), server $(val "cpu_${dir}_server_s_per_gb" "$col")"
+}
+
+bulk_section() {
+	bulk_cpu "$1" "$2" c2s
+	bulk_cpu "$1" "$2" s2c
+	IPERF_STREAMS=4 iperf_run "$1" "$2" c2s
+	IPERF_STREAMS=4 iperf_run "$1" "$2" s2c
 }
 
 # ping_run COL ADDR: average idle RTT.
@@ -176,52 +248,61 @@ ping_run() {
 	say "$col: ping avg $avg ms ($loss)"
 }
 
-# rr_run COL ADDR: RR_COUNT sequential 64-byte round trips, median and p99.
+# rr_run COL ADDR: RR_COUNT times a fresh TCP connection and a small HTTP GET
+# (connect, request, the whole 100-byte answer, close), median and p99.
 rr_run() {
 	local col=$1 addr=$2 name=rr-s.$1 pid log=$TMP/rr.$1.log out med p99
-	bg_run "$name" timeout -k 2 60 ip netns exec "$NS_S" "$PYTHON" -c '
+	bg_run "$name" timeout -k 2 120 ip netns exec "$NS_S" "$PYTHON" -c '
 import socket, sys
+body = b"x" * 100
+answer = b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n" + body
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(1)
+s.listen(64)
 s.settimeout(30)
-c, _ = s.accept()
-c.settimeout(30)
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 while True:
-    d = c.recv(4096)
-    if not d:
-        break
-    c.sendall(d)
+    c, _ = s.accept()
+    c.settimeout(5)
+    req = b""
+    while b"\r\n\r\n" not in req:
+        d = c.recv(4096)
+        if not d:
+            break
+        req += d
+    if req:
+        c.sendall(answer)
+    c.close()
 ' "$addr" "$RR_PORT"
 	pid=$(cat "$TMP/$name.pid")
-	timeout -k 2 60 ip netns exec "$NS_C" "$PYTHON" -c '
+	timeout -k 2 120 ip netns exec "$NS_C" "$PYTHON" -c '
 import math, socket, sys, time
 addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+req = ("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % addr).encode()
+def rt():
+    t = time.perf_counter()
+    c = socket.create_connection((addr, port), timeout=5)
+    c.sendall(req)
+    got = b""
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        got += d
+    c.close()
+    if not got.startswith(b"HTTP/1.0 200") or len(got) < 100:
+        sys.exit("bad answer: %r" % got[:60])
+    return time.perf_counter() - t
 deadline = time.monotonic() + 10
 while True:
     try:
-        c = socket.create_connection((addr, port), timeout=2)
+        rt()
         break
     except OSError:
         if time.monotonic() > deadline:
             raise
         time.sleep(0.1)
-c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-c.settimeout(5)
-msg = b"x" * 64
-def rt():
-    t = time.perf_counter()
-    c.sendall(msg)
-    got = 0
-    while got < 64:
-        d = c.recv(64 - got)
-        if not d:
-            sys.exit("connection closed")
-        got += len(d)
-    return time.perf_counter() - t
-for _ in range(50):	# warm-up, not counted
+for _ in range(20):	# warm-up, not counted
     rt()
 ts = sorted(rt() for _ in range(n))
 med = (ts[(n - 1) // 2] + ts[n // 2]) / 2
@@ -238,14 +319,76 @@ print("%.3f %.3f" % (med * 1e3, p99 * 1e3))
 	read -r med p99 <<<"$out"
 	R[rr_median_ms,$col]=$med
 	R[rr_p99_ms,$col]=$p99
-	say "$col: request/response median $med ms, p99 $p99 ms"
+	say "$col: connect + HTTP GET median $med ms, p99 $p99 ms"
+}
+
+# rss_run COL: the client's peak resident set (the largest VmHWM among the
+# client side's tunnel processes: the sshtun client's network side, or ssh).
+rss_run() {
+	local col=$1 p kb max=0
+	[ "$col" = raw ] && return 0
+	for p in $(tunnel_pids c); do
+		kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		[ -n "$kb" ] && [ "$kb" -gt "$max" ] && max=$kb
+	done
+	if [ "$max" -eq 0 ]; then
+		fail "$col: no client process to read VmHWM from"
+		return 1
+	fi
+	R[client_rss_mb,$col]=$(awk -v k="$max" 'BEGIN { printf "%.1f", k / 1024 }')
+	say "$col: client peak RSS $(val client_rss_mb "$col") MB"
+}
+
+# strace_total FILE: the total calls in strace -c's summary.
+strace_total() { awk '$NF == "total" { print $4; exit }' "$1"; }
+
+# syscall_run COL ADDR DIR: system calls per MB on each side during a fixed
+# SYSCALL_MB MB transfer, strace -c -f attached to the tunnel's processes.
+syscall_run() {
+	local col=$1 addr=$2 dir=$3 side pids p tot args
+	local -A sp
+	[ "$col" = raw ] && return 0
+	for side in c s; do
+		pids=$(tunnel_pids "$side")
+		[ -n "$pids" ] || { fail "$col: no $side-side processes to trace"; return 1; }
+		args=()
+		for p in $pids; do args+=(-p "$p"); done
+		strace -c -f -o "$TMP/strace.$col.$dir.$side" "${args[@]}" 2>"$TMP/strace.$col.$dir.$side.err" &
+		sp[$side]=$!
+		PIDS+=("${sp[$side]}")
+	done
+	# strace says "Process N attached" on stderr once it is in place.
+	wait_for 5 grep -q attached "$TMP/strace.$col.$dir.c.err"
+	wait_for 5 grep -q attached "$TMP/strace.$col.$dir.s.err"
+	IPERF_STREAMS=1 IPERF_BYTES=${SYSCALL_MB}M iperf_run "$col" "$addr" "$dir" 60 .strace
+	local rc=$?
+	for side in c s; do
+		kill -INT "${sp[$side]}" 2>/dev/null
+		wait_exit "${sp[$side]}" 10 || kill_all "${sp[$side]}"
+		wait "${sp[$side]}" 2>/dev/null
+	done
+	[ $rc -eq 0 ] || return 1
+	for side in c s; do
+		tot=$(strace_total "$TMP/strace.$col.$dir.$side")
+		if ! [[ $tot =~ ^[0-9]+$ ]]; then
+			fail "$col: no strace summary ($dir, $side side)" "$TMP/strace.$col.$dir.$side.err"
+			continue
+		fi
+		local key=client
+		[ "$side" = s ] && key=server
+		R[sys_${dir}_${key}_per_mb,$col]=$(awk -v t="$tot" -v b="$IPERF_GOT" \
+			'BEGIN { if (b > 0) printf "%.0f", t / (b / 1048576); else print "n/a" }')
+	done
+	say "$col: $dir syscalls/MB: client $(val "sys_${dir}_client_per_mb" "$col"), server $(val "sys_${dir}_server_per_mb" "$col")"
 }
 
 measure_all() {
-	iperf_run "$1" "$2" c2s
-	iperf_run "$1" "$2" s2c
+	bulk_section "$1" "$2"
 	ping_run "$1" "$2"
 	rr_run "$1" "$2"
+	rss_run "$1"
+	syscall_run "$1" "$2" c2s
+	syscall_run "$1" "$2" s2c
 }
 
 # ---- sshtun ---------------------------------------------------------------
@@ -469,9 +612,20 @@ label() {
 	case $1 in
 	bulk_c2s_gbps) echo "bulk client->server (Gbit/s)" ;;
 	bulk_s2c_gbps) echo "bulk server->client (Gbit/s)" ;;
+	bulk4_c2s_gbps) echo "4 streams client->server (Gbit/s)" ;;
+	bulk4_s2c_gbps) echo "4 streams server->client (Gbit/s)" ;;
 	ping_avg_ms) echo "idle ping RTT avg (ms)" ;;
-	rr_median_ms) echo "64 B req/resp median (ms)" ;;
-	rr_p99_ms) echo "64 B req/resp p99 (ms)" ;;
+	rr_median_ms) echo "connect+HTTP GET median (ms)" ;;
+	rr_p99_ms) echo "connect+HTTP GET p99 (ms)" ;;
+	cpu_c2s_client_s_per_gb) echo "CPU s/GB c->s, client side" ;;
+	cpu_c2s_server_s_per_gb) echo "CPU s/GB c->s, server side" ;;
+	cpu_s2c_client_s_per_gb) echo "CPU s/GB s->c, client side" ;;
+	cpu_s2c_server_s_per_gb) echo "CPU s/GB s->c, server side" ;;
+	client_rss_mb) echo "client peak RSS (MB)" ;;
+	sys_c2s_client_per_mb) echo "syscalls/MB c->s, client" ;;
+	sys_c2s_server_per_mb) echo "syscalls/MB c->s, server" ;;
+	sys_s2c_client_per_mb) echo "syscalls/MB s->c, client" ;;
+	sys_s2c_server_per_mb) echo "syscalls/MB s->c, server" ;;
 	bulk_c2s_retransmits) echo "retransmits client->server" ;;
 	bulk_s2c_retransmits) echo "retransmits server->client" ;;
 	rc_kill_left_up_ms) echo "helper killed -> state leaves up" ;;
@@ -499,14 +653,15 @@ report_main() {
 	local m
 	echo "sshtun binary: $SSHTUN (aes256-ctr hmac-sha2-256 via libssh2)"
 	echo "ssh -w: $SSHW_CIPHER; ssh -w default: $SSHW2_CIPHER"
-	echo "tunnel MTU $MTU, veth MTU 1500; iperf3 -t $BENCH_TIME; ping -c 20 -i 0.2; $RR_COUNT round trips"
+	echo "tunnel MTU $MTU, veth MTU 1500; iperf3 -t $BENCH_TIME (-P 1 and -P 4); ping -c 20 -i 0.2;"
+	echo "$RR_COUNT fresh connections with a small HTTP GET; strace -c over ${SYSCALL_MB} MB each way"
 	echo "ratio: sshtun/ssh -w for throughput, ssh -w/sshtun for latency (>1: sshtun better)"
 	echo
-	printf '%-30s | %9s | %9s | %9s | %7s | %11s | %9s\n' metric sshtun "--openssh" "ssh -w" ratio \
+	printf '%-34s | %9s | %9s | %9s | %7s | %11s | %9s\n' metric sshtun "--openssh" "ssh -w" ratio \
 		"ssh -w dflt" "raw link"
-	printf '%s\n' "-------------------------------+-----------+-----------+-----------+---------+-------------+----------"
+	printf '%s\n' "-----------------------------------+-----------+-----------+-----------+---------+-------------+----------"
 	for m in "${METRICS[@]}"; do
-		printf '%-30s | %9s | %9s | %9s | %7s | %11s | %9s\n' "$(label "$m")" \
+		printf '%-34s | %9s | %9s | %9s | %7s | %11s | %9s\n' "$(label "$m")" \
 			"$(val "$m" sshtun)" "$(val "$m" sshtun_openssh)" "$(val "$m" sshw)" \
 			"$(ratio "$m")" "$(val "$m" sshw_default_cipher)" "$(val "$m" raw)"
 	done
@@ -514,6 +669,39 @@ report_main() {
 	echo "sshtun = helper mode (--compress auto); --openssh = sshtun over stock sshd's tun@openssh.com"
 	echo "(-a $OPENSSH_ADDR; sshtun configures the server's tun over the same connection), no helper"
 	echo "ssh -w = ssh -c aes256-ctr -m hmac-sha2-256 (sshtun's cipher); ssh -w dflt = $SSHW2_CIPHER"
+	echo
+	report_readme
+}
+
+# readme_unit METRIC: the unit the README's table gives in the sshtun column.
+readme_unit() {
+	case $1 in
+	*_gbps) echo " Gbit/s" ;;
+	*_ms) echo " ms" ;;
+	*_s_per_gb) echo " s/GB" ;;
+	*_per_mb) echo "/MB" ;;
+	*_mb) echo " MB" ;;
+	esac
+}
+
+# The main table as README.md's Benchmark section has it (markdown rows).
+report_readme() {
+	local m v r
+	echo "README rows (| metric | sshtun | sshtun --openssh | ssh -w | sshtun vs ssh -w |):"
+	echo "| metric | sshtun | sshtun --openssh | ssh -w | sshtun vs ssh -w |"
+	echo "|---|---|---|---|---|"
+	for m in "${METRICS[@]}"; do
+		case $m in *retransmits) continue ;; esac
+		v=$(val "$m" sshtun)
+		[ "$v" = n/a ] || v="$v$(readme_unit "$m")"
+		r=$(ratio "$m")
+		case $r in
+		n/a) ;;
+		*) awk -v x="${r%x}" 'BEGIN { exit !(x < 1) }' && r="$r (worse)" ;;
+		esac
+		printf '| %s | %s | %s | %s | %s |\n' "$(label "$m" | sed 's/ ([^)]*)$//')" "$v" \
+			"$(val "$m" sshtun_openssh)" "$(val "$m" sshw)" "$r"
+	done
 }
 
 report_comp() {
