@@ -40,13 +40,16 @@ static const struct command commands[] = {
 	  "CIDR is an IPv4 or IPv6 prefix, a bare address, or default for all traffic. A "
 	  "route that would capture the SSH server's own address is refused.",
 	  cmd_route_add, NULL },
-	{ "route del", "<CIDR>", "Remove a route this instance added", NULL,
+	{ "route del", "<CIDR>", "Remove a route or an exclude this instance added",
+	  "An excluded prefix goes back to the routes that cover it (the tunnel's, in a "
+	  "full tunnel).",
 	  cmd_route_del, complete_route_del },
 	{ "route list", "[--json]", "List the routes this instance added", NULL,
 	  cmd_route_list, NULL },
 	{ "route exclude", "<CIDR>", "Keep a prefix on the original path, out of the tunnel",
 	  "Useful with a full tunnel (route add default): the prefix goes where the SSH "
-	  "connection itself goes. Removed on exit.",
+	  "connection itself goes, and follows it to a new gateway when the tunnel "
+	  "reconnects. Removed on exit or by route del.",
 	  cmd_route_exclude, NULL },
 	{ "dns", "[on|off] [--json]", "Show the server's DNS offer, or use it (on) or stop (off)",
 	  "on routes the offered resolvers through the tunnel and applies them with "

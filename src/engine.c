@@ -192,6 +192,10 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 	char s[ENGINE_CIDR_STRLEN];
 	int n;
 
+	/* An excluded prefix goes back to normal routing (the tunnel's, when
+	 * a route of ours covers it). */
+	if (inet_prefix_parse_net(cidr, &p[0]) == 0 && routes_find_exclude(eng, &p[0]) >= 0)
+		return routes_unexclude(eng, &p[0], err, errlen);
 	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {

@@ -132,6 +132,10 @@ int routes_pin_server(struct engine *eng, char *err, size_t errlen);
 void routes_unpin_server(struct engine *eng);
 /* Removes every `route exclude' route. */
 void routes_unexclude_all(struct engine *eng);
+/* excludes[] index of p, or -1. */
+int routes_find_exclude(const struct engine *eng, const struct inet_prefix *p);
+int routes_unexclude(struct engine *eng, const struct inet_prefix *p, char *err, size_t errlen);
+void routes_repath(struct engine *eng);
 /* The SSH server's address as a host prefix; -1 through a ProxyCommand. */
 int routes_server_prefix(const struct engine *eng, struct inet_prefix *p);
 /* What this machine uses (peer_facts.h), to judge what the server offers.

@@ -535,3 +535,59 @@ int net_gateway_dump(net_gateway_fn fn, void *ctx)
 
 	return route_dump(gateway_dump_cb, &c);
 }
+
+struct route_path_ctx {
+	struct inet_prefix addr;
+	int avoid;
+	int found, ifindex;
+	unsigned plen;
+	uint32_t metric;
+	struct inet_prefix *gateway;
+};
+
+static int route_path_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct route_path_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	struct inet_prefix dst;
+	uint32_t oif, metric = 0;
+	uint8_t protocol;
+
+	if (route_entry(nh, &dst, &oif, &protocol) < 0 || route_parse(nh, &rtm, tb) < 0)
+		return 0;
+	/* Ours (a pin, an exclude: maybe of the path we are leaving), the
+	 * tunnel's, or one whose link is gone are not the path. */
+	if (protocol == RTPROT_SSHTUN || (int)oif == c->avoid || dst.family != c->addr.family ||
+	    (rtm->rtm_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)) || !inet_prefix_overlaps(&dst, &c->addr))
+		return 0;
+	rta_u32(tb[RTA_PRIORITY], &metric);
+	if (c->found && (dst.plen < c->plen || (dst.plen == c->plen && metric >= c->metric)))
+		return 0;
+	c->found = 1;
+	c->plen = dst.plen;
+	c->metric = metric;
+	c->ifindex = (int)oif;
+	if (rta_addr(tb[RTA_GATEWAY], rtm->rtm_family, c->gateway) < 0)
+		memset(c->gateway, 0, sizeof(*c->gateway));
+	return 0;
+}
+
+int net_route_path(const struct inet_prefix *addr, int avoid_ifindex, int *ifindex,
+		   struct inet_prefix *gateway)
+{
+	struct route_path_ctx c = { .avoid = avoid_ifindex, .gateway = gateway };
+	int err;
+
+	if (!prefix_ok(addr) || !ifindex || !gateway)
+		return -EINVAL;
+	c.addr = *addr;
+	c.addr.plen = addr_len(addr->family) * 8;
+	err = route_dump(route_path_cb, &c);
+	if (err < 0)
+		return err;
+	if (!c.found)
+		return -ENETUNREACH;
+	*ifindex = c.ifindex;
+	return 0;
+}

@@ -45,6 +45,14 @@ int net_route_del_ours(const struct inet_prefix *dst, int ifindex);
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */
 int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway);
 
+/* The path this machine's own routes give addr, as if sshtun had added
+ * none: the longest main-table prefix that holds it, lowest metric first,
+ * leaving out sshtun's routes (pins, excludes), any through avoid_ifindex
+ * (the tunnel) and dead links.  For following a new gateway: a lookup
+ * (net_route_get) would find our own pin or the tunnel's routes. */
+int net_route_path(const struct inet_prefix *addr, int avoid_ifindex, int *ifindex,
+		   struct inet_prefix *gateway);
+
 /* Calls fn for every route of the main table (connected ones included) with
  * its output interface: the networks this machine uses. */
 typedef void (*net_route_dump_fn)(const struct inet_prefix *dst, int ifindex, void *ctx);

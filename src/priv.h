@@ -39,6 +39,8 @@ enum priv_op {
 	PRIV_UNPIN,
 	PRIV_EXCLUDE,		/* a: prefix kept on the original path; b: the server */
 	PRIV_UNEXCLUDE_ALL,
+	PRIV_UNEXCLUDE,		/* a: one excluded prefix back to normal routing */
+	PRIV_REPATH,		/* a: the server: pin and excludes follow its path now */
 	PRIV_DNS_APPLY,		/* dns -> msg: the method used */
 	PRIV_DNS_REVERT,
 	PRIV_DETACH,		/* -f: the instance left the terminal */
@@ -77,6 +79,7 @@ struct priv_root {
 	int pin_ifindex;
 	struct inet_prefix excludes[PRIV_MAX_EXCLUDES];
 	int exclude_ifindex[PRIV_MAX_EXCLUDES];	/* the path each was added on */
+	struct inet_prefix exclude_gw[PRIV_MAX_EXCLUDES];
 	int nexcludes;
 	bool dns_on, detached;
 	const char *dns_method;
@@ -123,6 +126,12 @@ int priv_pin(const struct inet_prefix *server, int *ifindex, struct inet_prefix 
 void priv_unpin(void);
 int priv_exclude(const struct inet_prefix *p, const struct inet_prefix *server, char *err, size_t errlen);
 void priv_unexclude_all(void);
+int priv_unexclude(const struct inet_prefix *p, char *err, size_t errlen);
+/* Before a reconnect: the pin and the excludes move to the path the
+ * machine's own routes now give the server (a new gateway, a new link).
+ * ifindex/gw: that path.  0, or a negative errno with err set. */
+int priv_repath(const struct inet_prefix *server, int *ifindex, struct inet_prefix *gw, char *err,
+		size_t errlen);
 int priv_dns_apply(const struct dns_config *cfg, char *err, size_t errlen);
 void priv_dns_revert(void);
 const char *priv_dns_method(void);

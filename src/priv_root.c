@@ -268,33 +268,111 @@ static int h_exclude(struct priv_root *r, const struct priv_req *q, struct priv_
 			      str(p, s, sizeof(s)), r->st.path);
 	}
 	r->exclude_ifindex[r->nexcludes] = ifindex;
+	r->exclude_gw[r->nexcludes] = gw;
 	r->excludes[r->nexcludes++] = *p;
 	a->ifindex = ifindex;
 	a->gw = gw;
 	return 0;
 }
 
+/* Takes excludes[i] out of the kernel, the state file and the list. */
+static void unexclude_at(struct priv_root *r, int i)
+{
+	/* The route we added only: through the interface we added it on, of
+	 * our protocol.  By prefix alone, the kernel deleted an admin's route
+	 * for the same prefix with a lower metric. */
+	net_route_del_ours(&r->excludes[i], r->exclude_ifindex[i]);
+	record_pin(r, false, &r->excludes[i], r->exclude_ifindex[i], &r->exclude_gw[i]);
+	r->nexcludes--;
+	r->excludes[i] = r->excludes[r->nexcludes];
+	r->exclude_ifindex[i] = r->exclude_ifindex[r->nexcludes];
+	r->exclude_gw[i] = r->exclude_gw[r->nexcludes];
+}
+
 static int h_unexclude_all(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
 {
-	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
+	while (r->nexcludes)
+		unexclude_at(r, r->nexcludes - 1);
+	return 0;
+}
+
+static int h_unexclude(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	char s[INET6_ADDRSTRLEN + 8];
 
 	for (int i = 0; i < r->nexcludes; i++) {
-		/* The route we added only: through the interface we added it
-		 * on, of our protocol.  By prefix alone, the kernel deleted an
-		 * admin's route for the same prefix with a lower metric. */
-		net_route_del_ours(&r->excludes[i], r->exclude_ifindex[i]);
-		size_t n = (size_t)snprintf(rec, sizeof(rec), "pin %s ", str(&r->excludes[i], s, sizeof(s)));
-
-		for (int k = 0; k < r->st.n; k++) {
-			if (!strncmp(r->st.rec[k], rec, n)) {
-				snprintf(rec, sizeof(rec), "%s", r->st.rec[k]);
-				state_remove(&r->st, rec);
-				break;
-			}
+		if (!memcmp(&r->excludes[i], &q->a, sizeof(q->a))) {
+			unexclude_at(r, i);
+			return 0;
 		}
 	}
-	r->nexcludes = 0;
+	return refuse(a, -ESRCH, "%s is not excluded", str(&q->a, s, sizeof(s)));
+}
+
+/* Puts p (ours, recorded, on *ifindex via *gw) on the path ifindex/gw:
+ * re-added where it is when the path is the same (a link that went down
+ * and up took it), moved otherwise.  On failure it is gone and unrecorded. */
+static int move_route(struct priv_root *r, const struct inet_prefix *p, int *cur_ifindex,
+		      struct inet_prefix *cur_gw, int ifindex, const struct inet_prefix *gw)
+{
+	int rc;
+
+	if (*cur_ifindex != ifindex || memcmp(cur_gw, gw, sizeof(*gw))) {
+		net_route_del_ours(p, *cur_ifindex);	/* gone already when its link went */
+		record_pin(r, false, p, *cur_ifindex, cur_gw);
+		*cur_ifindex = ifindex;
+		*cur_gw = *gw;
+		if (record_pin(r, true, p, ifindex, gw) < 0)
+			return -ENOSPC;
+	}
+	rc = net_route_add(p, ifindex, gw->family ? gw : NULL);
+	if (rc < 0 && rc != -EEXIST) {
+		record_pin(r, false, p, ifindex, gw);
+		return rc;
+	}
 	return 0;
+}
+
+/* Before a reconnect.  The kernel's lookup would find our own pin (the old
+ * gateway) or the tunnel's routes (full tunnel, the pin's link gone): the
+ * path is what the machine's own routes give, without ours. */
+static int h_repath(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	struct inet_prefix gw;
+	char s[INET6_ADDRSTRLEN + 8];
+	int ifindex, rc, failed = 0;
+
+	if (!host_ok(&q->a))
+		return refuse(a, -EINVAL, "the server to pin must be one address");
+	rc = net_route_path(&q->a, r->ifindex, &ifindex, &gw);
+	if (rc < 0)
+		return refuse(a, rc, "no path to the SSH server %s outside the tunnel: %s",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), strerror(-rc));
+	a->ifindex = ifindex;
+	a->gw = gw;
+	/* Another server (a failover): the old one's pin goes. */
+	if (r->pin.family && memcmp(&r->pin, &q->a, sizeof(q->a)))
+		h_unpin(r, q, a, fd_out);
+	if (r->pin.family && move_route(r, &r->pin, &r->pin_ifindex, &r->pin_gw, ifindex, &gw) < 0) {
+		memset(&r->pin, 0, sizeof(r->pin));
+		failed = snprintf(a->msg, sizeof(a->msg), "cannot pin the SSH server %s on its new path",
+				  inet_prefix_str(&q->a, false, s, sizeof(s)));
+	}
+	for (int i = r->nexcludes - 1; i >= 0; i--) {
+		if (gw.family && gw.family != r->excludes[i].family) {
+			rc = -EAFNOSUPPORT;
+		} else {
+			rc = move_route(r, &r->excludes[i], &r->exclude_ifindex[i], &r->exclude_gw[i],
+					ifindex, &gw);
+		}
+		if (rc < 0) {
+			if (!failed)
+				failed = snprintf(a->msg, sizeof(a->msg), "%s no longer excluded: %s",
+						  str(&r->excludes[i], s, sizeof(s)), strerror(-rc));
+			unexclude_at(r, i);
+		}
+	}
+	return failed ? -EHOSTUNREACH : 0;
 }
 
 /* The resolvers must be host addresses, the domains names; the interface
@@ -373,6 +451,8 @@ static const struct {
 	[PRIV_UNPIN] = { "unpin", h_unpin },
 	[PRIV_EXCLUDE] = { "exclude", h_exclude },
 	[PRIV_UNEXCLUDE_ALL] = { "unexclude all", h_unexclude_all },
+	[PRIV_UNEXCLUDE] = { "unexclude", h_unexclude },
+	[PRIV_REPATH] = { "repath", h_repath },
 	[PRIV_DNS_APPLY] = { "dns apply", h_dns_apply },
 	[PRIV_DNS_REVERT] = { "dns revert", h_dns_revert },
 	[PRIV_DETACH] = { "detach", h_detach },

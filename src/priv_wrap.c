@@ -244,6 +244,37 @@ void priv_unexclude_all(void)
 	call(&q, &a, NULL);
 }
 
+int priv_unexclude(const struct inet_prefix *p, char *err, size_t errlen)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int rc;
+
+	req_init(&q, PRIV_UNEXCLUDE);
+	q.a = *p;
+	rc = call(&q, &a, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", a.msg);
+	return rc;
+}
+
+int priv_repath(const struct inet_prefix *server, int *ifindex, struct inet_prefix *gw, char *err,
+		size_t errlen)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int rc;
+
+	req_init(&q, PRIV_REPATH);
+	q.a = *server;
+	rc = call(&q, &a, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", a.msg);
+	*ifindex = a.ifindex;
+	*gw = a.gw;
+	return rc;
+}
+
 int priv_dns_apply(const struct dns_config *cfg, char *err, size_t errlen)
 {
 	struct priv_req q;

@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "fail.h"
+#include "log.h"
 #include "netlink.h"
 #include "peer_facts.h"
 #include "priv.h"
@@ -99,6 +100,52 @@ void routes_unexclude_all(struct engine *eng)
 {
 	priv_unexclude_all();
 	eng->nexcludes = 0;
+}
+
+int routes_find_exclude(const struct engine *eng, const struct inet_prefix *p)
+{
+	for (int i = 0; i < eng->nexcludes; i++)
+		if (!memcmp(&eng->excludes[i], p, sizeof(*p)))
+			return i;
+	return -1;
+}
+
+int routes_unexclude(struct engine *eng, const struct inet_prefix *p, char *err, size_t errlen)
+{
+	char s[ENGINE_CIDR_STRLEN];
+	int i = routes_find_exclude(eng, p);
+
+	if (i < 0)
+		return errorf(err, errlen, "%s is not excluded", inet_prefix_str(p, true, s, sizeof(s)));
+	if (priv_unexclude(p, err, errlen) < 0)
+		return -1;
+	eng->excludes[i] = eng->excludes[--eng->nexcludes];
+	log_info("%s no longer excluded", inet_prefix_str(p, true, s, sizeof(s)));
+	return 0;
+}
+
+/* Before a reconnect: the network may have changed under us (a new
+ * gateway, another link); the pin and the excludes follow the path the
+ * machine's own routes give the server now, so that the new connection
+ * and the excluded prefixes take it, not the old gateway or the tunnel. */
+void routes_repath(struct engine *eng)
+{
+	struct inet_prefix server, gw;
+	char err[ERROR_MSG_MAX] = "", g[ENGINE_CIDR_STRLEN] = "on-link";
+	int ifindex;
+
+	if ((!eng->pin.family && !eng->nexcludes) || routes_server_prefix(eng, &server) < 0)
+		return;
+	if (priv_repath(&server, &ifindex, &gw, err, sizeof(err)) < 0 && !err[0])
+		snprintf(err, sizeof(err), "no root side");
+	if (gw.family)
+		inet_prefix_str(&gw, false, g, sizeof(g));
+	if (eng->pin.family && (eng->pin_ifindex != ifindex || memcmp(&eng->pin_gw, &gw, sizeof(gw))))
+		log_info("the path to the server changed: now via %s (interface %d)", g, ifindex);
+	eng->pin_ifindex = ifindex;
+	eng->pin_gw = gw;
+	if (err[0])
+		log_warn("%s", err);
 }
 
 int routes_peer_facts(const struct engine *eng, struct peer_facts *f, char *err, size_t errlen)

@@ -511,6 +511,7 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	if (eng->connector.running)
 		return;	/* an attempt is under way already */
 	eng->reconnects++;
+	routes_repath(eng);
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */
 	eng->opts->ssh.batch = true;

@@ -369,6 +369,63 @@ static void test_excludes_all_recorded(void **state)
 	assert_true(refused > 0);
 }
 
+static int records_of(const struct priv_root *r, const char *start)
+{
+	int n = 0;
+
+	for (int k = 0; k < r->st.n; k++)
+		if (!strncmp(r->st.rec[k], start, strlen(start)))
+			n++;
+	return n;
+}
+
+/* route del of one exclude: its route and record go, the others stay;
+ * asking again is refused by name. */
+static void test_unexclude_one(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/sshtun-test-priv.XXXXXX", path[300];
+	struct priv_req q = req(PRIV_OPEN, 0);
+	struct priv_resp a;
+	int fd;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	assert_int_equal(system("ip link set lo up"), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/unit.state", dir);
+	priv_root_init(&f->r, f->sp[0], path);
+	snprintf(q.name, sizeof(q.name), "unit");
+	snprintf(q.ifname, sizeof(q.ifname), "privtest2");
+	assert_int_equal(send(f->sp[1], &q, sizeof(q), 0), (ssize_t)sizeof(q));
+	assert_int_equal(priv_root_step(&f->r), 1);
+	fd = open_answer(f, &a);
+	assert_int_equal(a.rc, 0);
+	for (int i = 1; i <= 2; i++) {
+		char cidr[32];
+
+		q = req(PRIV_EXCLUDE, f->r.ifindex);
+		snprintf(cidr, sizeof(cidr), "198.19.%d.0/24", i);
+		prefix(cidr, &q.a);
+		prefix("127.0.0.1", &q.b);
+		assert_int_equal(ask(f, &q).rc, 0);
+	}
+	q = req(PRIV_UNEXCLUDE, f->r.ifindex);
+	prefix("198.19.1.0/24", &q.a);
+	assert_int_equal(ask(f, &q).rc, 0);
+	assert_int_equal(f->r.nexcludes, 1);
+	assert_int_equal(records_of(&f->r, "pin 198.19.1.0/24 "), 0);
+	assert_int_equal(records_of(&f->r, "pin 198.19.2.0/24 "), 1);
+	assert_int_not_equal(system("ip route show 198.19.1.0/24 | grep -q ."), 0);
+	assert_int_equal(system("ip route show 198.19.2.0/24 | grep -q ."), 0);
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -ESRCH);
+	assert_non_null(strstr(a.msg, "198.19.1.0/24"));
+	priv_root_undo(&f->r);
+	close(fd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eof_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tun_goes_with_root_side, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excludes_all_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unexclude_one, setup, teardown),
 	};
 
 	log_level = LOG_ERROR;	/* the refusals are logged as warnings */
