@@ -1,13 +1,11 @@
-/* See nat.h.  nft reads its script on stdin; no shell is involved. */
+/* See nat.h.  nft reads its script on stdin (nft.c); no shell is involved. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -16,43 +14,10 @@
 #include "log.h"
 #include "nat.h"
 #include "netlink.h"
+#include "nft.h"
 #include "safefile.h"
 
 #define SCRIPT_MAX 4096
-
-extern char **environ;
-
-static int nft(const char *script)
-{
-	char *argv[] = { "nft", "-f", "-", NULL };
-	posix_spawn_file_actions_t fa;
-	int fds[2], status = 0;
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
-	/* Our stdout is the protocol channel: nft must not write there.  Its
-	 * stderr reaches the client's log through sshd, which is useful. */
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, access("/usr/sbin/nft", X_OK) == 0 ? "/usr/sbin/nft" : "/sbin/nft", &fa, NULL,
-			argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(fds[0]);
-		close(fds[1]);
-		errno = ENOENT;
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[0]);
-	if (write(fds[1], script, strlen(script)) < 0)
-		log_debug("nft: writing its script: %s", strerror(errno));
-	close(fds[1]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
 
 /* One lock for every helper's NAT changes, beside the lease file. */
 static int lock(const struct pool *pool, char *path, size_t cap, char *err, size_t errlen)
@@ -172,7 +137,7 @@ int nat_enable(const struct pool *pool, const struct nat_config *cfg, char *err,
 		errorf(err, errlen, "nft script too long");
 		goto undo;
 	}
-	if (nft(s) < 0) {
+	if (nft_run(s) < 0) {
 		errorf(err, errlen, "nft could not add the table inet " NAT_TABLE "%s",
 		       errno == ENOENT ? " (nft is not installed)" : "");
 		goto undo;
@@ -200,7 +165,7 @@ void nat_release(const struct pool *pool)
 	}
 	if (pool_live(pool, getpid()) > 0)
 		goto out;	/* another client still needs it */
-	if (nft("table inet " NAT_TABLE "\ndelete table inet " NAT_TABLE "\n") < 0)
+	if (nft_run("table inet " NAT_TABLE "\ndelete table inet " NAT_TABLE "\n") < 0)
 		log_warn("could not remove the nftables table inet " NAT_TABLE);
 	snprintf(saved, sizeof(saved), "%s.nat", pool->lease_path);
 	fwd_restore(saved);
@@ -219,7 +184,7 @@ int nat_rpf_enable(const struct pool *pool, char *err, size_t errlen)
 	if (fd < 0)
 		return -1;
 	/* Declare, delete and re-create: the rule is there once. */
-	if (nft("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n"
+	if (nft_run("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n"
 		"table inet " RPF_TABLE " {\n"
 		"\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
 		"\t\tiifname \"sshtun*\" fib saddr . iif oif missing drop\n"
@@ -240,7 +205,7 @@ void nat_rpf_release(const struct pool *pool)
 		return;
 	}
 	if (pool_live(pool, getpid()) == 0 &&
-	    nft("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n") < 0)
+	    nft_run("table inet " RPF_TABLE "\ndelete table inet " RPF_TABLE "\n") < 0)
 		log_warn("could not remove the nftables table inet " RPF_TABLE);
 	close(fd);
 }
