@@ -462,7 +462,7 @@ _sshtun_client()
 	esac
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
-			--accept-routes --compress --dns --dns-domain --help --mtu \
+			--accept-routes --allow-lan --compress --dns --dns-domain --help --kill-switch --mtu \
 			--openssh --remote-command --user --version
 		return
 	fi

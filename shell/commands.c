@@ -28,7 +28,9 @@ static void complete_log(struct engine *eng, int argi, struct cands *cd);
 static const struct command commands[] = {
 	{ "status", "[--json]", "Show state, server, interface, addresses, mode and uptime",
 	  "The JSON object has state, server, ifname, local_addr, peer_addr, local_addr6, "
-	  "peer_addr6, mode, compression, uptime_s, reconnects and routes.",
+	  "peer_addr6, mode, compression, uptime_s, reconnects, kill_switch (true while "
+	  "--kill-switch's table is in place), dns_guard (true while DNS outside the tunnel is "
+	  "blocked) and routes.",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
 	  "The queue delay line is the fair queue toward the server: how long its packets "

@@ -38,8 +38,9 @@ static void status_json(FILE *f, const struct engine_status *st,
 		fprintf(f, "%s\"%s\":", i ? "," : "", strs[i].key);
 		json_str(f, strs[i].val);
 	}
-	fprintf(f, ",\"mtu\":%u,\"uptime_s\":%llu,\"reconnects\":%u,\"routes\":[", st->mtu,
-		(unsigned long long)st->uptime_s, st->reconnects);
+	fprintf(f, ",\"mtu\":%u,\"uptime_s\":%llu,\"reconnects\":%u,\"kill_switch\":%s,\"dns_guard\":%s,\"routes\":[",
+		st->mtu, (unsigned long long)st->uptime_s, st->reconnects, st->kill_switch ? "true" : "false",
+		st->dns_guard ? "true" : "false");
 	for (size_t i = 0; i < nroutes; i++) {
 		fputs(i ? "," : "", f);
 		json_str(f, routes[i]);
@@ -79,6 +80,9 @@ int cmd_status(struct call *c)
 	say(c, 1, "%-12s %s", "compression", or_dash(st.compression));
 	say(c, 1, "%-12s %s", "uptime", st.uptime_s ? fmt_duration(up, sizeof(up), st.uptime_s) : "-");
 	say(c, 1, "%-12s %u", "reconnects", st.reconnects);
+	if (st.kill_switch || st.dns_guard)
+		say(c, 1, "%-12s %s%s%s", "guard", st.kill_switch ? "kill switch" : "",
+		    st.kill_switch && st.dns_guard ? ", " : "", st.dns_guard ? "DNS only through the tunnel" : "");
 	fprintf(c->out, "%-12s", "routes");
 	for (size_t i = 0; i < n; i++)
 		fprintf(c->out, " %s", routes[i]);

@@ -33,6 +33,8 @@ struct engine_status {
 	unsigned mtu;
 	uint64_t uptime_s;	/* since the tunnel last came up; 0 when not up */
 	unsigned reconnects;
+	bool kill_switch;	/* --kill-switch's table is in place */
+	bool dns_guard;		/* DNS outside the tunnel blocked */
 };
 
 struct engine_stats {

@@ -20,6 +20,8 @@
 #include "dropuser.h"
 #include "engine.h"
 #include "fail.h"
+#include "guard.h"
+#include "killswitch.h"
 #include "keepalive.h"
 #include "log.h"
 #include "loop.h"
@@ -246,7 +248,7 @@ int client_main(int argc, char **argv)
 	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
 	eng->t.tun_fd = priv_open(opts->name, eng->ifname, &eng->ifindex);
-	if (eng->t.tun_fd < 0)
+	if (eng->t.tun_fd < 0 || guard_start(opts, &eng->guard_flags) < 0)
 		goto out;
 	eng->loop = loop_new();
 	if (!eng->loop) {
@@ -282,6 +284,12 @@ out:
 	 * state file) when its socket closes. */
 	if (eng->t.tun_fd >= 0)
 		close(eng->t.tun_fd);
+	/* Fail closed: a tunnel that was up and ended in an error keeps the
+	 * kill switch until `sshtun cleanup'. */
+	if (fail_code() == EXIT_OK || !eng->up_since_ms)
+		guard_end(&eng->guard_flags);
+	else if (eng->guard_flags & KS_KILL)
+		log_warn("the kill switch stays after this error; `sshtun cleanup' removes it");
 	if (eng->loop && priv_fd() >= 0)
 		loop_unwatch(eng->loop, priv_fd());
 	priv_close();

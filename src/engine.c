@@ -11,6 +11,8 @@
 #include "fail.h"
 #include "engine.h"
 #include "fq.h"
+#include "guard.h"
+#include "killswitch.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -90,6 +92,8 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	st->mtu = eng->t.mtu;
 	st->uptime_s = up ? (now_ms() - eng->up_since_ms) / 1000 : 0;
 	st->reconnects = eng->reconnects;
+	st->kill_switch = (eng->guard_flags & KS_KILL) != 0;
+	st->dns_guard = (eng->guard_flags & KS_DNS) != 0;
 }
 
 void engine_stats(struct engine *eng, struct engine_stats *st)
@@ -432,6 +436,15 @@ void engine_dns(struct engine *eng, struct engine_dns *d)
 					cfg.domains[i]);
 }
 
+/* -r default: both halves of a family through us. */
+static bool full_tunnel(const struct engine *eng)
+{
+	for (int i = 0; i < eng->nroutes; i++)
+		if (eng->routes[i].plen == 1)
+			return true;
+	return false;
+}
+
 int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 {
 	static struct peer_facts facts[1];	/* large; the loop thread's only */
@@ -441,7 +454,7 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 		if (eng->dns_on)
 			priv_dns_revert();
 		eng->dns_on = false;
-		return 0;
+		return guard_dns(&eng->guard_flags, false, err, errlen);
 	}
 	if (eng->dns_on)
 		return 0;
@@ -474,5 +487,12 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 		return -1;
 	eng->dns_on = true;
 	log_info("DNS through the tunnel (%s)", priv_dns_method());
+	/* A full tunnel's DNS leaks no other way: split DNS (--dns-domain)
+	 * keeps the local resolvers for the rest. */
+	if (!cfg.split && full_tunnel(eng)) {
+		if (guard_dns(&eng->guard_flags, true, err, errlen) < 0)
+			return -1;
+		log_info("DNS to resolvers outside the tunnel blocked");
+	}
 	return 0;
 }

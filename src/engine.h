@@ -91,6 +91,7 @@ struct engine {
 	struct inet_prefix excludes[ENGINE_MAX_ROUTES];
 	int nexcludes;
 	bool dns_on;
+	unsigned guard_flags;		/* killswitch.h's KS_ flags in force */
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;

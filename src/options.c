@@ -23,6 +23,7 @@ void usage(void)
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
 		"              [--compress MODE] [--openssh] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
+		"              [--kill-switch [--allow-lan]]\n"
 		"              [user@]host[:port]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
@@ -452,7 +453,8 @@ static int split_target(struct client_opts *o, const char *arg)
 
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
-	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER };
+	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER,
+	       OPT_KILL, OPT_LAN };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -464,6 +466,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "dns", no_argument, NULL, OPT_DNS },
 		{ "dns-domain", required_argument, NULL, OPT_DNSDOM },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "kill-switch", no_argument, NULL, OPT_KILL },
+		{ "allow-lan", no_argument, NULL, OPT_LAN },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -559,6 +563,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 			break;
 		case OPT_REMOTE: o->remote_command = optarg; break;
 		case OPT_USER: o->run_as = optarg; break;
+		case OPT_KILL: o->kill_switch = true; break;
+		case OPT_LAN: o->allow_lan = true; break;
 		case OPT_MTU:
 			if (uint_arg("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;
@@ -573,6 +579,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		return fail(EXIT_USAGE, optind >= argc ? "no host given" : "too many arguments: `%s'",
 			    optind < argc ? argv[optind + 1] : "");
 	}
+	if (o->allow_lan && !o->kill_switch)
+		return fail(EXIT_USAGE, "--allow-lan goes with --kill-switch");
 	if (split_target(o, argv[optind]) < 0)
 		return -1;
 	if (o->ssh.user)

@@ -35,6 +35,7 @@ struct client_opts {
 	bool no_shell;			/* -N */
 	bool background;		/* -f */
 	const char *run_as;		/* --user: who the network side runs as */
+	bool kill_switch, allow_lan;	/* --kill-switch, --allow-lan */
 	unsigned mtu;
 	unsigned alive_interval, alive_count;	/* ServerAlive* */
 	int verbosity;

@@ -22,6 +22,7 @@
 
 #include "dns.h"
 #include "hello.h"
+#include "killswitch.h"
 #include "state.h"
 
 #define PRIV_ROOT_SUBCOMMAND "__root-side"	/* hidden: what sudo runs */
@@ -44,6 +45,7 @@ enum priv_op {
 	PRIV_DNS_APPLY,		/* dns -> msg: the method used */
 	PRIV_DNS_REVERT,
 	PRIV_DETACH,		/* -f: the instance left the terminal */
+	PRIV_GUARD,		/* arg: KS_ flags | port << 16; a: a server to allow (family 0: none) */
 	PRIV_OP_END
 };
 
@@ -83,6 +85,7 @@ struct priv_root {
 	int nexcludes;
 	bool dns_on, detached;
 	const char *dns_method;
+	struct killswitch ks;	/* ks.table "": none; flags 0 at the end: a clean exit */
 };
 
 /* fd: the socketpair; state_path: NULL to name it from the instance. */
@@ -136,5 +139,9 @@ int priv_dns_apply(const struct dns_config *cfg, char *err, size_t errlen);
 void priv_dns_revert(void);
 const char *priv_dns_method(void);
 void priv_detach(void);
+/* The guard table (killswitch.h): sets its flags and, with server (may be
+ * NULL), allows one more SSH server's address and port.  flags 0 removes
+ * it: a clean exit says so; without it the table outlives the instance. */
+int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, char *err, size_t errlen);
 
 #endif

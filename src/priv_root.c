@@ -437,6 +437,58 @@ static int h_detach(struct priv_root *r, const struct priv_req *q, struct priv_r
 	return 0;
 }
 
+static bool same_server(const struct ks_server *s, const struct inet_prefix *a, unsigned port)
+{
+	return s->port == port && s->addr.family == a->family &&
+	       !memcmp(&s->addr.addr, &a->addr, a->family == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr));
+}
+
+/* The guard table: recorded in the state file before it exists, so that
+ * nothing is ever in place that cleanup would not know of.  Turned off
+ * (flags 0) only by the instance's clean exit. */
+static int h_guard(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	struct killswitch k = r->ks;
+	unsigned flags = q->arg & 0xffff, port = q->arg >> 16;
+	char rec[STATE_LINE_MAX], err[300];
+	bool had = r->ks.table[0] != '\0';
+	int i;
+
+	if ((flags & ~(unsigned)KS_FLAGS) || ((flags & KS_ALLOW_LAN) && !(flags & KS_KILL)))
+		return refuse(a, -EINVAL, "bad kill switch flags %#x", flags);
+	if (q->a.family) {
+		if (!host_ok(&q->a) || port == 0)
+			return refuse(a, -EINVAL, "a server the kill switch allows must be one address and a port (port %u)",
+				      port);
+		for (i = 0; i < k.nservers && !same_server(&k.servers[i], &q->a, port); i++)
+			;
+		if (i == k.nservers && k.nservers == KS_MAX_SERVERS)
+			return refuse(a, -ENOSPC, "the kill switch allows at most %d server addresses", KS_MAX_SERVERS);
+		if (i == k.nservers)
+			k.servers[k.nservers++] = (struct ks_server){ q->a, (uint16_t)port };
+	}
+	if (!had && !flags)
+		return 0;
+	k.flags = flags;
+	snprintf(k.ifname, sizeof(k.ifname), "%s", r->ifname);
+	if (!had)
+		snprintf(k.table, sizeof(k.table), KS_TABLE_PREFIX "%d", (int)getpid());
+	snprintf(rec, sizeof(rec), "nft %s", k.table);
+	if (!had && state_add(&r->st, "%s", rec) < 0)
+		return refuse(a, -ENOSPC, "cannot record the kill switch in the state file %s; not installed", r->st.path);
+	if (ks_apply(&k, err, sizeof(err)) < 0) {
+		if (!had)
+			state_remove(&r->st, rec);
+		return refuse(a, -EIO, "%s", err);
+	}
+	if (!flags) {
+		state_remove(&r->st, rec);
+		memset(&k, 0, sizeof(k));
+	}
+	r->ks = k;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	priv_handler fn;
@@ -456,6 +508,7 @@ static const struct {
 	[PRIV_DNS_APPLY] = { "dns apply", h_dns_apply },
 	[PRIV_DNS_REVERT] = { "dns revert", h_dns_revert },
 	[PRIV_DETACH] = { "detach", h_detach },
+	[PRIV_GUARD] = { "kill switch", h_guard },
 };
 
 /* ---- the loop ---- */
@@ -520,7 +573,12 @@ void priv_root_undo(struct priv_root *r)
 	h_dns_revert(r, &q, &a, NULL);
 	h_unexclude_all(r, &q, &a, NULL);
 	h_unpin(r, &q, &a, NULL);
-	if (r->st.path[0])
+	/* Fail closed: only the instance's clean exit turns the kill switch
+	 * off; otherwise it stays, with its record, for `sshtun cleanup'. */
+	if (r->ks.table[0])
+		log_warn("the kill switch stays (table inet %s): the instance did not end cleanly; "
+			 "`sshtun cleanup' removes it", r->ks.table);
+	else if (r->st.path[0])
 		state_discard(&r->st);
 	if (r->tun_fd >= 0) {
 		/* The interface lives exactly as long as the instance: the

@@ -314,3 +314,19 @@ void priv_detach(void)
 	req_init(&q, PRIV_DETACH);
 	call(&q, &a, NULL);
 }
+
+int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, char *err, size_t errlen)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int rc;
+
+	req_init(&q, PRIV_GUARD);
+	q.arg = flags | (port & 0xffff) << 16;
+	if (server)
+		q.a = *server;
+	rc = call(&q, &a, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", a.msg);
+	return rc;
+}

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "hello.h"
+#include "killswitch.h"
 #include "log.h"
 #include "state.h"
 
@@ -74,6 +75,15 @@ static const char *check_dns(const char *args, const char *backup, struct state_
 	return NULL;
 }
 
+/* "sshtun_guard_PID": root deletes that table, and no other. */
+static const char *check_nft(const char *args, const char *backup, struct state_record *r)
+{
+	if (!ks_table_ok(args))
+		return "bad nftables table name";
+	snprintf(r->table, sizeof(r->table), "%s", args);
+	return NULL;
+}
+
 static const struct {
 	const char *name;
 	enum state_kind kind;
@@ -82,6 +92,7 @@ static const struct {
 	{ "pid", STATE_PID, check_pid },
 	{ "pin", STATE_PIN, check_pin },
 	{ "dns", STATE_DNS, check_dns },
+	{ "nft", STATE_NFT, check_nft },
 };
 
 int state_parse(const char *text, size_t len, const char *path, const char *backup,

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "dns.h"
 #include "fail.h"
+#include "killswitch.h"
 #include "log.h"
 #include "netlink.h"
 #include "pidexe.h"
@@ -49,6 +50,17 @@ static int undo_dns(const struct state_record *r, bool verbose)
 	return dns_undo_record(args, verbose);
 }
 
+static int undo_nft(const struct state_record *r, bool verbose)
+{
+	if (ks_remove(r->table) < 0) {
+		log_warn("cannot remove the nftables table inet %s (the kill switch)", r->table);
+		return -1;
+	}
+	if (verbose)
+		printf("removed the kill switch (nftables table inet %s)\n", r->table);
+	return 0;
+}
+
 /* Each kind of record, and how it is undone.  pid records are not undone:
  * they say whether the writer still runs. */
 static const struct {
@@ -57,6 +69,7 @@ static const struct {
 } undoers[] = {
 	{ STATE_PIN, undo_pin },
 	{ STATE_DNS, undo_dns },
+	{ STATE_NFT, undo_nft },
 };
 
 int state_undo(const char *path, bool verbose)

@@ -39,6 +39,9 @@ static void test_good(void **state)
 	assert_int_equal(rec[2].kind, STATE_DNS);
 	assert_string_equal(rec[2].args, "file " BACKUP);
 	assert_string_equal(rec[4].args, "resolvconf tun.sshtun0");
+	assert_int_equal(parse("nft sshtun_guard_4242\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_NFT);
+	assert_string_equal(rec[0].table, "sshtun_guard_4242");
 }
 
 /* Each of these is skipped; the good line after it still counts. */
@@ -51,6 +54,8 @@ static void test_hostile(void **state)
 		"dns file /etc/shadow", "dns file " BACKUP "x", "dns resolvectl --set-dns",
 		"dns resolvectl a b", "dns resolvconf ../x", "dns nsupdate x", "dns",
 		"rm -rf /", "noargs",
+		"nft", "nft sshtun", "nft sshtun_guard_", "nft sshtun_guard_12 x", "nft sshtun_guard_1;flush",
+		"nft sshtun_rpf", "nft sshtun_guard_123456789012345678901234567890",
 	};
 
 	log_level = LOG_QUIET;
