@@ -111,7 +111,8 @@ static const int asan_report[] = {
 };
 #endif
 
-static const int fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD };
+/* F_SETPIPE_SZ: the worker fits its stdout pipe to the link's rate. */
+static const int fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_SETPIPE_SZ };
 
 static int add_rules(scmp_filter_ctx ctx)
 {

@@ -42,8 +42,22 @@
 
 #define HELLO_TIMEOUT_MS 30000	/* the client sends its hello at once */
 
+/* The two pipes to sshd, read and written in whole batches: a read that
+ * returns less than it asked for emptied the pipe, and a write that takes
+ * less than it was given filled it, so the next call would only say EAGAIN:
+ * it is not made, and poll tells when there is more (on_stdin, on_stdout
+ * clear the marks).  One system call per batch each way, not two. */
+struct stdio_pipes {
+	bool in_pipe;		/* stdin is a pipe */
+	bool in_empty;		/* the last read drained stdin */
+	bool out_full;		/* the last write filled stdout */
+	int out_size;		/* stdout's pipe size now (0: not a pipe) */
+	uint64_t sized_at_rate;	/* the link rate out_size was last fitted to */
+};
+
 struct server {
 	struct serve_config cfg;
+	struct stdio_pipes pipes;
 	struct pressure pressure;	/* for --compress auto toward the client */
 	uint64_t pressure_bytes;
 	struct loop *loop;
@@ -60,25 +74,40 @@ struct server {
 
 static ssize_t fd_read(void *ctx, uint8_t *buf, size_t len)
 {
-	ssize_t n = read(STDIN_FILENO, buf, len);
+	struct stdio_pipes *p = ctx;
+	ssize_t n;
 
+	if (p->in_empty)
+		return -EAGAIN;
+	n = read(STDIN_FILENO, buf, len);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (errno == EAGAIN || errno == EINTR) {
+			p->in_empty = errno == EAGAIN;
 			return -EAGAIN;
+		}
 		return fail(EXIT_ERROR, "reading from the channel: %s", strerror(errno));
 	}
+	/* Only a pipe promises that a short read took all it had. */
+	p->in_empty = p->in_pipe && n > 0 && (size_t)n < len;
 	return n;
 }
 
 static ssize_t fd_write(void *ctx, const uint8_t *buf, size_t len)
 {
-	ssize_t n = write(STDOUT_FILENO, buf, len);
+	struct stdio_pipes *p = ctx;
+	ssize_t n;
 
+	if (p->out_full)
+		return -EAGAIN;
+	n = write(STDOUT_FILENO, buf, len);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (errno == EAGAIN || errno == EINTR) {
+			p->out_full = errno == EAGAIN;
 			return -EAGAIN;
+		}
 		return fail(EXIT_ERROR, "writing to the channel: %s", strerror(errno));
 	}
+	p->out_full = (size_t)n < len;
 	return n;
 }
 
@@ -105,8 +134,8 @@ static void refuse(struct server *s, const char *why)
 
 		if (tunnel_flush(&s->t) < 0)
 			break;
-		if (tunnel_tx_pending(&s->t))
-			poll(&p, 1, 100);
+		if (tunnel_tx_pending(&s->t) && poll(&p, 1, 100) > 0)
+			s->pipes.out_full = false;
 	}
 	finish(s, EXIT_REFUSED);
 }
@@ -237,27 +266,77 @@ static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame =
 static void update_watches(struct server *s);
 
 /* What sits in the pipe (or socketpair) to sshd waits in first-come order
- * below our fair queue: keep it to a few packets' worth.  sshd reads up to
- * 16 KiB at a time (CHAN_RBUF), so twice that keeps it busy. */
-#define STDOUT_QUEUE (32 * 1024)
+ * below our fair queue, as the socket's unsent bytes do below the client's
+ * (TCP_NOTSENT_LOWAT): so the pipe is sized to what the link takes in about
+ * TUNNEL_BUDGET_MS, measured (tunnel.c rate_update), never below
+ * STDOUT_MIN (sshd reads up to 16 KiB at a time, CHAN_RBUF: twice that
+ * keeps it busy) nor above STDOUT_MAX (fs.pipe-max-size's default, what an
+ * unprivileged process may ask).  The queue then forms in the fair queue
+ * at any rate, and a fast link still gets batches of up to 1 MiB per write.
+ * Its stdin, which only we drain, is big from the start: sshd hands over
+ * what it has in one write, we take it in one read. */
+#define STDOUT_MIN (32 * 1024)
+#define STDOUT_MAX (1024 * 1024)
+#define STDIN_PIPE (1024 * 1024)
 
-static void short_stdout(void)
+/* The pipe size for bytes_per_s: a power of two, as the kernel makes it. */
+static int stdout_want(uint64_t bytes_per_s)
+{
+	uint64_t want = bytes_per_s * TUNNEL_BUDGET_MS / 1000;
+	int size = STDOUT_MIN;
+
+	while (size < STDOUT_MAX && (uint64_t)size < want)
+		size *= 2;
+	return size;
+}
+
+static void size_pipes(struct server *s)
 {
 	struct stat sb;
-	int v = STDOUT_QUEUE;
+	int v = STDOUT_MIN;
 
+	s->pipes.in_pipe = fstat(STDIN_FILENO, &sb) == 0 && S_ISFIFO(sb.st_mode);
+	if (s->pipes.in_pipe && fcntl(STDIN_FILENO, F_SETPIPE_SZ, STDIN_PIPE) < 0)
+		log_debug("stdin pipe stays small: %s", strerror(errno));
 	if (fstat(STDOUT_FILENO, &sb) < 0)
 		return;
-	if (S_ISFIFO(sb.st_mode))
-		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, v);
-	else if (S_ISSOCK(sb.st_mode))
+	if (S_ISFIFO(sb.st_mode)) {
+		v = fcntl(STDOUT_FILENO, F_SETPIPE_SZ, v);
+		s->pipes.out_size = v > 0 ? v : 0;
+	} else if (S_ISSOCK(sb.st_mode))
 		setsockopt(STDOUT_FILENO, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
+/* Refits stdout's pipe when the measured rate moved (at most once per
+ * measurement, every 100 ms or more).  Shrinking below what the pipe holds
+ * fails (EBUSY): the next measurement tries again. */
+static void fit_stdout(struct server *s)
+{
+	uint64_t rate = s->t.rate.bytes_per_s;
+	int want, got;
+
+	if (!s->pipes.out_size || rate == s->pipes.sized_at_rate)
+		return;
+	s->pipes.sized_at_rate = rate;
+	want = stdout_want(rate);
+	if (want == s->pipes.out_size)
+		return;
+	got = fcntl(STDOUT_FILENO, F_SETPIPE_SZ, want);
+	if (got > 0) {
+		log_debug("stdout pipe %d -> %d bytes (link %llu bytes/s)", s->pipes.out_size, got,
+			  (unsigned long long)rate);
+		s->pipes.out_size = got;
+		s->pipes.out_full = false;	/* a bigger pipe has room */
+	}
 }
 
 static void on_stdin(struct loop *loop, int fd, short revents, void *ctx)
 {
 	struct server *s = ctx;
-	int rc = tunnel_input(&s->t);
+	int rc;
+
+	s->pipes.in_empty = false;
+	rc = tunnel_input(&s->t);
 
 	if (rc == 1) {
 		log_verbose("channel closed by the client");
@@ -276,6 +355,7 @@ static void on_stdout(struct loop *loop, int fd, short revents, void *ctx)
 		finish(s, EXIT_OK);
 		return;
 	}
+	s->pipes.out_full = false;
 	if (tunnel_flush(&s->t) < 0)
 		finish(s, EXIT_ERROR);
 }
@@ -304,6 +384,7 @@ static void before_poll(struct loop *loop, void *ctx)
 		finish(s, EXIT_ERROR);
 		return;
 	}
+	fit_stdout(s);
 	update_watches(s);
 }
 
@@ -427,7 +508,7 @@ int serve_main(int argc, char **argv)
 		snprintf(why, sizeof(why), "server: %s", err);
 	if (!why[0] && sandbox_privileged() && split(&s, &code, why, sizeof(why)) > 0)
 		return code;
-	if (tunnel_init(&s.t, &stdio_link, NULL, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
+	if (tunnel_init(&s.t, &stdio_link, &s.pipes, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
 		log_error("%s", fail_msg());
 		return EXIT_ERROR;
 	}
@@ -436,7 +517,7 @@ int serve_main(int argc, char **argv)
 		return EXIT_ERROR;
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	fcntl(STDOUT_FILENO, F_SETFL, fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
-	short_stdout();
+	size_pipes(&s);
 	/* The magic line goes first, before anything can fail, so the client
 	 * knows a helper is answering and can show our error frames. */
 	tunnel_queue_raw(&s.t, magic, magic_format(magic, sizeof(magic)));

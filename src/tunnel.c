@@ -428,6 +428,10 @@ int tunnel_flush(struct tunnel *t)
 		left = tx_unsent(t);
 		if (left > t->budget)
 			left = t->budget;
+		/* pump() stops past the budget, not at it: a tail shorter than
+		 * a packet goes with the rest, not in a write of its own. */
+		if (tx_unsent(t) - left < packet_room(t))
+			left = tx_unsent(t);
 		/* After EAGAIN the link may already hold the first try's
 		 * bytes (link_ops): offer at least those again, whatever the
 		 * budget says now. */

@@ -69,6 +69,7 @@ struct fake_link {
 	size_t held_len;
 	uint8_t *out;		/* what went out */
 	size_t out_len, out_cap;
+	int writes;		/* calls that took bytes */
 	const uint8_t *in;	/* what reads return, in_chunk at a time */
 	size_t in_len, in_off;
 };
@@ -134,6 +135,7 @@ static ssize_t fake_write(void *ctx, const uint8_t *buf, size_t len)
 		return -ENOBUFS;
 	}
 	emit(l, buf, n);
+	l->writes++;
 	return (ssize_t)n;
 }
 
@@ -401,6 +403,23 @@ static void test_partial_writes(void **state)
 	assert_all_sent_in_order(x);
 }
 
+/* The budget caps a write, and pump() stops only once it is passed: the
+ * few bytes past it go in the same write, not in one of their own (the
+ * helper's pipe to sshd saw 16686 + 186, 16686 + 186, ...). */
+static void test_whole_batches(void **state)
+{
+	struct fx *x = *state;
+
+	x->t.budget = 16384;
+	for (int i = 0; i < 24; i++)
+		inject(x, 1400, 2, 'w');
+	pump(x, 1);
+	/* 12 frames of 1412 bytes pass 16384: two writes of 16944. */
+	assert_int_equal(x->l.out_len, 24 * (FRAME_HDR_LEN + 1400));
+	assert_int_equal(x->l.writes, 2);
+	assert_all_sent_in_order(x);
+}
+
 /* ---- compression batches ---- */
 
 static int cmp_u16(const void *a, const void *b)
@@ -595,6 +614,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_enobufs_after_partial_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_while_blocked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_whole_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_overtakes_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deflate_fails, setup, teardown),
