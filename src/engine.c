@@ -143,11 +143,39 @@ static int find_route(const struct engine *eng, const struct inet_prefix *p)
 	return -1;
 }
 
+/* A full tunnel's halves go in p (kept, returned: how many) or u (those of
+ * a family the lease has no address in).  Before any lease, all are kept. */
+static int split_uncarried(const struct engine *eng, struct inet_prefix *p, int n, struct inet_prefix *u, int *nu)
+{
+	const struct hello *l = &eng->lease;
+	int kept = 0;
+
+	*nu = 0;
+	for (int i = 0; i < n; i++) {
+		bool carried = p[i].family == AF_INET ? l->client4.family != 0 : l->client6.family != 0;
+
+		if (!carried && (l->client4.family || l->client6.family) && eng->nunreach + *nu < 4)
+			u[(*nu)++] = p[i];
+		else
+			p[kept++] = p[i];
+	}
+	return kept;
+}
+
+static int find_unreach(const struct engine *eng, const struct inet_prefix *p)
+{
+	for (int i = 0; i < eng->nunreach; i++)
+		if (eng->unreach[i].family == p->family && eng->unreach[i].plen == p->plen &&
+		    !memcmp(&eng->unreach[i].addr, &p->addr, sizeof(p->addr)))
+			return i;
+	return -1;
+}
+
 int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen)
 {
-	struct inet_prefix p[4];
+	struct inet_prefix p[4], u[4];
 	char s[ENGINE_CIDR_STRLEN];
-	int n, rc;
+	int n, nu = 0, rc;
 
 	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
 		return -1;
@@ -163,6 +191,8 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 	}
 	if (!strcmp(cidr, "default") && routes_pin_server(eng, err, errlen) < 0)
 		return -1;
+	if (!strcmp(cidr, "default"))
+		n = split_uncarried(eng, p, n, u, &nu);
 	for (int i = 0; i < n; i++) {
 		rc = priv_route(true, &p[i], 0);
 		if (rc == -EEXIST) {
@@ -187,6 +217,20 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 		eng->routes[eng->nroutes++] = p[i];
 		log_info("route %s via %s", inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname);
 	}
+	for (int i = 0; i < nu; i++) {
+		inet_prefix_str(&u[i], true, s, sizeof(s));
+		if (priv_unreach(true, &u[i]) == 0) {
+			eng->unreach[eng->nunreach++] = u[i];
+			log_info("route %s unreachable: the server offers no IPv%c", s, u[i].family == AF_INET ? '4' : '6');
+		} else if (priv_route(true, &u[i], 0) == 0) {
+			/* Into the tunnel, which drops it: still not out. */
+			eng->routes[eng->nroutes++] = u[i];
+			log_warn("route %s via %s (it cannot be made unreachable)", s, eng->ifname);
+		} else {
+			log_warn("route %s: neither unreachable nor through %s: it may leave by the physical link", s,
+				 eng->ifname);
+		}
+	}
 	return 0;
 }
 
@@ -202,6 +246,15 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 		return routes_unexclude(eng, &p[0], err, errlen);
 	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
 		return -1;
+	/* The unreachable halves of a full tunnel go with it. */
+	for (int i = 0, k; i < n; i++) {
+		if ((k = find_unreach(eng, &p[i])) < 0)
+			continue;
+		priv_unreach(false, &p[i]);
+		eng->unreach[k] = eng->unreach[--eng->nunreach];
+		log_info("route %s (unreachable) removed", inet_prefix_str(&p[i], true, s, sizeof(s)));
+		p[i--] = p[--n];
+	}
 	for (int i = 0; i < n; i++) {
 		if (find_route(eng, &p[i]) < 0) {
 			snprintf(err, errlen, "no route %s through this tunnel (see route list)",

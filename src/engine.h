@@ -92,6 +92,10 @@ struct engine {
 	int nexcludes;
 	bool dns_on;
 	unsigned guard_flags;		/* killswitch.h's KS_ flags in force */
+	/* Full tunnel: the halves of a family the server gave us no address
+	 * in, unreachable (never out the physical link). */
+	struct inet_prefix unreach[4];
+	int nunreach;
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;

@@ -378,6 +378,23 @@ int net_route_del_ours(const struct inet_prefix *dst, int ifindex)
 	return nl_talk(&req, NULL, NULL);
 }
 
+/* An unreachable route (RTN_UNREACHABLE, ours): what a family the tunnel
+ * does not carry gets in a full tunnel.  No interface: it is not tied to
+ * the TUN, so it must be deleted (and recorded) on its own. */
+int net_route_unreachable(bool add, const struct inet_prefix *dst)
+{
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	if (!prefix_ok(dst))
+		return -EINVAL;
+	rtm = route_begin(&req, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0, dst, 0);
+	rtm->rtm_type = RTN_UNREACHABLE;
+	rtm->rtm_protocol = RTPROT_SSHTUN;
+	rtm->rtm_scope = add ? RT_SCOPE_UNIVERSE : RT_SCOPE_NOWHERE;
+	return nl_talk(&req, NULL, NULL);
+}
+
 /* A route message's header and attributes, or -1 when it is too short. */
 static int route_parse(const struct nlmsghdr *nh, const struct rtmsg **rtm,
 		       const struct rtattr **tb)

@@ -41,6 +41,10 @@ int net_route_del(const struct inet_prefix *dst, int ifindex);
  * first when its metric is lower (IPv6 adds at metric 1024). */
 int net_route_del_ours(const struct inet_prefix *dst, int ifindex);
 
+/* Adds or deletes an unreachable route for dst (ours, by protocol): the
+ * kernel refuses what it would catch at once (ENETUNREACH). */
+int net_route_unreachable(bool add, const struct inet_prefix *dst);
+
 /* The route the kernel would use to reach addr: out ifindex and gateway
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */
 int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway);

@@ -46,6 +46,7 @@ enum priv_op {
 	PRIV_DNS_REVERT,
 	PRIV_DETACH,		/* -f: the instance left the terminal */
 	PRIV_GUARD,		/* arg: KS_ flags | port << 16; a: a server to allow (family 0: none) */
+	PRIV_UNREACH,		/* arg: 1 add, 0 del; a: a half (/1) the tunnel cannot carry */
 	PRIV_OP_END
 };
 
@@ -86,6 +87,8 @@ struct priv_root {
 	bool dns_on, detached;
 	const char *dns_method;
 	struct killswitch ks;	/* ks.table "": none; flags 0 at the end: a clean exit */
+	struct inet_prefix unreach[4];	/* unreachable halves (PRIV_UNREACH) */
+	int nunreach;
 };
 
 /* fd: the socketpair; state_path: NULL to name it from the instance. */
@@ -142,6 +145,9 @@ void priv_detach(void);
 /* The guard table (killswitch.h): sets its flags and, with server (may be
  * NULL), allows one more SSH server's address and port.  flags 0 removes
  * it: a clean exit says so; without it the table outlives the instance. */
+/* A full tunnel's half of a family the server does not carry: made
+ * unreachable (add) or given back (del). */
+int priv_unreach(bool add, const struct inet_prefix *half);
 int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, char *err, size_t errlen);
 
 #endif

@@ -489,6 +489,47 @@ static int h_guard(struct priv_root *r, const struct priv_req *q, struct priv_re
 	return 0;
 }
 
+static int find_unreach(const struct priv_root *r, const struct inet_prefix *p)
+{
+	for (int i = 0; i < r->nunreach; i++)
+		if (r->unreach[i].family == p->family && r->unreach[i].plen == p->plen &&
+		    !memcmp(&r->unreach[i].addr, &p->addr, sizeof(p->addr)))
+			return i;
+	return -1;
+}
+
+/* A half of a family the tunnel does not carry, in a full tunnel: it
+ * fails at once rather than leave by the physical link.  Not tied to the
+ * TUN, so recorded (and undone) like the pin. */
+static int h_unreach(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
+	int i = find_unreach(r, &q->a), rc;
+
+	if (!prefix_ok(&q->a) || q->a.plen != 1 || q->arg > 1)
+		return refuse(a, -EINVAL, "only a half (/1) of a family can be made unreachable");
+	snprintf(rec, sizeof(rec), "unreach %s", str(&q->a, s, sizeof(s)));
+	if (!q->arg) {
+		if (i < 0)
+			return 0;
+		net_route_unreachable(false, &q->a);
+		state_remove(&r->st, rec);
+		r->unreach[i] = r->unreach[--r->nunreach];
+		return 0;
+	}
+	if (i >= 0)
+		return 0;
+	if (r->nunreach == (int)ARRAY_SIZE(r->unreach) || state_add(&r->st, "%s", rec) < 0)
+		return refuse(a, -ENOSPC, "cannot record the unreachable route %s; not added", s);
+	rc = net_route_unreachable(true, &q->a);
+	if (rc < 0) {
+		state_remove(&r->st, rec);
+		return refuse(a, rc, "cannot make %s unreachable: %s", s, strerror(-rc));
+	}
+	r->unreach[r->nunreach++] = q->a;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	priv_handler fn;
@@ -509,6 +550,7 @@ static const struct {
 	[PRIV_DNS_REVERT] = { "dns revert", h_dns_revert },
 	[PRIV_DETACH] = { "detach", h_detach },
 	[PRIV_GUARD] = { "kill switch", h_guard },
+	[PRIV_UNREACH] = { "unreachable", h_unreach },
 };
 
 /* ---- the loop ---- */
@@ -573,6 +615,10 @@ void priv_root_undo(struct priv_root *r)
 	h_dns_revert(r, &q, &a, NULL);
 	h_unexclude_all(r, &q, &a, NULL);
 	h_unpin(r, &q, &a, NULL);
+	while (r->nunreach > 0) {
+		q.a = r->unreach[0];
+		h_unreach(r, &q, &a, NULL);
+	}
 	/* Fail closed: only the instance's clean exit turns the kill switch
 	 * off; otherwise it stays, with its record, for `sshtun cleanup'. */
 	if (r->ks.table[0])

@@ -330,3 +330,14 @@ int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, 
 		snprintf(err, errlen, "%s", a.msg);
 	return rc;
 }
+
+int priv_unreach(bool add, const struct inet_prefix *half)
+{
+	struct priv_req q;
+	struct priv_resp a;
+
+	req_init(&q, PRIV_UNREACH);
+	q.arg = add;
+	q.a = *half;
+	return call(&q, &a, NULL);
+}

@@ -84,6 +84,14 @@ static const char *check_nft(const char *args, const char *backup, struct state_
 	return NULL;
 }
 
+/* A half: "::/1", "128.0.0.0/1". */
+static const char *check_unreach(const char *args, const char *backup, struct state_record *r)
+{
+	if (inet_prefix_parse(args, &r->dst) < 0 || r->dst.plen != 1 || strchr(args, ' '))
+		return "bad unreachable half";
+	return NULL;
+}
+
 static const struct {
 	const char *name;
 	enum state_kind kind;
@@ -93,6 +101,7 @@ static const struct {
 	{ "pin", STATE_PIN, check_pin },
 	{ "dns", STATE_DNS, check_dns },
 	{ "nft", STATE_NFT, check_nft },
+	{ "unreach", STATE_UNREACH, check_unreach },
 };
 
 int state_parse(const char *text, size_t len, const char *path, const char *backup,

@@ -61,6 +61,19 @@ static int undo_nft(const struct state_record *r, bool verbose)
 	return 0;
 }
 
+static int undo_unreach(const struct state_record *r, bool verbose)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	int rc = net_route_unreachable(false, &r->dst);
+
+	inet_prefix_str(&r->dst, true, a, sizeof(a));
+	if (rc < 0 && rc != -ESRCH)
+		log_warn("cannot remove the unreachable route %s: %s", a, strerror(-rc));
+	else if (verbose && rc == 0)
+		printf("removed unreachable route %s\n", a);
+	return 0;
+}
+
 /* Each kind of record, and how it is undone.  pid records are not undone:
  * they say whether the writer still runs. */
 static const struct {
@@ -70,6 +83,7 @@ static const struct {
 	{ STATE_PIN, undo_pin },
 	{ STATE_DNS, undo_dns },
 	{ STATE_NFT, undo_nft },
+	{ STATE_UNREACH, undo_unreach },
 };
 
 int state_undo(const char *path, bool verbose)

@@ -83,12 +83,14 @@ in_s ip addr add "$OUT4/24" dev lo
 in_s ip addr add "$OUT6/48" dev lo
 in_c ip route add default via "$S_ADDR"
 in_c ip -6 route add default via "$S_ADDR6"
+# A LAN host that is not there: a neighbour entry sends its packets out.
+in_c ip neigh add 198.51.100.77 lladdr "$(in_s cat /sys/class/net/veth-s/address)" dev veth-c nud permanent
 counters_setup || { echo "Bail out! nft counters"; exit 1; }
 in_c nft list ruleset >"$TMP/ruleset.before"
 
 # ---- 0. the counters see a leak when there is no kill switch ---------------
 diag "--- 0. control: no client"
-poke "$S_ADDR" "$OUT4" "$OUT6"
+poke 198.51.100.77 "$OUT4" "$OUT6"
 check "0: a poke at the LAN leaves veth-c (lan counter $(count lan))" eval '[ "$(count lan)" -gt 0 ]'
 check "0: a poke at the outside leaves veth-c (out counter $(count out))" eval '[ "$(count out)" -gt 0 ]'
 

@@ -42,6 +42,10 @@ static void test_good(void **state)
 	assert_int_equal(parse("nft sshtun_guard_4242\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_NFT);
 	assert_string_equal(rec[0].table, "sshtun_guard_4242");
+	assert_int_equal(parse("unreach 8000::/1\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_UNREACH);
+	assert_int_equal(rec[0].dst.family, AF_INET6);
+	assert_int_equal(rec[0].dst.plen, 1);
 }
 
 /* Each of these is skipped; the good line after it still counts. */
@@ -56,6 +60,7 @@ static void test_hostile(void **state)
 		"rm -rf /", "noargs",
 		"nft", "nft sshtun", "nft sshtun_guard_", "nft sshtun_guard_12 x", "nft sshtun_guard_1;flush",
 		"nft sshtun_rpf", "nft sshtun_guard_123456789012345678901234567890",
+		"unreach", "unreach ::/0", "unreach 10.0.0.0/8", "unreach ::/1 x", "unreach nonsense",
 	};
 
 	log_level = LOG_QUIET;
