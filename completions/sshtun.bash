@@ -184,7 +184,7 @@ _sshtun_files()
 	done < <(compgen -f -- "$cur")
 }
 
-_sshtun_keywords=(AddressFamily BatchMode Compression ConnectTimeout HostName
+_sshtun_keywords=(AddressFamily BatchMode CertificateFile Compression ConnectTimeout HostName
 	IdentitiesOnly IdentityFile Port ProxyCommand ProxyJump ServerAliveCountMax
 	ServerAliveInterval StrictHostKeyChecking User UserKnownHostsFile)
 

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "certs.h"
 #include "common.h"
 #include "fail.h"
 #include "log.h"
@@ -23,6 +25,7 @@ struct attempt {
 	char tried[400];	/* for the final message: what we tried */
 	bool rsa_refused;
 	const char *rsa_path;
+	char cert_why[1024];	/* why a certificate was (or will be) refused */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -39,40 +42,6 @@ static void note(struct attempt *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->tried + len, sizeof(a->tried) - len, fmt, ap);
 	va_end(ap);
-}
-
-static int b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < inlen; i++) {
-		const char c = in[i];
-		int v;
-
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else
-			continue;	/* newlines, padding */
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (int)o;
 }
 
 /* What a private key file is, read without the passphrase: its key type and
@@ -130,6 +99,45 @@ static int key_inspect(const char *path, struct keyinfo *ki)
 	return 0;
 }
 
+/* A certificate's problems, noted for the final message (the server gives
+ * no reason).  True: do not offer it, libssh2 cannot sign for it. */
+static bool cert_check(const struct ssh_opts *opts, const struct cert_info *ci, const char *where,
+		       struct attempt *a)
+{
+	char why[400];
+
+	if (strlen(where) > 600)
+		where = "a certificate";
+
+	if (cert_signable(ci, why, sizeof(why)) < 0) {
+		log_verbose("not offering %s: %s", where, why);
+		snprintf(a->cert_why, sizeof(a->cert_why), "%.600s: %s", where, why);
+		return true;
+	}
+	if (cert_problem(ci, opts->user, time(NULL), why, sizeof(why)) == 0) {
+		log_verbose("%s: %s", where, why);
+		snprintf(a->cert_why, sizeof(a->cert_why), "%.600s: %s", where, why);
+	}
+	return false;
+}
+
+static bool agent_cert_skip(const struct ssh_opts *opts, const struct libssh2_agent_publickey *id,
+			    struct attempt *a)
+{
+	struct cert_info ci;
+	char err[200], where[300];
+
+	if (id->blob_len < 4 || get_u32(id->blob) > id->blob_len - 4 ||
+	    !cert_type_is((const char *)id->blob + 4, get_u32(id->blob)))
+		return false;
+	if (cert_parse(id->blob, id->blob_len, &ci, err, sizeof(err)) < 0) {
+		log_verbose("agent key %s: %s", id->comment ? id->comment : "", err);
+		return false;	/* the server may know it better */
+	}
+	snprintf(where, sizeof(where), "agent certificate %s", id->comment ? id->comment : ci.key_id);
+	return cert_check(opts, &ci, where, a);
+}
+
 static int try_agent(const struct ssh_opts *opts, LIBSSH2_SESSION *s, struct attempt *a)
 {
 	LIBSSH2_AGENT *agent;
@@ -147,13 +155,15 @@ static int try_agent(const struct ssh_opts *opts, LIBSSH2_SESSION *s, struct att
 	}
 	while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
 		count++;
+		prev = id;
+		if (agent_cert_skip(opts, id, a))
+			continue;
 		log_verbose("trying agent key %s", id->comment ? id->comment : "");
 		if (libssh2_agent_userauth(agent, opts->user, id) == 0) {
 			log_verbose("authenticated with agent key %s", id->comment ? id->comment : "");
 			rc = 0;
 			break;
 		}
-		prev = id;
 	}
 	if (rc)
 		note(a, "agent (%s keys refused)", count ? "all" : "no");
@@ -163,18 +173,98 @@ out:
 	return rc;
 }
 
+#define CERTS_PER_KEY 4
+
+/* Does the certificate ci certify the key in key_path?  KEY.pub holds the
+ * same key fields, or (no KEY.pub) the certificate is KEY-cert.pub. */
+static bool cert_pairs(const char *cert_path, const struct cert_info *ci, const char *key_path)
+{
+	static uint8_t blob[CERT_BLOB_MAX];
+	char pub[600], err[200];
+	struct reader r;
+	const uint8_t *p;
+	uint32_t n;
+	long len;
+
+	snprintf(pub, sizeof(pub), "%s.pub", key_path);
+	len = cert_read_pub(pub, blob, sizeof(blob), err, sizeof(err));
+	if (len < 0) {
+		snprintf(pub, sizeof(pub), "%s-cert.pub", key_path);
+		return !strcmp(pub, cert_path);
+	}
+	reader_init(&r, blob, (size_t)len);
+	if (reader_u32(&r, &n) < 0 || reader_bytes(&r, n, &p) < 0)
+		return false;
+	return r.len - r.off == ci->pubkey_len && !memcmp(r.p + r.off, ci->pubkey, ci->pubkey_len);
+}
+
+/* The certificates to offer before the key in key_path, in ssh's order:
+ * CertificateFile entries for this key, then KEY-cert.pub beside it. */
+static int certs_for(const struct ssh_opts *opts, const char *key_path, char (*paths)[512], int max)
+{
+	static uint8_t blob[CERT_BLOB_MAX];
+	struct cert_info ci;
+	char err[300], own[512];
+	int n = 0;
+	long len;
+
+	for (int i = 0; i < opts->ncertificates && n < max; i++) {
+		len = cert_read_pub(opts->certificates[i], blob, sizeof(blob), err, sizeof(err));
+		if (len < 0 || cert_parse(blob, (size_t)len, &ci, err, sizeof(err)) < 0) {
+			log_verbose("CertificateFile %s: %s", opts->certificates[i], err);
+			continue;
+		}
+		if (cert_pairs(opts->certificates[i], &ci, key_path))
+			snprintf(paths[n++], sizeof(paths[0]), "%s", opts->certificates[i]);
+	}
+	snprintf(own, sizeof(own), "%s-cert.pub", key_path);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(paths[i], own))
+			return n;
+	if (n < max && access(own, F_OK) == 0)
+		snprintf(paths[n++], sizeof(paths[0]), "%s", own);
+	return n;
+}
+
+/* 0: authenticated; 1: not offered (see a->cert_why); else libssh2's error. */
+static int try_cert(const struct ssh_opts *opts, LIBSSH2_SESSION *s, const char *key_path,
+		    const char *cert_path, const char *pass, struct attempt *a)
+{
+	static uint8_t blob[CERT_BLOB_MAX];
+	struct cert_info ci;
+	char err[300], where[600];
+	long len;
+	int rc;
+
+	len = cert_read_pub(cert_path, blob, sizeof(blob), err, sizeof(err));
+	if (len < 0 || cert_parse(blob, (size_t)len, &ci, err, sizeof(err)) < 0) {
+		note(a, "%s (%s)", cert_path, err);
+		return 1;
+	}
+	snprintf(where, sizeof(where), "certificate %s", cert_path);
+	if (cert_check(opts, &ci, where, a))
+		return 1;
+	log_verbose("trying certificate %s with key %s", cert_path, key_path);
+	rc = libssh2_userauth_publickey_fromfile_ex(s, opts->user, (unsigned)strlen(opts->user), cert_path,
+						    key_path, pass);
+	if (rc == 0)
+		log_verbose("authenticated with certificate %s (ID %s)", cert_path, ci.key_id);
+	return rc;
+}
+
 static int try_keyfile(const struct ssh_opts *opts, LIBSSH2_SESSION *s, const char *path,
 		       bool explicit, struct attempt *a)
 {
 	struct keyinfo ki;
-	char pass[512] = "", prompt[600];
-	int rc;
+	char pass[512] = "", prompt[600], certs[CERTS_PER_KEY][512];
+	int rc, ncerts, certs_refused = 0;
 
 	if (key_inspect(path, &ki) < 0) {
 		if (explicit)
 			log_warn("identity file %s not accessible: %s", path, strerror(errno));
 		return -1;
 	}
+	ncerts = certs_for(opts, path, certs, CERTS_PER_KEY);
 	for (int tries = 0; tries < 3; tries++) {
 		if (ki.encrypted) {
 			if (opts->batch || !tty_available()) {
@@ -184,6 +274,17 @@ static int try_keyfile(const struct ssh_opts *opts, LIBSSH2_SESSION *s, const ch
 			snprintf(prompt, sizeof(prompt), "Enter passphrase for key '%s': ", path);
 			if (tty_ask(prompt, false, pass, sizeof(pass)) < 0 || !pass[0])
 				break;
+		}
+		/* As ssh: the certificates first, then the plain key (which
+		 * also tells a wrong passphrase apart). */
+		certs_refused = 0;
+		for (int c = 0; c < ncerts; c++) {
+			rc = try_cert(opts, s, path, certs[c], pass, a);
+			if (rc == 0) {
+				explicit_bzero(pass, sizeof(pass));
+				return 0;
+			}
+			certs_refused |= rc != 1 ? 1 << c : 0;
 		}
 		log_verbose("trying key %s", path);
 		rc = libssh2_userauth_publickey_fromfile_ex(s, opts->user, (unsigned)strlen(opts->user),
@@ -205,6 +306,9 @@ static int try_keyfile(const struct ssh_opts *opts, LIBSSH2_SESSION *s, const ch
 			a->rsa_refused = true;
 			a->rsa_path = path;
 		}
+		for (int c = 0; c < ncerts; c++)
+			if (certs_refused & 1 << c)
+				note(a, "%s (refused)", certs[c]);
 		note(a, "%s (refused)", path);
 		return -1;
 	}
@@ -308,6 +412,9 @@ int auth_run(const struct ssh_opts *opts, LIBSSH2_SESSION *s)
 	}
 	if (try_interactive(opts, s, methods, &a) == 0)
 		return 0;
+	if (a.cert_why[0])
+		return fail(EXIT_AUTH, "permission denied for %s@%s: %s (tried %s)", opts->user, opts->host,
+			    a.cert_why, a.tried[0] ? a.tried : "nothing else");
 	if (a.rsa_refused)
 		return fail(EXIT_AUTH,
 			    "%s refused RSA key %s: libssh2 1.10 signs RSA only with SHA-1 (ssh-rsa), which OpenSSH 8.8 and later reject; use an ed25519 or ecdsa key",

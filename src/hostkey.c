@@ -46,6 +46,15 @@ static void known_hosts_path(const struct ssh_opts *opts, char *out, size_t cap)
 		snprintf(out, cap, "%s/.ssh/known_hosts", home ? home : "");
 }
 
+static const char *entry_name(const struct ssh_opts *opts, char *name, size_t cap)
+{
+	if (opts->port == 22)
+		snprintf(name, cap, "%s", opts->host);
+	else
+		snprintf(name, cap, "[%s]:%u", opts->host, opts->port);
+	return name;
+}
+
 int hostkeys_load(const struct ssh_opts *opts, struct hostkeys *hk)
 {
 	struct libssh2_knownhost *found;
@@ -58,9 +67,16 @@ int hostkeys_load(const struct ssh_opts *opts, struct hostkeys *hk)
 	hk->kh = libssh2_knownhost_init(hk->tmp);
 	if (!hk->kh)
 		return fail(EXIT_ERROR, "out of memory");
-	if (access(hk->path, F_OK) == 0 &&
-	    libssh2_knownhost_readfile(hk->kh, hk->path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0)
-		log_warn("cannot read every line of %s: %s", hk->path, ssh_errmsg(hk->tmp));
+	if (access(hk->path, F_OK) == 0) {
+		char name[300];
+
+		if (known_hosts_read(hk->kh, hk->path, entry_name(opts, name, sizeof(name)), &hk->markers) < 0)
+			log_warn("cannot read %s: %s", hk->path, strerror(errno));
+		else if (hk->markers.bad_lines)
+			log_verbose("%s: %d line%s libssh2 cannot read, the first on line %d", hk->path,
+				    hk->markers.bad_lines, hk->markers.bad_lines > 1 ? "s" : "",
+				    hk->markers.first_bad);
+	}
 	/* Which key types are on file for this host?  A check with a key that
 	 * cannot match answers MISMATCH exactly when an entry of that type
 	 * exists (libssh2 skips entries of other types). */
@@ -133,15 +149,6 @@ static void fingerprint(LIBSSH2_SESSION *s, char *out, size_t cap)
 }
 
 /* How known_hosts names host:port. */
-static const char *entry_name(const struct ssh_opts *opts, char *name, size_t cap)
-{
-	if (opts->port == 22)
-		snprintf(name, cap, "%s", opts->host);
-	else
-		snprintf(name, cap, "[%s]:%u", opts->host, opts->port);
-	return name;
-}
-
 /* Appends one entry (ssh's own format) rather than rewriting the user's file
  * with libssh2_knownhost_writefile, which would drop lines it cannot parse. */
 static int add_known_host(struct hostkeys *hk, const struct ssh_opts *opts, const char *key,
@@ -211,6 +218,9 @@ int hostkeys_verify(struct hostkeys *hk, const struct ssh_opts *opts, LIBSSH2_SE
 		return fail(EXIT_HOSTKEY, "%s sent a host key of a type we cannot check", opts->host);
 	fingerprint(s, fp, sizeof(fp));
 	log_verbose("server host key: %s %s", kt->label, fp);
+	if (known_hosts_revoked(&hk->markers, key, keylen))
+		return fail(EXIT_HOSTKEY, "the %s host key of %s (%s) is marked @revoked in %s: do not connect; ask the server's admin",
+			    kt->label, opts->host, fp, hk->path);
 	r = libssh2_knownhost_checkp(hk->kh, opts->host, (int)opts->port, key, keylen,
 				     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
 					     kt->kh_type,
@@ -239,6 +249,18 @@ int hostkeys_verify(struct hostkeys *hk, const struct ssh_opts *opts, LIBSSH2_SE
 		return fail(EXIT_HOSTKEY, "cannot check the host key of %s against %s: %s", opts->host,
 			    hk->path, ssh_errmsg(hk->tmp));
 	}
+	/* ssh would check the server's host certificate against the CA; libssh2
+	 * 1.10 offers no certificate host-key algorithm, so the server shows its
+	 * plain key, which only a line of its own can vouch for. */
+	if (hk->markers.ca_line && (opts->strict == SHK_YES || opts->strict == SHK_ACCEPT_NEW))
+		return fail(EXIT_HOSTKEY,
+			    "%s is known only through the @cert-authority line %s:%d, and libssh2 %s cannot check host certificates: add the server's own key after comparing its fingerprint (%s key %s), e.g. ssh-keyscan -t %s %s >> %s",
+			    opts->host, hk->path, hk->markers.ca_line, libssh2_version(0), kt->label, fp,
+			    kt->label[0] == 'E' && kt->label[1] == 'D' ? "ed25519" : kt->label[0] == 'E' ? "ecdsa" : "rsa",
+			    opts->host, hk->path);
+	if (hk->markers.ca_line)
+		log_warn("%s is known only through the @cert-authority line %s:%d, which libssh2 %s cannot use",
+			 opts->host, hk->path, hk->markers.ca_line, libssh2_version(0));
 	switch (opts->strict) {
 	case SHK_YES:
 		return fail(EXIT_HOSTKEY,

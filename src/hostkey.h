@@ -6,6 +6,7 @@
 #include <libssh2.h>
 #include <stddef.h>
 
+#include "known_hosts.h"
 #include "ssh_opts.h"
 
 struct hostkeys {
@@ -13,6 +14,7 @@ struct hostkeys {
 	LIBSSH2_SESSION *tmp;		/* libssh2 wants a session for knownhost_init */
 	char path[512];
 	int known_types;		/* bit per LIBSSH2_HOSTKEY_TYPE_* found for this host */
+	struct known_markers markers;	/* @cert-authority, @revoked for this host */
 };
 
 int hostkeys_load(const struct ssh_opts *opts, struct hostkeys *hk);

@@ -101,6 +101,19 @@ static int kw_identity(struct client_opts *o, const char *v, char *err, size_t e
 	return k ? add_identity(o, k, err, errlen) : -1;
 }
 
+static int kw_certificate(struct client_opts *o, const char *v, char *err, size_t errlen)
+{
+	const char *k;
+
+	if (o->ssh.ncertificates == SSH_MAX_IDENTITIES)
+		return errorf(err, errlen, "too many certificate files (max %d)", SSH_MAX_IDENTITIES);
+	k = keep(o, v, err, errlen);
+	if (!k)
+		return -1;
+	o->ssh.certificates[o->ssh.ncertificates++] = k;
+	return 0;
+}
+
 static int kw_identities_only(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->ssh.identities_only = yes(v);
@@ -199,6 +212,7 @@ static const struct keyword {
 	{ "HostName", kw_hostname, false },
 	{ "IdentityFile", kw_identity, true },
 	{ "IdentitiesOnly", kw_identities_only, false },
+	{ "CertificateFile", kw_certificate, true },
 	{ "UserKnownHostsFile", kw_known_hosts, false },
 	{ "StrictHostKeyChecking", kw_strict, false },
 	{ "ConnectTimeout", kw_timeout, false },
@@ -384,6 +398,11 @@ static int expand(struct client_opts *o)
 	for (int i = 0; i < o->ssh.nidentities; i++) {
 		if (sshconfig_expand(o->ssh.identities[i], o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
 		    set_expanded(o, buf, &o->ssh.identities[i]) < 0)
+			return -1;
+	}
+	for (int i = 0; i < o->ssh.ncertificates; i++) {
+		if (sshconfig_expand(o->ssh.certificates[i], o->ssh.host, o->ssh.port, o->ssh.user, buf, sizeof(buf)) < 0 ||
+		    set_expanded(o, buf, &o->ssh.certificates[i]) < 0)
 			return -1;
 	}
 	if (o->proxy_command && o->proxy_command[0]) {

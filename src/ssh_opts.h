@@ -16,6 +16,8 @@ struct ssh_opts {
 	const char *identities[SSH_MAX_IDENTITIES];	/* -i / IdentityFile */
 	int nidentities;
 	bool identities_only;
+	const char *certificates[SSH_MAX_IDENTITIES];	/* CertificateFile */
+	int ncertificates;
 	const char *known_hosts;	/* UserKnownHostsFile, NULL: ~/.ssh/known_hosts */
 	enum strict_hostkey strict;
 	unsigned connect_timeout_s;	/* per address; 0: 15 */
