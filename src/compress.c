@@ -1,6 +1,7 @@
 /* Compression of DATA frames (compress.h).
  *
- * Why len + COMPRESS_SLACK is always enough room: zlib ends a block when its
+ * Why DEFLATE_SLACK beyond what goes in is always enough room (the caller's
+ * COMPRESS_SLACK adds the header layout's table): zlib ends a block when its
  * symbol buffer fills (16383 symbols at memLevel 8, each covering at least
  * one byte) or at a flush, and emits each block in the cheapest of dynamic,
  * fixed or stored form.  A stored block costs its bytes + 5 (3 header bits,
@@ -13,7 +14,9 @@
  * with Z_BLOCK, so no block spans more than CHUNK < 32506 bytes.  Hence at
  * most two blocks per piece, three pieces for MTU_MAX: at most five blocks,
  * 25 bytes, plus 5 for the empty stored block of Z_SYNC_FLUSH and one byte
- * of leftover bits = len + 31 (random 65535-byte packets measure +30).
+ * of leftover bits = len + 31 (random 65535-byte packets measure +30); five
+ * pieces (COMPRESS_IN_MAX and the layout's table) at most len + 56, within
+ * DEFLATE_SLACK.
  * Without the pieces, a block past the slide could only be bounded by its
  * fixed-code cost, which at levels 1-3 (3-byte matches far back: 25 bits
  * for 24) is some 2 KB over the bytes for a crafted jumbo packet; zlib's
@@ -34,6 +37,8 @@
 #define WINDOW_BITS	(-15)	/* raw deflate: no header, no checksum (ssh has a MAC) */
 #define MEM_LEVEL	8
 #define CHUNK		32000	/* bytes per block at most, see above */
+#define DEFLATE_SLACK	64	/* deflate's output beyond its input, see above */
+#define STAGE_MAX	(COMPRESS_TABLE_MAX + COMPRESS_IN_MAX)	/* a frame in the layout */
 
 /* The flow table: which flows have lately not compressed.  Fixed size, no
  * allocation per packet; a flow that lands on a slot held by another takes
@@ -56,6 +61,7 @@ struct compressor {
 	int level;		/* the level the stream runs at */
 	int want;		/* the level the next frame runs at */
 	bool broken;
+	uint8_t *stage;		/* the header layout's input; NULL: layout off */
 	struct compress_stats st;
 	struct flow flows[FLOWS];
 };
@@ -63,6 +69,7 @@ struct compressor {
 struct decompressor {
 	z_stream z;
 	bool broken;
+	uint8_t *stage;		/* inflated in the header layout; NULL: layout off */
 	struct compress_stats st;
 };
 
@@ -217,7 +224,25 @@ void compressor_free(struct compressor *c)
 	if (!c)
 		return;
 	deflateEnd(&c->z);
+	free(c->stage);
 	free(c);
+}
+
+/* A stage for the header layout: our own fixed size, never the peer's. */
+static int set_stage(uint8_t **stage, bool on)
+{
+	if (!on) {
+		free(*stage);
+		*stage = NULL;
+	} else if (!*stage && !(*stage = malloc(STAGE_MAX))) {
+		return fail(EXIT_ERROR, "out of memory for the header layout");
+	}
+	return 0;
+}
+
+int compressor_set_layout(struct compressor *c, bool hdr)
+{
+	return set_stage(&c->stage, hdr);
 }
 
 int compressor_set_mode(struct compressor *c, int mode)
@@ -268,20 +293,14 @@ static long lost(struct compressor *c, const char *what, int rc)
 		    c->z.msg ? ": " : "", c->z.msg ? c->z.msg : "");
 }
 
-static long deflate_frame(struct compressor *c, const uint8_t *pkt, size_t len, uint8_t *out,
-			  size_t cap)
+/* Deflates in[0..len) (at most STAGE_MAX) as one frame into out, which
+ * has room for len + DEFLATE_SLACK. */
+static long deflate_frame(struct compressor *c, const uint8_t *in, size_t len, uint8_t *out)
 {
-	size_t room = len + COMPRESS_SLACK, done = 0;
+	size_t room = len + DEFLATE_SLACK, done = 0;
 	int rc;
 
-	if (c->broken)
-		return fail(EXIT_ERROR, "compression stream lost after an earlier error");
-	if (len == 0 || len > MTU_MAX)
-		return fail(EXIT_ERROR, "cannot compress a %zu-byte packet (1..%d)", len, MTU_MAX);
-	if (cap < room)
-		return fail(EXIT_ERROR, "compressing a %zu-byte packet needs %zu bytes of room, not %zu",
-			    len, room, cap);
-	c->z.next_in = pkt;
+	c->z.next_in = in;
 	c->z.avail_in = 0;
 	c->z.next_out = out;
 	c->z.avail_out = (uInt)room;
@@ -296,7 +315,7 @@ static long deflate_frame(struct compressor *c, const uint8_t *pkt, size_t len, 
 	do {
 		size_t n = len - done < CHUNK ? len - done : CHUNK;
 
-		c->z.next_in = pkt + done;
+		c->z.next_in = in + done;
 		c->z.avail_in = (uInt)n;
 		done += n;
 		rc = deflate(&c->z, done == len ? Z_SYNC_FLUSH : Z_BLOCK);
@@ -306,26 +325,64 @@ static long deflate_frame(struct compressor *c, const uint8_t *pkt, size_t len, 
 		if (!c->z.avail_out)
 			return lost(c, "output outgrew its bound", rc);
 	} while (done < len);
+	return (long)(room - c->z.avail_out);
+}
 
-	room -= c->z.avail_out;
-	c->st.in_bytes += len;
-	c->st.out_bytes += room;
-	c->st.frames_compressed++;
-	return (long)room;
+/* The caller's own mistakes, caught before the stream is touched. */
+static int check_batch(const struct compressor *c, size_t len, const uint32_t *offsets, int count,
+		       size_t cap)
+{
+	if (c->broken)
+		return fail(EXIT_ERROR, "compression stream lost after an earlier error");
+	if (len == 0 || len > COMPRESS_IN_MAX)
+		return fail(EXIT_ERROR, "cannot compress a %zu-byte batch (1..%d)", len, COMPRESS_IN_MAX);
+	if (count < 1 || count > COMPRESS_BATCH_MAX)
+		return fail(EXIT_ERROR, "cannot compress a batch of %d packets (1..%d)", count,
+			    COMPRESS_BATCH_MAX);
+	if (cap < len + COMPRESS_SLACK)
+		return fail(EXIT_ERROR, "compressing a %zu-byte batch needs %zu bytes of room, not %zu",
+			    len, len + COMPRESS_SLACK, cap);
+	for (int i = 0; i < count; i++) {
+		size_t start = offsets[i], end = i + 1 < count ? offsets[i + 1] : len;
+
+		if ((i == 0 && start != 0) || end <= start || end > len)
+			return fail(EXIT_ERROR, "packet %d of a %zu-byte batch at bad offset %zu", i, len,
+				    start);
+	}
+	return 0;
 }
 
 long compressor_run_batch(struct compressor *c, const uint8_t *buf, size_t len,
-			  const uint32_t *offsets, int count, uint8_t *out, size_t cap)
+			  const uint32_t *offsets, int count, size_t prefix, uint8_t *out,
+			  size_t cap)
 {
-	long n = deflate_frame(c, buf, len, out, cap);
+	long n;
 
+	if (check_batch(c, len, offsets, count, cap) < 0)
+		return -1;
+	if (c->stage) {
+		long staged = zlayout_pack(buf, len, offsets, count, prefix, c->stage);
+
+		if (staged < 0)	/* check_batch vouched for the offsets */
+			return fail(EXIT_ERROR, "cannot lay out a %zu-byte batch (internal error)", len);
+		n = deflate_frame(c, c->stage, (size_t)staged, out);
+	} else {
+		n = deflate_frame(c, buf, len, out);
+	}
+	if (n < 0)
+		return -1;
+	c->st.in_bytes += len;
+	c->st.out_bytes += (uint64_t)n;
+	c->st.frames_compressed++;
 	/* Per-packet sizes are not known inside one deflate run: each flow
 	 * in the batch is credited with the batch's ratio. */
-	for (int i = 0; n > 0 && i < count; i++) {
+	for (int i = 0; i < count; i++) {
 		size_t end = i + 1 < count ? offsets[i + 1] : len;
 		size_t plen = end - offsets[i];
 
-		flow_learn(c, buf + offsets[i], plen, (size_t)((uint64_t)plen * (uint64_t)n / len));
+		if (plen > prefix)
+			flow_learn(c, buf + offsets[i] + prefix, plen - prefix,
+				   (size_t)((uint64_t)plen * (uint64_t)n / len));
 	}
 	return n;
 }
@@ -358,7 +415,13 @@ void decompressor_free(struct decompressor *d)
 	if (!d)
 		return;
 	inflateEnd(&d->z);
+	free(d->stage);
 	free(d);
+}
+
+int decompressor_set_layout(struct decompressor *d, bool hdr)
+{
+	return set_stage(&d->stage, hdr);
 }
 
 static long corrupt(struct decompressor *d, const char *why)
@@ -367,17 +430,13 @@ static long corrupt(struct decompressor *d, const char *why)
 	return fail(EXIT_ERROR, "corrupt compressed frame: %s", why);
 }
 
-long decompressor_run(struct decompressor *d, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+/* Inflates one frame into out[0..cap): the bytes that came out, or -1. */
+static long inflate_frame(struct decompressor *d, const uint8_t *in, size_t len, uint8_t *out,
+			  size_t cap)
 {
 	size_t n;
 	int rc, where;
 
-	if (d->broken)
-		return fail(EXIT_ERROR, "compressed stream from the peer lost after an earlier error");
-	if (cap == 0 || cap > UINT_MAX || len > UINT_MAX)
-		return fail(EXIT_ERROR, "decompressing %zu bytes into %zu: bad sizes", len, cap);
-	if (len == 0)
-		return corrupt(d, "empty");
 	d->z.next_in = in;
 	d->z.avail_in = (uInt)len;
 	d->z.next_out = out;
@@ -431,10 +490,35 @@ long decompressor_run(struct decompressor *d, const uint8_t *in, size_t len, uin
 		return corrupt(d, "it does not end on a byte boundary");
 	if (n == 0)
 		return corrupt(d, "it holds no packet");
-	d->st.in_bytes += n;
+	return (long)n;
+}
+
+long decompressor_run(struct decompressor *d, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+	const char *why;
+	long n;
+
+	if (d->broken)
+		return fail(EXIT_ERROR, "compressed stream from the peer lost after an earlier error");
+	if (cap == 0 || cap > COMPRESS_IN_MAX || len > UINT_MAX)
+		return fail(EXIT_ERROR, "decompressing %zu bytes into %zu: bad sizes", len, cap);
+	if (len == 0)
+		return corrupt(d, "empty");
+	if (!d->stage) {
+		n = inflate_frame(d, in, len, out, cap);
+	} else {
+		/* The table comes on top of the packets' cap: a bomb stops
+		 * there too (STAGE_MAX, ours). */
+		n = inflate_frame(d, in, len, d->stage, cap + COMPRESS_TABLE_MAX);
+		if (n > 0 && (n = zlayout_unpack(d->stage, (size_t)n, out, cap, &why)) < 0)
+			return corrupt(d, why);
+	}
+	if (n < 0)
+		return -1;
+	d->st.in_bytes += (uint64_t)n;
 	d->st.out_bytes += len;
 	d->st.frames_compressed++;
-	return (long)n;
+	return n;
 }
 
 void decompressor_stats(const struct decompressor *d, struct compress_stats *st)

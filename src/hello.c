@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -67,6 +68,8 @@ static int parse_compress(void *field, char *v)
 	for (name = strtok_r(v, ",", &save); name; name = strtok_r(NULL, ",", &save))
 		if (!strcmp(name, "zlib"))
 			*compress |= COMPRESS_ZLIB;
+		else if (!strcmp(name, "zlib-hdr"))
+			*compress |= COMPRESS_ZLIB_HDR;
 	return 0;
 }
 
@@ -305,7 +308,7 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 	if (h->mtu)
 		put_line(&o, "mtu=%u\n", h->mtu);
 	if (h->compress & COMPRESS_ZLIB)
-		put_line(&o, "compress=zlib\n");
+		put_line(&o, "compress=zlib%s\n", h->compress & COMPRESS_ZLIB_HDR ? ",zlib-hdr" : "");
 	if (h->compress_mode[0])
 		put_line(&o, "compress_mode=%s\n", h->compress_mode);
 	if (h->id[0])
@@ -320,4 +323,17 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 		put_line(&o, "domains=%s\n", h->domains);
 	put_list(&o, "avoid", &h->avoid);
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
+}
+
+uint32_t hello_compress_ours(void)
+{
+	const char *v = getenv("SSHTUN_ZLIB_HDR");
+
+	return COMPRESS_ZLIB | (v && !strcmp(v, "0") ? 0 : COMPRESS_ZLIB_HDR);
+}
+
+bool hello_compress_layout(const struct hello *peer)
+{
+	return (peer->compress & COMPRESS_ZLIB) && (peer->compress & COMPRESS_ZLIB_HDR) &&
+	       (hello_compress_ours() & COMPRESS_ZLIB_HDR);
 }

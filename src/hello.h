@@ -6,7 +6,7 @@
  * keys:  proto=1               protocol version (required)
  *        software=sshtun 0.1   informational
  *        mtu=1400              largest IP packet the sender will send/accept
- *        compress=zlib         algorithms the sender can decompress, comma list
+ *        compress=zlib,zlib-hdr algorithms the sender can decompress, comma list
  *        compress_mode=auto    (client only) how the server should compress
  *                              toward the client: off, auto, or a level 1..9
  *        id=<32 hex digits>    client identity (client to server only)
@@ -31,7 +31,8 @@
 #include "prefix.h"
 
 #define HELLO_ID_LEN 32		/* hex digits */
-#define COMPRESS_ZLIB 0x01	/* bit in hello.compress */
+#define COMPRESS_ZLIB 0x01	/* bits in hello.compress: zlib */
+#define COMPRESS_ZLIB_HDR 0x02	/* zlib-hdr: compressed frames in the header layout */
 
 #define HELLO_MAX_PREFIXES 32
 #define HELLO_DOMAINS_MAX 512	/* "a.example,b.example" */
@@ -61,5 +62,12 @@ int hello_parse(const uint8_t *p, size_t len, struct hello *h, char *err, size_t
 
 /* Formats h into out.  Returns the length, or -1 when it does not fit. */
 int hello_format(const struct hello *h, uint8_t *out, size_t cap);
+
+/* What this sshtun lists in compress: zlib and zlib-hdr; with
+ * SSHTUN_ZLIB_HDR=0 in the environment zlib alone, as sshtun before 0.3
+ * did (for tests of an old peer). */
+uint32_t hello_compress_ours(void);
+/* The header layout applies both ways when both hellos list zlib-hdr. */
+bool hello_compress_layout(const struct hello *peer);
 
 #endif

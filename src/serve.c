@@ -205,8 +205,9 @@ static int on_hello(struct server *s, const struct frame *f)
 	s->t.src6 = s->lease.client6.addr.v6;
 	s->t.check_src = true;
 	/* The client says how it wants its downloads compressed. */
-	if ((h.compress & COMPRESS_ZLIB) &&
-	    tunnel_compress_to_peer(&s->t, serve_hello_compress(&h)) < 0) {
+	if (((h.compress & COMPRESS_ZLIB) &&
+	     tunnel_compress_to_peer(&s->t, serve_hello_compress(&h)) < 0) ||
+	    tunnel_compress_layout(&s->t, hello_compress_layout(&h)) < 0) {
 		snprintf(why, sizeof(why), "server: %s", fail_msg());
 		goto refused;
 	}

@@ -38,7 +38,7 @@ int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *
 	reply.proto = PROTO_VERSION;
 	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
 	reply.mtu = r->mtu;
-	reply.compress = COMPRESS_ZLIB;
+	reply.compress = hello_compress_ours();
 	reply.client4 = r->lease.client4;
 	reply.server4 = r->lease.server4;
 	reply.client6 = r->lease.client6;

@@ -106,6 +106,8 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
 	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
 		return -1;
+	if (tunnel_compress_layout(&eng->t, hello_compress_layout(&h)) < 0)
+		return -1;
 	return came_up(eng);
 }
 
@@ -235,7 +237,7 @@ static int session_begin(struct engine *eng)
 	h.proto = PROTO_VERSION;
 	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
 	h.mtu = eng->opts->mtu;
-	h.compress = COMPRESS_ZLIB;
+	h.compress = hello_compress_ours();
 	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */

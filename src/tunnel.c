@@ -89,6 +89,15 @@ int tunnel_compress_to_peer(struct tunnel *t, int mode)
 	return t->comp ? 0 : -1;
 }
 
+int tunnel_compress_layout(struct tunnel *t, bool hdr)
+{
+	if (t->comp && compressor_set_layout(t->comp, hdr) < 0)
+		return -1;
+	if (t->decomp && decompressor_set_layout(t->decomp, hdr) < 0)
+		return -1;
+	return 0;
+}
+
 void tunnel_set_compress(struct tunnel *t, int mode)
 {
 	if (t->comp)
@@ -256,7 +265,7 @@ static void flush_batch(struct tunnel *t)
 		drop_batch(t);
 		return;
 	}
-	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n,
+	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n, 0,
 				   slot + FRAME_HDR_LEN, need - FRAME_HDR_LEN);
 	if (out > 0) {
 		frame_put_header(slot, FRAME_DATA, FRAME_F_COMPRESSED, (uint32_t)out);

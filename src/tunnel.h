@@ -158,6 +158,10 @@ int tunnel_reset(struct tunnel *t, bool we_inflate);
 /* The peer said it can inflate: compress toward it with mode (COMPRESS_OFF,
  * COMPRESS_AUTO or a level).  Returns 0 or -1 (fail()). */
 int tunnel_compress_to_peer(struct tunnel *t, int mode);
+/* Both hellos listed zlib-hdr: compressed frames both ways in the header
+ * layout (compress.h), after tunnel_compress_to_peer.  Returns 0 or -1
+ * (fail()). */
+int tunnel_compress_layout(struct tunnel *t, bool hdr);
 /* Changes how we compress from the next frame on (no-op without a stream). */
 void tunnel_set_compress(struct tunnel *t, int mode);
 

@@ -28,7 +28,7 @@ static long deflate_one(struct compressor *c, const uint8_t *pkt, size_t len, ui
 {
 	static const uint32_t first = 0;
 
-	return compressor_run_batch(c, pkt, len, &first, 1, out, cap);
+	return compressor_run_batch(c, pkt, len, &first, 1, 0, out, cap);
 }
 
 #define assert_contains(hay, needle) do { \
@@ -280,11 +280,11 @@ static void test_bad_mode_and_args(void **state)
 	trip(&p, pkt, sizeof(pkt), MTU_DEFAULT);
 	/* Too little room, or no packet: refused without touching the stream. */
 	assert_int_equal(deflate_one(p.c, pkt, sizeof(pkt), out, sizeof(out) - 1), -1);
-	expect_failure(EXIT_ERROR, "needs 1064 bytes of room, not 1063");
+	expect_failure(EXIT_ERROR, "needs 1385 bytes of room, not 1384");
 	assert_int_equal(deflate_one(p.c, pkt, 0, out, sizeof(out)), -1);
-	expect_failure(EXIT_ERROR, "cannot compress a 0-byte packet");
-	assert_int_equal(deflate_one(p.c, pkt, MTU_MAX + 1, out, sizeof(out)), -1);
-	expect_failure(EXIT_ERROR, "cannot compress a 65536-byte packet");
+	expect_failure(EXIT_ERROR, "cannot compress a 0-byte batch");
+	assert_int_equal(deflate_one(p.c, pkt, COMPRESS_IN_MAX + 1, out, sizeof(out)), -1);
+	expect_failure(EXIT_ERROR, "cannot compress a 131073-byte batch");
 	fill(pkt, sizeof(pkt), TEXT, 1);
 	trip(&p, pkt, sizeof(pkt), MTU_DEFAULT);
 	pair_close(&p);
