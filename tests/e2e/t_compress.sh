@@ -2,6 +2,10 @@
 # Compression end to end: compressible data shrinks on the wire both ways,
 # arrives intact, survives mode changes in the middle of a transfer, and a
 # hostile helper's over-inflating frame ends the session with a clear line.
+# The header layout (zlib-hdr): on a shaped link it takes fewer wire bytes
+# than the old layout in the same run; either end without it (an older
+# sshtun, SSHTUN_ZLIB_HDR=0) still works; a table that does not add up ends
+# the session.
 . "$(dirname "$0")/lib.sh"
 
 netns_setup || { echo "Bail out! cannot build namespaces"; exit 1; }
@@ -114,6 +118,48 @@ is "$(stat_field zoff tx_compressed)" 0 "zoff: no packet sent compressed"
 rx=$(stat_field zoff rx_bytes) rxw=$(stat_field zoff rx_wire_bytes)
 check "zoff: wire bytes exceed IP bytes (framing, nothing saved)" [ "$rxw" -gt "$rx" ]
 
+# -- the header layout vs the old one, on a shaped link ---------------------
+# veth-s (server -> client) at 20 Mbit/s: the channel is the bottleneck, so
+# frames carry full batches either way, and the wire bytes per IP byte are
+# the layout's doing.  zold: a helper that does not list zlib-hdr (an older
+# sshtun), so neither end uses it.
+SSHD_PORT=2302 SSHD_SUBSYSTEM="/usr/bin/env SSHTUN_ZLIB_HDR=0 $SSHTUN serve" sshd_start
+client_run zold -p 2302 --compress 6
+check "zold: a client comes up against a helper without zlib-hdr" client_wait_up zold
+zold_peer=$(json_get "$TMP/zold.status" peer_addr)
+check "shaped: tbf on veth-s (server -> client)" \
+	timeout 5 ip netns exec "$NS_S" tc qdisc add dev veth-s root tbf rate 20mbit burst 32kbit latency 50ms
+# shaped_ratio NAME ADDR PORT: fetch the log through client NAME; prints its
+# rx IP bytes per wire byte x 1000 for the fetch.
+shaped_ratio() {
+	local rx0 rxw0 rx1 rxw1
+	rx0=$(stat_field "$1" rx_bytes) rxw0=$(stat_field "$1" rx_wire_bytes)
+	serve_once "$NS_S" "$2" "$3" "$TMP/log"
+	fetch "$NS_C" "$2" "$3" "$TMP/$1.shaped"
+	rx1=$(stat_field "$1" rx_bytes) rxw1=$(stat_field "$1" rx_wire_bytes)
+	echo $(((rx1 - rx0) * 1000 / (rxw1 - rxw0 > 0 ? rxw1 - rxw0 : 1)))
+}
+new=$(shaped_ratio z6 198.18.0.0 7005)
+is "$(sha256sum <"$TMP/z6.shaped" | cut -d' ' -f1)" "$SUM" "z6: shaped fetch: sha256 matches"
+old=$(shaped_ratio zold "$zold_peer" 7006)
+is "$(sha256sum <"$TMP/zold.shaped" | cut -d' ' -f1)" "$SUM" "zold: shaped fetch (old layout): sha256 matches"
+timeout 5 ip netns exec "$NS_S" tc qdisc del dev veth-s root
+diag "shaped fetch, IP bytes per wire byte: header layout $((new / 1000)).$(printf %03d $((new % 1000))), old layout $((old / 1000)).$(printf %03d $((old % 1000)))"
+check "shaped: the header layout takes at least 3% fewer wire bytes than the old one" \
+	[ "$((new * 100))" -ge "$((old * 103))" ]
+
+# An older client (no zlib-hdr in its hello) with today's helper, both ways.
+SSHTUN_ZLIB_HDR=0 client_run zoldc --compress 6
+check "zoldc: a client without zlib-hdr comes up" client_wait_up zoldc
+p=$(json_get "$TMP/zoldc.status" peer_addr) a=$(json_get "$TMP/zoldc.status" local_addr)
+serve_once "$NS_S" "$p" 7007 "$TMP/log"
+fetch "$NS_C" "$p" 7007 "$TMP/oldc.down"
+is "$(sha256sum <"$TMP/oldc.down" | cut -d' ' -f1)" "$SUM" "zoldc: server to client: sha256 matches"
+serve_once "$NS_C" "$a" 7008 "$TMP/log"
+fetch "$NS_S" "$a" 7008 "$TMP/oldc.up"
+is "$(sha256sum <"$TMP/oldc.up" | cut -d' ' -f1)" "$SUM" "zoldc: client to server: sha256 matches"
+check "zoldc: client to server compressed" [ "$(stat_field zoldc tx_compressed)" -gt 0 ]
+
 # -- a hostile helper: a frame that inflates past the cap --------------------
 # Magic line and a hello offering zlib, then one compressed DATA frame of
 # 1 MB of zeros (raw deflate, sync flush): far past the 65535-byte cap.
@@ -135,5 +181,24 @@ check "bomb: the client says the frame inflates past the cap" \
 check "bomb: the client is still running (it reconnects)" alive "$(client_pid bomb)"
 diag "$(grep -m1 "inflates past" "$TMP/bomb.log")"
 
-for c in z6 zoff bomb; do ctl "$c" quit >/dev/null 2>&1; done
+# -- a hostile helper in the header layout: a table that does not add up -----
+"$PYTHON" - "$TMP/badtable" <<'EOF'
+import struct, sys, zlib
+hello = b"proto=1\nmtu=1400\ncompress=zlib,zlib-hdr\nclient4=198.18.0.103/31\nserver4=198.18.0.102/31\n"
+c = zlib.compressobj(6, zlib.DEFLATED, -15)
+# one packet of 100 bytes, 20 of them head, but only 60 bytes follow
+z = c.compress(bytes([1, 20, 0, 0, 0, 100]) + b"E" * 60) + c.flush(zlib.Z_SYNC_FLUSH)
+with open(sys.argv[1], "wb") as f:
+    f.write(b"SSHTUN/1 sshtun-fake\n")
+    f.write(struct.pack(">BBI", 1, 0, len(hello)) + hello)
+    f.write(struct.pack(">BBI", 2, 1, len(z)) + z)
+EOF
+printf 'cat %s; exec sleep 30\n' "$TMP/badtable" >"$TMP/badtable.sh"
+SSHD_PORT=2303 SSHD_SUBSYSTEM="/bin/sh $TMP/badtable.sh" sshd_start
+client_run badtable -p 2303
+check "badtable: the client says the frame's table does not add up" \
+	wait_for 15 grep -q "corrupt compressed frame: its table does not add up" "$TMP/badtable.log"
+check "badtable: the client is still running (it reconnects)" alive "$(client_pid badtable)"
+
+for c in z6 zoff zold zoldc bomb badtable; do ctl "$c" quit >/dev/null 2>&1; done
 done_testing
