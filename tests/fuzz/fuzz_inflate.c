@@ -10,6 +10,9 @@
  *   bits 2-4  how many bytes each read returns (1 .. everything), so frames
  *             are split across reads
  *   bit 5     the link reports end of stream at the end
+ *   bit 6     with bit 1: compressed frames come in the header layout
+ *             (zlib-hdr, zlayout.h); else a hello that lists zlib-hdr
+ *             switches it on, as the real ends do
  * Checks: the receive buffer never overflows, and every error (-1) comes
  * with a fail() message. */
 #include <errno.h>
@@ -93,6 +96,8 @@ static int on_hello(const struct frame *f)
 		if (tunnel_compress_to_peer(&T, mode) < 0)
 			return -1;
 	}
+	if (tunnel_compress_layout(&T, hello_compress_layout(&h)) < 0)
+		return -1;
 	T.up = true;
 	return 0;
 }
@@ -168,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	T.tun_fd = devnull;
 	T.mtu = OUR_MTU;
 	T.up = knobs & 2;
+	if (T.up && (knobs & 64))
+		CHECK(tunnel_compress_layout(&T, true) == 0);
 	if (knobs & 1)
 		run((const uint8_t *)magic, sizeof(magic) - 1, SIZE_MAX, false);
 	if (!fail_code())

@@ -11,6 +11,7 @@
  *   knobs bit 0     the stock-sshd link (else the generic one)
  *   knobs bits 1-4  compression: none, off, auto, levels 1..9
  *   knobs bits 5-6  MTU: 576, 1400, 1500, 9000
+ *   knobs bit 7     compressed frames in the header layout (zlib-hdr)
  * Checks: tx_off <= tx_len <= TUNNEL_TX_CAP after every step (tunnel.c
  * aborts itself on a broken bound; ASan catches a write past the buffer),
  * and once the link takes everything, what went out decodes into exactly
@@ -66,6 +67,7 @@ static uint8_t take(void)
 /* ---- deflate that fails on demand ---- */
 
 static bool deflate_fails;
+static bool layout;		/* knobs bit 7: the header layout */
 
 int deflate(z_streamp strm, int flush)
 {
@@ -229,6 +231,7 @@ static void check_stream(void)
 	size_t off = 0;
 
 	CHECK(d != NULL);
+	CHECK(decompressor_set_layout(d, layout) == 0);
 	while (off < out_len) {
 		struct frame f;
 		long used = frame_decode(out + off, out_len - off, FRAME_MAX_PAYLOAD, &f);
@@ -309,6 +312,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!openssh && mode)
 		CHECK(tunnel_compress_to_peer(&T, mode == 1 ? COMPRESS_OFF : mode == 2 ? COMPRESS_AUTO
 									    : mode - 2) == 0);
+	layout = knobs & 128;
+	CHECK(tunnel_compress_layout(&T, layout) == 0);
 	deflate_fails = false;
 	drain = false;
 	held_len = 0;

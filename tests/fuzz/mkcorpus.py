@@ -51,6 +51,24 @@ class Deflater:
         return frame(DATA, out, COMPRESSED)
 
 
+class LayoutDeflater(Deflater):
+    """The same in the header layout (zlib-hdr, src/zlayout.h): a table,
+    the heads as differences from the one before, then the bodies."""
+
+    def frame(self, packets):
+        heads = [min(len(p), 28) for p in packets]  # IPv4 + UDP
+        table = bytes([len(packets)]) + b"".join(struct.pack(">BI", h, len(p))
+                                                 for h, p in zip(heads, packets))
+        out, prev = b"", None
+        for h, p in zip(heads, packets):
+            both = min(h, len(prev)) if prev is not None else 0
+            out += bytes((p[k] - prev[k]) & 255 if k < both else p[k] for k in range(h))
+            prev = p[:h]
+        body = b"".join(p[h:] for h, p in zip(heads, packets))
+        z = self.z.compress(table + out + body) + self.z.flush(zlib.Z_SYNC_FLUSH)
+        return frame(DATA, z, COMPRESSED)
+
+
 CLIENT_HELLO = (b"proto=1\nsoftware=sshtun 0.1.0\nmtu=1400\ncompress=zlib\n"
                 b"compress_mode=auto\nid=0123456789abcdef0123456789abcdef\n"
                 b"client4=198.18.0.2/31\n")
@@ -78,13 +96,16 @@ def frame_seeds():
 
 def inflate_seeds():
     # knobs: bit 0 magic sent by the harness, bit 1 up from the start,
-    # bits 2-4 read size, bit 5 end of stream
+    # bits 2-4 read size, bit 5 end of stream, bit 6 the header layout
     log = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl\r\n\r\n"
     d = Deflater()
     batch = [ipv4(udp(log * 4)), ipv6(udp(log * 3)), ipv4(udp(b"x" * 100))]
     stream = d.frame(batch) + d.frame([ipv4(udp(log * 4))]) + frame(PING, b"1234")
     d2 = Deflater(1)
     raw = frame(DATA, ipv4(udp(b"plain")))
+    ld, l2 = LayoutDeflater(), LayoutDeflater(1)
+    layout_stream = (ld.frame(batch) + ld.frame([ipv4(udp(log * 4))]) + frame(PING, b"1234")
+                     + ld.frame([ipv4(udp(log * 2)), ipv4(udp(log * 2)), ipv4(udp(log))]))
     return {
         "up-compressed": bytes([0b000011]) + stream,
         "up-compressed-bytewise": bytes([0b100011 | 0 << 2]) + stream,
@@ -94,6 +115,12 @@ def inflate_seeds():
         "own-magic": bytes([0b100010 | 7 << 2]) + MAGIC + Deflater().frame([ipv4(udp(log))]),
         "uncompressed": bytes([0b000011 | 7 << 2]) + raw + raw + frame(0x90, b"?"),
         "data-before-hello": bytes([0b000001 | 7 << 2]) + raw,
+        # bit 6: up in the header layout; or a hello that lists zlib-hdr
+        "up-layout": bytes([0b1000011]) + layout_stream,
+        "up-layout-split7": bytes([0b1000011 | 2 << 2]) + layout_stream,
+        "hello-layout": bytes([0b100001 | 7 << 2])
+        + frame(HELLO, CLIENT_HELLO.replace(b"compress=zlib", b"compress=zlib,zlib-hdr"))
+        + raw + l2.frame([ipv6(udp(log))]) + l2.frame([ipv4(udp(log)), ipv4(udp(log))]),
     }
 
 
@@ -238,7 +265,8 @@ def tx_seeds():
             window += bytes([TX_WINDOW | 0x80, 4 + i % 7])
         elif i % 10 == 5:
             window += bytes([TX_WINDOW])
-    # knobs: bit 0 stock-sshd link, bits 1-4 compression, bits 5-6 MTU.
+    # knobs: bit 0 stock-sshd link, bits 1-4 compression, bits 5-6 MTU,
+    # bit 7 the header layout.
     return {
         "stall-raw": bytes([1 << 5]) + stall,
         "stall-level6": bytes([(8 << 1) | (1 << 5)]) + stall,
@@ -246,6 +274,9 @@ def tx_seeds():
         "mixed-level1-mtu9000": bytes([(3 << 1) | (3 << 5)]) + mixed,
         "openssh-window": bytes([1 | (1 << 5)]) + window,
         "openssh-stall": bytes([1 | (1 << 5)]) + ossh_stall,
+        # bit 7: the header layout
+        "stall-level6-layout": bytes([0x80 | (8 << 1) | (1 << 5)]) + stall,
+        "mixed-auto-layout": bytes([0x80 | (2 << 1) | (2 << 5)]) + mixed,
     }
 
 
