@@ -30,7 +30,8 @@ static const struct command commands[] = {
 	  "The JSON object has state, server, ifname, local_addr, peer_addr, local_addr6, "
 	  "peer_addr6, mode, compression, uptime_s, reconnects, kill_switch (true while "
 	  "--kill-switch's table is in place), dns_guard (true while DNS outside the tunnel is "
-	  "blocked) and routes.",
+	  "blocked), routes and server_stack (tun, or userspace when the server's helper runs "
+	  "its user-space network stack).",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
 	  "The queue delay line is the fair queue toward the server: how long its packets "

@@ -31,6 +31,7 @@ static void status_json(FILE *f, const struct engine_status *st,
 		{ "local_addr", st->local_addr }, { "peer_addr", st->peer_addr },
 		{ "local_addr6", st->local_addr6 }, { "peer_addr6", st->peer_addr6 },
 		{ "mode", st->mode }, { "compression", st->compression },
+		{ "server_stack", st->server_stack },
 	};
 
 	fputc('{', f);
@@ -77,6 +78,7 @@ int cmd_status(struct call *c)
 		say(c, 1, "%-12s %s -> %s", "address6", or_dash(st.local_addr6),
 		    or_dash(st.peer_addr6));
 	say(c, 1, "%-12s %s", "mode", or_dash(st.mode));
+	say(c, 1, "%-12s %s", "server stack", or_dash(st.server_stack));
 	say(c, 1, "%-12s %s", "compression", or_dash(st.compression));
 	say(c, 1, "%-12s %s", "uptime", st.uptime_s ? fmt_duration(up, sizeof(up), st.uptime_s) : "-");
 	say(c, 1, "%-12s %u", "reconnects", st.reconnects);

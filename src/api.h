@@ -29,6 +29,8 @@ struct engine_status {
 	char local_addr6[ENGINE_ADDR_STRLEN];
 	char peer_addr6[ENGINE_ADDR_STRLEN];
 	const char *mode;	/* "sshtun" or "openssh" */
+	const char *server_stack;	/* the server's side: "tun", "userspace" (its
+				 * user-space network stack), "" before a hello */
 	char compression[32];	/* "auto", "off", "6", "zlib@openssh.com" ... */
 	unsigned mtu;
 	uint64_t uptime_s;	/* since the tunnel last came up; 0 when not up */

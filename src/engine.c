@@ -84,6 +84,12 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	addr_str(&eng->lease.client6, st->local_addr6, sizeof(st->local_addr6));
 	addr_str(&eng->lease.server6, st->peer_addr6, sizeof(st->peer_addr6));
 	st->mode = eng->openssh ? "openssh" : "sshtun";
+	if (eng->openssh)
+		st->server_stack = "tun";
+	else if (eng->lease.proto)
+		st->server_stack = eng->lease.stack[0] ? eng->lease.stack : "tun";
+	else
+		st->server_stack = "";
 	if (eng->openssh)	/* only ssh's own transport compression then */
 		snprintf(st->compression, sizeof(st->compression), "%s",
 			 eng->opts->ssh.compression ? "zlib@openssh.com" : "off");

@@ -150,6 +150,16 @@ static int parse_domains(void *field, char *v)
 	return 0;
 }
 
+static int parse_stack(void *field, char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 15 || strspn(v, "abcdefghijklmnopqrstuvwxyz") != n)
+		return -1;
+	strcpy(field, v);
+	return 0;
+}
+
 #define WANT4 "A.B.C.D/LEN, LEN 0..32"
 #define WANT6 "IPv6-address/LEN, LEN 0..128"
 #define KEY(name, fn, want) { #name, fn, offsetof(struct hello, name), want }
@@ -169,6 +179,7 @@ static const struct key keys[] = {
 	KEY(dns, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " addresses"),
 	KEY(domains, parse_domains, "comma list of domain names"),
 	KEY(avoid, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
+	KEY(stack, parse_stack, "at most 15 lowercase letters"),
 };
 
 /* Peer text shown in a message: printable ASCII, at most 60 characters. */
@@ -300,7 +311,7 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 {
 	struct out o = { out, cap, 0, false };
 
-	if (!printable(h->software) || !printable(h->id))
+	if (!printable(h->software) || !printable(h->id) || !printable(h->stack))
 		return -1;
 	put_line(&o, "proto=%u\n", h->proto);
 	if (h->software[0])
@@ -322,6 +333,8 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 	if (h->domains[0])
 		put_line(&o, "domains=%s\n", h->domains);
 	put_list(&o, "avoid", &h->avoid);
+	if (h->stack[0])
+		put_line(&o, "stack=%s\n", h->stack);
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
 }
 

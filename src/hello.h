@@ -19,6 +19,9 @@
  *        domains=D,D...        (server) search domains, at most 511 characters
  *        avoid=P,P...          (client) prefixes it already uses: the server
  *                              picks a pair outside them, at most 32
+ *        stack=userspace       (server) its packets go through a user-space
+ *                              network stack, not a TUN (absent: a TUN);
+ *                              lowercase letters, at most 15
  */
 #ifndef SSHTUN_HELLO_H
 #define SSHTUN_HELLO_H
@@ -54,6 +57,7 @@ struct hello {
 	struct prefix_list dns;		/* server: resolvers it offers */
 	char domains[HELLO_DOMAINS_MAX];	/* server: search domains, comma list */
 	struct prefix_list avoid;	/* client: prefixes it uses already */
+	char stack[16];			/* server: "userspace", "" for a TUN */
 };
 
 /* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err

@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/landlock.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,9 +117,48 @@ static const int asan_report[] = {
 /* F_SETPIPE_SZ: the worker fits its stdout pipe to the link's rate. */
 static const int fcntl_cmds[] = { F_GETFL, F_SETFL, F_GETFD, F_SETFD, F_SETPIPE_SZ };
 
-static int add_rules(scmp_filter_ctx ctx)
+/* The user-space stack's sockets: the login user's network access, as
+ * ssh -D gives it (sandbox_seccomp_net). */
+static const int net_allowed[] = {
+	SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(getppid),
+	/* What glibc's new thread does first, maybe after the filter is on. */
+	SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
+};
+
+static int add_net_rules(scmp_filter_ctx ctx, bool files_ro)
 {
 	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(net_allowed) / sizeof(net_allowed[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, net_allowed[i], 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+	/* Other families (netlink, unix) fail as if absent. */
+	for (int fam = 0; rc == 0 && fam < AF_MAX; fam++)
+		if (fam != AF_INET && fam != AF_INET6)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)FIONREAD));
+	/* Read-only opens; Landlock leaves one file to open. */
+	if (rc == 0 && files_ro)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY));
+	for (int mode = O_WRONLY; rc == 0 && files_ro && mode <= O_ACCMODE; mode++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, (scmp_datum_t)mode));
+	return rc;
+}
+
+static int add_rules(scmp_filter_ctx ctx, bool net, bool files_ro)
+{
+	int rc = net ? add_net_rules(ctx, files_ro) : 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
@@ -137,18 +179,23 @@ static int add_rules(scmp_filter_ctx ctx)
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* A library that tries to open a file gets a plain error, not death
 	 * (glibc may look for locale or time zone files). */
-	if (rc == 0)
+	if (rc == 0 && !files_ro)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
 #ifdef SANDBOX_ASAN
-	for (size_t i = 0; rc == 0 && i < sizeof(asan_report) / sizeof(asan_report[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), asan_report[i], 0);
+	for (size_t i = 0; rc == 0 && i < sizeof(asan_report) / sizeof(asan_report[0]); i++) {
+		if (net && asan_report[i] == SCMP_SYS(ioctl))	/* but FIONREAD, allowed */
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), asan_report[i], 1,
+					      SCMP_A1(SCMP_CMP_NE, (scmp_datum_t)FIONREAD));
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), asan_report[i], 0);
+	}
 #endif
 	return rc;
 }
 
-int sandbox_seccomp(char *err, size_t errlen)
+static int install(bool net, bool files_ro, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	int rc;
@@ -160,7 +207,10 @@ int sandbox_seccomp(char *err, size_t errlen)
 		errorf(err, errlen, "seccomp is not available here (%s)", strerror(errno ? errno : ENOSYS));
 		return 1;
 	}
-	rc = add_rules(ctx);
+	rc = add_rules(ctx, net, files_ro);
+	/* Every thread: the user-space stack's runs already. */
+	if (rc == 0 && net)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		rc = -errno;
 	if (rc == 0)
@@ -171,5 +221,68 @@ int sandbox_seccomp(char *err, size_t errlen)
 #ifdef SANDBOX_ASAN
 	sandboxed = 1;
 #endif
+	return 0;
+}
+
+int sandbox_seccomp(char *err, size_t errlen)
+{
+	return install(false, false, err, errlen);
+}
+
+int sandbox_seccomp_net(bool files_ro, char *err, size_t errlen)
+{
+	return install(true, files_ro, err, errlen);
+}
+
+/* Every filesystem right of Landlock ABI version abi. */
+static uint64_t landlock_fs_rights(long abi)
+{
+	uint64_t all = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+
+	/* What these headers know of; the rest stays with seccomp. */
+#ifdef LANDLOCK_ACCESS_FS_REFER
+	if (abi >= 2)
+		all |= LANDLOCK_ACCESS_FS_REFER;
+#endif
+#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
+	if (abi >= 3)
+		all |= LANDLOCK_ACCESS_FS_TRUNCATE;
+#endif
+#ifdef LANDLOCK_ACCESS_FS_IOCTL_DEV
+	if (abi >= 5)
+		all |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+#endif
+	return all;
+}
+
+int sandbox_fs_readonly(const char *path, char *err, size_t errlen)
+{
+	struct landlock_ruleset_attr attr = { 0 };
+	struct landlock_path_beneath_attr rule = { .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE };
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	int fd, rc = 0;
+
+	if (abi < 1) {
+		errorf(err, errlen, "Landlock is not available here (%s)", strerror(errno));
+		return 1;
+	}
+	attr.handled_access_fs = landlock_fs_rights(abi);
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return errorf(err, errlen, "landlock_create_ruleset: %s", strerror(errno));
+	/* The file itself (through a symbolic link, its target): missing, it
+	 * simply cannot be read. */
+	rule.parent_fd = open(path, O_PATH | O_CLOEXEC);
+	if (rule.parent_fd >= 0) {
+		rc = (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+		close(rule.parent_fd);
+	}
+	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+		rc = (int)syscall(SYS_landlock_restrict_self, fd, 0);
+	else
+		rc = -1;
+	close(fd);
+	if (rc < 0)
+		return errorf(err, errlen, "cannot restrict file access with Landlock: %s", strerror(errno));
 	return 0;
 }

@@ -27,4 +27,19 @@ int sandbox_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errlen);
  * in err; -1 with a one-line reason in err when installing it failed. */
 int sandbox_seccomp(char *err, size_t errlen);
 
+/* The helper's user-space mode (userspace.h), one process with a thread:
+ * the allow-list above for every thread of the process, and what the
+ * user-space stack needs besides, the login user's own network access:
+ * IPv4 and IPv6 sockets (other families answer EAFNOSUPPORT), connect,
+ * bind, socket options and names, shutdown, FIONREAD.  With files_ro (set
+ * after sandbox_fs_readonly() succeeded), opening a file read-only is
+ * allowed too: Landlock decides which.  Returns as sandbox_seccomp(). */
+int sandbox_seccomp_net(bool files_ro, char *err, size_t errlen);
+
+/* Landlock: from here on this thread and the threads it starts can open
+ * no file but path, and that one only for reading (slirp rereads
+ * /etc/resolv.conf when it changes).  Sets no_new_privs.  Returns 0; 1
+ * when the kernel has no Landlock, with the reason in err; -1 with err. */
+int sandbox_fs_readonly(const char *path, char *err, size_t errlen);
+
 #endif

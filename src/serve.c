@@ -5,8 +5,9 @@
  *
  * With the privilege to create a TUN it splits (serve_monitor.h): this file
  * is then the worker, unprivileged and sandboxed, and the lease, the TUN and
- * NAT come from the monitor.  Without privilege it is one process that
- * leases for itself (and reports why it cannot create the TUN). */
+ * NAT come from the monitor.  Without privilege (or with --userspace) it
+ * is one process, sandboxed too, whose packets go through a user-space
+ * network stack instead of a TUN (userspace.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -39,6 +40,7 @@
 #include "serve_monitor.h"
 #include "tun.h"
 #include "tunnel.h"
+#include "userspace.h"
 
 #define HELLO_TIMEOUT_MS 30000	/* the client sends its hello at once */
 
@@ -64,12 +66,14 @@ struct server {
 	struct tunnel t;
 	struct serve_priv priv;		/* used in-process when there is no monitor */
 	int mon_fd;			/* the socket to the monitor, or -1 */
+	struct uspace *us;		/* user-space mode's stack, or NULL */
 	struct lease lease;
 	char ifname[IFNAMSIZ];
 	unsigned mtu;
 	long hello_timer;
 	int exit_code;
 	bool closing;
+	bool files_ro;			/* Landlock leaves read-only opens of resolv.conf */
 };
 
 static ssize_t fd_read(void *ctx, uint8_t *buf, size_t len)
@@ -156,13 +160,48 @@ static int on_magic(void *ctx, unsigned proto, const char *software)
 
 static void on_tun(struct loop *loop, int fd, short revents, void *ctx);
 
-/* The lease and the TUN: from the monitor, or made here. */
+/* User-space mode's lease: the stack's pair, which no other helper
+ * shares (it is virtual), so no pool file; the stack is the resolver. */
+static int uspace_take(struct server *s, const struct lease_request *q, struct lease_reply *r)
+{
+	char err[256];
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->status = EXIT_REFUSED;
+	r->userspace = true;
+	r->mtu = q->mtu && q->mtu < s->cfg.mtu ? q->mtu : s->cfg.mtu;
+	if (r->mtu > USERSPACE_MTU_MAX)
+		r->mtu = USERSPACE_MTU_MAX;
+	snprintf(r->ifname, sizeof(r->ifname), "userspace");
+	if (lease_request_check(q, err, sizeof(err)) < 0) {
+		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
+		return -1;
+	}
+	if (uspace_pick(s->cfg.pool4, s->cfg.pool6, &q->avoid, &r->lease, err, sizeof(err)) < 0 ||
+	    (fd = uspace_begin(s->us, s->cfg.pool4, s->cfg.pool6, &r->lease, r->mtu, err, sizeof(err))) < 0) {
+		snprintf(r->why, sizeof(r->why), "server: %s", err);
+		return -1;
+	}
+	/* Without Landlock the sandbox cannot let slirp read resolv.conf:
+	 * then the server's own resolvers are offered, as in TUN mode. */
+	if (!s->cfg.dns_set && s->files_ro)
+		uspace_resolvers(s->cfg.pool4, s->cfg.pool6, &r->lease, &s->cfg.dns);
+	log_info("user-space stack up for client %s", q->id);
+	r->status = 0;
+	return fd;
+}
+
+/* The lease and the TUN: from the monitor, made here, or the user-space
+ * stack's. */
 static int get_lease(struct server *s, const struct lease_request *q, struct lease_reply *r,
 		     char *why, size_t cap)
 {
 	int fd;
 
-	if (s->mon_fd >= 0)
+	if (s->us)
+		fd = uspace_take(s, q, r);
+	else if (s->mon_fd >= 0)
 		fd = mon_lease(s->mon_fd, q, r);
 	else
 		fd = serve_lease_take(&s->priv, q, r);
@@ -482,6 +521,31 @@ static int split(struct server *s, int *code, char *why, size_t cap)
 	return 0;
 }
 
+/* User-space mode: its file access first (the stack's thread inherits
+ * it: resolv.conf, read-only, and nothing else), then the stack's thread.
+ * A note when ping will find no answer. */
+static void userspace_setup(struct server *s, char *why, size_t cap)
+{
+	char err[256];
+	int rc = sandbox_fs_readonly("/etc/resolv.conf", err, sizeof(err));
+
+	if (rc < 0) {
+		snprintf(why, cap, "server: %s", err);
+		return;
+	}
+	s->files_ro = rc == 0;
+	if (rc > 0)
+		log_warn("%s: the client gets the server's resolvers, not the stack's", err);
+	if (!uspace_ping_ok())
+		log_info("user-space mode: ping through the tunnel gets no answer here "
+			 "(net.ipv4.ping_group_range does not include gid %u)", (unsigned)getgid());
+	if (uspace_start(&s->us, err, sizeof(err)) < 0) {
+		snprintf(why, cap, "server: %s", err);
+		return;
+	}
+	log_verbose("user-space mode: no TUN, a user-space network stack as uid %u", (unsigned)getuid());
+}
+
 int serve_main(int argc, char **argv)
 {
 	struct server s = { .exit_code = EXIT_OK, .mon_fd = -1 };
@@ -507,7 +571,8 @@ int serve_main(int argc, char **argv)
 	 * in its environment), never something the worker says. */
 	if (!why[0] && account_self(&s.priv.account, err, sizeof(err)) < 0)
 		snprintf(why, sizeof(why), "server: %s", err);
-	if (!why[0] && sandbox_privileged() && split(&s, &code, why, sizeof(why)) > 0)
+	if (!why[0] && !s.cfg.userspace && sandbox_privileged() &&
+	    split(&s, &code, why, sizeof(why)) > 0)
 		return code;
 	if (tunnel_init(&s.t, &stdio_link, &s.pipes, &handler, &s) < 0 || tunnel_reset(&s.t, true) < 0) {
 		log_error("%s", fail_msg());
@@ -531,9 +596,13 @@ int serve_main(int argc, char **argv)
 		loop_timer(s.loop, PRESSURE_PING_MS, on_pressure, &s);
 		pressure_tick(&s.pressure);	/* opens /proc/stat while it still can */
 	}
+	/* No TUN to be had: the user-space stack, started before the sandbox
+	 * that it shares. */
+	if (!why[0] && s.mon_fd < 0 && (s.cfg.userspace || !sandbox_privileged()))
+		userspace_setup(&s, why, sizeof(why));
 	/* The worker reads no byte of the client's before its sandbox is on. */
-	if (!why[0] && s.mon_fd >= 0) {
-		rc = sandbox_seccomp(err, sizeof(err));
+	if (!why[0] && (s.mon_fd >= 0 || s.us)) {
+		rc = s.us ? sandbox_seccomp_net(s.files_ro, err, sizeof(err)) : sandbox_seccomp(err, sizeof(err));
 		if (rc < 0)
 			snprintf(why, sizeof(why), "server: %s", err);
 		else if (rc > 0)
@@ -543,13 +612,15 @@ int serve_main(int argc, char **argv)
 		refuse(&s, why);
 	else
 		loop_run(s.loop);
-	/* Closing the TUN fd removes the device with its addresses and routes. */
-	if (s.t.tun_fd >= 0) {
+	/* Closing the TUN fd removes the device with its addresses and routes
+	 * (user-space mode: uspace_stop closes its own). */
+	if (s.t.tun_fd >= 0 && !s.us) {
 		close(s.t.tun_fd);
 		log_verbose("%s removed", s.ifname);
 	}
-	if (s.mon_fd < 0)
+	if (s.mon_fd < 0 && !s.us)
 		serve_lease_release(&s.priv);
+	uspace_stop(s.us);
 	tunnel_free(&s.t);
 	loop_free(s.loop);
 	return s.exit_code;

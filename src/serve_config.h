@@ -20,6 +20,7 @@ struct serve_config {
 	bool nat;
 	char nat_out[16];		/* IFNAMSIZ; empty: the default route's */
 	bool client_to_client;
+	bool userspace;			/* --userspace: libslirp, not a TUN (userspace.h) */
 	struct prefix_list routes;	/* offered to clients */
 	struct prefix_list dns;		/* offered resolvers; empty: our resolv.conf's */
 	char domains[HELLO_DOMAINS_MAX];

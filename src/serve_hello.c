@@ -46,6 +46,8 @@ int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *
 	reply.routes = cfg->routes;
 	reply.dns = cfg->dns;
 	snprintf(reply.domains, sizeof(reply.domains), "%s", cfg->domains);
+	if (r->userspace)
+		snprintf(reply.stack, sizeof(reply.stack), "userspace");
 	return hello_format(&reply, out, cap);
 }
 

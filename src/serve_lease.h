@@ -31,6 +31,7 @@ struct lease_reply {
 	struct lease lease;
 	char ifname[IFNAMSIZ];
 	unsigned mtu;			/* the TUN's */
+	bool userspace;			/* the pair is the user-space stack's (userspace.h) */
 };
 
 struct serve_priv {

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -127,6 +129,97 @@ static void test_forbidden(void **state)
 	assert_sigsys(in_sandbox(do_ptrace));
 	assert_sigsys(in_sandbox(do_fork));
 	assert_sigsys(in_sandbox(do_setuid));
+}
+
+/* User-space mode's sandbox (sandbox_seccomp_net after
+ * sandbox_fs_readonly): the process's other thread is covered too, IPv4
+ * and IPv6 sockets work, other families fail, one file can be read and
+ * no other, nothing can be written; exec still kills. */
+static const char *ro_file;
+
+static void *net_thread(void *arg)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	(void)arg;
+	if (fd < 0)
+		_exit(20);
+	close(fd);
+	execl("/bin/true", "true", (char *)NULL);	/* SIGSYS here */
+	_exit(21);
+}
+
+static int in_net_sandbox(void (*fn)(void))
+{
+	char err[256];
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (sandbox_fs_readonly(ro_file, err, sizeof(err)) != 0 ||
+		    sandbox_seccomp_net(true, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			_exit(100);
+		}
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return st;
+}
+
+static void net_use(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	char buf[8];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), n;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || ioctl(fd, FIONREAD, &n) < 0)
+		_exit(10);
+	close(fd);
+	if (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT)
+		_exit(11);
+	if (socket(AF_NETLINK, SOCK_RAW, 0) >= 0 || errno != EAFNOSUPPORT)
+		_exit(12);
+	fd = open(ro_file, O_RDONLY);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != 3)
+		_exit(13);
+	close(fd);
+	if (open(ro_file, O_WRONLY) >= 0 || open("/etc/passwd", O_RDONLY) >= 0 ||
+	    open("/tmp/sshtun-sandbox-new", O_RDWR | O_CREAT, 0600) >= 0)
+		_exit(14);
+}
+
+static void net_thread_exec(void)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, net_thread, NULL);
+	pthread_join(t, NULL);
+}
+
+static void test_net_mode(void **state)
+{
+	char path[] = "/tmp/sshtun-sandbox-ro.XXXXXX";
+	int fd = mkstemp(path), st;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "ro\n", 3), 3);
+	close(fd);
+	ro_file = path;
+	st = in_net_sandbox(net_use);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 100) {
+		unlink(path);
+		skip();		/* no seccomp or no Landlock here */
+	}
+	assert_exit0(st);
+	assert_sigsys(in_net_sandbox(net_thread_exec));
+	assert_sigsys(in_net_sandbox(do_execve));
+	unlink(path);
 }
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -377,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normal_use),
 		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_net_mode),
 		cmocka_unit_test(test_sanitizer_report),
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_request_check),
