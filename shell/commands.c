@@ -36,7 +36,10 @@ static const struct command commands[] = {
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
 	  "The queue delay line is the fair queue toward the server: how long its packets "
 	  "wait now and at most, how many flows have packets queued, how many it dropped "
-	  "(JSON: fq_delay_ms, fq_delay_peak_ms, fq_flows, fq_drops).  With --watch, print one line (one JSON object with --json) a second until a key "
+	  "(JSON: fq_delay_ms, fq_delay_peak_ms, fq_flows, fq_drops).  The rx window line "
+	  "is the channel credit the client keeps open for the server: twice the receive rate "
+	  "times the idle round trip, between 256 KiB and 16 MiB (JSON: rx_window, in bytes; "
+	  "0 with --openssh).  With --watch, print one line (one JSON object with --json) a second until a key "
 	  "or Ctrl-C is pressed; through sshtun ctl, until the client goes away.",
 	  cmd_stats, NULL },
 	{ "route add", "<CIDR>", "Route a prefix through the tunnel",

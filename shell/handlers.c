@@ -116,6 +116,7 @@ void stats_json(FILE *f, const struct engine_stats *s)
 	fputs(",\"fq_delay_peak_ms\":", f);
 	json_num(f, s->fq_delay_peak_ms, 3, 0);
 	fprintf(f, ",\"fq_drops\":%llu,\"fq_flows\":%u", (unsigned long long)s->fq_drops, s->fq_flows);
+	fprintf(f, ",\"rx_window\":%llu", (unsigned long long)s->rx_window);
 	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu}\n", s->reconnects,
 		(unsigned long long)s->uptime_s);
 }
@@ -147,6 +148,8 @@ void stats_table(struct call *c, const struct engine_stats *s)
 	    s->fq_delay_ms, s->fq_delay_peak_ms, s->fq_flows, (unsigned long long)s->fq_drops);
 	say(c, 1, "%-12s %s (average %s)", "round trip", fmt_rtt(a, sizeof(a), s->rtt_ms),
 	    fmt_rtt(b, sizeof(b), s->rtt_avg_ms));
+	if (s->rx_window)
+		say(c, 1, "%-12s %s granted to the server", "rx window", fmt_bytes(a, sizeof(a), s->rx_window));
 	say(c, 1, "%-12s %llu of %llu packets", "compressed",
 	    (unsigned long long)s->tx_compressed,
 	    (unsigned long long)(s->tx_compressed + s->tx_uncompressed));

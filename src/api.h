@@ -50,6 +50,7 @@ struct engine_stats {
 	uint64_t fq_drops;			/* CoDel and cap drops */
 	unsigned fq_flows;			/* flows with packets queued */
 	double rtt_ms, rtt_avg_ms;		/* -1 when not measured yet */
+	uint64_t rx_window;			/* credit we keep open for the server (window.h); 0: none */
 	double tx_rate_bps, rx_rate_bps;	/* IP bits per second, last interval */
 	unsigned reconnects;
 	uint64_t uptime_s;

@@ -4,7 +4,8 @@
  * LIBSSH2_ERROR_BAD_USE): not after a write of ours returned EAGAIN with the
  * packet cut (the tunnel's write_blocked; its serialize flag holds the
  * tunnel's reads back then), and not after a read sent only part of a window
- * adjust (read_half).  Writes and the stderr reads here check first. */
+ * adjust (read_half: libssh2's own, or one of ours, see grant()).  Writes
+ * and the stderr reads here check first. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "common.h"
 #include "fail.h"
 #include "log.h"
+#include "loop.h"
 #include "ssh.h"
 
 void chan_link_reset(struct chan_link *l, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *channel)
@@ -20,6 +22,48 @@ void chan_link_reset(struct chan_link *l, LIBSSH2_SESSION *session, LIBSSH2_CHAN
 	l->session = session;
 	l->channel = channel;
 	l->read_half = false;
+	l->grant_pending = 0;
+	rx_window_init(&l->win);
+}
+
+void chan_link_rtt(struct chan_link *l, double rtt_ms)
+{
+	rx_window_rtt(&l->win, rtt_ms);
+}
+
+/* Sends a window adjust of amount, or finishes the one the socket took only
+ * part of (libssh2 then wants the same amount again: it adds the argument,
+ * not what it stored, once the packet is out).  Returns 0, -EAGAIN (still
+ * half sent: no other send until it is through), or -1 with fail(). */
+static int grant(struct chan_link *l, uint32_t amount)
+{
+	int rc = libssh2_channel_receive_window_adjust2(l->channel, amount, 1, NULL);
+
+	if (rc == LIBSSH2_ERROR_EAGAIN) {
+		l->grant_pending = amount;
+		l->read_half = true;
+		return -EAGAIN;
+	}
+	l->grant_pending = 0;
+	l->read_half = false;
+	if (rc < 0)
+		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+	return 0;
+}
+
+/* After we consumed n bytes: credit back up to the target.  What libssh2
+ * holds unread counts as credit still out (it arrived, we did not take
+ * it), so a reader that stalls grants nothing. */
+static int top_up(struct chan_link *l, size_t n)
+{
+	unsigned long held = 0;
+	unsigned long left;
+	uint32_t g;
+
+	rx_window_consumed(&l->win, now_us(), n);
+	left = libssh2_channel_window_read_ex(l->channel, &held, NULL);
+	g = rx_window_grant(&l->win, (uint64_t)left + held);
+	return g ? grant(l, g) : 0;
 }
 
 /* The helper's stderr arrives as extended data; it must be read, or it fills
@@ -61,6 +105,12 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 	struct chan_link *l = ctx;
 	ssize_t n;
 
+	if (l->grant_pending) {
+		int rc = grant(l, l->grant_pending);
+
+		if (rc < 0)
+			return rc;
+	}
 	/* While up, stderr is read once a second (chan_link_tick): a read of
 	 * it is a second recv on every wakeup otherwise. */
 	if (!l->t->up)
@@ -74,6 +124,9 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 		return libssh2_channel_eof(l->channel) ? 0 : -EAGAIN;
 	if (n < 0)
 		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+	/* Half sent, the adjust waits for the next read (grant_pending). */
+	if (n > 0 && top_up(l, (size_t)n) == -1)
+		return -1;
 	return n;
 }
 
@@ -102,7 +155,7 @@ LIBSSH2_CHANNEL *chan_link_open(LIBSSH2_SESSION *s, const char *remote_command)
 	int rc;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, CHANNEL_WINDOW,
+		ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, WINDOW_OPEN,
 					     CHANNEL_PACKET, NULL, 0);
 		if (!ch) {
 			fail(EXIT_REFUSED, "the server refused a session channel: %s", ssh_errmsg(s));

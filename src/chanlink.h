@@ -8,18 +8,26 @@
 #include <stdbool.h>
 
 #include "tunnel.h"
+#include "window.h"
 
 struct chan_link {
 	LIBSSH2_SESSION *session;
 	LIBSSH2_CHANNEL *channel;
 	const struct tunnel *t;	/* the tunnel this link serves: up, write_blocked */
 	bool read_half;		/* a read left a packet half sent */
+	/* The window we grant sshd (window.h), and a grant whose adjust the
+	 * socket took only part of: libssh2 wants the same call again. */
+	struct rx_window win;
+	uint32_t grant_pending;
 	char remote_err[256];	/* last line the helper wrote on stderr */
 };
 
 extern const struct link_ops chan_link_ops;
 
 void chan_link_reset(struct chan_link *l, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *channel);
+
+/* A measured round trip (ms) for the window we grant (window.h). */
+void chan_link_rtt(struct chan_link *l, double rtt_ms);
 
 /* Opens a channel that runs our helper: the sshtun subsystem, else the
  * remote command.  Blocking.  Returns NULL with fail() set. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "chanlink.h"
 #include "common.h"
 #include "compress.h"
 #include "dns.h"
@@ -124,6 +125,7 @@ void engine_stats(struct engine *eng, struct engine_stats *st)
 	st->fq_flows = fq.flows;
 	st->rtt_ms = eng->rtt_count ? eng->rtt_ms : -1;
 	st->rtt_avg_ms = eng->rtt_count ? eng->rtt_sum / (double)eng->rtt_count : -1;
+	st->rx_window = eng->channel && !eng->openssh ? eng->chan.win.target : 0;
 	st->tx_rate_bps = eng->tx_rate_bps;
 	st->rx_rate_bps = eng->rx_rate_bps;
 	st->reconnects = eng->reconnects;
@@ -327,6 +329,7 @@ static void ping_finish(struct ping_slot *p, double rtt)
 	p->handle = 0;
 	if (rtt >= 0) {
 		pressure_rtt(&eng->pressure, rtt);
+		chan_link_rtt(&eng->chan, rtt);
 		eng->missed_pings = 0;
 		eng->rtt_ms = rtt;
 		eng->rtt_sum += rtt;

@@ -261,7 +261,7 @@ static void test_stats(void **state)
 	static const char *const keys[] = {
 		"tx_packets", "rx_packets", "tx_bytes", "rx_bytes", "tx_wire_bytes",
 		"rx_wire_bytes", "drops", "rtt_ms", "rtt_avg_ms", "tx_rate_bps", "rx_rate_bps",
-		"reconnects", "uptime_s",
+		"reconnects", "uptime_s", "rx_window",
 	};
 	char key[64];
 
