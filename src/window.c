@@ -29,7 +29,7 @@ void rx_window_rtt(struct rx_window *w, double rtt_ms)
 
 void rx_window_consumed(struct rx_window *w, uint64_t now_us, size_t bytes)
 {
-	uint64_t span = (uint64_t)(w->min_rtt_ms * 2000.0), el;
+	uint64_t span = (uint64_t)(w->min_rtt_ms * 1000.0), el;
 	double sample;
 
 	if (span < WINDOW_SAMPLE_MIN_US)

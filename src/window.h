@@ -24,7 +24,7 @@
  * default 2 MiB: 160 Mbit/s), and bounds what a stalled reader holds. */
 #define WINDOW_CAP (16u * 1024 * 1024)
 #define WINDOW_GAIN 2		/* credit for two rate x RTT: room to grow */
-/* A delivery sample spans at least two idle round trips and this long, at
+/* A delivery sample spans at least one idle round trip and this long, at
  * most WINDOW_SAMPLE_MAX_US (longer: an idle gap, not a rate). */
 #define WINDOW_SAMPLE_MIN_US 5000
 #define WINDOW_SAMPLE_MAX_US 1000000
