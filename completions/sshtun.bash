@@ -466,7 +466,7 @@ _sshtun_client()
 			--openssh --remote-command --user --version
 		return
 	fi
-	((cword == 1)) && _sshtun_reply serve ctl cleanup
+	((cword == 1)) && _sshtun_reply serve ctl cleanup list
 	mapfile -t h < <(_sshtun_hosts)
 	if [[ $cur == *@* ]]; then
 		_sshtun_reply "${h[@]/#/${cur%%@*}@}"
@@ -486,6 +486,7 @@ _sshtun()
 		serve) _sshtun_serve; return ;;
 		ctl) _sshtun_ctl; return ;;
 		cleanup) _sshtun_cleanup; return ;;
+		list) ((cword == 2)) && _sshtun_reply --json; return ;;
 		esac
 	fi
 	_sshtun_client

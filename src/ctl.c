@@ -371,16 +371,24 @@ static int pick_instance(void)
 	char dir[sizeof(sock_path)], found[2][128];
 	struct dirent *de;
 	DIR *d;
-	int n = 0;
+	int n = 0, fd;
 
 	if (paths_dir(dir, sizeof(dir)) < 0)
 		return fail_code();	/* main prints the message */
 	if ((d = opendir(dir))) {
 		while ((de = readdir(d))) {
 			size_t len = paths_sock_name_len(de->d_name);
+			char probe[PATHS_SOCK_MAX + 8];
 
-			if (!len || len >= 128)
+			/* A socket nobody answers on is a dead instance's. */
+			if (!len || len >= 128 ||
+			    snprintf(probe, sizeof(probe), "%s/%s", dir, de->d_name) >= (int)sizeof(sock_path))
 				continue;
+			memcpy(sock_path, probe, strlen(probe) + 1);
+			fd = ctl_connect(true);
+			if (fd < 0)
+				continue;
+			close(fd);
 			if (n < 2)
 				snprintf(found[n], sizeof(found[n]), "%.*s", (int)len, de->d_name);
 			n++;
@@ -388,7 +396,7 @@ static int pick_instance(void)
 		closedir(d);
 	}
 	if (n == 0) {
-		fprintf(stderr, "sshtun: no running instance (no control socket in %s)\n", dir);
+		fprintf(stderr, "sshtun: no running instance (no live control socket in %s)\n", dir);
 		return 1;
 	}
 	if (n > 1) {

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "list.h"
 #include "priv.h"
 #include "privcheck.h"
 #include "serve.h"
@@ -20,6 +21,7 @@ static const struct {
 	{ "serve", serve_main },	/* the server side, started by sshd */
 	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
 	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
+	{ "list", list_main },		/* every running instance */
 	{ PRIV_ROOT_SUBCOMMAND, priv_root_main },	/* hidden: the root side, as sudo runs it */
 };
 
