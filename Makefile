@@ -102,7 +102,7 @@ build/san-unit/%: tests/unit/%.c build/libsshtun-san.a
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
 	libcmocka-dev libseccomp-dev libslirp-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
-	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo
+	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo strace
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "common.h"
@@ -15,14 +16,17 @@
 int ossh_link_init(struct ossh_link *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->sock = -1;
 	l->rx = malloc(OSSH_RX_CAP);
-	return l->rx ? 0 : fail(EXIT_ERROR, "out of memory for the tunnel channel");
+	l->wbuf = malloc(OSSH_WBUF_CAP);
+	return l->rx && l->wbuf ? 0 : fail(EXIT_ERROR, "out of memory for the tunnel channel");
 }
 
 void ossh_link_free(struct ossh_link *l)
 {
 	free(l->rx);
-	l->rx = NULL;
+	free(l->wbuf);
+	l->rx = l->wbuf = NULL;
 }
 
 void ossh_link_reset(struct ossh_link *l, LIBSSH2_CHANNEL *channel)
@@ -31,6 +35,151 @@ void ossh_link_reset(struct ossh_link *l, LIBSSH2_CHANNEL *channel)
 	l->rx_len = 0;
 	l->out_len = 0;
 	l->out_frame = 0;
+	l->wbuf_len = 0;
+	l->batching = false;
+}
+
+/* ---- batching below libssh2: its send and recv callbacks ---- */
+
+static ssize_t plain_send(libssh2_socket_t fd, const void *buf, size_t len, int flags, void **abstract)
+{
+	ssize_t n = send(fd, buf, len, flags);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t plain_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+	ssize_t n = recv(fd, buf, len, flags);
+
+	return n < 0 ? -errno : n;
+}
+
+/* Sends what wbuf holds until the socket is full.  Returns 0, or -errno
+ * when the connection is gone. */
+static int push_some(struct ossh_link *l)
+{
+	while (l->wbuf_len) {
+		ssize_t n = send(l->sock, l->wbuf, l->wbuf_len, MSG_NOSIGNAL);
+
+		l->sends++;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		memmove(l->wbuf, l->wbuf + n, l->wbuf_len - (size_t)n);
+		l->wbuf_len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* While batching, and while an earlier batch still waits (so that the
+ * bytes stay in order), sends are collected; libssh2 sees them taken. */
+static ssize_t batch_send(libssh2_socket_t fd, const void *buf, size_t len, int flags, void **abstract)
+{
+	struct ossh_link *l = *abstract;
+	int rc;
+
+	if (!l->batching && !l->wbuf_len) {
+		l->sends++;
+		return plain_send(fd, buf, len, flags, abstract);
+	}
+	if (OSSH_WBUF_CAP - l->wbuf_len < len && (rc = push_some(l)) < 0)
+		return rc;
+	if (OSSH_WBUF_CAP - l->wbuf_len < len) {
+		if (l->wbuf_len)
+			return -EAGAIN;	/* libssh2 keeps its packet and comes again */
+		l->sends++;
+		return plain_send(fd, buf, len, flags, abstract);
+	}
+	memcpy(l->wbuf + l->wbuf_len, buf, len);
+	l->wbuf_len += len;
+	return (ssize_t)len;
+}
+
+/* libssh2 reads before every channel write (for window adjusts): within a
+ * batch, once the socket said it has nothing, it has nothing. */
+static ssize_t batch_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+	struct ossh_link *l = *abstract;
+	ssize_t n;
+
+	if (l->batching && l->rx_dry)
+		return -EAGAIN;
+	n = plain_recv(fd, buf, len, flags, abstract);
+	if (n == -EAGAIN && l->batching)
+		l->rx_dry = true;
+	return n;
+}
+
+static void keep_debug(char *msg, const char *message, int message_len)
+{
+	int n = message_len < 0 ? 0 : message_len;
+
+	if (!msg)
+		return;
+	snprintf(msg, OSSH_DEBUG_MAX, "%.*s", n, message);
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	log_verbose("server says: %s", msg);
+}
+
+static void on_ssh_debug_link(LIBSSH2_SESSION *session, int always_display, const char *message,
+			      int message_len, const char *language, int language_len, void **abstract)
+{
+	struct ossh_link *l = *abstract;
+
+	keep_debug(l->debug, message, message_len);
+}
+
+static void on_ssh_debug(LIBSSH2_SESSION *session, int always_display, const char *message,
+			 int message_len, const char *language, int language_len, void **abstract)
+{
+	keep_debug(*abstract, message, message_len);
+}
+
+void ossh_link_batch(struct ossh_link *l, LIBSSH2_SESSION *session, int sock)
+{
+	void **abstract = libssh2_session_abstract(session);
+
+	l->session = session;
+	l->sock = sock;
+	l->debug = *abstract;
+	l->wbuf_len = 0;
+	l->batching = false;
+	*abstract = l;
+	libssh2_session_callback_set(session, LIBSSH2_CALLBACK_DEBUG, (void *)on_ssh_debug_link);
+	libssh2_session_callback_set(session, LIBSSH2_CALLBACK_SEND, (void *)batch_send);
+	libssh2_session_callback_set(session, LIBSSH2_CALLBACK_RECV, (void *)batch_recv);
+}
+
+void ossh_link_unbatch(struct ossh_link *l)
+{
+	if (!l->session)
+		return;
+	push_some(l);	/* best effort: the session is ending */
+	libssh2_session_callback_set(l->session, LIBSSH2_CALLBACK_SEND, (void *)plain_send);
+	libssh2_session_callback_set(l->session, LIBSSH2_CALLBACK_RECV, (void *)plain_recv);
+	libssh2_session_callback_set(l->session, LIBSSH2_CALLBACK_DEBUG, (void *)on_ssh_debug);
+	*libssh2_session_abstract(l->session) = l->debug;
+	l->session = NULL;
+	l->sock = -1;
+	l->wbuf_len = 0;
+	l->batching = false;
+}
+
+int ossh_link_push(struct ossh_link *l)
+{
+	int rc = push_some(l);
+
+	return rc < 0 ? fail(EXIT_ERROR, "SSH connection lost (sending: %s)", strerror(-rc)) : 0;
+}
+
+bool ossh_link_pending(const struct ossh_link *l)
+{
+	return l->wbuf_len > 0;
 }
 
 long ossh_datagram_len(const uint8_t *p, size_t avail)
@@ -109,10 +258,23 @@ static ssize_t ossh_write(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct ossh_link *l = ctx;
 	size_t done = 0;
+	ssize_t rc = 0;
 
+	if (l->session) {
+		/* What the last batch left goes first (the owner polls for it). */
+		if (ossh_link_push(l) < 0)
+			return -1;
+		if (l->wbuf_len)
+			return -EAGAIN;
+		l->batching = true;
+		l->rx_dry = false;
+	}
 	while (done < len) {
 		ssize_t n;
 
+		/* A batch ends where the next datagram might not fit. */
+		if (l->session && OSSH_WBUF_CAP - l->wbuf_len < 4 + OSSH_MAX_PACKET + 256)
+			break;
 		if (!l->out_frame) {
 			struct frame f;
 			long used = frame_decode(buf + done, len - done, FRAME_MAX_PAYLOAD, &f);
@@ -126,44 +288,46 @@ static ssize_t ossh_write(void *ctx, const uint8_t *buf, size_t len)
 				continue;
 			}
 			/* Wait for a window that takes the whole datagram. */
-			if (libssh2_channel_window_write_ex(l->channel, NULL) < 4 + f.len)
-				return done ? (ssize_t)done : -ENOBUFS;
+			if (libssh2_channel_window_write_ex(l->channel, NULL) < 4 + f.len) {
+				rc = -ENOBUFS;
+				break;
+			}
 			put_u32(l->out, (buf[done + FRAME_HDR_LEN] >> 4) == 6 ? OSSH_AF_INET6 : OSSH_AF_INET);
 			memcpy(l->out + 4, f.payload, f.len);
 			l->out_len = 4 + f.len;
 			l->out_frame = (size_t)used;
 		}
 		n = libssh2_channel_write(l->channel, (const char *)l->out, l->out_len);
-		if (n == LIBSSH2_ERROR_EAGAIN)
-			return done ? (ssize_t)done : -EAGAIN;
-		if (n < 0)
-			return fail(EXIT_ERROR, "SSH connection lost (tunnel channel write: error %zd)", n);
-		if ((size_t)n != l->out_len)
-			return fail(EXIT_ERROR, "libssh2 cut a %zu-byte datagram at %zd bytes", l->out_len, n);
+		if (n == LIBSSH2_ERROR_EAGAIN) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (n < 0) {
+			rc = fail(EXIT_ERROR, "SSH connection lost (tunnel channel write: error %zd)", n);
+			break;
+		}
+		if ((size_t)n != l->out_len) {
+			rc = fail(EXIT_ERROR, "libssh2 cut a %zu-byte datagram at %zd bytes", l->out_len, n);
+			break;
+		}
 		done += l->out_frame;
 		l->out_frame = 0;
 	}
-	return (ssize_t)done;
+	/* The batch goes out in one send; what the socket cannot take now
+	 * waits in wbuf (ossh_link_pending). */
+	if (l->batching) {
+		l->batching = false;
+		if (rc >= 0 && ossh_link_push(l) < 0)
+			rc = -1;
+	}
+	if (rc == -1)
+		return -1;
+	return done ? (ssize_t)done : rc;
 }
 
 const struct link_ops ossh_link_ops = { .read = ossh_read, .write = ossh_write, .serialize = true };
 
 /* ---- opening: picking a unit, the channel, the server's end ---- */
-
-static void on_ssh_debug(LIBSSH2_SESSION *session, int always_display, const char *message,
-			 int message_len, const char *language, int language_len, void **abstract)
-{
-	char *msg = *abstract;
-	int n = message_len < 0 ? 0 : message_len;
-
-	if (!msg)
-		return;
-	snprintf(msg, OSSH_DEBUG_MAX, "%.*s", n, message);
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20)
-			*c = ' ';
-	log_verbose("server says: %s", msg);
-}
 
 /* Runs cmd on the server (blocking session) and returns its exit status, or
  * -1; its output (stdout then stderr) lands in out. */

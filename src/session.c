@@ -185,6 +185,7 @@ static int openssh_begin(struct engine *eng)
 	if (tunnel_reset(&eng->t, false) < 0)
 		return -1;
 	ossh_link_reset(&eng->ossh, eng->channel);
+	ossh_link_batch(&eng->ossh, eng->conn.session, eng->conn.sock);
 	eng->t.link = &ossh_link_ops;
 	eng->t.link_ctx = &eng->ossh;
 	eng->t.want_magic = false;
@@ -416,6 +417,7 @@ static bool release(struct engine *eng)
 	loop_cancel(eng->loop, eng->hello_timer);
 	eng->hello_timer = 0;
 	chan_link_reset(&eng->chan, NULL, NULL);
+	ossh_link_unbatch(&eng->ossh);	/* the session may go to the closer's thread */
 	eng->t.maybe_buffered = false;
 	eng->t.up = false;
 	eng->lowat = 0;
@@ -638,6 +640,15 @@ static void before_poll(struct loop *loop, void *ctx)
 		 * while the socket is writable would spin. */
 		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			ev |= POLLOUT;
+		/* What stock-sshd mode's last batch left for the socket. */
+		if (eng->openssh && ossh_link_pending(&eng->ossh)) {
+			if (ossh_link_push(&eng->ossh) < 0) {
+				session_lost(eng, EXIT_ERROR);
+				return;
+			}
+			if (ossh_link_pending(&eng->ossh))
+				ev |= POLLOUT;
+		}
 		loop_set_events(loop, eng->conn.sock, ev);
 	}
 	loop_set_events(loop, eng->t.tun_fd,

@@ -196,6 +196,35 @@ both_ways o1
 transfer o1 down "$PEER" 5001
 transfer o1 up "$PEER" 5002
 
+# 2. many small datagrams in bursts: whole, in order, and batched -------------
+# Each burst's datagrams leave in a few sends on the SSH socket, not one
+# (and a recv or two) each: strace counts the client's sendto calls.  The
+# old code made one per datagram (2000 and more).
+udp_burst_run() {
+	local net spid out sends
+	rm -f "$TMP/o1.udp"
+	bg_run udp-echo in_s "$PYTHON" "$REPO/tests/e2e/udp_burst.py" echo "$PEER" 5003 "$TMP/o1.udp"
+	wait_for 5 eval 'in_s ss -Hlun "( sport = :5003 )" | grep -q .'
+	net=$(pgrep -P "$(client_pid o1)" -x sshtun | head -n 1)
+	strace -f -c -e trace=sendto -o "$TMP/o1.strace" -p "${net:-0}" 2>"$TMP/o1.strace.err" &
+	spid=$!
+	PIDS+=("$spid")
+	check "o1: strace attached to the client's network side ($net)" \
+		wait_for 5 grep -q attached "$TMP/o1.strace.err"
+	out=$(in_c timeout 120 "$PYTHON" "$REPO/tests/e2e/udp_burst.py" send "$PEER" 5003 2000 40 2>&1)
+	kill -INT "$spid" 2>/dev/null
+	wait_exit "$spid" 10
+	is "$out" "sent 2000 echoed 2000 bad 0 order 0" \
+		"o1: 2000 UDP datagrams of 8-1207 bytes, 40 at a time, come back whole and in order"
+	wait_for 10 test -s "$TMP/o1.udp"
+	is "$(cat "$TMP/o1.udp" 2>/dev/null)" "got 2000 bad 0 order 0" "o1: the server got each one whole, in order"
+	sends=$(awk '$NF == "sendto" { print $4 }' "$TMP/o1.strace" 2>/dev/null)
+	diag "o1: the client made ${sends:-no} sendto calls for 2000 datagrams"
+	check "o1: the bursts left in batches (${sends:-no} sendto calls, fewer than 1000)" \
+		test "${sends:-99999}" -lt 1000
+}
+udp_burst_run
+
 # 3. reconnect after the sshd session is killed ----------------------------------
 IDX1=$(ifindex_of "$NS_C" "$IF1")
 R0=$(json_get "$TMP/o1.status" reconnects)
