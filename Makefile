@@ -14,9 +14,9 @@ COMMIT := $(shell [ -e .git ] && git describe --always --dirty --exclude='*' 2>/
 FULL_VERSION := $(VERSION)$(if $(COMMIT), ($(COMMIT)))
 
 CC ?= cc
-PKGS := libssh2 zlib readline libseccomp slirp
+PKGS := libssh2 zlib readline libseccomp slirp libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lreadline -lseccomp -lslirp)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssh2 -lz -lreadline -lseccomp -lslirp -lcrypto)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -pthread -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -100,7 +100,7 @@ build/san-unit/%: tests/unit/%.c build/libsshtun-san.a
 
 # Debian packages the build, the tests, the demo and the benchmark need.
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
-	libcmocka-dev libseccomp-dev libslirp-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
+	libcmocka-dev libseccomp-dev libslirp-dev libssl-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
 	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo strace
 

@@ -463,7 +463,7 @@ _sshtun_client()
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
 			--accept-routes --allow-lan --compress --dns --dns-domain --help --kill-switch --mtu \
-			--openssh --remote-command --user --version
+			--openssh --push --remote-command --user --version
 		return
 	fi
 	((cword == 1)) && _sshtun_reply serve ctl cleanup list

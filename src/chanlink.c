@@ -148,6 +148,24 @@ static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 
 const struct link_ops chan_link_ops = { .read = ch_read, .write = ch_write, .serialize = true };
 
+LIBSSH2_CHANNEL *chan_link_exec(LIBSSH2_SESSION *s, const char *command)
+{
+	LIBSSH2_CHANNEL *ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, CHANNEL_WINDOW,
+						      CHANNEL_PACKET, NULL, 0);
+
+	if (!ch) {
+		fail(EXIT_REFUSED, "the server refused a session channel: %s", ssh_errmsg(s));
+		return NULL;
+	}
+	if (libssh2_channel_exec(ch, command) != 0) {
+		fail(EXIT_REFUSED, "the server refused to run the helper `%s': %s", command, ssh_errmsg(s));
+		libssh2_channel_free(ch);
+		return NULL;
+	}
+	log_verbose("helper started (%s)", command);
+	return ch;
+}
+
 LIBSSH2_CHANNEL *chan_link_open(LIBSSH2_SESSION *s, const char *remote_command)
 {
 	LIBSSH2_CHANNEL *ch;

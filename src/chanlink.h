@@ -32,6 +32,8 @@ void chan_link_rtt(struct chan_link *l, double rtt_ms);
 /* Opens a channel that runs our helper: the sshtun subsystem, else the
  * remote command.  Blocking.  Returns NULL with fail() set. */
 LIBSSH2_CHANNEL *chan_link_open(LIBSSH2_SESSION *s, const char *remote_command);
+/* The same for exactly this command (no subsystem first). */
+LIBSSH2_CHANNEL *chan_link_exec(LIBSSH2_SESSION *s, const char *command);
 
 /* The helper's stderr, logged line by line and the last line kept. */
 void chan_link_drain_stderr(struct chan_link *l);

@@ -39,6 +39,8 @@ struct session_job {
 	struct hello lease;		/* stock sshd: in, the pair a reconnect keeps */
 	unsigned mtu;			/* stock sshd */
 	char debug_msg[OSSH_DEBUG_MAX];	/* sshd's debug messages, while the session lives */
+	bool push;			/* in: run the pushed copy (push.h), sending it if need be */
+	bool pushed;			/* out: it runs the pushed copy */
 };
 
 /* A session being closed, on a thread of its own: with a dead peer each
@@ -73,6 +75,7 @@ struct engine {
 	struct session_end ending;	/* the closer's, while it runs */
 	LIBSSH2_CHANNEL *channel;	/* the session's, in either mode */
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
+	bool pushed;			/* the helper is our pushed copy (--push): again so */
 	struct chan_link chan;		/* the link to our helper */
 	struct ossh_link ossh;		/* the link to stock sshd */
 	struct tunnel t;

@@ -21,7 +21,7 @@ void usage(void)
 	fprintf(stderr,
 		"usage: sshtun [-46fNqv] [-a ADDR] [-c COMMAND] [-F FILE] [-i FILE] [-l USER]\n"
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
-		"              [--compress MODE] [--openssh] [--remote-command CMD] [--mtu N]\n"
+		"              [--compress MODE] [--openssh] [--push] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
 		"              [--kill-switch [--allow-lan]]\n"
 		"              [user@]host[:port]\n"
@@ -473,7 +473,7 @@ static int split_target(struct client_opts *o, const char *arg)
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
 	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER,
-	       OPT_KILL, OPT_LAN };
+	       OPT_KILL, OPT_LAN, OPT_PUSH };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -487,6 +487,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "kill-switch", no_argument, NULL, OPT_KILL },
 		{ "allow-lan", no_argument, NULL, OPT_LAN },
+		{ "push", no_argument, NULL, OPT_PUSH },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -570,6 +571,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 				return -1;
 			break;
 		case OPT_OPENSSH: o->openssh = true; break;
+		case OPT_PUSH: o->push = true; break;
 		case OPT_ACCEPT: o->accept_routes = true; break;
 		case OPT_DNS: o->dns = true; break;
 		case OPT_DNSDOM:

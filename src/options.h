@@ -28,6 +28,7 @@ struct client_opts {
 	int compress;			/* --compress: COMPRESS_OFF, _AUTO or a level */
 	const char *remote_command;	/* --remote-command */
 	bool openssh;			/* --openssh */
+	bool push;			/* --push: no helper there, send this binary (push.h) */
 	bool accept_routes;		/* --accept-routes */
 	bool dns;			/* --dns */
 	const char *dns_domains[8];	/* --dns-domain: split DNS */

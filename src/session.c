@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "openssh.h"
+#include "push.h"
 #include "peer_check.h"
 #include "priv.h"
 #include "session.h"
@@ -202,6 +203,26 @@ static int job_open_openssh(struct session_job *job)
 	return 0;
 }
 
+/* --push: the copy of this binary on the server (sent if need be), run as
+ * the helper. */
+static int job_push(struct session_job *job)
+{
+	char cmd[1024];
+	bool uploaded;
+
+	if (push_helper(job->conn.session, job->opts->remote_command, job->opts->ssh.connect_timeout_s,
+			cmd, sizeof(cmd), &uploaded) < 0)
+		return -1;
+	job->channel = chan_link_exec(job->conn.session, cmd);
+	job->pushed = job->channel != NULL;
+	return job->channel ? 0 : -1;
+}
+
+static int job_push_now(void *arg)
+{
+	return job_push(arg);
+}
+
 /* On the connect thread: everything that blocks, bounded by ConnectTimeout
  * at each step.  It touches its job only. */
 static int session_connect(void *arg)
@@ -212,6 +233,8 @@ static int session_connect(void *arg)
 		return -1;
 	if (job->opts->openssh)
 		return job_open_openssh(job);
+	if (job->push)
+		return job_push(job);
 	job->channel = chan_link_open(job->conn.session, job->opts->remote_command);
 	return job->channel ? 0 : -1;
 }
@@ -265,6 +288,8 @@ static int take_over(struct engine *eng)
 	eng->conn = eng->job.conn;
 	eng->channel = eng->job.channel;
 	eng->openssh = eng->job.openssh;
+	if (eng->job.pushed)
+		eng->pushed = true;
 	if (eng->openssh) {
 		eng->lease = eng->job.lease;
 		eng->t.mtu = eng->job.mtu;
@@ -299,6 +324,7 @@ static int start_job(struct engine *eng, int (*fn)(void *), struct ssh_conn *con
 	eng->job.opts = eng->opts;
 	eng->job.conn.sock = -1;
 	eng->job.lease = eng->lease;
+	eng->job.push = eng->pushed;
 	if (conn) {
 		eng->job.conn = *conn;
 		let_go(conn);
@@ -334,8 +360,9 @@ static void fallback_failed(struct engine *eng)
 
 	snprintf(why, sizeof(why), "%s", fail_msg());
 	fail_clear();
-	fail(EXIT_REFUSED, "the sshtun helper is not installed on the server (`%s' failed: %s), and %s",
-	     eng->opts->remote_command, eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
+	fail(EXIT_REFUSED, "the sshtun helper is not installed on the server (`%s' failed: %s), and %s; "
+	     "--push would copy this sshtun there", eng->opts->remote_command,
+	     eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
 	session_lost(eng, EXIT_ERROR);
 }
 
@@ -359,13 +386,23 @@ static bool explain_early_eof(struct engine *eng)
 	chan_link_drain_stderr(&eng->chan);
 	if (status == 127 || status == 126 || strstr(eng->chan.remote_err, "not found") ||
 	    strstr(eng->chan.remote_err, "No such file")) {
-		/* No helper: stock sshd's own tunnel may still do. */
-		log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
+		/* No helper: ours, pushed (--push), or stock sshd's own
+		 * tunnel may still do. */
+		if (eng->opts->push)
+			log_info("no sshtun helper on the server; pushing this one (--push)");
+		else
+			log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
 		libssh2_channel_free(eng->channel);
 		eng->channel = NULL;
 		loop_cancel(eng->loop, eng->hello_timer);
 		eng->hello_timer = 0;
 		loop_unwatch(eng->loop, eng->conn.sock);
+		if (eng->opts->push) {
+			if (start_job(eng, job_push_now, &eng->conn, on_connected) == 0)
+				return true;
+			fail(EXIT_ERROR, "cannot start pushing the helper");
+			return false;
+		}
 		if (start_job(eng, job_fallback, &eng->conn, on_fallback_done) == 0)
 			return true;
 		fallback_failed(eng);

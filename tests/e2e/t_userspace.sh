@@ -11,7 +11,9 @@
 # PermitTunnel no, and no sshtun is on her PATH.  Her helper has no TUN to
 # make: it runs its user-space stack (libslirp), its sockets are hers.
 #
-#   1. the tunnel comes up in user-space mode (status, status --json), the
+#   0. without --push the client fails and says --push would help
+#   1. --push copies the binary to ~/.cache/sshtun (0700, carol's) and the
+#      tunnel comes up in user-space mode (status, status --json), the
 #      helper is carol's, sandboxed (seccomp, no_new_privs), no TUN appears
 #   2. -r 203.0.113.0/24 (and its IPv6 twin): a TCP download from the LAN host matches its
 #      sha256; a UDP DNS query to its dnsmasq is answered; ping reaches it
@@ -19,7 +21,12 @@
 #      through the stack's resolver (the pool's first address)
 #   3. the server's own loopback stays out of reach (a service on
 #      127.0.0.1 in the server ns, through the peer address and directly)
-#   4. with ping_group_range closed: the helper says why ping gets no answer
+#   4. a reconnect, and a new client, reuse the pushed copy (no upload, the
+#      same inode)
+#   5. with ping_group_range closed: the helper says why ping gets no answer
+#   6. a copy that is not this binary is left alone and refused; a server of
+#      another machine type (a fake uname first on PATH) is refused and
+#      nothing is sent
 . "$(dirname "$0")/lib.sh"
 
 NS_L=sshtun-l-$$
@@ -153,12 +160,11 @@ check "LAN namespace $NS_L behind the server" lan_setup
 mkdir -p "/etc/netns/$NS_C"
 echo "nameserver 198.51.100.99" >"$RESOLV"
 
-# carol: a plain login, her helper a copy of the binary in her own bin.
+# carol: a plain login with nothing installed.
 ETC=$TMP/etc
 H=$TMP/h-carol
-mkdir -p "$ETC" "$H/bin"
+mkdir -p "$ETC" "$H"
 chmod 711 "$TMP"
-cp "$SSHTUN" "$H/bin/sshtun"
 chown -R $CAROL:$CAROL "$H"
 { cat /etc/passwd; echo "carol:x:$CAROL:$CAROL::$H:/bin/sh"; } >"$ETC/passwd"
 { cat /etc/shadow; echo "carol:*:19000:0:99999:7:::"; } >"$ETC/shadow"
@@ -179,6 +185,15 @@ chmod 755 "$TMP/sshd-private.sh"
 SSHD=$TMP/sshd-private.sh SSHD_SUBSYSTEM='' \
 	check "sshd with carol, PermitTunnel no (private mount namespace)" sshd_start "PermitTunnel no"
 check "carol is unknown outside it" eval '! getent passwd carol | grep -q ":$CAROL:"'
+check "no sshtun on sshd's PATH for users" \
+	eval '! in_s env PATH=/usr/local/bin:/usr/bin:/bin:/usr/games sh -c "command -v sshtun"'
+# Another sshd for carol whose sessions find a uname that says aarch64.
+mkdir -p "$TMP/fakebin"
+printf '#!/bin/sh\necho aarch64\n' >"$TMP/fakebin/uname"
+chmod 755 "$TMP/fakebin" "$TMP/fakebin/uname"
+SSHD=$TMP/sshd-private.sh SSHD_SUBSYSTEM='' SSHD_PORT=2223 \
+	check "sshd on 2223 whose users find a fake uname -m (aarch64) first" \
+	sshd_start "PermitTunnel no" "SetEnv PATH=$TMP/fakebin:/usr/bin:/bin"
 
 head -c 3M /dev/urandom >"$TMP/lan-file"
 echo "over ipv6" >"$TMP/secret6"
@@ -192,11 +207,26 @@ fail_fast "setup failed"
 LINKS0=$(server_links)
 : >"$H/serve.log"
 chown $CAROL "$H/serve.log"
-HELPER="exec $H/bin/sshtun $SERVE_ARGS -v 2>>$H/serve.log"
+HELPER="sshtun $SERVE_ARGS -v 2>>$H/serve.log"
+copies() { ls "$H/.cache/sshtun" 2>/dev/null; }
+sent() { grep -c -- "--push: sending" "$TMP/$1.log"; }
 
-# ---- 1. user-space mode --------------------------------------------------------
-up u1 -r "$LAN_NET" -r 2001:db8:203::/64 --dns --remote-command "$HELPER"
+# ---- 0. no helper, no --push -----------------------------------------------------
+TARGET=carol@$S_ADDR client_try nopush --remote-command "$HELPER"
+is "$RC" 6 "without --push: exit 6"
+check "without --push: the message says --push would help" grep -q -- "--push would copy" "$TMP/nopush.log"
+is "$(copies)" "" "without --push: nothing copied"
+
+# ---- 1. --push, user-space mode ----------------------------------------------------
+up u1 --push -r "$LAN_NET" -r 2001:db8:203::/64 --dns --remote-command "$HELPER"
 fail_fast "the tunnel did not come up"
+COPY=$H/.cache/sshtun/$(copies)
+diag "pushed copy: $COPY"
+is "$(sent u1)" 1 "u1: the binary was sent once"
+check "u1: the copy is the client's binary" cmp -s "$COPY" "$SSHTUN"
+is "$(stat -c '%a %u' "$COPY")" "700 $CAROL" "u1: the copy is mode 700, carol's"
+is "$(stat -c '%a' "$H/.cache/sshtun")" 700 "u1: ~/.cache/sshtun is 0700"
+INODE=$(stat -c %i "$COPY")
 is "$(json_get "$TMP/u1.status" server_stack)" userspace "u1: status --json server_stack userspace"
 check "u1: status says userspace" eval 'ctl u1 status | grep -q userspace'
 HP=$(helper_pid)
@@ -231,13 +261,37 @@ echo secret >"$TMP/secret"
 bg_run lo-send serve_file "$NS_S" 127.0.0.1 7002 "$TMP/secret"
 check "server: a service on 127.0.0.1:7002" wait_for 10 listening "$NS_S" 7002
 check "u1: the peer address $PEER does not lead to the server's loopback" eval '! connects "$PEER" 7002'
+
+# ---- 4. the copy is reused ----------------------------------------------------------
+check "u1: ctl reconnect" ctl u1 reconnect
+check "u1: up again after the reconnect" eval 'wait_for 20 eval "grep -q \"using ~/.cache/sshtun\" \"$TMP/u1.log\"" && client_wait_up u1'
+is "$(sent u1)" 1 "u1: no second upload on reconnect"
+is "$(stat -c %i "$COPY")" "$INODE" "u1: the same file (inode) after the reconnect"
 quit u1
 
-# ---- 4. ping_group_range closed -------------------------------------------------
+# ---- 5. ping_group_range closed -------------------------------------------------
 in_s sysctl -qw net.ipv4.ping_group_range="1 0"
 cat "$H/serve.log" >>"$TMP/serve-all.log"; : >"$H/serve.log"
-up u2 --remote-command "$HELPER"
+up u2 --push --remote-command "$HELPER"
+is "$(sent u2)" 0 "u2: a new client uses the copy that is there (no upload)"
 check "u2: the helper says why ping gets no answer" grep -q "ping_group_range" "$H/serve.log"
 quit u2
+is "$(stat -c %i "$COPY")" "$INODE" "the same copy all along"
+
+# ---- 6. refusals ----------------------------------------------------------------
+cp "$COPY" "$TMP/copy.saved"
+printf 'not sshtun\n' >>"$COPY"
+TARGET=carol@$S_ADDR client_try other --push --remote-command "$HELPER"
+is "$RC" 6 "a copy that is not this binary: exit 6"
+check "a copy that is not this binary: refused, named" grep -q "is not this binary" "$TMP/other.log"
+check "a copy that is not this binary: left as it was" eval 'tail -n 1 "$COPY" | grep -qx "not sshtun"'
+cp "$TMP/copy.saved" "$COPY"
+rm -rf "$H/.cache/sshtun"
+# The helper's stderr stays on the channel here: "not found" there tells the
+# client the helper is missing even when sshd's exit status comes late.
+TARGET=carol@$S_ADDR client_try arch -p 2223 --push --remote-command "sshtun $SERVE_ARGS"
+is "$RC" 6 "a server of another machine type: exit 6"
+check "another machine type: the message names both" grep -q "server is aarch64, this sshtun is built for $(uname -m)" "$TMP/arch.log"
+is "$(copies)" "" "another machine type: nothing sent"
 
 done_testing
