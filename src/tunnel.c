@@ -304,6 +304,17 @@ static size_t tx_unsent(const struct tunnel *t)
 	return t->tx_len - t->tx_off;
 }
 
+/* The link pushes back, lately, at a rate that only a slow channel has
+ * (TUNNEL_SLOW_LINK): it is the bottleneck, seen here at once, where the
+ * round trip of the pings (pressure.h) takes a few of them to show it. */
+static bool channel_slow(const struct tunnel *t)
+{
+	const struct link_rate *r = &t->rate;
+
+	return r->pushback_bps && r->pushback_bps <= TUNNEL_SLOW_LINK && r->pushback_us &&
+	       mono_us() - r->pushback_us < TUNNEL_SLOW_HOLD_US;
+}
+
 /* Moves packets from the fair queue into the transmit buffer while it holds
  * less than the budget: the queue forms in the fair queue, where a sparse
  * flow overtakes bulk, not here in first-come order.  Compressed packets
@@ -311,12 +322,13 @@ static size_t tx_unsent(const struct tunnel *t)
 static void pump(struct tunnel *t)
 {
 	/* The channel is the bottleneck when the round trip shows a queue
-	 * building on the way (our own buffer backs up on a fast link too,
-	 * whenever sshd is short of CPU, so it does not count); and with the
-	 * CPU out of room, compressing only slows things down. */
-	bool congested = t->cpu_ok && t->rtt_congested;
-	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF &&
-		     (compressor_mode(t->comp) != COMPRESS_AUTO || congested);
+	 * building on the way, or when it pushes back and is slow (our own
+	 * buffer backs up on a fast link too, whenever sshd is short of CPU:
+	 * that does not count); and with the CPU out of room, compressing
+	 * only slows things down. */
+	bool is_auto = t->comp && compressor_mode(t->comp) == COMPRESS_AUTO;
+	bool congested = t->cpu_ok && (t->rtt_congested || (is_auto && channel_slow(t)));
+	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF && (!is_auto || congested);
 
 	while (fq_waiting(t) && tx_unsent(t) < t->budget) {
 		const uint8_t *pkt;
@@ -402,6 +414,8 @@ static void rate_update(struct tunnel *t, uint64_t now)
 	bps = r->bytes * 1000000u / el;
 	if (r->blocked || bps > r->bytes_per_s)
 		r->bytes_per_s = bps;
+	if (r->blocked)
+		r->pushback_bps = bps;
 	r->since_us = now;
 	r->bytes = 0;
 	r->blocked = false;
@@ -453,6 +467,7 @@ int tunnel_flush(struct tunnel *t)
 			t->write_blocked = true;
 			t->blocked_len = left;
 			t->rate.blocked = true;
+			t->rate.pushback_us = now;
 			return 0;
 		}
 		/* Nothing of ours is half sent (link_ops): reads go on, and
@@ -461,6 +476,7 @@ int tunnel_flush(struct tunnel *t)
 		if (n == -ENOBUFS || n == 0) {
 			t->write_blocked = false;
 			t->rate.blocked = true;
+			t->rate.pushback_us = now;
 			return 0;
 		}
 		if (n < 0)

@@ -86,7 +86,18 @@ struct link_rate {
 	uint64_t bytes;
 	bool blocked;		/* it said EAGAIN in this period */
 	uint64_t bytes_per_s;	/* 0: not measured yet */
+	/* For --compress auto: the rate of the last period in which the link
+	 * pushed back (0: none yet), and when it last did. */
+	uint64_t pushback_bps;
+	uint64_t pushback_us;
 };
+
+/* --compress auto: a channel that pushes back while it takes at most this
+ * (bytes/s, 100 Mbit/s) is the bottleneck, and deflate at level 6 outruns
+ * it several times over; it counts as such until it has not pushed back
+ * for TUNNEL_SLOW_HOLD_US. */
+#define TUNNEL_SLOW_LINK (100 * 1000 * 1000 / 8)
+#define TUNNEL_SLOW_HOLD_US 1000000
 
 struct compressor;
 struct decompressor;

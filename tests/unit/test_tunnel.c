@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -506,6 +507,68 @@ static void test_deflate_fails(void **state)
 	assert_int_equal(x->t.st.drops, 0);
 }
 
+/* --compress auto, the pings not (yet) showing a queue: a channel that
+ * pushes back at a slow rate is the bottleneck, and compressible packets
+ * are compressed from then on; a fast one, or one that stopped pushing
+ * back a while ago, is not. */
+static void test_auto_slow_channel(void **state)
+{
+	struct fx *x = *state;
+	const struct timespec period = { 0, 110 * 1000 * 1000 };	/* > the 100 ms rate period */
+	struct timespec now;
+	uint64_t now_us;
+	uint16_t ids[16];
+	size_t frames;
+
+	assert_int_equal(tunnel_compress_to_peer(&x->t, COMPRESS_AUTO), 0);
+	x->t.cpu_ok = true;
+	x->t.rtt_congested = false;
+	for (int i = 0; i < 4; i++)
+		inject(x, 1000, 2, 'a');
+	x->l.script[0].act = PART;	/* 2000 bytes go, then it pushes back */
+	x->l.script[0].n = 2000;
+	x->l.nscript = 1;
+	x->l.dflt = AGAIN;
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 0);	/* nothing known yet: raw */
+	nanosleep(&period, NULL);
+	pump(x, 1);			/* the period ends: ~18 KB/s while pushing back */
+	assert_true(x->t.rate.pushback_bps > 0 && x->t.rate.pushback_bps <= TUNNEL_SLOW_LINK);
+	x->l.dflt = ALL;
+	pump(x, 1);
+	for (int i = 0; i < 4; i++)
+		inject(x, 1000, 2, 'b');
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 4);
+	assert_int_equal(sent_ids(x, ids, ARRAY_SIZE(ids), &frames), 8);
+	assert_int_equal(frames, 1);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(ids[i], i);
+
+	/* Fast, or quiet for a second: raw again. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+	x->t.rate.pushback_bps = TUNNEL_SLOW_LINK + 1;
+	x->t.rate.pushback_us = now_us;
+	inject(x, 1000, 2, 'c');
+	pump(x, 1);
+	x->t.rate.pushback_bps = TUNNEL_SLOW_LINK;
+	x->t.rate.pushback_us = now_us - TUNNEL_SLOW_HOLD_US - 1000;
+	inject(x, 1000, 2, 'c');
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 4);
+	/* The CPU out of room: raw too. */
+	x->t.rate.pushback_us = now_us;
+	x->t.cpu_ok = false;
+	inject(x, 1000, 2, 'c');
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 4);
+	x->t.cpu_ok = true;
+	inject(x, 1000, 2, 'c');
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 5);
+}
+
 /* ---- the receive side (finding 8) ---- */
 
 static uint8_t in_buf[4096];
@@ -618,6 +681,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_batch_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_overtakes_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deflate_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_slow_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_src_family_without_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_length_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_hello_header, setup, teardown),
