@@ -427,6 +427,20 @@ static void rate_update(struct tunnel *t, uint64_t now)
 	}
 }
 
+/* The link said no.  The first time in a while, its rate so far in this
+ * period stands for the period's (once it is TUNNEL_RATE_FIRST_US old):
+ * auto need not wait for the period's end to see a slow channel; the end
+ * corrects it. */
+static void pushed_back(struct link_rate *r, uint64_t now)
+{
+	bool fresh = !r->pushback_us || now - r->pushback_us >= TUNNEL_SLOW_HOLD_US;
+
+	if (fresh && r->since_us && now - r->since_us >= TUNNEL_RATE_FIRST_US)
+		r->pushback_bps = r->bytes * 1000000u / (now - r->since_us);
+	r->blocked = true;
+	r->pushback_us = now;
+}
+
 int tunnel_flush(struct tunnel *t)
 {
 	uint64_t now = mono_us();
@@ -466,8 +480,7 @@ int tunnel_flush(struct tunnel *t)
 		if (n == -EAGAIN) {
 			t->write_blocked = true;
 			t->blocked_len = left;
-			t->rate.blocked = true;
-			t->rate.pushback_us = now;
+			pushed_back(&t->rate, now);
 			return 0;
 		}
 		/* Nothing of ours is half sent (link_ops): reads go on, and
@@ -475,8 +488,7 @@ int tunnel_flush(struct tunnel *t)
 		 * answers 0 when the window is shut: the same. */
 		if (n == -ENOBUFS || n == 0) {
 			t->write_blocked = false;
-			t->rate.blocked = true;
-			t->rate.pushback_us = now;
+			pushed_back(&t->rate, now);
 			return 0;
 		}
 		if (n < 0)

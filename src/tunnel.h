@@ -98,6 +98,7 @@ struct link_rate {
  * for TUNNEL_SLOW_HOLD_US. */
 #define TUNNEL_SLOW_LINK (100 * 1000 * 1000 / 8)
 #define TUNNEL_SLOW_HOLD_US 1000000
+#define TUNNEL_RATE_FIRST_US 20000
 
 struct compressor;
 struct decompressor;

@@ -569,6 +569,34 @@ static void test_auto_slow_channel(void **state)
 	assert_int_equal(x->t.st.tx_compressed, 5);
 }
 
+/* The first push-back in a while, 20 ms or more into a rate period, tells
+ * auto at once: no waiting for the period to end. */
+static void test_auto_slow_at_once(void **state)
+{
+	struct fx *x = *state;
+	const struct timespec wait = { 0, 30 * 1000 * 1000 };	/* > TUNNEL_RATE_FIRST_US */
+
+	assert_int_equal(tunnel_compress_to_peer(&x->t, COMPRESS_AUTO), 0);
+	x->t.cpu_ok = true;
+	x->t.rtt_congested = false;
+	pump(x, 1);			/* the rate period begins */
+	nanosleep(&wait, NULL);
+	for (int i = 0; i < 4; i++)
+		inject(x, 1000, 2, 'a');
+	x->l.script[0].act = PART;
+	x->l.script[0].n = 2000;
+	x->l.nscript = 1;
+	x->l.dflt = AGAIN;
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 0);
+	assert_true(x->t.rate.pushback_bps > 0 && x->t.rate.pushback_bps <= TUNNEL_SLOW_LINK);
+	x->l.dflt = ALL;
+	for (int i = 0; i < 4; i++)
+		inject(x, 1000, 2, 'b');
+	pump(x, 1);
+	assert_int_equal(x->t.st.tx_compressed, 4);
+}
+
 /* ---- the receive side (finding 8) ---- */
 
 static uint8_t in_buf[4096];
@@ -682,6 +710,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_raw_overtakes_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deflate_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_slow_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_slow_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_src_family_without_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_length_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_hello_header, setup, teardown),
