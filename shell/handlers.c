@@ -117,6 +117,10 @@ void stats_json(FILE *f, const struct engine_stats *s)
 	json_num(f, s->fq_delay_peak_ms, 3, 0);
 	fprintf(f, ",\"fq_drops\":%llu,\"fq_flows\":%u", (unsigned long long)s->fq_drops, s->fq_flows);
 	fprintf(f, ",\"rx_window\":%llu", (unsigned long long)s->rx_window);
+	fprintf(f, ",\"offload\":\"%s\",\"gso_tx_frames\":%llu,\"gso_rx_frames\":%llu,"
+		"\"gso_split\":%llu,\"gso_bad\":%llu", s->offload,
+		(unsigned long long)s->gso_tx_frames, (unsigned long long)s->gso_rx_frames,
+		(unsigned long long)s->gso_split, (unsigned long long)s->gso_bad);
 	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu}\n", s->reconnects,
 		(unsigned long long)s->uptime_s);
 }
@@ -153,6 +157,10 @@ void stats_table(struct call *c, const struct engine_stats *s)
 	say(c, 1, "%-12s %llu of %llu packets", "compressed",
 	    (unsigned long long)s->tx_compressed,
 	    (unsigned long long)(s->tx_compressed + s->tx_uncompressed));
+	say(c, 1, "%-12s %s; %llu super-packets sent, %llu received, %llu cut here, %llu refused",
+	    "offload", s->offload, (unsigned long long)s->gso_tx_frames,
+	    (unsigned long long)s->gso_rx_frames, (unsigned long long)s->gso_split,
+	    (unsigned long long)s->gso_bad);
 	say(c, 1, "%-12s %u", "reconnects", s->reconnects);
 	say(c, 1, "%-12s %s", "uptime", s->uptime_s ? fmt_duration(a, sizeof(a), s->uptime_s) : "-");
 }

@@ -45,6 +45,11 @@ struct engine_stats {
 	uint64_t tx_wire_bytes, rx_wire_bytes;	/* bytes on the channel */
 	uint64_t drops;
 	uint64_t tx_compressed, tx_uncompressed;	/* packets sent deflated, and not */
+	/* Offloads (vnet.h): GSO super-packets carried each way, those cut
+	 * here for a peer without GSO, and the server's packets whose
+	 * virtio-net header was refused. */
+	uint64_t gso_tx_frames, gso_rx_frames, gso_split, gso_bad;
+	char offload[40];	/* what the TUN offloads now: "csum,tcp4,...", "off" */
 	/* The fair queue toward the server (fq.h). */
 	double fq_delay_ms, fq_delay_peak_ms;	/* wait now (0 when empty), longest */
 	uint64_t fq_drops;			/* CoDel and cap drops */

@@ -247,7 +247,7 @@ int client_main(int argc, char **argv)
 	/* The TUN first: a missing privilege is reported before we connect.
 	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
-	eng->t.tun_fd = priv_open(opts->name, eng->ifname, &eng->ifindex);
+	tunnel_set_tun(&eng->t, priv_open(opts->name, eng->ifname, &eng->ifindex));
 	if (eng->t.tun_fd < 0 || guard_start(opts, &eng->guard_flags) < 0)
 		goto out;
 	eng->loop = loop_new();

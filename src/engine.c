@@ -118,6 +118,14 @@ void engine_stats(struct engine *eng, struct engine_stats *st)
 	st->drops = t->drops;
 	st->tx_compressed = t->tx_compressed;
 	st->tx_uncompressed = t->tx_uncompressed;
+	st->gso_tx_frames = t->tx_gso;
+	st->gso_rx_frames = t->rx_gso;
+	st->gso_split = t->gso_split;
+	st->gso_bad = t->vnet_bad;
+	if (eng->t.offload)
+		vnet_caps_str(eng->t.offload, st->offload, sizeof(st->offload));
+	else
+		snprintf(st->offload, sizeof(st->offload), "off");
 	tunnel_fq_stats(&eng->t, &fq);
 	st->fq_delay_ms = (double)fq.delay_us / 1000.0;
 	st->fq_delay_peak_ms = (double)fq.delay_peak_us / 1000.0;

@@ -36,6 +36,7 @@ struct flow_list {
 
 struct fq {
 	unsigned mtu;
+	unsigned hdr;		/* bytes before the IP header (fq_set_hdr) */
 	size_t slot_size;
 	uint32_t npkts;
 	uint8_t *data;		/* npkts slots of slot_size */
@@ -81,7 +82,7 @@ int fq_set_mtu(struct fq *q, unsigned mtu)
 	uint8_t *data;
 	struct fq_pkt *pkts;
 
-	if (mtu < 20 || mtu > MTU_MAX)
+	if (mtu < 20 || mtu > MTU_MAX + FQ_HDR_MAX)
 		return fail(EXIT_ERROR, "fair queue: MTU %u out of range", mtu);
 	if ((size_t)n * slot > FQ_POOL_MAX)
 		n = (uint32_t)(FQ_POOL_MAX / slot);
@@ -286,6 +287,11 @@ static void drop_fattest(struct fq *q)
 	q->st.drops_full++;
 }
 
+void fq_set_hdr(struct fq *q, unsigned hdr)
+{
+	q->hdr = hdr <= FQ_HDR_MAX ? hdr : FQ_HDR_MAX;
+}
+
 uint8_t *fq_slot(struct fq *q)
 {
 	if (q->pending == NONE) {
@@ -307,7 +313,7 @@ void fq_enqueue(struct fq *q, size_t len)
 	if (i == NONE || len == 0 || len > q->mtu)
 		return;
 	q->pending = NONE;
-	fi = fq_bucket(q, q->data + (size_t)i * q->slot_size, len);
+	fi = len > q->hdr ? fq_bucket(q, q->data + (size_t)i * q->slot_size + q->hdr, len - q->hdr) : 0;
 	f = &q->flows[fi];
 	q->pkts[i].next = NONE;
 	q->pkts[i].len = (uint32_t)len;

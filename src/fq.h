@@ -23,6 +23,7 @@
 #define FQ_LIMIT_PKTS	1024		/* packets queued, at most */
 #define FQ_LIMIT_BYTES	(1024 * 1024)	/* IP bytes queued, at most */
 #define FQ_POOL_MAX	(4u << 20)	/* slot memory, at most (big MTUs get fewer slots) */
+#define FQ_HDR_MAX	16		/* bytes before each packet, at most (fq_set_hdr) */
 #define FQ_TARGET_US	5000
 #define FQ_INTERVAL_US	100000
 
@@ -38,13 +39,19 @@ struct fq_stats {
 	size_t bytes;
 };
 
-/* A queue for packets of at most mtu bytes.  NULL with fail() set. */
+/* A queue for packets of at most mtu bytes (the TUN's MTU, or a GSO
+ * super-packet's 64 KiB; a header fq_set_hdr counts in).  NULL with fail()
+ * set. */
 struct fq *fq_new(unsigned mtu);
 void fq_free(struct fq *q);
 /* A new MTU: the queue is emptied (its packets count as drops_full) and the
  * pool resized.  Returns 0, or -1 (fail(); the queue keeps its old MTU). */
 int fq_set_mtu(struct fq *q, unsigned mtu);
 unsigned fq_mtu(const struct fq *q);
+/* Each packet comes behind hdr bytes that are not IP (the TUN's virtio-net
+ * header): flows are told apart by what follows them.  Lengths include
+ * them.  Set it while the queue is empty. */
+void fq_set_hdr(struct fq *q, unsigned hdr);
 /* Drops everything queued (a new connection); stats stay. */
 void fq_clear(struct fq *q);
 

@@ -25,6 +25,9 @@ enum frame_type {
 };
 
 #define FRAME_F_COMPRESSED 0x01		/* DATA payload is a zlib stream chunk */
+/* DATA: each packet comes behind its 10-byte virtio-net header (vnet.h);
+ * only toward a peer whose hello listed gso=. */
+#define FRAME_F_GSO 0x02
 
 struct frame {
 	uint8_t type;

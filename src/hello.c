@@ -73,6 +73,15 @@ static int parse_compress(void *field, char *v)
 	return 0;
 }
 
+/* As compress: names we do not know are a newer peer's, and skipped. */
+static int parse_gso(void *field, char *v)
+{
+	unsigned *gso = field;
+
+	*gso = vnet_caps_parse(v);
+	return 0;
+}
+
 static int parse_compress_mode(void *field, char *v)
 {
 	if (!compress_mode_ok(v, NULL))
@@ -180,6 +189,7 @@ static const struct key keys[] = {
 	KEY(domains, parse_domains, "comma list of domain names"),
 	KEY(avoid, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
 	KEY(stack, parse_stack, "at most 15 lowercase letters"),
+	KEY(gso, parse_gso, ""),
 };
 
 /* Peer text shown in a message: printable ASCII, at most 60 characters. */
@@ -335,6 +345,11 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 	put_list(&o, "avoid", &h->avoid);
 	if (h->stack[0])
 		put_line(&o, "stack=%s\n", h->stack);
+	if (h->gso) {
+		char caps[40];
+
+		put_line(&o, "gso=%s\n", vnet_caps_str(h->gso, caps, sizeof(caps)));
+	}
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
 }
 

@@ -22,6 +22,8 @@
  *        stack=userspace       (server) its packets go through a user-space
  *                              network stack, not a TUN (absent: a TUN);
  *                              lowercase letters, at most 15
+ *        gso=csum,tcp4,tcp6,udp  what the sender takes behind a virtio-net
+ *                              header (FRAME_F_GSO, vnet.h); absent: nothing
  */
 #ifndef SSHTUN_HELLO_H
 #define SSHTUN_HELLO_H
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "prefix.h"
+#include "vnet.h"
 
 #define HELLO_ID_LEN 32		/* hex digits */
 #define COMPRESS_ZLIB 0x01	/* bits in hello.compress: zlib */
@@ -58,6 +61,7 @@ struct hello {
 	char domains[HELLO_DOMAINS_MAX];	/* server: search domains, comma list */
 	struct prefix_list avoid;	/* client: prefixes it uses already */
 	char stack[16];			/* server: "userspace", "" for a TUN */
+	unsigned gso;			/* VNET_CAP_* the sender takes */
 };
 
 /* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err

@@ -209,7 +209,7 @@ static int get_lease(struct server *s, const struct lease_request *q, struct lea
 		snprintf(why, cap, "%s", r->why);
 		return -1;
 	}
-	s->t.tun_fd = fd;
+	tunnel_set_tun(&s->t, fd);
 	s->lease = r->lease;
 	s->mtu = r->mtu;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", r->ifname);
@@ -232,7 +232,7 @@ static int on_hello(struct server *s, const struct frame *f)
 	if (serve_hello_request(f->payload, f->len, &h, &q, why, sizeof(why)) < 0 ||
 	    get_lease(s, &q, &r, why, sizeof(why)) < 0)
 		goto refused;
-	len = serve_hello_reply(&s->cfg, &r, out, sizeof(out));
+	len = serve_hello_reply(&s->cfg, &r, s->t.caps, out, sizeof(out));
 	if (len < 0 || tunnel_queue(&s->t, FRAME_HELLO, 0, out, (uint32_t)len) < 0) {
 		snprintf(why, sizeof(why), "server: cannot send the hello");
 		goto refused;
@@ -243,6 +243,9 @@ static int on_hello(struct server *s, const struct frame *f)
 	s->t.src4 = s->lease.client4.addr.v4;
 	s->t.src6 = s->lease.client6.addr.v6;
 	s->t.check_src = true;
+	/* Our TUN offloads what the client takes (its hello's gso=). */
+	tunnel_set_peer_caps(&s->t, h.gso);
+	log_offloads(&s->t, "client");
 	/* The client says how it wants its downloads compressed. */
 	if (((h.compress & COMPRESS_ZLIB) &&
 	     tunnel_compress_to_peer(&s->t, serve_hello_compress(&h)) < 0) ||

@@ -29,8 +29,8 @@ int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
 	return 0;
 }
 
-int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *r, uint8_t *out,
-		      size_t cap)
+int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *r, unsigned gso,
+		      uint8_t *out, size_t cap)
 {
 	struct hello reply;
 
@@ -39,6 +39,7 @@ int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *
 	snprintf(reply.software, sizeof(reply.software), "sshtun %s", sshtun_version);
 	reply.mtu = r->mtu;
 	reply.compress = hello_compress_ours();
+	reply.gso = gso;
 	reply.client4 = r->lease.client4;
 	reply.server4 = r->lease.server4;
 	reply.client6 = r->lease.client6;

@@ -19,10 +19,11 @@
 int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
 			struct lease_request *q, char *why, size_t cap);
 
-/* Our hello for the monitor's reply r, into out.  Returns its length, or
- * -1 when it does not fit. */
-int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *r, uint8_t *out,
-		      size_t cap);
+/* Our hello for the monitor's reply r, into out; gso: the VNET_CAP_* our
+ * TUN takes (tunnel.h's caps).  Returns its length, or -1 when it does not
+ * fit. */
+int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *r, unsigned gso,
+		      uint8_t *out, size_t cap);
 
 /* How the client wants its downloads compressed (its hello): a
  * compress_mode, COMPRESS_OFF unless it asks for a valid one. */

@@ -109,6 +109,8 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		return -1;
 	if (tunnel_compress_layout(&eng->t, hello_compress_layout(&h)) < 0)
 		return -1;
+	tunnel_set_peer_caps(&eng->t, h.gso);
+	log_offloads(&eng->t, "server");
 	return came_up(eng);
 }
 
@@ -262,6 +264,7 @@ static int session_begin(struct engine *eng)
 	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
 	h.mtu = eng->opts->mtu;
 	h.compress = hello_compress_ours();
+	h.gso = eng->t.caps;
 	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */

@@ -24,9 +24,23 @@ int tun_create(char name[IFNAMSIZ]);
  * Returns 0 or -errno. */
 int tun_clear_persist(int fd);
 
-/* One IP packet.  Return the byte count, or -1 with errno (EAGAIN when none
+/* The bytes of virtio-net header (vnet.h) before each packet that tun_read
+ * returns and tun_write wants: VNET_HDR_LEN, or 0 where there is none
+ * (a kernel without IFF_VNET_HDR; macOS and the BSDs: no offloads). */
+size_t tun_vnet_len(int fd);
+/* Turns on the kernel's offloads for the VNET_CAP_* kinds in caps (0: all
+ * off): reads then return super-packets and packets whose checksum is left
+ * to us (CHECKSUM_PARTIAL) of those kinds.  Returns the kinds the kernel
+ * took (USO needs Linux 6.2); 0 without a vnet header. */
+unsigned tun_set_offload(int fd, unsigned caps);
+
+/* One IP packet (after the vnet header, when there is one).  Return the byte count, or -1 with errno (EAGAIN when none
  * is waiting / the queue is full). */
 ssize_t tun_read(int fd, void *buf, size_t len);
 ssize_t tun_write(int fd, const void *buf, size_t len);
+/* The same with the packet in pieces (the header apart). */
+struct iovec;
+ssize_t tun_readv(int fd, const struct iovec *iov, int n);
+ssize_t tun_writev(int fd, const struct iovec *iov, int n);
 
 #endif

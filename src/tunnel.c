@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "common.h"
@@ -33,9 +34,10 @@ int tunnel_init(struct tunnel *t, const struct link_ops *link, void *link_ctx,
 	}
 	t->tx = malloc(TUNNEL_TX_CAP);
 	t->rx = malloc(TUNNEL_RX_CAP);
-	t->zbatch = malloc(TUNNEL_ZBATCH_MAX);
+	t->zbatch = malloc(TUNNEL_ZBATCH_CAP);
 	t->scratch = malloc(TUNNEL_INFLATE_MAX + 1);
-	if (!t->tx || !t->rx || !t->zbatch || !t->scratch) {
+	t->big = malloc(VNET_HDR_LEN + VNET_PKT_MAX + 1);
+	if (!t->tx || !t->rx || !t->zbatch || !t->scratch || !t->big) {
 		tunnel_free(t);
 		return fail(EXIT_ERROR, "out of memory for tunnel buffers");
 	}
@@ -61,7 +63,31 @@ void tunnel_free(struct tunnel *t)
 	free(t->rx);
 	free(t->zbatch);
 	free(t->scratch);
-	t->tx = t->rx = t->zbatch = t->scratch = NULL;
+	free(t->big);
+	t->tx = t->rx = t->zbatch = t->scratch = t->big = NULL;
+}
+
+void tunnel_set_tun(struct tunnel *t, int fd)
+{
+	const char *off = getenv("SSHTUN_NO_OFFLOAD");
+
+	t->tun_fd = fd;
+	t->vnet = fd >= 0 ? tun_vnet_len(fd) : 0;
+	t->caps = t->offload = 0;
+	if (!t->vnet || (off && *off && strcmp(off, "0")))
+		return;
+	/* What the kernel takes is what it can also be handed: probe, and
+	 * leave everything off until a peer that takes it says so. */
+	t->caps = tun_set_offload(fd, VNET_CAP_CSUM | VNET_CAP_TCP4 | VNET_CAP_TCP6 | VNET_CAP_UDP);
+	tun_set_offload(fd, 0);
+}
+
+unsigned tunnel_set_peer_caps(struct tunnel *t, unsigned peer_caps)
+{
+	t->peer_caps = peer_caps;
+	if (t->tun_fd >= 0 && t->vnet && (t->offload || (peer_caps & t->caps)))
+		t->offload = tun_set_offload(t->tun_fd, peer_caps & t->caps);
+	return t->offload;
 }
 
 int tunnel_reset(struct tunnel *t, bool we_inflate)
@@ -72,6 +98,9 @@ int tunnel_reset(struct tunnel *t, bool we_inflate)
 	t->want_read = false;
 	t->up = false;
 	drop_streams(t);
+	/* Until the next peer says what it takes, the kernel does its own
+	 * segmenting; what is queued in the TUN meanwhile is cut here. */
+	tunnel_set_peer_caps(t, 0);
 	if (t->fq)
 		fq_clear(t->fq);
 	memset(&t->rate, 0, sizeof(t->rate));
@@ -102,6 +131,16 @@ void tunnel_set_compress(struct tunnel *t, int mode)
 {
 	if (t->comp)
 		compressor_set_mode(t->comp, mode);
+}
+
+void log_offloads(const struct tunnel *t, const char *peer)
+{
+	char a[40], b[40], c[40];
+
+	log_verbose("offloads: the TUN hands us %s; the %s takes %s, we take %s",
+		    t->offload ? vnet_caps_str(t->offload, a, sizeof(a)) : "plain packets", peer,
+		    t->peer_caps ? vnet_caps_str(t->peer_caps, b, sizeof(b)) : "plain packets",
+		    t->caps ? vnet_caps_str(t->caps, c, sizeof(c)) : "plain packets");
 }
 
 /* The transmit buffer holds unsent bytes at [tx_off, tx_len), and
@@ -185,11 +224,20 @@ int tunnel_queue(struct tunnel *t, uint8_t type, uint8_t flags, const void *payl
 	return 0;
 }
 
-/* A packet read from the TUN needs its frame header and one byte more than
- * the MTU (which tells a too-big packet apart). */
+/* The queue's slots: the TUN's header, and a packet of the MTU or, while
+ * the kernel hands us super-packets, of 64 KiB. */
+static unsigned slot_len(const struct tunnel *t)
+{
+	bool gso = t->offload & (VNET_CAP_TCP4 | VNET_CAP_TCP6 | VNET_CAP_UDP);
+
+	return (unsigned)t->vnet + (gso ? VNET_PKT_MAX : t->mtu);
+}
+
+/* A packet from the queue needs its frame header and one byte more than
+ * the longest (which tells a too-big packet apart). */
 static size_t packet_room(const struct tunnel *t)
 {
-	return FRAME_HDR_LEN + t->mtu + 1;
+	return FRAME_HDR_LEN + fq_mtu(t->fq) + 1;
 }
 
 bool tunnel_tx_room(const struct tunnel *t)
@@ -223,12 +271,32 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* A DATA frame of n packet bytes at slot, which tx_reserve() returned for
- * at least FRAME_HDR_LEN + n. */
-static void commit_raw(struct tunnel *t, uint8_t *slot, size_t n)
+/* The header of a packet from the queue says nothing the kernel must do:
+ * the packet goes without it (DATA_VALID was cleared by vnet_check). */
+static bool hdr_plain(const uint8_t *hdr)
 {
-	frame_put_header(slot, FRAME_DATA, 0, (uint32_t)n);
-	tx_commit(t, FRAME_HDR_LEN + n);
+	return !hdr[0] && !hdr[1];
+}
+
+/* One DATA frame at slot, which tx_reserve() returned for at least
+ * FRAME_HDR_LEN + hlen + n: pkt[0..n), behind its header hdr[0..hlen)
+ * (the TUN's, or none) when that asks for an offload. */
+static void commit_raw(struct tunnel *t, uint8_t *slot, const uint8_t *hdr, size_t hlen,
+		       const uint8_t *pkt, size_t n)
+{
+	uint8_t flags = 0;
+
+	if (hlen && !hdr_plain(hdr)) {
+		memcpy(slot + FRAME_HDR_LEN, hdr, hlen);
+		flags = FRAME_F_GSO;
+		if (hdr[1] != VNET_GSO_NONE)
+			t->st.tx_gso++;
+	} else {
+		hlen = 0;
+	}
+	memmove(slot + FRAME_HDR_LEN + hlen, pkt, n);
+	frame_put_header(slot, FRAME_DATA, flags, (uint32_t)(hlen + n));
+	tx_commit(t, FRAME_HDR_LEN + hlen + n);
 	t->st.tx_uncompressed++;
 }
 
@@ -253,7 +321,7 @@ static void drop_batch(struct tunnel *t)
  * the bad output. */
 static void flush_batch(struct tunnel *t)
 {
-	size_t need = batch_need(t, 0, 0);
+	size_t need = batch_need(t, 0, 0), h = t->zbatch_hdr;
 	uint8_t *slot;
 	long out;
 
@@ -265,10 +333,13 @@ static void flush_batch(struct tunnel *t)
 		drop_batch(t);
 		return;
 	}
-	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n, 0,
+	out = compressor_run_batch(t->comp, t->zbatch, t->zbatch_len, t->zbatch_off, t->zbatch_n, h,
 				   slot + FRAME_HDR_LEN, need - FRAME_HDR_LEN);
 	if (out > 0) {
-		frame_put_header(slot, FRAME_DATA, FRAME_F_COMPRESSED, (uint32_t)out);
+		frame_put_header(slot, FRAME_DATA, FRAME_F_COMPRESSED | (h ? FRAME_F_GSO : 0), (uint32_t)out);
+		for (int i = 0; h && i < t->zbatch_n; i++)
+			if (t->zbatch[t->zbatch_off[i] + 1] != VNET_GSO_NONE)
+				t->st.tx_gso++;
 		tx_commit(t, FRAME_HDR_LEN + (size_t)out);
 		t->st.tx_compressed += (uint64_t)t->zbatch_n;
 		drop_batch(t);
@@ -285,16 +356,25 @@ static void flush_batch(struct tunnel *t)
 			t->st.drops++;
 			continue;
 		}
-		memcpy(slot + FRAME_HDR_LEN, t->zbatch + t->zbatch_off[i], len);
-		commit_raw(t, slot, len);
+		commit_raw(t, slot, t->zbatch + t->zbatch_off[i], h, t->zbatch + t->zbatch_off[i] + h, len - h);
 	}
 	drop_batch(t);
+}
+
+static bool peer_takes(const struct tunnel *t, const uint8_t *hdr)
+{
+	struct vnet_hdr h;
+
+	vnet_hdr_get(hdr, &h);
+	return !(vnet_hdr_needs(&h) & ~t->peer_caps);
 }
 
 /* Would the batch with one more packet of n bytes still fit? */
 static bool batch_fits(struct tunnel *t, size_t n)
 {
-	return t->zbatch_n < TUNNEL_TUN_BATCH && t->zbatch_len + n <= TUNNEL_ZBATCH_MAX &&
+	size_t cap = t->zbatch_n ? TUNNEL_ZBATCH_MAX : TUNNEL_ZBATCH_CAP;
+
+	return t->zbatch_n < TUNNEL_TUN_BATCH && t->zbatch_len + n <= cap &&
 	       tx_free(t) >= batch_need(t, 1, n);
 }
 
@@ -330,8 +410,16 @@ static void pump(struct tunnel *t)
 	bool congested = t->cpu_ok && (t->rtt_congested || (is_auto && channel_slow(t)));
 	bool maybe = t->comp && compressor_mode(t->comp) != COMPRESS_OFF && (!is_auto || congested);
 
+	/* Toward a peer that takes headers, a compressed frame carries each
+	 * packet's (FRAME_F_GSO), plain or not; raw frames only a header
+	 * that asks for something. */
+	size_t vh = t->vnet, bh = t->vnet && t->peer_caps ? t->vnet : 0;
+
+	if (t->zbatch_n && t->zbatch_hdr != bh)
+		flush_batch(t);
+	t->zbatch_hdr = bh;
 	while (fq_waiting(t) && tx_unsent(t) < t->budget) {
-		const uint8_t *pkt;
+		const uint8_t *pkt, *hdr;
 		uint8_t *slot;
 		size_t n;
 
@@ -339,15 +427,23 @@ static void pump(struct tunnel *t)
 		 * it: raw packets may overtake the batch. */
 		if (!tx_reserve(t, packet_room(t) + (t->zbatch_n ? batch_need(t, 0, 0) : 0)))
 			break;
-		if (!(pkt = fq_dequeue(t->fq, &n)))
+		if (!(hdr = fq_dequeue(t->fq, &n)))
 			break;
+		if (n <= vh)
+			continue;	/* fq_enqueue takes none such */
+		pkt = hdr + vh;
+		n -= vh;
+		if (vh && !peer_takes(t, hdr)) {
+			t->st.drops++;	/* cut or checksummed when read: cannot happen */
+			continue;
+		}
 		if (maybe && compressor_should(t->comp, pkt, n, congested)) {
-			if (!batch_fits(t, n))
+			if (!batch_fits(t, bh + n))
 				flush_batch(t);
-			if (batch_fits(t, n)) {
+			if (batch_fits(t, bh + n)) {
 				t->zbatch_off[t->zbatch_n++] = (uint32_t)t->zbatch_len;
-				memcpy(t->zbatch + t->zbatch_len, pkt, n);
-				t->zbatch_len += n;
+				memcpy(t->zbatch + t->zbatch_len, pkt - bh, bh + n);
+				t->zbatch_len += bh + n;
 				continue;
 			}
 		}
@@ -356,37 +452,113 @@ static void pump(struct tunnel *t)
 		 * ahead of batched packets taken before it, of its own flow too
 		 * (a TCP ACK ahead of data).  The room was reserved above;
 		 * flush_batch used only the batch's share. */
-		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + n))) {
+		if (!(slot = tx_reserve(t, FRAME_HDR_LEN + vh + n))) {
 			t->st.drops++;	/* cannot happen, see above */
 			continue;
 		}
-		memcpy(slot + FRAME_HDR_LEN, pkt, n);
-		commit_raw(t, slot, n);
+		commit_raw(t, slot, hdr, vh, pkt, n);
 	}
 	flush_batch(t);
+}
+
+/* A super-packet the peer cannot take, in t->big: its segments join the
+ * queue one by one, as the kernel's GSO would have cut them. */
+static void cut(struct tunnel *t, const struct vnet_hdr *h, size_t len)
+{
+	size_t segs = vnet_segments(h, len);
+
+	for (size_t i = 0; i < segs; i++) {
+		uint8_t *slot = fq_slot(t->fq);
+
+		memset(slot, 0, t->vnet);
+		fq_enqueue(t->fq, t->vnet + vnet_segment(h, t->big + t->vnet, len, i, slot + t->vnet));
+	}
+	t->st.gso_split++;
+}
+
+/* A packet read with its virtio-net header, n bytes at p: in the queue's
+ * pending slot, or (in_slot false) in t->big. */
+static void took_vnet(struct tunnel *t, uint8_t *p, size_t n, bool in_slot)
+{
+	struct vnet_hdr h;
+	char err[200];
+	size_t len = n - t->vnet;
+	unsigned need;
+
+	vnet_hdr_get(p, &h);
+	/* Our own kernel's header: judged as a peer's would be, so that
+	 * nothing goes out that the peer must refuse. */
+	if (vnet_check(&h, p + t->vnet, len, t->mtu, err, sizeof(err)) < 0) {
+		t->st.drops++;
+		log_debug("dropping a packet from the TUN: %s", err);
+		return;
+	}
+	t->st.tx_packets++;
+	t->st.tx_bytes += len;
+	need = vnet_hdr_needs(&h);
+	if ((need & ~t->peer_caps) || !in_slot) {
+		/* Only a super-packet can be bigger than a slot. */
+		if (need != VNET_CAP_CSUM && need) {
+			if (in_slot)
+				memcpy(t->big, p, n);	/* the slot takes the first segment */
+			cut(t, &h, len);
+			return;
+		}
+		vnet_finish_csum(&h, p + t->vnet, len);
+	}
+	vnet_hdr_put(p, &h);
+	fq_enqueue(t->fq, n);
+}
+
+/* One read from the TUN into the queue's pending slot; with a header, what
+ * does not fit goes on into t->big (a super-packet left from before the
+ * offloads went off).  Returns the bytes read, or -1 (errno). */
+static ssize_t read_one(struct tunnel *t, bool *in_slot)
+{
+	uint8_t *slot = fq_slot(t->fq);
+	size_t room = fq_mtu(t->fq), total = t->vnet + VNET_PKT_MAX + 1;
+	struct iovec iov[2] = { { slot, room + 1 }, { t->big + room + 1, 0 } };
+	ssize_t n;
+
+	if (!t->vnet) {
+		*in_slot = true;
+		return tun_read(t->tun_fd, slot, room + 1);
+	}
+	if (total > room + 1)
+		iov[1].iov_len = total - room - 1;
+	n = tun_readv(t->tun_fd, iov, iov[1].iov_len ? 2 : 1);
+	*in_slot = n <= (ssize_t)room;
+	if (n > (ssize_t)room)
+		memcpy(t->big, slot, room + 1);
+	return n;
 }
 
 void tunnel_read_tun(struct tunnel *t)
 {
 	if (!tunnel_tx_room(t))
 		return;
-	if (fq_mtu(t->fq) != t->mtu && fq_set_mtu(t->fq, t->mtu) < 0) {
+	if (fq_mtu(t->fq) != slot_len(t) && fq_set_mtu(t->fq, slot_len(t)) < 0) {
 		log_warn("%s", fail_msg());
 		fail_clear();
 		return;
 	}
+	fq_set_hdr(t->fq, (unsigned)t->vnet);
 	fq_set_now(t->fq, mono_us());
 	for (int i = 0; i < TUNNEL_TUN_BATCH; i++) {
-		uint8_t *pkt = fq_slot(t->fq);
-		ssize_t n = tun_read(t->tun_fd, pkt, t->mtu + 1);
+		bool in_slot;
+		ssize_t n = read_one(t, &in_slot);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("reading the TUN device: %s", strerror(errno));
 			break;
 		}
-		if (n == 0 || (size_t)n > t->mtu) {
+		if ((size_t)n <= t->vnet || (size_t)n > t->vnet + (t->vnet ? VNET_PKT_MAX : t->mtu)) {
 			t->st.drops++;
+			continue;
+		}
+		if (t->vnet) {
+			took_vnet(t, in_slot ? fq_slot(t->fq) : t->big, (size_t)n, in_slot);
 			continue;
 		}
 		t->st.tx_packets++;
@@ -535,12 +707,42 @@ static bool src_ok(const struct tunnel *t, const uint8_t *p, uint8_t version)
 	return t->has_src6 && !memcmp(p + 8, &t->src6, 16);
 }
 
-/* One IP packet to the TUN, after a sanity check. */
-static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
+/* A packet from the peer whose virtio-net header we refuse: counted, and
+ * said (the first ten, then at each power of two: a flood must not flood
+ * the log too). */
+static void vnet_bad(struct tunnel *t, const char *why)
 {
-	uint8_t version;
+	uint64_t n = ++t->st.vnet_bad;
 
-	if (len < 20 || len > t->mtu) {
+	t->st.drops++;
+	if (n <= 10 || !(n & (n - 1)))
+		log_warn("dropping a packet from the peer with a bad virtio-net header: %s (%llu so far)",
+			 why, (unsigned long long)n);
+}
+
+/* One IP packet to the TUN, after a sanity check; hdr: its virtio-net
+ * header from the peer (FRAME_F_GSO), or NULL. */
+static void to_tun(struct tunnel *t, const uint8_t *hdr, const uint8_t *p, size_t len)
+{
+	struct vnet_hdr h = { 0 };
+	uint8_t version, kh[VNET_HDR_LEN];
+	char err[200];
+	ssize_t rc;
+
+	if (hdr) {
+		vnet_hdr_get(hdr, &h);
+		if (vnet_check(&h, p, len, t->mtu, err, sizeof(err)) < 0) {
+			vnet_bad(t, err);
+			return;
+		}
+		if (vnet_hdr_needs(&h) & ~t->caps) {
+			snprintf(err, sizeof(err), "gso_type 0x%02x flags 0x%02x, which this side did not offer",
+				 h.gso_type, h.flags);
+			vnet_bad(t, err);
+			return;
+		}
+	}
+	if (len < 20 || len > (h.gso_type ? VNET_PKT_MAX : t->mtu)) {
 		t->st.drops++;
 		log_debug("dropping a %zu-byte packet (MTU %u)", len, t->mtu);
 		return;
@@ -573,7 +775,15 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 		log_debug("dropping a packet whose source is not routed through the tunnel");
 		return;
 	}
-	if (tun_write(t->tun_fd, p, len) < 0) {
+	if (t->vnet) {
+		struct iovec iov[2] = { { kh, sizeof(kh) }, { (void *)p, len } };
+
+		vnet_hdr_put(kh, &h);
+		rc = tun_writev(t->tun_fd, iov, 2);
+	} else {
+		rc = tun_write(t->tun_fd, p, len);
+	}
+	if (rc < 0) {
 		t->st.drops++;
 		if (errno != EAGAIN && errno != ENOBUFS && errno != EIO)
 			log_debug("writing to the TUN device: %s", strerror(errno));
@@ -581,6 +791,8 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
 	}
 	t->st.rx_packets++;
 	t->st.rx_bytes += len;
+	if (h.gso_type)
+		t->st.rx_gso++;
 }
 
 /* A DATA frame while up.  A compressed frame inflates to whole packets
@@ -588,10 +800,21 @@ static void to_tun(struct tunnel *t, const uint8_t *p, size_t len)
  * which ends the session. */
 static int deliver(struct tunnel *t, const struct frame *f)
 {
+	/* Headers only where we offered to take them (our hello's gso=). */
+	size_t h = f->flags & FRAME_F_GSO ? VNET_HDR_LEN : 0;
 	long n;
 
+	if (h && !t->caps) {
+		if (f->flags & FRAME_F_COMPRESSED)
+			return fail(EXIT_ERROR, "the peer sent compressed GSO frames without negotiating gso");
+		vnet_bad(t, "a GSO frame, but this side offered none");
+		return 0;
+	}
 	if (!(f->flags & FRAME_F_COMPRESSED)) {
-		to_tun(t, f->payload, f->len);
+		if (f->len < h)
+			vnet_bad(t, "a GSO frame shorter than its header");
+		else
+			to_tun(t, h ? f->payload : NULL, f->payload + h, f->len - h);
 		return 0;
 	}
 	if (!t->decomp)
@@ -600,13 +823,13 @@ static int deliver(struct tunnel *t, const struct frame *f)
 	if (n < 0)
 		return -1;
 	for (size_t off = 0; off < (size_t)n;) {
-		size_t len = ip_len(t->scratch + off, (size_t)n - off);
+		size_t len = (size_t)n - off >= h ? ip_len(t->scratch + off + h, (size_t)n - off - h) : 0;
 
 		if (!len)
 			return fail(EXIT_ERROR, "a compressed frame from the peer holds a malformed packet at byte %zu",
 				    off);
-		to_tun(t, t->scratch + off, len);
-		off += len;
+		to_tun(t, h ? t->scratch + off : NULL, t->scratch + off + h, len);
+		off += h + len;
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "frame.h"
+#include "vnet.h"
 
 /* Buffers: big enough to batch a burst of full-size packets into one SSH
  * message run, small enough that a ping never waits long behind bulk data
@@ -27,7 +28,10 @@
  * logs at MTU 1400, 32 KiB batches reach the whole-file ratio).  A frame
  * may inflate to at most TUNNEL_INFLATE_MAX bytes. */
 #define TUNNEL_ZBATCH_MAX (32 * 1024)
-#define TUNNEL_INFLATE_MAX MTU_MAX
+/* A batch's first packet may be bigger: a GSO super-packet with its
+ * header (vnet.h) is compressed whole. */
+#define TUNNEL_ZBATCH_CAP (VNET_HDR_LEN + VNET_PKT_MAX)
+#define TUNNEL_INFLATE_MAX TUNNEL_ZBATCH_CAP
 /* Packets wait in the fair queue (fq.h), not in the transmit buffer: it is
  * filled only while it holds less than the link budget, which follows the
  * rate the link takes bytes at (a few milliseconds of it, within these
@@ -78,6 +82,9 @@ struct tunnel_stats {
 	uint64_t tx_wire_bytes, rx_wire_bytes;	/* channel bytes, framing included */
 	uint64_t drops;				/* packets we could not carry */
 	uint64_t tx_compressed, tx_uncompressed;	/* packets sent each way */
+	uint64_t tx_gso, rx_gso;		/* GSO super-packets carried */
+	uint64_t gso_split;			/* super-packets cut here (peer without GSO) */
+	uint64_t vnet_bad;			/* peer packets with a header refused */
 };
 
 /* The link's rate, from the bytes it took while it also pushed back. */
@@ -137,6 +144,15 @@ struct tunnel {
 	 * poll, so the owner reads before sleeping while this is set. */
 	bool maybe_buffered;
 
+	/* Offloads (vnet.h).  vnet: header bytes before each TUN packet (0:
+	 * none); caps: what we take from the peer (our hello's gso=);
+	 * peer_caps: what the peer takes (0 until its hello, and with a peer
+	 * that has none); offload: what our TUN hands us now.  A packet the
+	 * peer cannot take is checksummed or cut here. */
+	size_t vnet;
+	unsigned caps, peer_caps, offload;
+	uint8_t *big;		/* a super-packet read past its queue slot */
+
 	struct fq *fq;		/* packets from the TUN wait here */
 	struct link_rate rate;
 	size_t budget;		/* see TUNNEL_BUDGET_MIN */
@@ -153,6 +169,7 @@ struct tunnel {
 	struct decompressor *decomp;
 	uint8_t *zbatch;
 	size_t zbatch_len;
+	size_t zbatch_hdr;	/* header bytes before each batched packet */
 	uint32_t zbatch_off[TUNNEL_TUN_BATCH];
 	int zbatch_n;
 	uint8_t *scratch;	/* a packet read for the batch; inflated frames */
@@ -176,6 +193,17 @@ int tunnel_compress_to_peer(struct tunnel *t, int mode);
 int tunnel_compress_layout(struct tunnel *t, bool hdr);
 /* Changes how we compress from the next frame on (no-op without a stream). */
 void tunnel_set_compress(struct tunnel *t, int mode);
+
+/* The TUN fd, and what its kernel offloads: caps is probed once here
+ * (SSHTUN_NO_OFFLOAD=1 in the environment: none, as an old sshtun). */
+void tunnel_set_tun(struct tunnel *t, int fd);
+/* The peer's hello said it takes peer_caps (VNET_CAP_*; 0 for a peer
+ * without gso=, and --openssh): the TUN's offloads follow.  Returns what the
+ * TUN now offloads. */
+unsigned tunnel_set_peer_caps(struct tunnel *t, unsigned peer_caps);
+/* One verbose line: what the TUN offloads, what the peer ("client",
+ * "server") and we take. */
+void log_offloads(const struct tunnel *t, const char *peer);
 
 /* Queues raw bytes (the magic line) or one frame.  Returns 0, or -1 when the
  * transmit buffer has no room (the frame is dropped). */

@@ -108,7 +108,7 @@ static void on_answer(const struct pool *pool, const struct hello *h, const stru
 	for (int i = 0; !asked && !owners[l->index].used && inuse && i < inuse->n; i++)
 		CHECK(!inet_prefix_overlaps(&l->client4, &inuse->p[i]));
 	CHECK(r->mtu <= cfg.mtu && (!h->mtu || r->mtu <= h->mtu));
-	n = serve_hello_reply(&cfg, r, out, sizeof(out));
+	n = serve_hello_reply(&cfg, r, 0, out, sizeof(out));
 	CHECK(n > 0 && (size_t)n <= sizeof(out));
 	CHECK(hello_parse(out, (size_t)n, &reply, err, sizeof(err)) == 0);
 	CHECK(same_prefix(&reply.client4, &l->client4) && same_prefix(&reply.server6, &l->server6));
