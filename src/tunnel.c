@@ -708,14 +708,14 @@ static bool src_ok(const struct tunnel *t, const uint8_t *p, uint8_t version)
 }
 
 /* A packet from the peer whose virtio-net header we refuse: counted, and
- * said (the first ten, then at each power of two: a flood must not flood
+ * said (the first 32, then at each power of two: a flood must not flood
  * the log too). */
 static void vnet_bad(struct tunnel *t, const char *why)
 {
 	uint64_t n = ++t->st.vnet_bad;
 
 	t->st.drops++;
-	if (n <= 10 || !(n & (n - 1)))
+	if (n <= 32 || !(n & (n - 1)))
 		log_warn("dropping a packet from the peer with a bad virtio-net header: %s (%llu so far)",
 			 why, (unsigned long long)n);
 }

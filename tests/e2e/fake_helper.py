@@ -6,8 +6,11 @@
 # plays line N, the last line again after the list.  A mode is a name from
 # HELLOS (what the hello says) or "forge" (a good hello, then DATA frames
 # whose sources are forged, each round followed by one from the server's
-# own inner address).  Frames are man/sshtun-protocol.7's: u8 type, u8
-# flags, u32 big-endian length, payload.
+# own inner address).  "vnet_bad" offers gso= and sends, round after round,
+# DATA frames with FRAME_F_GSO whose virtio-net headers break one rule each
+# (man/sshtun-protocol.7), then good ones: a checksum left to the client's
+# kernel, and a UDP super-packet of three segments.  Frames are
+# man/sshtun-protocol.7's: u8 type, u8 flags, u32 big-endian length, payload.
 import os, select, socket, struct, sys, time
 
 from udp_packet import udp_packet
@@ -40,7 +43,48 @@ HELLOS = {
     "dns_lan": hello(dns="198.51.100.53"),
     # a resolver that is the SSH server itself
     "dns_server": hello(dns="198.51.100.1"),
+    "vnet_bad": hello(gso="csum,tcp4,tcp6,udp"),
 }
+
+F_GSO = 0x02
+
+def vnet(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+def partial(pkt):
+    """pkt (IPv4 UDP) with its checksum left to the receiver: the field holds
+    the pseudo-header's sum, as the kernel's CHECKSUM_PARTIAL does."""
+    ulen = len(pkt) - 20
+    s = sum(struct.unpack("!4H", pkt[12:20])) + 17 + ulen
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return pkt[:26] + struct.pack("!H", s) + pkt[28:]
+
+def vnet_round(n):
+    src, dst, port = "198.18.0.100", "198.18.0.101", 9999
+    def u(tag):
+        return udp_packet(src, dst, port, b"%s %d" % (tag, n))
+    csum_ok = dict(flags=1, csum_start=20, csum_offset=6)
+    bad = [
+        vnet(flags=4) + u(b"bad-flags"),                      # RSC_INFO
+        vnet(gso_type=3, gso_size=100, **csum_ok) + u(b"bad-ufo"),
+        vnet(gso_type=1, gso_size=100, **csum_ok) + u(b"bad-tcp-on-udp"),
+        vnet(flags=1, csum_start=60000, csum_offset=6) + u(b"bad-csum-start"),
+        vnet(flags=1, csum_start=20, csum_offset=200) + u(b"bad-csum-offset"),
+        vnet(gso_type=5, gso_size=1, **csum_ok) + u(b"bad-gso-size-1"),
+        vnet(gso_type=5, gso_size=60000, **csum_ok) + u(b"bad-gso-over-mtu"),
+        vnet(gso_type=5, **csum_ok) + u(b"bad-gso-size-0"),
+        vnet(gso_size=100) + u(b"bad-size-without-gso"),
+        vnet(gso_type=0x85, gso_size=100, **csum_ok) + u(b"bad-ecn-on-udp"),
+        b"\x01\x05\x00",                                      # shorter than a header
+    ]
+    # A UDP super-packet: three 100-byte segments behind one header.
+    payload = b"".join(b"%-100s" % (b"gso-legit %d.%d" % (n, i)) for i in range(3))
+    good = [
+        vnet(hdr_len=65535, **csum_ok) + partial(u(b"csum-legit")),
+        vnet(gso_type=5, gso_size=100, **csum_ok) + partial(udp_packet(src, dst, port, payload)),
+    ]
+    return b"".join(frame(2, p, F_GSO) for p in bad + good)
 
 def frame(t, payload, flags=0):
     return struct.pack(">BBI", t, flags, len(payload)) + payload
@@ -65,6 +109,11 @@ def main():
         r, _, _ = select.select([0], [], [], 0.2)
         if r and not os.read(0, 65536):
             return
+        if mode == "vnet_bad":
+            rounds += 1
+            out.write(vnet_round(rounds))
+            out.flush()
+            continue
         if mode != "forge":
             continue
         rounds += 1
