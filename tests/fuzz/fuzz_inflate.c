@@ -13,6 +13,8 @@
  *   bit 6     with bit 1: compressed frames come in the header layout
  *             (zlib-hdr, zlayout.h); else a hello that lists zlib-hdr
  *             switches it on, as the real ends do
+ *   bit 7     the TUN has a virtio-net header and we offered every offload
+ *             (gso=): FRAME_F_GSO frames are judged and written
  * Checks: the receive buffer never overflows, and every error (-1) comes
  * with a fail() message. */
 #include <errno.h>
@@ -172,6 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&T.st, 0, sizeof(T.st));
 	T.tun_fd = devnull;
 	T.mtu = OUR_MTU;
+	T.vnet = knobs & 128 ? VNET_HDR_LEN : 0;
+	T.caps = knobs & 128 ? VNET_CAP_CSUM | VNET_CAP_TCP4 | VNET_CAP_TCP6 | VNET_CAP_UDP : 0;
 	T.up = knobs & 2;
 	if (T.up && (knobs & 64))
 		CHECK(tunnel_compress_layout(&T, true) == 0);

@@ -17,7 +17,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = b"SSHTUN/1 sshtun-0.1.0\n"
 HELLO, DATA, PING, PONG, ERROR, CONTROL = 1, 2, 3, 4, 5, 6
-COMPRESSED = 1
+COMPRESSED, GSO = 1, 2
 
 
 def frame(ftype, payload, flags=0):
@@ -40,15 +40,24 @@ def udp(data, sport=5353, dport=53):
     return struct.pack(">HHHH", sport, dport, 8 + len(data), 0) + data
 
 
+def tcp(data, flags=0x18):
+    return struct.pack(">HHIIBBHHH", 40000, 5001, 1, 0, 5 << 4, flags, 65535, 0, 0) + data
+
+
+def vnet(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    """The virtio-net header (vnet.h): little-endian fields."""
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
 class Deflater:
     """One direction's stream: every frame ends with Z_SYNC_FLUSH."""
 
     def __init__(self, level=6):
         self.z = zlib.compressobj(level, zlib.DEFLATED, -15, 8)
 
-    def frame(self, packets):
+    def frame(self, packets, flags=0):
         out = self.z.compress(b"".join(packets)) + self.z.flush(zlib.Z_SYNC_FLUSH)
-        return frame(DATA, out, COMPRESSED)
+        return frame(DATA, out, COMPRESSED | flags)
 
 
 class LayoutDeflater(Deflater):
@@ -96,7 +105,8 @@ def frame_seeds():
 
 def inflate_seeds():
     # knobs: bit 0 magic sent by the harness, bit 1 up from the start,
-    # bits 2-4 read size, bit 5 end of stream, bit 6 the header layout
+    # bits 2-4 read size, bit 5 end of stream, bit 6 the header layout,
+    # bit 7 a TUN with a virtio-net header (gso=)
     log = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl\r\n\r\n"
     d = Deflater()
     batch = [ipv4(udp(log * 4)), ipv6(udp(log * 3)), ipv4(udp(b"x" * 100))]
@@ -121,6 +131,30 @@ def inflate_seeds():
         "hello-layout": bytes([0b100001 | 7 << 2])
         + frame(HELLO, CLIENT_HELLO.replace(b"compress=zlib", b"compress=zlib,zlib-hdr"))
         + raw + l2.frame([ipv6(udp(log))]) + l2.frame([ipv4(udp(log)), ipv4(udp(log))]),
+        # bit 7: the TUN has a virtio-net header and takes every offload
+        "gso": bytes([0b10000011 | 7 << 2]) + frame(DATA, vnet(1, 1, 40, 1000, 20, 16)
+                                                   + ipv4(tcp(b"t" * 3000), 6), GSO)
+        + frame(DATA, vnet(1, 5, 28, 100, 20, 6) + ipv4(udp(b"u" * 300)), GSO)
+        + frame(DATA, vnet(1, 0, 0, 0, 20, 6) + ipv4(udp(b"c")), GSO)
+        + frame(DATA, vnet(4) + ipv4(udp(b"bad")), GSO) + frame(DATA, b"\x01", GSO) + raw,
+        "gso-compressed": bytes([0b10000011 | 3 << 2]) + Deflater().frame(
+            [vnet(1, 4, 60, 1200, 40, 16) + ipv6(tcp(b"s" * 5000), 6), vnet() + ipv4(udp(log))], GSO),
+    }
+
+
+def vnet_seeds():
+    # u16 MTU, the header, the packet
+    def mtu(m):
+        return struct.pack(">H", m)
+    return {
+        "plain": mtu(1500) + vnet() + ipv4(udp(b"plain")),
+        "csum-udp": mtu(1500) + vnet(1, 0, 0, 0, 20, 6) + ipv4(udp(b"x" * 50)),
+        "csum-tcp6": mtu(1500) + vnet(1, 0, 0, 0, 40, 16) + ipv6(tcp(b"y" * 50), 6),
+        "tso4": mtu(1500) + vnet(1, 1, 40, 1448, 20, 16) + ipv4(tcp(b"z" * 9000), 6),
+        "tso6-ecn": mtu(1280) + vnet(1, 0x84, 60, 1220, 40, 16) + ipv6(tcp(b"w" * 5000, 0x99), 6),
+        "uso4": mtu(1400) + vnet(1, 5, 28, 1000, 20, 6) + ipv4(udp(b"v" * 2500)),
+        "uso6-tiny": mtu(1400) + vnet(1, 5, 48, 8, 40, 6) + ipv6(udp(b"q" * 8000)),
+        "bad-ufo": mtu(1400) + vnet(1, 3, 28, 100, 20, 6) + ipv4(udp(b"r" * 300)),
     }
 
 
@@ -374,6 +408,7 @@ def main():
         "state": state_seeds(),
         "tx": tx_seeds(), "ossh": ossh_seeds(), "peer_check": peer_check_seeds(),
         "serve": serve_seeds(), "leases": leases_seeds(), "serveconf": serveconf_seeds(),
+        "vnet": vnet_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
