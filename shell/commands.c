@@ -39,7 +39,12 @@ static const struct command commands[] = {
 	  "(JSON: fq_delay_ms, fq_delay_peak_ms, fq_flows, fq_drops).  The rx window line "
 	  "is the channel credit the client keeps open for the server: twice the receive rate "
 	  "times the idle round trip, between 256 KiB and 16 MiB (JSON: rx_window, in bytes; "
-	  "0 with --openssh).  With --watch, print one line (one JSON object with --json) a second until a key "
+	  "0 with --openssh).  The offload line "
+	  "says what the interface hands over as GSO super-packets and unchecksummed packets "
+	  "(csum, tcp4, tcp6, udp; off when the server takes none) and counts super-packets "
+	  "sent and received whole, cut here for a server without offloads, and refused for "
+	  "a bad virtio-net header (JSON: offload, gso_tx_frames, gso_rx_frames, gso_split, "
+	  "gso_bad).  With --watch, print one line (one JSON object with --json) a second until a key "
 	  "or Ctrl-C is pressed; through sshtun ctl, until the client goes away.",
 	  cmd_stats, NULL },
 	{ "route add", "<CIDR>", "Route a prefix through the tunnel",
