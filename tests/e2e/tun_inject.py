@@ -39,6 +39,8 @@ def holder(ifname):
 
 TUNSETPERSIST = 0x400454cb
 TUNSETOWNER = 0x400454cc
+TUNGETIFF = 0x800454d2
+IFF_VNET_HDR = 0x4000
 
 def main():
     ifname = sys.argv[1]
@@ -53,8 +55,13 @@ def main():
         fcntl.ioctl(tun, TUNSETOWNER, pwd.getpwnam("nobody").pw_uid)
         fcntl.ioctl(tun, TUNSETPERSIST, 1)
     else:
+        import fcntl
         src, dst, port, tag = sys.argv[2:6]
-        os.write(tun, udp_packet(src, dst, int(port), tag.encode()))
+        # A TUN with a virtio-net header (offloads) wants one before each
+        # packet: all zero is a plain packet.
+        ifr = fcntl.ioctl(tun, TUNGETIFF, bytes(40))
+        hdr = bytes(10) if struct.unpack("H", ifr[16:18])[0] & IFF_VNET_HDR else b""
+        os.write(tun, hdr + udp_packet(src, dst, int(port), tag.encode()))
     print(pid)
 
 main()
