@@ -49,6 +49,9 @@
 #             the server helper killed, then veth-c blackholed with nft for
 #             20 s; state changes from `ctl status --json` every 0.1 s, traffic
 #             from `ping -D -i 0.1` through the tunnel.
+#   offload (issue 14, tests/bench-offload.sh)  OFFLOAD_MB of random bytes
+#             each way, sha256 checked, through sshtun with TUN offloads and
+#             through a client without them at --mtu 1280.
 #
 # Results: tables on stdout and in build/bench/results.txt, CSV (metric x
 # variant; empty where a variant does not apply) in build/bench/results.csv,
@@ -59,7 +62,8 @@
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=1000            request/response connections
 #   SYSCALL_MB=64            MB moved each way under strace
-#   BENCH_PARTS="main compress latency reconnect"   which parts to run
+#   BENCH_PARTS="main compress latency reconnect offload"   which parts to run
+#   OFFLOAD_MB=1024          MB each way in the offload part (bench-offload.sh)
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
 #   KEEP=1                   keep the temp dir (logs, iperf3 JSON)
@@ -68,6 +72,8 @@
 . "$(dirname "$0")/e2e/lib.sh"
 # shellcheck source=bench-lib.sh
 . "$(dirname "$0")/bench-lib.sh"
+# shellcheck source=bench-offload.sh
+. "$(dirname "$0")/bench-offload.sh"
 
 T_START=$(now_ms)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -76,7 +82,7 @@ BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-1000}
 SYSCALL_MB=${SYSCALL_MB:-64}
 CLK_TCK=$(getconf CLK_TCK)
-BENCH_PARTS=${BENCH_PARTS:-main compress latency reconnect}
+BENCH_PARTS=${BENCH_PARTS:-main compress latency reconnect offload}
 IPERF_PORT=5201
 RR_PORT=5202
 OPENSSH_ADDR=198.18.3.1		# --openssh -a: the client's end; the server's is .0
@@ -815,6 +821,7 @@ report() {
 		if part compress; then echo; report_comp; fi
 		if part latency; then echo; report_load; fi
 		if part reconnect; then echo; report_rc; fi
+		if part offload; then echo; report_offload; fi
 		echo
 		echo "failed steps: $FAILS; run took ${elapsed} s"
 	} | tee "$OUT/results.txt"
@@ -926,6 +933,7 @@ fi
 part compress && comp_section
 part latency && load_section
 part reconnect && reconnect_section
+part offload && offload_section
 
 echo
 report
