@@ -82,7 +82,7 @@ int fq_set_mtu(struct fq *q, unsigned mtu)
 	uint8_t *data;
 	struct fq_pkt *pkts;
 
-	if (mtu < 20 || mtu > MTU_MAX + FQ_HDR_MAX)
+	if (mtu < 20 || mtu > FQ_LEN_MAX)
 		return fail(EXIT_ERROR, "fair queue: MTU %u out of range", mtu);
 	if ((size_t)n * slot > FQ_POOL_MAX)
 		n = (uint32_t)(FQ_POOL_MAX / slot);

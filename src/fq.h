@@ -24,6 +24,7 @@
 #define FQ_LIMIT_BYTES	(1024 * 1024)	/* IP bytes queued, at most */
 #define FQ_POOL_MAX	(4u << 20)	/* slot memory, at most (big MTUs get fewer slots) */
 #define FQ_HDR_MAX	16		/* bytes before each packet, at most (fq_set_hdr) */
+#define FQ_LEN_MAX	(40 + 65535 + FQ_HDR_MAX)	/* an IPv6 super-packet behind its header */
 #define FQ_TARGET_US	5000
 #define FQ_INTERVAL_US	100000
 

@@ -21,10 +21,11 @@
 #include <stdint.h>
 
 #define VNET_HDR_LEN	10
-/* The largest packet carried, super-packet or not: what an IPv4 total
- * length can say.  The kernel's GSO stays at 64 KiB unless BIG TCP is
- * configured (gso_max_size), and then the sender segments in user space. */
-#define VNET_PKT_MAX	65535
+/* The largest packet carried, super-packet or not: what an IPv6 header
+ * can say (40 + a payload length of 65535; an IPv4 total length stops at
+ * 65535).  The kernel's GSO stays within that unless BIG TCP is configured
+ * (gso_max_size above 64 KiB); such a packet is dropped and counted. */
+#define VNET_PKT_MAX	(40 + 65535)
 /* At most this many segments per super-packet: a peer must not be able to
  * turn one frame into tens of thousands of tiny packets. */
 #define VNET_SEGS_MAX	1024

@@ -32,7 +32,7 @@ ALL=(frame inflate hello shell sshconfig control state tx ossh peer_check serve 
 # lines past their 1024 bytes.
 declare -A MAXLEN=([frame]=70000 [inflate]=70000 [hello]=4200 [shell]=9000
 		   [sshconfig]=20000 [control]=20000 [state]=50000 [tx]=8192 [ossh]=70000
-		   [peer_check]=4400 [serve]=9000 [leases]=8000 [serveconf]=6000 [vnet]=65560)
+		   [peer_check]=4400 [serve]=9000 [leases]=8000 [serveconf]=6000 [vnet]=65600)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL[@]}")

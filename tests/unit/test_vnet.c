@@ -345,6 +345,7 @@ static void test_segment(void **state)
 	cut_and_check(6, 6, 64000, 1220, 1280);
 	cut_and_check(4, 17, 2500, 1000, 1400);
 	cut_and_check(6, 17, 65000, 1432, 1500);
+	cut_and_check(6, 17, 65535 - 8, 1432, 1500);	/* the largest IPv6 can say */
 	cut_and_check(4, 6, 1, 1000, 1500);
 	cut_and_check(6, 17, 8 * 1024, 8, 1500);
 }
