@@ -70,6 +70,12 @@ static const struct command commands[] = {
 	  "Sends COUNT pings (default 4, at most 3600), one a second, each waiting up to "
 	  "2 s for its reply, then prints a summary.",
 	  cmd_ping, NULL },
+	{ "events", "[--json]", "Follow state changes, reconnects, route changes and counters",
+	  "One line per event (one JSON object with --json: event is state, reconnect, "
+	  "path, route, counters or lost), the current state first and the counters every "
+	  "5 s, until a key or Ctrl-C is pressed; through sshtun ctl, until the client "
+	  "goes away.",
+	  cmd_events, NULL },
 	{ "reconnect", "", "Drop the SSH connection and bring it back; the interface stays",
 	  NULL, cmd_reconnect, NULL },
 	{ "compress", "<auto|off|LEVEL>", "Set compression: auto, off, or a zlib level 1 to 9",

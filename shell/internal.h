@@ -41,6 +41,7 @@ int cmd_route_list(struct call *c);
 int cmd_route_exclude(struct call *c);
 int cmd_dns(struct call *c);
 int cmd_ping(struct call *c);
+int cmd_events(struct call *c);
 int cmd_reconnect(struct call *c);
 int cmd_compress(struct call *c);
 int cmd_log(struct call *c);

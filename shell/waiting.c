@@ -4,22 +4,30 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 #include "format.h"
 #include "internal.h"
 #include "loop.h"
 
+#define EVENT_JSON_MAX 512
+#define EVENT_TEXT_MAX 600
+
 #define PING_TIMEOUT_MS	2000
 #define PING_INTERVAL_MS 1000
 #define PING_DEFAULT	4
 #define PING_MAX	3600
 #define WATCH_MS	1000
+#define EVENTS_POLL_MS	200	/* how soon a watcher sees an event */
+#define EVENTS_COUNTERS	25	/* polls between counters: 5 s */
 
 /* One per caller context: the prompt, stdin, -c and each control client. */
 struct pending {
-	bool used, watch;
+	bool used, watch, events;
 	unsigned serial;	/* tells a reused slot from the one we had */
+	uint64_t seq;		/* events: the next one to show */
+	unsigned polls;
 	struct call c;		/* eng, ops, ctx, json; argv is gone */
 	long timer, ping;	/* 0: none */
 	unsigned count, sent, received;
@@ -169,6 +177,154 @@ int cmd_stats(struct call *c)
 	else
 		stats_table(c, &s);
 	return 0;
+}
+
+/* One event for people: "12:00:01 state state=up detail=up", from our own
+ * flat JSON ("key":"value" or "key":number, no nesting). */
+static void event_text(struct call *c, const char *json)
+{
+	char rest[EVENT_TEXT_MAX] = "", kind[32] = "?", when[16] = "", key[32], val[256];
+	const char *p = json;
+	size_t o = 0;
+
+	while ((p = strchr(p, '"'))) {
+		size_t k = 0, v = 0;
+
+		for (p++; *p && *p != '"' && k < sizeof(key) - 1; p++)
+			key[k++] = *p;
+		key[k] = '\0';
+		if (*p != '"' || p[1] != ':')
+			break;
+		p += 2;
+		if (*p == '"') {
+			for (p++; *p && *p != '"' && v < sizeof(val) - 1; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				val[v++] = *p;
+			}
+			p += *p == '"';
+		} else {
+			while (*p && *p != ',' && *p != '}' && v < sizeof(val) - 1)
+				val[v++] = *p++;
+		}
+		val[v] = '\0';
+		if (!strcmp(key, "time")) {
+			time_t t = (time_t)strtoll(val, NULL, 10);
+			struct tm tm;
+
+			if (!localtime_r(&t, &tm) || !strftime(when, sizeof(when), "%H:%M:%S", &tm))
+				when[0] = '\0';
+		} else if (!strcmp(key, "event")) {
+			snprintf(kind, sizeof(kind), "%.31s", val);
+		} else if (o < sizeof(rest)) {
+			o += (size_t)snprintf(rest + o, sizeof(rest) - o, " %s=%s", key, val);
+		}
+	}
+	say(c, 1, "%s %s%s", when, kind, rest);
+}
+
+static void event_out(struct call *c, const char *json)
+{
+	if (c->json)
+		fprintf(c->out, "%s\n", json);
+	else
+		event_text(c, json);
+}
+
+/* {"event":"counters","time":...,<the fields of stats --json>} */
+static void event_counters(struct call *c)
+{
+	struct engine_stats s;
+	struct timespec ts;
+	char *buf = NULL, head[64];
+	size_t len = 0;
+	FILE *m;
+
+	memset(&s, 0, sizeof(s));
+	engine_stats(c->eng, &s);
+	if (!c->json) {
+		char now[16] = "", up[32], tx[32], rx[32], rtt[32];
+		time_t t = time(NULL);
+		struct tm tm;
+
+		if (!localtime_r(&t, &tm) || !strftime(now, sizeof(now), "%H:%M:%S", &tm))
+			now[0] = '\0';
+		say(c, 1, "%s counters uptime=%s tx=%s rx=%s tx_packets=%llu rx_packets=%llu drops=%llu rtt=%s",
+		    now, fmt_duration(up, sizeof(up), s.uptime_s), fmt_rate(tx, sizeof(tx), s.tx_rate_bps),
+		    fmt_rate(rx, sizeof(rx), s.rx_rate_bps), (unsigned long long)s.tx_packets,
+		    (unsigned long long)s.rx_packets, (unsigned long long)s.drops,
+		    fmt_rtt(rtt, sizeof(rtt), s.rtt_ms));
+		return;
+	}
+	if (!(m = open_memstream(&buf, &len)))
+		return;
+	stats_json(m, &s);
+	fclose(m);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(head, sizeof(head), "{\"event\":\"counters\",\"time\":%lld.%03ld,", (long long)ts.tv_sec,
+		 ts.tv_nsec / 1000000);
+	if (buf && buf[0] == '{')
+		fprintf(c->out, "%s%s", head, buf + 1);	/* stats_json ends its line */
+	free(buf);
+}
+
+static void events_tick(struct loop *loop, void *ctx)
+{
+	struct pending *p = ctx;
+	struct call c = p->c;
+	unsigned serial = p->serial;
+	char json[EVENT_JSON_MAX + 64];
+
+	p->timer = 0;
+	if (call_open(&c) < 0) {
+		finish(p, 1);
+		return;
+	}
+	while (engine_event_next(c.eng, &p->seq, json, sizeof(json)))
+		event_out(&c, json);
+	if (p->polls++ % EVENTS_COUNTERS == 0)
+		event_counters(&c);
+	call_close(&c);
+	if (!alive(p, serial))
+		return;
+	p->timer = loop_timer(loop, EVENTS_POLL_MS, events_tick, p);
+	if (p->timer < 0) {
+		p->timer = 0;
+		say(&p->c, 2, "events: no timer left");
+		if (alive(p, serial))
+			finish(p, 1);
+	}
+}
+
+int cmd_events(struct call *c)
+{
+	struct engine_status st;
+	struct pending *p;
+	char json[EVENT_JSON_MAX], detail[256];
+	struct timespec ts;
+	size_t o = 0;
+
+	if (!(p = new_pending(c)))
+		return 1;
+	p->watch = true;	/* a key at the prompt stops it, as stats --watch */
+	p->events = true;
+	p->seq = engine_event_head(c->eng);
+	/* Where things stand, so a watcher needs no status call first. */
+	memset(&st, 0, sizeof(st));
+	engine_status(c->eng, &st);
+	for (const char *s = st.state_detail; *s && o < sizeof(detail) - 3; s++) {
+		if (*s == '"' || *s == '\\')
+			detail[o++] = '\\';
+		detail[o++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
+	}
+	detail[o] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(json, sizeof(json), "{\"event\":\"state\",\"time\":%lld.%03ld,\"state\":\"%s\",\"detail\":\"%s\"}",
+		 (long long)ts.tv_sec, ts.tv_nsec / 1000000, st.state ? st.state : "", detail);
+	event_out(c, json);
+	call_flush(c);
+	events_tick(engine_loop(c->eng), p);
+	return SHELL_PENDING;
 }
 
 static void ping_summary(struct pending *p, struct call *c)

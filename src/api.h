@@ -80,6 +80,13 @@ long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, voi
 		 char *err, size_t errlen);
 void engine_ping_cancel(struct engine *eng, long handle);
 
+/* Events (state changes, reconnects, routes) as one-line JSON objects:
+ * engine_event_head is where a new watcher starts; engine_event_next copies
+ * the event at *seq to out and advances it (1), or returns 0 when there is
+ * none yet.  A watcher that fell behind gets a "lost" event first. */
+uint64_t engine_event_head(struct engine *eng);
+int engine_event_next(struct engine *eng, uint64_t *seq, char *out, size_t cap);
+
 /* Keeps cidr on the path the SSH server itself takes (not the tunnel). */
 int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen);
 

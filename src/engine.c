@@ -11,6 +11,7 @@
 #include "dns.h"
 #include "fail.h"
 #include "engine.h"
+#include "events.h"
 #include "fq.h"
 #include "guard.h"
 #include "killswitch.h"
@@ -32,6 +33,7 @@ void engine_set_state(struct engine *eng, enum engine_state st, const char *deta
 
 	eng->state = st;
 	snprintf(eng->state_detail, sizeof(eng->state_detail), "%s", detail ? detail : state_names[st]);
+	events_note("state", "state", state_names[st], "detail", eng->state_detail, (char *)NULL);
 	if (eng->state_fn) {
 		engine_status(eng, &s);
 		eng->state_fn(eng->state_ctx, &s);
@@ -232,6 +234,7 @@ int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t err
 	for (int i = 0; i < n; i++) {
 		eng->routes[eng->nroutes++] = p[i];
 		log_info("route %s via %s", inet_prefix_str(&p[i], true, s, sizeof(s)), eng->ifname);
+		events_note("route", "action", "add", "cidr", s, (char *)NULL);
 	}
 	for (int i = 0; i < nu; i++) {
 		inet_prefix_str(&u[i], true, s, sizeof(s));
@@ -284,6 +287,7 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 		priv_route(false, &p[i], 0);
 		eng->routes[k] = eng->routes[--eng->nroutes];
 		log_info("route %s removed", inet_prefix_str(&p[i], true, s, sizeof(s)));
+		events_note("route", "action", "del", "cidr", s, (char *)NULL);
 	}
 	/* No full tunnel, no need to keep the server on its own path. */
 	if (!strcmp(cidr, "default") && !eng->nexcludes)
@@ -462,6 +466,7 @@ int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t
 		return -1;
 	eng->excludes[eng->nexcludes++] = p;
 	log_info("%s stays on the original path", inet_prefix_str(&p, true, a, sizeof(a)));
+	events_note("route", "action", "exclude", "cidr", a, (char *)NULL);
 	return 0;
 }
 

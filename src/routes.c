@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "events.h"
 #include "fail.h"
 #include "log.h"
 #include "netlink.h"
@@ -121,6 +122,7 @@ int routes_unexclude(struct engine *eng, const struct inet_prefix *p, char *err,
 		return -1;
 	eng->excludes[i] = eng->excludes[--eng->nexcludes];
 	log_info("%s no longer excluded", inet_prefix_str(p, true, s, sizeof(s)));
+	events_note("route", "action", "unexclude", "cidr", s, (char *)NULL);
 	return 0;
 }
 
@@ -132,16 +134,21 @@ void routes_repath(struct engine *eng)
 {
 	struct inet_prefix server, gw;
 	char err[ERROR_MSG_MAX] = "", g[ENGINE_CIDR_STRLEN] = "on-link";
-	int ifindex;
+	int ifindex, rc;
 
 	if ((!eng->pin.family && !eng->nexcludes) || routes_server_prefix(eng, &server) < 0)
 		return;
-	if (priv_repath(&server, &ifindex, &gw, err, sizeof(err)) < 0 && !err[0])
-		snprintf(err, sizeof(err), "no root side");
+	rc = priv_repath(&server, &ifindex, &gw, err, sizeof(err));
+	if (rc < 0 && !ifindex) {
+		log_warn("%s", err[0] ? err : "cannot move the pin and the excludes: no root side");
+		return;
+	}
 	if (gw.family)
 		inet_prefix_str(&gw, false, g, sizeof(g));
-	if (eng->pin.family && (eng->pin_ifindex != ifindex || memcmp(&eng->pin_gw, &gw, sizeof(gw))))
+	if (eng->pin.family && (eng->pin_ifindex != ifindex || memcmp(&eng->pin_gw, &gw, sizeof(gw)))) {
 		log_info("the path to the server changed: now via %s (interface %d)", g, ifindex);
+		events_note("path", "gateway", g, (char *)NULL);
+	}
 	eng->pin_ifindex = ifindex;
 	eng->pin_gw = gw;
 	if (err[0])

@@ -13,6 +13,7 @@
 #include "common.h"
 #include "compress.h"
 #include "engine.h"
+#include "events.h"
 #include "fail.h"
 #include "frame.h"
 #include "inuse.h"
@@ -550,11 +551,14 @@ static unsigned backoff_ms(struct engine *eng, unsigned attempt)
 static void try_reconnect(struct loop *loop, void *ctx)
 {
 	struct engine *eng = ctx;
+	char n[16];
 
 	eng->reconnect_timer = 0;
 	if (eng->connector.running)
 		return;	/* an attempt is under way already */
 	eng->reconnects++;
+	snprintf(n, sizeof(n), "%u", eng->reconnects);
+	events_note("reconnect", "#reconnects", n, (char *)NULL);
 	routes_repath(eng);
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */

@@ -425,7 +425,7 @@ static void expect_completion(const char *line, const char *want)
 
 static void test_complete(void **state)
 {
-	expect_completion("", "status stats route dns ping reconnect compress log help quit");
+	expect_completion("", "status stats route dns ping events reconnect compress log help quit");
 	expect_completion("st", "status stats");
 	expect_completion("ro", "route");
 	expect_completion("route ", "add del list exclude");
@@ -439,7 +439,7 @@ static void test_complete(void **state)
 	expect_completion("compress o", "off");
 	expect_completion("log d", "debug debug2");
 	expect_completion("log ", "error warn info verbose debug debug2");
-	expect_completion("help ", "status stats route dns ping reconnect compress log help quit");
+	expect_completion("help ", "status stats route dns ping events reconnect compress log help quit");
 	expect_completion("help r", "route reconnect");
 	expect_completion("stats --", "--json --watch");
 	expect_completion("stats --w", "--watch");
