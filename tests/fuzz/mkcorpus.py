@@ -401,6 +401,23 @@ def serveconf_seeds():
     }
 
 
+def chanlink_seeds():
+    # Pairs (op, arg): 0 peer sends, 1 read, 2 write, 3 rtt, 4 time, 5 stall;
+    # an odd arg cuts the next send (EAGAIN, half sent).
+    def ops(*pairs):
+        return bytes(b for p in pairs for b in p)
+    bulk = ops((3, 40), (0, 0xfe), (1, 10), (4, 201), (1, 10), (0, 0xfe), (1, 10), (4, 201), (1, 10)) * 6
+    return {
+        "bulk": bulk,
+        # A read whose adjust the socket cuts, then a write (refused), then
+        # the read that finishes it.
+        "cut-adjust": ops((0, 0xfe), (1, 11), (1, 10), (0, 0xfe), (1, 11), (2, 20), (1, 10), (2, 20)),
+        "cut-write": ops((2, 41), (1, 10), (2, 40), (0, 0x20), (1, 10)),
+        "stall": bulk + ops((0, 0xfe), (5, 0), (0, 0xfe), (5, 0), (4, 255), (0, 0xfe)),
+        "tiny-reads": ops((0, 0xfe), (1, 0), (1, 0), (1, 1), (1, 0), (0, 0x7e), (1, 2)) * 4,
+    }
+
+
 def main():
     seeds = {
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
@@ -409,6 +426,7 @@ def main():
         "tx": tx_seeds(), "ossh": ossh_seeds(), "peer_check": peer_check_seeds(),
         "serve": serve_seeds(), "leases": leases_seeds(), "serveconf": serveconf_seeds(),
         "vnet": vnet_seeds(),
+        "chanlink": chanlink_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():
