@@ -45,6 +45,13 @@
 #             veth-s shaped to 20 Mbit/s (tbf as above): median and p99 ping,
 #             and the stream's goodput in the same run; raw link, sshtun
 #             (helper mode, --compress off) and ssh -w (aes256-ctr, tun5).
+#   longpath (issue 14)    a 100 ms path: tests/e2e/delay_relay.py holds the
+#             SSH connection's bytes LONG_DELAY_MS (50) each way (no netem on
+#             this kernel; the relay buffers without bound, so the SSH
+#             channel's window is the only flow control across it); iperf3
+#             10 s each way through sshtun (helper mode, --compress off; its
+#             rx_window after the download) and ssh -w (aes256-ctr, tun5).
+#             A 2 MiB window caps 100 ms at 168 Mbit/s.
 #   reconnect (issue 5)    a helper-mode client with default ServerAlive*:
 #             the server helper killed, then veth-c blackholed with nft for
 #             20 s; state changes from `ctl status --json` every 0.1 s, traffic
@@ -62,7 +69,7 @@
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=1000            request/response connections
 #   SYSCALL_MB=64            MB moved each way under strace
-#   BENCH_PARTS="main compress latency reconnect offload"   which parts to run
+#   BENCH_PARTS="main compress latency longpath reconnect offload"   which parts to run
 #   OFFLOAD_MB=1024          MB each way in the offload part (bench-offload.sh)
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
@@ -82,7 +89,9 @@ BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-1000}
 SYSCALL_MB=${SYSCALL_MB:-64}
 CLK_TCK=$(getconf CLK_TCK)
-BENCH_PARTS=${BENCH_PARTS:-main compress latency reconnect offload}
+BENCH_PARTS=${BENCH_PARTS:-main compress latency longpath reconnect offload}
+LONG_DELAY_MS=${LONG_DELAY_MS:-50}
+LONG_PORT=2222
 IPERF_PORT=5201
 RR_PORT=5202
 OPENSSH_ADDR=198.18.3.1		# --openssh -a: the client's end; the server's is .0
@@ -106,7 +115,8 @@ RC_METRICS=(rc_kill_left_up_ms rc_kill_up_ms rc_kill_traffic_ms rc_bh_left_up_ms
 	rc_lift_up_ms rc_lift_traffic_ms rc_reconnects)
 LOAD_METRICS=(load_fast_ping_median_ms load_fast_ping_p99_ms load_fast_goodput_mbps
 	load_shaped_ping_median_ms load_shaped_ping_p99_ms load_shaped_goodput_mbps)
-ALL_METRICS=("${METRICS[@]}" "${LOAD_METRICS[@]}" "${FETCH_METRICS[@]}" "${WIRE_METRICS[@]/#/fetch_}"
+LONG_METRICS=(long_s2c_mbps long_c2s_mbps long_rx_window_kib)
+ALL_METRICS=("${METRICS[@]}" "${LOAD_METRICS[@]}" "${LONG_METRICS[@]}" "${FETCH_METRICS[@]}" "${WIRE_METRICS[@]/#/fetch_}"
 	"${WIRE_METRICS[@]/#/bulk_}" "${RC_METRICS[@]}")
 declare -A R		# R[metric,col] = value; missing means n/a
 FAILS=0
@@ -127,6 +137,7 @@ applies() {
 	shaped_*,sshtun_compress_* | shaped_*,sshw_compression_*) return 0 ;;
 	rc_*,sshtun) return 0 ;;
 	load_*,sshtun | load_*,sshw | load_*,raw) return 0 ;;
+	long_rx_window_kib,sshtun | long_*_mbps,sshtun | long_*_mbps,sshw) return 0 ;;
 	esac
 	case " ${METRICS[*]} " in *" $1 "*) [[ " ${MAIN_COLS[*]} " == *" $2 "* ]] ;; *) return 1 ;; esac
 }
@@ -591,6 +602,43 @@ load_section() {
 	done
 }
 
+# ---- a long path (issue 14) -----------------------------------------------
+
+# long_run COL ADDR: iperf3 both ways over the relayed connection.
+long_run() {
+	local col=$1 addr=$2 dir
+	for dir in s2c c2s; do
+		iperf_run "long_$col" "$addr" "$dir" "$BENCH_TIME" || continue
+		R[long_${dir}_mbps,$col]=$(awk -v g="${R[bulk_${dir}_gbps,long_$col]}" 'BEGIN { printf "%.1f", g * 1000 }')
+		say "$col: over the ${LONG_DELAY_MS}+${LONG_DELAY_MS} ms path, $dir: $(val "long_${dir}_mbps" "$col") Mbit/s"
+		# The window right after the download (an upload's ACKs let it
+		# fall back to the floor).
+		if [ "$col,$dir" = sshtun,s2c ] && ctl bench-long stats --json >"$TMP/bench-long.stats" 2>/dev/null; then
+			R[long_rx_window_kib,sshtun]=$(($(json_get "$TMP/bench-long.stats" rx_window) / 1024))
+		fi
+	done
+}
+
+long_section() {
+	local ready=$TMP/relay.$LONG_PORT.ready
+	bg_run relay ip netns exec "$NS_S" "$PYTHON" "$REPO/tests/e2e/delay_relay.py" \
+		"$S_ADDR" "$LONG_PORT" "$S_ADDR" 22 "$LONG_DELAY_MS" "$ready"
+	if ! wait_for 10 test -e "$ready"; then
+		fail "longpath: the delay relay did not listen" "$TMP/relay.log"
+		return 1
+	fi
+	known_hosts_lines "$TMP/host_key.pub" "$LONG_PORT" >>"$TMP/known_hosts"
+	if sshtun_start bench-long --compress off -p "$LONG_PORT"; then
+		long_run sshtun "$ST_PEER"
+		sshtun_stop bench-long
+	fi
+	if sshw_start sshw 5 "$SSHW_C" "$SSHW_S" -c aes256-ctr -m hmac-sha2-256 -p "$LONG_PORT"; then
+		long_run sshw "$SSHW_S"
+		sshw_stop sshw 5
+	fi
+	kill_all "$(cat "$TMP/relay.pid")"
+}
+
 # ---- the report -----------------------------------------------------------
 
 # ratio METRIC: sshtun/ssh -w for throughput, ssh -w/sshtun for latency, so
@@ -796,6 +844,20 @@ report_load() {
 	done
 }
 
+report_long() {
+	local m
+	echo "A long path (issue 14): the SSH connection through a relay holding each byte ${LONG_DELAY_MS} ms"
+	echo "each way (tests/e2e/delay_relay.py); iperf3 ${BENCH_TIME} s each way. sshtun --compress off; its"
+	echo "rx window is what the client granted after the download (at most 16 MiB). A 2 MiB window"
+	echo "caps this path at 168 Mbit/s; upload is capped by sshd's own session window (2 MiB)."
+	echo
+	printf '%-32s | %9s | %9s\n' metric sshtun "ssh -w"
+	printf '%s\n' "---------------------------------+-----------+----------"
+	for m in "${LONG_METRICS[@]}"; do
+		printf '%-32s | %9s | %9s\n' "$m" "$(val "$m" sshtun)" "$(val "$m" sshw)"
+	done
+}
+
 report_rc() {
 	local m
 	echo "Reconnect (issue 5): helper mode, default ServerAliveInterval/CountMax; ping -D -i 0.1"
@@ -820,6 +882,7 @@ report() {
 		if part main; then echo; report_main; fi
 		if part compress; then echo; report_comp; fi
 		if part latency; then echo; report_load; fi
+		if part longpath; then echo; report_long; fi
 		if part reconnect; then echo; report_rc; fi
 		if part offload; then echo; report_offload; fi
 		echo
@@ -932,6 +995,7 @@ if part main; then
 fi
 part compress && comp_section
 part latency && load_section
+part longpath && long_section
 part reconnect && reconnect_section
 part offload && offload_section
 
