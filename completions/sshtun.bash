@@ -295,7 +295,9 @@ _sshtun_command()
 			t=${toks[k]}
 			case $t in
 			'|') bar=1 ;;
-			Fl) flags+=("-${toks[k + 1]}") k=$((k + 1)) bar=0 ;;
+			# A flag with a value (Fl -uid Ar UID) is typed, not offered.
+			Fl) [[ ${toks[k + 2]-} == Ar ]] && k=$((k + 3)) && continue
+				flags+=("-${toks[k + 1]}") k=$((k + 1)) bar=0 ;;
 			Cm | Ar)
 				((bar)) || { pos=$((pos + 1)) alts[pos]='' metas[pos]=''; }
 				if [[ $t == Cm ]]; then
@@ -458,12 +460,12 @@ _sshtun_client()
 		_sshtun_reply "${h[@]}"
 		return
 		;;
-	-a | -n | -p | -w | --mtu | --remote-command | --dns-domain) return ;;
+	-a | -n | -p | -w | --mtu | --remote-command | --dns-domain | --uid) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
 			--accept-routes --allow-lan --compress --dns --dns-domain --help --kill-switch --mtu \
-			--openssh --push --remote-command --user --version
+			--openssh --push --remote-command --uid --user --version
 		return
 	fi
 	((cword == 1)) && _sshtun_reply serve ctl cleanup list

@@ -47,13 +47,15 @@ static const struct command commands[] = {
 	  "gso_bad).  With --watch, print one line (one JSON object with --json) a second until a key "
 	  "or Ctrl-C is pressed; through sshtun ctl, until the client goes away.",
 	  cmd_stats, NULL },
-	{ "route add", "<CIDR>", "Route a prefix through the tunnel",
+	{ "route add", "<CIDR> [--uid UID]", "Route a prefix through the tunnel",
 	  "CIDR is an IPv4 or IPv6 prefix, a bare address, or default for all traffic. A "
-	  "route that would capture the SSH server's own address is refused.",
+	  "route that would capture the SSH server's own address is refused. With --uid, "
+	  "only that user's traffic to the prefix takes the tunnel (a policy rule to a "
+	  "table of this instance's own); a user's instance may name its own uid only.",
 	  cmd_route_add, NULL },
-	{ "route del", "<CIDR>", "Remove a route or an exclude this instance added",
+	{ "route del", "<CIDR> [--uid UID]", "Remove a route or an exclude this instance added",
 	  "An excluded prefix goes back to the routes that cover it (the tunnel's, in a "
-	  "full tunnel).",
+	  "full tunnel). With --uid, that user's route.",
 	  cmd_route_del, complete_route_del },
 	{ "route list", "[--json]", "List the routes this instance added", NULL,
 	  cmd_route_list, NULL },
@@ -232,12 +234,31 @@ static int check_args(struct call *c, const struct command *cmd, int argc, char 
 			argv[npos++] = argv[k];
 			continue;
 		}
-		for (sp = cmd->args; spec_next(&sp, &t);)
-			known |= t.flag && word_eq(t.s, t.len, argv[k]);
+		bool takes = false;
+
+		/* "[--uid UID]": a flag with a value, the word after it. */
+		for (sp = cmd->args; spec_next(&sp, &t);) {
+			size_t nlen = strcspn(t.s, " ");
+
+			nlen = nlen < t.len ? nlen : t.len;
+			if (t.flag && word_eq(t.s, nlen, argv[k])) {
+				known = true;
+				takes = nlen < t.len;
+			}
+		}
 		if (!known) {
 			say(c, 2, "unknown option `%s' for %s", argv[k], cmd->name);
 			usage(c, cmd);
 			return 2;
+		}
+		if (takes) {
+			if (k + 1 == argc) {
+				say(c, 2, "option `%s' needs a value", argv[k]);
+				usage(c, cmd);
+				return 2;
+			}
+			c->flag_value = argv[++k];
+			continue;
 		}
 		c->json |= !strcmp(argv[k], "--json");
 		c->watch |= !strcmp(argv[k], "--watch");
@@ -506,6 +527,8 @@ static void complete_spec(const struct command *cmd, int argi, bool flags, struc
 
 		if (t.flag ? !flags : i++ != argi)
 			continue;
+		if (t.flag && strcspn(t.s, " ") < t.len)
+			continue;	/* "--uid UID": typed, not offered */
 		while (alt_next(&t, &off, &a, &alen)) {
 			if (is_meta(a))
 				continue;
@@ -599,6 +622,13 @@ static void mdoc_args(FILE *f, const char *args)
 		/* Oo..Oc, not Op: Op would swallow the rest of the line. */
 		fputs(t.optional ? " Oo" : "", f);
 		while (alt_next(&t, &off, &a, &alen)) {
+			size_t sp_at = strcspn(a, " ");
+
+			/* "--uid UID": the flag, then its value. */
+			if (a[0] == '-' && sp_at < alen) {
+				fprintf(f, " Fl %.*s Ar %.*s", (int)sp_at - 1, a + 1, (int)(alen - sp_at - 1), a + sp_at + 1);
+				continue;
+			}
 			fprintf(f, "%s %s %.*s", first ? "" : " |", a[0] == '-' ? "Fl" :
 				is_meta(a) ? "Ar" : "Cm", (int)(a[0] == '-' ? alen - 1 : alen),
 				a[0] == '-' ? a + 1 : a);

@@ -2,6 +2,7 @@
  * engine is reached only through api.h; output is for people
  * unless --json asks for one JSON object on one line. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,25 @@ static size_t get_routes(struct engine *eng, char (*routes)[ENGINE_CIDR_STRLEN])
 	return n > MAX_ROUTES ? MAX_ROUTES : n;
 }
 
-static void status_json(FILE *f, const struct engine_status *st,
+/* [{"cidr":"...","uid":N},...] */
+static void uid_routes_json(FILE *f, char (*cidrs)[ENGINE_CIDR_STRLEN], const unsigned *uids, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",{\"cidr\":" : "{\"cidr\":", f);
+		json_str(f, cidrs[i]);
+		fprintf(f, ",\"uid\":%u}", uids[i]);
+	}
+	fputc(']', f);
+}
+
+static void status_json(FILE *f, struct engine *eng, const struct engine_status *st,
 			char (*routes)[ENGINE_CIDR_STRLEN], size_t nroutes)
 {
+	static char uroutes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
+	static unsigned uids[MAX_ROUTES];
+	size_t nu = engine_uid_routes(eng, uroutes, uids, MAX_ROUTES);
+
 	const struct { const char *key, *val; } strs[] = {
 		{ "state", st->state }, { "state_detail", st->state_detail },
 		{ "server", st->server }, { "ifname", st->ifname },
@@ -46,7 +63,9 @@ static void status_json(FILE *f, const struct engine_status *st,
 		fputs(i ? "," : "", f);
 		json_str(f, routes[i]);
 	}
-	fputs("]}\n", f);
+	fputs("],\"uid_routes\":", f);
+	uid_routes_json(f, uroutes, uids, nu);
+	fputs("}\n", f);
 }
 
 static const char *or_dash(const char *s)
@@ -65,7 +84,7 @@ int cmd_status(struct call *c)
 	engine_status(c->eng, &st);
 	n = get_routes(c->eng, routes);
 	if (c->json) {
-		status_json(c->out, &st, routes, n);
+		status_json(c->out, c->eng, &st, routes, n);
 		return 0;
 	}
 	say(c, 1, "%-12s %s", "state", st.state_detail[0] ? st.state_detail : or_dash(st.state));
@@ -197,6 +216,21 @@ static bool cidr_ok(const char *s)
 	return atoi(slash) <= max;
 }
 
+/* A uid: decimal, below (uid_t)-1. */
+static bool uid_ok(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s) || strlen(s) > 10)
+		return false;
+	v = strtoul(s, &end, 10);
+	if (*end || v >= 0xffffffffUL)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
 static int route_change(struct call *c, bool add)
 {
 	char err[ERROR_MSG_MAX] = "";
@@ -206,6 +240,20 @@ static int route_change(struct call *c, bool add)
 		say(c, 2, "bad CIDR `%s' (want an address/prefix like 198.51.100.0/24 or "
 		    "2001:db8::/32, or default)", cidr);
 		return 2;
+	}
+	if (c->flag_value) {
+		unsigned uid;
+
+		if (!uid_ok(c->flag_value, &uid)) {
+			say(c, 2, "bad uid `%s' (a number)", c->flag_value);
+			return 2;
+		}
+		if (engine_uid_route(c->eng, add, cidr, uid, err, sizeof(err)) < 0) {
+			say(c, 2, "%s", err[0] ? err : "failed");
+			return 1;
+		}
+		say(c, 1, "route %s for uid %u %s", cidr, uid, add ? "added" : "removed");
+		return 0;
 	}
 	if ((add ? engine_route_add : engine_route_del)(c->eng, cidr, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "failed");
@@ -285,19 +333,27 @@ int cmd_route_list(struct call *c)
 	static char routes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
 	size_t n = get_routes(c->eng, routes);
 
+	static char uroutes[MAX_ROUTES][ENGINE_CIDR_STRLEN];
+	static unsigned uids[MAX_ROUTES];
+	size_t nu = engine_uid_routes(c->eng, uroutes, uids, MAX_ROUTES);
+
 	if (c->json) {
 		fputs("{\"routes\":[", c->out);
 		for (size_t i = 0; i < n; i++) {
 			fputs(i ? "," : "", c->out);
 			json_str(c->out, routes[i]);
 		}
-		fputs("]}\n", c->out);
+		fputs("],\"uid_routes\":", c->out);
+		uid_routes_json(c->out, uroutes, uids, nu);
+		fputs("}\n", c->out);
 		return 0;
 	}
-	if (!n)
+	if (!n && !nu)
 		say(c, 1, "no routes through the tunnel");
 	for (size_t i = 0; i < n; i++)
 		say(c, 1, "%s", routes[i]);
+	for (size_t i = 0; i < nu; i++)
+		say(c, 1, "%s uid %u", uroutes[i], uids[i]);
 	return 0;
 }
 

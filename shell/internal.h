@@ -21,6 +21,7 @@ struct call {
 	int argc;		/* positional arguments, flags taken out */
 	char **argv;
 	bool json, watch;
+	const char *flag_value;	/* the value of a flag that takes one (--uid) */
 	FILE *out;
 	char *obuf;
 	size_t olen, osent;

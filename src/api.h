@@ -71,6 +71,13 @@ size_t engine_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t
 int engine_route_add(struct engine *eng, const char *cidr, char *err, size_t errlen);
 int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t errlen);
 
+/* One uid's traffic to cidr ("default": all of it) through the tunnel, by
+ * policy routing; the rest of the machine keeps its routes.  A user's
+ * instance may name its own uid only. */
+int engine_uid_route(struct engine *eng, bool add, const char *cidr, unsigned uid, char *err, size_t errlen);
+/* The per-uid routes: their CIDRs in out, uids in uids; returns how many. */
+size_t engine_uid_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], unsigned *uids, size_t max);
+
 /* Sends one ping through the tunnel's own channel; fn is called exactly once
  * from the loop with the round trip in ms, or rtt_ms < 0 on timeout (after
  * timeout_ms) or when the tunnel is not up.  Returns a handle for

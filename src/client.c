@@ -312,7 +312,9 @@ static void on_state_first_up(void *ctx, const struct engine_status *st)
 	for (int i = 0; i < eng->opts->nroutes; i++) {
 		char err[256];
 
-		if (engine_route_add(eng, eng->opts->routes[i], err, sizeof(err)) < 0)
+		if ((eng->opts->route_has_uid[i]
+			     ? engine_uid_route(eng, true, eng->opts->routes[i], eng->opts->route_uid[i], err, sizeof(err))
+			     : engine_route_add(eng, eng->opts->routes[i], err, sizeof(err))) < 0)
 			log_error("%s", err);
 	}
 	if (eng->opts->accept_routes) {

@@ -295,6 +295,82 @@ int engine_route_del(struct engine *eng, const char *cidr, char *err, size_t err
 	return 0;
 }
 
+static int find_uid_route(const struct engine *eng, const struct inet_prefix *p, unsigned uid);
+
+/* A half-done `route add default --uid': the halves added go again. */
+static void engine_uid_route_undo(struct engine *eng, const struct inet_prefix *p, unsigned uid)
+{
+	char e[ERROR_MSG_MAX];
+	int k = find_uid_route(eng, p, uid);
+
+	priv_uid_route(false, p, uid, e, sizeof(e));
+	if (k >= 0) {
+		eng->uid_dst[k] = eng->uid_dst[--eng->nuid_routes];
+		eng->uid_of[k] = eng->uid_of[eng->nuid_routes];
+	}
+}
+
+static int find_uid_route(const struct engine *eng, const struct inet_prefix *p, unsigned uid)
+{
+	for (int i = 0; i < eng->nuid_routes; i++)
+		if (eng->uid_of[i] == uid && eng->uid_dst[i].family == p->family && eng->uid_dst[i].plen == p->plen &&
+		    !memcmp(&eng->uid_dst[i].addr, &p->addr, sizeof(p->addr)))
+			return i;
+	return -1;
+}
+
+int engine_uid_route(struct engine *eng, bool add, const char *cidr, unsigned uid, char *err, size_t errlen)
+{
+	struct inet_prefix p[4];
+	char s[ENGINE_CIDR_STRLEN];
+	int n;
+
+	if (routes_parse(eng, cidr, p, &n, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int k = find_uid_route(eng, &p[i], uid);
+
+		inet_prefix_str(&p[i], true, s, sizeof(s));
+		if (add ? k >= 0 : k < 0)
+			return errorf(err, errlen, add ? "route %s for uid %u exists already"
+						       : "no route %s for uid %u through this tunnel (see route list)", s, uid);
+	}
+	if (add && eng->nuid_routes + n > ENGINE_MAX_UID_ROUTES)
+		return errorf(err, errlen, "too many per-uid routes (max %d)", ENGINE_MAX_UID_ROUTES);
+	for (int i = 0; i < n; i++) {
+		inet_prefix_str(&p[i], true, s, sizeof(s));
+		if (!add) {
+			int k = find_uid_route(eng, &p[i], uid);
+
+			priv_uid_route(false, &p[i], uid, err, errlen);
+			eng->uid_dst[k] = eng->uid_dst[--eng->nuid_routes];
+			eng->uid_of[k] = eng->uid_of[eng->nuid_routes];
+			log_info("route %s for uid %u removed", s, uid);
+			continue;
+		}
+		if (priv_uid_route(true, &p[i], uid, err, errlen) < 0) {
+			for (int j = 0; j < i; j++)
+				engine_uid_route_undo(eng, &p[j], uid);
+			return -1;
+		}
+		eng->uid_dst[eng->nuid_routes] = p[i];
+		eng->uid_of[eng->nuid_routes++] = uid;
+		log_info("route %s for uid %u via %s", s, uid, eng->ifname);
+	}
+	return 0;
+}
+
+size_t engine_uid_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], unsigned *uids, size_t max)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < eng->nuid_routes && n < max; i++, n++) {
+		inet_prefix_str(&eng->uid_dst[i], true, out[n], ENGINE_CIDR_STRLEN);
+		uids[n] = eng->uid_of[i];
+	}
+	return n;
+}
+
 /* Both directions change: ours at once, the server's when our CONTROL
  * frame reaches it (and again in the hello after a reconnect). */
 int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)

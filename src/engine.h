@@ -22,6 +22,7 @@
 
 #define ENGINE_MAX_ROUTES 256
 #define ENGINE_MAX_PINGS 32
+#define ENGINE_MAX_UID_ROUTES 64
 #define ENGINE_FALLBACK_METRIC 1000	/* + ifindex, for a prefix routed elsewhere */
 
 enum engine_state {
@@ -99,6 +100,9 @@ struct engine {
 	 * in, unreachable (never out the physical link). */
 	struct inet_prefix unreach[4];
 	int nunreach;
+	struct inet_prefix uid_dst[ENGINE_MAX_UID_ROUTES];	/* route add CIDR --uid */
+	unsigned uid_of[ENGINE_MAX_UID_ROUTES];
+	int nuid_routes;
 
 	struct ping_slot pings[ENGINE_MAX_PINGS];
 	long next_ping;

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -375,6 +376,53 @@ int net_route_del_ours(const struct inet_prefix *dst, int ifindex)
 	rtm = route_begin(&req, RTM_DELROUTE, 0, dst, ifindex);
 	rtm->rtm_protocol = RTPROT_SSHTUN;
 	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_route_table(bool add, const struct inet_prefix *dst, int ifindex, uint32_t table)
+{
+	struct nl_req req;
+	struct rtmsg *rtm;
+
+	if (ifindex <= 0 || !prefix_ok(dst) || table <= RT_TABLE_LOCAL)
+		return -EINVAL;
+	rtm = route_begin(&req, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0, dst,
+			  ifindex);
+	/* Past 255 a table travels in RTA_TABLE alone. */
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	nl_attr_u32(&req, RTA_TABLE, table);
+	rtm->rtm_protocol = RTPROT_SSHTUN;
+	rtm->rtm_scope = add ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_rule_uid(bool add, const struct inet_prefix *dst, uint32_t uid, uint32_t table, uint32_t priority)
+{
+	struct fib_rule_uid_range range = { uid, uid };
+	struct inet_prefix net;
+	struct fib_rule_hdr *frh;
+	struct nl_req req;
+
+	if (!prefix_ok(dst) || table <= RT_TABLE_LOCAL || uid == UINT32_MAX)
+		return -EINVAL;
+	net = *dst;
+	prefix_mask(&net);
+	frh = nl_begin(&req, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0),
+		       sizeof(*frh));
+	frh->family = (uint8_t)dst->family;
+	frh->dst_len = (uint8_t)dst->plen;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = RT_TABLE_UNSPEC;
+	if (dst->plen)
+		nl_attr(&req, FRA_DST, &net.addr, addr_len(dst->family));
+	nl_attr_u32(&req, FRA_TABLE, table);
+	nl_attr_u32(&req, FRA_PRIORITY, priority);
+	nl_attr(&req, FRA_UID_RANGE, &range, sizeof(range));
+	if (add) {
+		uint8_t proto = RTPROT_SSHTUN;
+
+		nl_attr(&req, FRA_PROTOCOL, &proto, 1);
+	}
 	return nl_talk(&req, NULL, NULL);
 }
 

@@ -5,6 +5,7 @@
 #define SSHTUN_NETLINK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "prefix.h"
 
@@ -44,6 +45,18 @@ int net_route_del_ours(const struct inet_prefix *dst, int ifindex);
 /* Adds or deletes an unreachable route for dst (ours, by protocol): the
  * kernel refuses what it would catch at once (ENETUNREACH). */
 int net_route_unreachable(bool add, const struct inet_prefix *dst);
+
+/* An instance's per-uid routes: table NET_UID_TABLE_BASE + its ifindex,
+ * reached by rules at NET_UID_RULE_PRIORITY (before main's 32766). */
+#define NET_UID_TABLE_BASE 0x73740000u
+#define NET_UID_RULE_PRIORITY 7700u
+
+/* A route for dst through ifindex in table (> 255; ours by protocol):
+ * the table of an instance's per-uid routes. */
+int net_route_table(bool add, const struct inet_prefix *dst, int ifindex, uint32_t table);
+/* The policy rule "to dst uidrange uid-uid lookup table" at priority
+ * (`ip rule'), added or deleted. */
+int net_rule_uid(bool add, const struct inet_prefix *dst, uint32_t uid, uint32_t table, uint32_t priority);
 
 /* The route the kernel would use to reach addr: out ifindex and gateway
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */

@@ -23,7 +23,7 @@ void usage(void)
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
 		"              [--compress MODE] [--openssh] [--push] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
-		"              [--kill-switch [--allow-lan]]\n"
+		"              [--kill-switch [--allow-lan]] [-r CIDR --uid UID]\n"
 		"              [user@]host[:port]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
@@ -473,7 +473,7 @@ static int split_target(struct client_opts *o, const char *arg)
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
 	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER,
-	       OPT_KILL, OPT_LAN, OPT_PUSH };
+	       OPT_KILL, OPT_LAN, OPT_PUSH, OPT_UID };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -488,6 +488,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "kill-switch", no_argument, NULL, OPT_KILL },
 		{ "allow-lan", no_argument, NULL, OPT_LAN },
 		{ "push", no_argument, NULL, OPT_PUSH },
+		{ "uid", required_argument, NULL, OPT_UID },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -586,6 +587,14 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		case OPT_USER: o->run_as = optarg; break;
 		case OPT_KILL: o->kill_switch = true; break;
 		case OPT_LAN: o->allow_lan = true; break;
+		case OPT_UID:
+			/* -r CIDR --uid UID: that -r is for one user's traffic. */
+			if (!o->nroutes || o->route_has_uid[o->nroutes - 1])
+				return fail(EXIT_USAGE, "--uid %s: it goes right after the -r CIDR it is for", optarg);
+			if (uint_arg("--uid", optarg, 0, 0xfffffffeu, &o->route_uid[o->nroutes - 1]) < 0)
+				return -1;
+			o->route_has_uid[o->nroutes - 1] = true;
+			break;
 		case OPT_MTU:
 			if (uint_arg("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;

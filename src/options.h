@@ -22,6 +22,8 @@ struct client_opts {
 	char ifname[IFNAMSIZ];		/* -w */
 	struct inet_prefix want4, want6;	/* -a */
 	const char *routes[OPT_MAX_ROUTES];	/* -r */
+	unsigned route_uid[OPT_MAX_ROUTES];	/* -r CIDR --uid UID */
+	bool route_has_uid[OPT_MAX_ROUTES];
 	int nroutes;
 	const char *commands[OPT_MAX_COMMANDS];	/* -c */
 	int ncommands;

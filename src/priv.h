@@ -28,6 +28,7 @@
 #define PRIV_ROOT_SUBCOMMAND "__root-side"	/* hidden: what sudo runs */
 #define PRIV_MAX_EXCLUDES 256
 #define PRIV_METRIC_MAX 100000u
+#define PRIV_MAX_UID_ROUTES 64
 
 enum priv_op {
 	PRIV_OPEN = 1,		/* name, ifname -> the TUN fd, its name and index */
@@ -47,6 +48,8 @@ enum priv_op {
 	PRIV_DETACH,		/* -f: the instance left the terminal */
 	PRIV_GUARD,		/* arg: KS_ flags | port << 16; a: a server to allow (family 0: none) */
 	PRIV_UNREACH,		/* arg: 1 add, 0 del; a: a half (/1) the tunnel cannot carry */
+	PRIV_UID_ROUTE_ADD,	/* a: prefix; arg: uid: that uid's traffic to it, through us */
+	PRIV_UID_ROUTE_DEL,
 	PRIV_OP_END
 };
 
@@ -89,6 +92,12 @@ struct priv_root {
 	struct killswitch ks;	/* ks.table "": none; flags 0 at the end: a clean exit */
 	struct inet_prefix unreach[4];	/* unreachable halves (PRIV_UNREACH) */
 	int nunreach;
+	struct priv_uid_route {
+		struct inet_prefix dst;
+		uint32_t uid;
+	} uid_routes[PRIV_MAX_UID_ROUTES];
+	int nuid_routes;
+	uid_t peer_uid;		/* the other side's, when the socketpair was made */
 };
 
 /* fd: the socketpair; state_path: NULL to name it from the instance. */
@@ -148,6 +157,9 @@ void priv_detach(void);
 /* A full tunnel's half of a family the server does not carry: made
  * unreachable (add) or given back (del). */
 int priv_unreach(bool add, const struct inet_prefix *half);
+/* uid's traffic to dst through the tunnel (`ip rule ... uidrange'); a user's
+ * instance may ask for its own uid only.  0 or a negative errno (err). */
+int priv_uid_route(bool add, const struct inet_prefix *dst, uint32_t uid, char *err, size_t errlen);
 int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, char *err, size_t errlen);
 
 #endif

@@ -530,6 +530,75 @@ static int h_unreach(struct priv_root *r, const struct priv_req *q, struct priv_
 	return 0;
 }
 
+static int find_uid_route(const struct priv_root *r, const struct inet_prefix *p, uint32_t uid)
+{
+	for (int i = 0; i < r->nuid_routes; i++)
+		if (r->uid_routes[i].uid == uid && r->uid_routes[i].dst.family == p->family &&
+		    r->uid_routes[i].dst.plen == p->plen && !memcmp(&r->uid_routes[i].dst.addr, &p->addr, sizeof(p->addr)))
+			return i;
+	return -1;
+}
+
+/* The table's route for p, unless another uid's rule still needs it. */
+static void uid_table_route_del(struct priv_root *r, const struct inet_prefix *p, uint32_t table)
+{
+	for (int i = 0; i < r->nuid_routes; i++)
+		if (r->uid_routes[i].dst.family == p->family && r->uid_routes[i].dst.plen == p->plen &&
+		    !memcmp(&r->uid_routes[i].dst.addr, &p->addr, sizeof(p->addr)))
+			return;
+	net_route_table(false, p, r->ifindex, table);
+}
+
+/* One uid's traffic to a prefix, through our interface: a route in the
+ * instance's own table and a rule (recorded: it outlives the TUN) that
+ * sends that uid there.  A user's instance routes its own uid only: any
+ * other would hand another user's traffic to this one. */
+static int h_uid_route(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	uint32_t table = NET_UID_TABLE_BASE + (uint32_t)r->ifindex, uid = q->arg;
+	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
+	int i, rc;
+
+	if (!prefix_ok(&q->a) || q->a.plen == 0)
+		return refuse(a, -EINVAL, "bad route prefix (host bits set, or /0: use the two halves)");
+	if (uid == UINT32_MAX)
+		return refuse(a, -EINVAL, "bad uid %u", uid);
+	if (r->peer_uid != 0 && uid != (uint32_t)r->peer_uid)
+		return refuse(a, -EPERM, "a route for uid %u refused: this instance is uid %u's and routes only its traffic",
+			      uid, (unsigned)r->peer_uid);
+	str(&q->a, s, sizeof(s));
+	snprintf(rec, sizeof(rec), "rule %s %u %u", s, uid, table);
+	i = find_uid_route(r, &q->a, uid);
+	if (q->op == PRIV_UID_ROUTE_DEL) {
+		if (i < 0)
+			return refuse(a, -ENOENT, "no route %s for uid %u", s, uid);
+		net_rule_uid(false, &q->a, uid, table, NET_UID_RULE_PRIORITY);
+		state_remove(&r->st, rec);
+		r->uid_routes[i] = r->uid_routes[--r->nuid_routes];
+		uid_table_route_del(r, &q->a, table);
+		return 0;
+	}
+	if (i >= 0)
+		return refuse(a, -EEXIST, "route %s for uid %u exists already", s, uid);
+	if (r->nuid_routes == PRIV_MAX_UID_ROUTES)
+		return refuse(a, -ENOSPC, "too many per-uid routes (max %d)", PRIV_MAX_UID_ROUTES);
+	rc = net_route_table(true, &q->a, r->ifindex, table);
+	if (rc < 0 && rc != -EEXIST)
+		return refuse(a, rc, "cannot add route %s via %s to table %u: %s", s, r->ifname, table, strerror(-rc));
+	if (state_add(&r->st, "%s", rec) < 0) {
+		uid_table_route_del(r, &q->a, table);
+		return refuse(a, -ENOSPC, "cannot record the rule for %s uid %u in %s; not added", s, uid, r->st.path);
+	}
+	rc = net_rule_uid(true, &q->a, uid, table, NET_UID_RULE_PRIORITY);
+	if (rc < 0) {
+		state_remove(&r->st, rec);
+		uid_table_route_del(r, &q->a, table);
+		return refuse(a, rc, "cannot add the rule for %s uid %u: %s", s, uid, strerror(-rc));
+	}
+	r->uid_routes[r->nuid_routes++] = (struct priv_uid_route){ q->a, uid };
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	priv_handler fn;
@@ -551,6 +620,8 @@ static const struct {
 	[PRIV_DETACH] = { "detach", h_detach },
 	[PRIV_GUARD] = { "kill switch", h_guard },
 	[PRIV_UNREACH] = { "unreachable", h_unreach },
+	[PRIV_UID_ROUTE_ADD] = { "uid route add", h_uid_route },
+	[PRIV_UID_ROUTE_DEL] = { "uid route del", h_uid_route },
 };
 
 /* ---- the loop ---- */
@@ -561,12 +632,23 @@ static void answer(struct priv_root *r, const struct priv_resp *a, int fd)
 		log_verbose("root side: cannot answer: %s", strerror(errno));
 }
 
+/* Who made the socketpair: the user's side (sudo's path), or root before
+ * the fork (`sudo sshtun', who may route any uid). */
+static uid_t peer_uid(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : (uid_t)-1;
+}
+
 void priv_root_init(struct priv_root *r, int fd, const char *state_path)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->tun_fd = -1;
 	r->dns_method = "";
+	r->peer_uid = peer_uid(fd);
 	if (state_path)
 		snprintf(r->state_path, sizeof(r->state_path), "%s", state_path);
 }
@@ -618,6 +700,12 @@ void priv_root_undo(struct priv_root *r)
 	while (r->nunreach > 0) {
 		q.a = r->unreach[0];
 		h_unreach(r, &q, &a, NULL);
+	}
+	q.op = PRIV_UID_ROUTE_DEL;
+	while (r->nuid_routes > 0) {
+		q.a = r->uid_routes[0].dst;
+		q.arg = r->uid_routes[0].uid;
+		h_uid_route(r, &q, &a, NULL);
 	}
 	/* Fail closed: only the instance's clean exit turns the kill switch
 	 * off; otherwise it stays, with its record, for `sshtun cleanup'. */

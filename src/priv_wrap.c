@@ -341,3 +341,18 @@ int priv_unreach(bool add, const struct inet_prefix *half)
 	q.a = *half;
 	return call(&q, &a, NULL);
 }
+
+int priv_uid_route(bool add, const struct inet_prefix *dst, uint32_t uid, char *err, size_t errlen)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int rc;
+
+	req_init(&q, add ? PRIV_UID_ROUTE_ADD : PRIV_UID_ROUTE_DEL);
+	q.a = *dst;
+	q.arg = uid;
+	rc = call(&q, &a, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", a.msg);
+	return rc;
+}

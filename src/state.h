@@ -9,6 +9,7 @@
  *   dns <method> <argument>            (resolv.conf backup, resolvectl link)
  *   nft <table>                        (the kill switch: inet sshtun_guard_PID)
  *   unreach <cidr>                     (a full tunnel's half of a family it lacks)
+ *   rule <cidr> <uid> <table>          (a per-uid route's `ip rule')
  *
  * `sshtun cleanup [-n NAME]` and a new instance of the same name undo what a
  * dead instance left; a clean exit undoes it and removes the file. */
@@ -39,13 +40,14 @@ int state_remove(struct state *st, const char *record);
 /* The file goes (clean exit, everything undone). */
 void state_discard(struct state *st);
 
-enum state_kind { STATE_PID = 1, STATE_PIN, STATE_DNS, STATE_NFT, STATE_UNREACH };
+enum state_kind { STATE_PID = 1, STATE_PIN, STATE_DNS, STATE_NFT, STATE_UNREACH, STATE_RULE };
 
 /* One record, checked. */
 struct state_record {
 	enum state_kind kind;
 	int pid;			/* STATE_PID */
-	struct inet_prefix dst;		/* STATE_PIN, STATE_UNREACH */
+	struct inet_prefix dst;		/* STATE_PIN, STATE_UNREACH, STATE_RULE */
+	unsigned uid, rule_table;	/* STATE_RULE */
 	int ifindex;			/* STATE_PIN */
 	char table[32];			/* STATE_NFT: killswitch.h's ks_table_ok */
 	char args[STATE_LINE_MAX];	/* what follows the record's name */

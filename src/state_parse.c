@@ -10,6 +10,7 @@
 #include "common.h"
 #include "hello.h"
 #include "killswitch.h"
+#include "netlink.h"
 #include "log.h"
 #include "state.h"
 
@@ -92,6 +93,40 @@ static const char *check_unreach(const char *args, const char *backup, struct st
 	return NULL;
 }
 
+/* A decimal u32 below UINT32_MAX, nothing else. */
+static bool u32(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	v = strtoull(s, &end, 10);
+	if (*end || v >= UINT32_MAX)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* "CIDR UID TABLE": the table one of an instance's (netlink.h). */
+static const char *check_rule(const char *args, const char *backup, struct state_record *r)
+{
+	char copy[STATE_LINE_MAX], *save = NULL, *cidr, *uid, *table;
+
+	snprintf(copy, sizeof(copy), "%s", args);
+	cidr = strtok_r(copy, " ", &save);
+	uid = strtok_r(NULL, " ", &save);
+	table = strtok_r(NULL, " ", &save);
+	if (!cidr || inet_prefix_parse(cidr, &r->dst) < 0 || r->dst.plen == 0)
+		return "bad prefix";
+	if (!uid || !u32(uid, &r->uid))
+		return "bad uid";
+	if (!table || !u32(table, &r->rule_table) || r->rule_table <= NET_UID_TABLE_BASE ||
+	    r->rule_table > NET_UID_TABLE_BASE + 0xffff || strtok_r(NULL, " ", &save))
+		return "bad table";
+	return NULL;
+}
+
 static const struct {
 	const char *name;
 	enum state_kind kind;
@@ -102,6 +137,7 @@ static const struct {
 	{ "dns", STATE_DNS, check_dns },
 	{ "nft", STATE_NFT, check_nft },
 	{ "unreach", STATE_UNREACH, check_unreach },
+	{ "rule", STATE_RULE, check_rule },
 };
 
 int state_parse(const char *text, size_t len, const char *path, const char *backup,

@@ -74,6 +74,19 @@ static int undo_unreach(const struct state_record *r, bool verbose)
 	return 0;
 }
 
+static int undo_rule(const struct state_record *r, bool verbose)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	int rc = net_rule_uid(false, &r->dst, r->uid, r->rule_table, NET_UID_RULE_PRIORITY);
+
+	inet_prefix_str(&r->dst, true, a, sizeof(a));
+	if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
+		log_warn("cannot remove the rule for %s uid %u: %s", a, r->uid, strerror(-rc));
+	else if (verbose && rc == 0)
+		printf("removed rule to %s uidrange %u-%u lookup %u\n", a, r->uid, r->uid, r->rule_table);
+	return 0;
+}
+
 /* Each kind of record, and how it is undone.  pid records are not undone:
  * they say whether the writer still runs. */
 static const struct {
@@ -84,6 +97,7 @@ static const struct {
 	{ STATE_DNS, undo_dns },
 	{ STATE_NFT, undo_nft },
 	{ STATE_UNREACH, undo_unreach },
+	{ STATE_RULE, undo_rule },
 };
 
 int state_undo(const char *path, bool verbose)

@@ -147,6 +147,17 @@ void engine_on_state(struct engine *eng, engine_state_fn fn, void *ctx)
 	F.state_fn = fn;
 }
 
+int engine_uid_route(struct engine *eng, bool add, const char *cidr, unsigned uid, char *err, size_t errlen)
+{
+	snprintf(F.last_cidr, sizeof(F.last_cidr), "%s %s uid %u", add ? "add" : "del", cidr, uid);
+	return fake_fails(err, errlen, "route");
+}
+
+size_t engine_uid_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], unsigned *uids, size_t max)
+{
+	return 0;
+}
+
 int engine_route_exclude(struct engine *eng, const char *cidr, char *err, size_t errlen)
 {
 	snprintf(F.last_cidr, sizeof(F.last_cidr), "exclude %s", cidr);

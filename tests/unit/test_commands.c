@@ -96,7 +96,7 @@ static void test_unknown(void **state)
 	assert_int_equal(run("route frob"), 2);
 	assert_string_equal(cap.err, "unknown command `route frob' (try help route)\n");
 	assert_int_equal(run("route"), 2);
-	assert_string_equal(cap.err, "usage: route add <CIDR>\n       route del <CIDR>\n"
+	assert_string_equal(cap.err, "usage: route add <CIDR> [--uid UID]\n       route del <CIDR> [--uid UID]\n"
 				     "       route list [--json]\n       route exclude <CIDR>\n");
 	assert_int_equal(run(""), 0);
 	assert_int_equal(run("   # a comment"), 0);
@@ -108,9 +108,10 @@ static void test_arg_counts(void **state)
 {
 	expect_usage("status now", "usage: status [--json]\n");
 	expect_usage("stats 1", "usage: stats [--json] [--watch]\n");
-	expect_usage("route add", "usage: route add <CIDR>\n");
-	expect_usage("route add 10.0.0.0/8 10.1.0.0/16", "usage: route add <CIDR>\n");
-	expect_usage("route del", "usage: route del <CIDR>\n");
+	expect_usage("route add", "usage: route add <CIDR> [--uid UID]\n");
+	expect_usage("route add 10.0.0.0/8 10.1.0.0/16", "usage: route add <CIDR> [--uid UID]\n");
+	expect_usage("route del", "usage: route del <CIDR> [--uid UID]\n");
+	expect_usage("route add 10.0.0.0/8 --uid", "option `--uid' needs a value");
 	expect_usage("route list all", "usage: route list [--json]\n");
 	expect_usage("ping 1 2", "usage: ping [COUNT] [--json]\n");
 	expect_usage("reconnect now", "usage: reconnect\n");
@@ -161,6 +162,18 @@ static void test_route(void **state)
 		assert_non_null(strstr(cap.err, line));
 		assert_string_equal(F.last_cidr, "");	/* never reached the engine */
 	}
+	/* --uid UID, before or after the CIDR; a uid is a number. */
+	assert_int_equal(run("route add 198.51.100.0/24 --uid 1000"), 0);
+	assert_string_equal(F.last_cidr, "add 198.51.100.0/24 uid 1000");
+	assert_string_equal(cap.out, "route 198.51.100.0/24 for uid 1000 added\n");
+	assert_int_equal(run("route del --uid 0 default"), 0);
+	assert_string_equal(F.last_cidr, "del default uid 0");
+	F.last_cidr[0] = '\0';
+	assert_int_equal(run("route add 10.0.0.0/8 --uid root"), 2);
+	assert_non_null(strstr(cap.err, "bad uid `root'"));
+	assert_int_equal(run("route add 10.0.0.0/8 --uid 4294967295"), 2);
+	assert_int_equal(run("route add 10.0.0.0/8 --uid -1"), 2);
+	assert_string_equal(F.last_cidr, "");
 	F.fail_next = true;
 	assert_int_equal(run("route del 198.51.100.0/24"), 1);
 	assert_string_equal(cap.err, "route `del 198.51.100.0/24' refused by the fake\n");
@@ -213,10 +226,10 @@ static void test_route_list(void **state)
 	assert_int_equal(run("route list"), 0);
 	assert_string_equal(cap.out, "198.51.100.0/24\n2001:db8::/32\n");
 	assert_int_equal(run("route list --json"), 0);
-	assert_string_equal(cap.out, "{\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"]}\n");
+	assert_string_equal(cap.out, "{\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"],\"uid_routes\":[]}\n");
 	F.nroutes = 0;
 	assert_int_equal(run("route list --json"), 0);
-	assert_string_equal(cap.out, "{\"routes\":[]}\n");
+	assert_string_equal(cap.out, "{\"routes\":[],\"uid_routes\":[]}\n");
 	assert_int_equal(run("route list"), 0);
 	assert_string_equal(cap.out, "no routes through the tunnel\n");
 }
@@ -237,7 +250,7 @@ static void test_status(void **state)
 	}
 	assert_non_null(strstr(cap.out, "\"server\":\"h\\\"o\\\\st\\u0001\\ufffd:22\""));
 	assert_non_null(strstr(cap.out, "\"uptime_s\":3723,\"reconnects\":2,"));
-	assert_non_null(strstr(cap.out, "\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"]}"));
+	assert_non_null(strstr(cap.out, "\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"],\"uid_routes\":[]}"));
 
 	assert_int_equal(run("status"), 0);
 	assert_non_null(strstr(cap.out, "state        up\n"));
@@ -374,10 +387,10 @@ static void test_help(void **state)
 		snprintf(want, sizeof(want), "  %s ", names[i]);
 		assert_non_null(strstr(cap.out, want));
 	}
-	assert_non_null(strstr(cap.out, "  route add <CIDR>  "));
+	assert_non_null(strstr(cap.out, "  route add <CIDR> [--uid UID]  "));
 	assert_int_equal(run("help route"), 0);
-	assert_non_null(strstr(cap.out, "usage: route add <CIDR>\n"));
-	assert_non_null(strstr(cap.out, "usage: route del <CIDR>\n"));
+	assert_non_null(strstr(cap.out, "usage: route add <CIDR> [--uid UID]\n"));
+	assert_non_null(strstr(cap.out, "usage: route del <CIDR> [--uid UID]\n"));
 	assert_non_null(strstr(cap.out, "usage: route list [--json]\n"));
 	assert_int_equal(run("help ping"), 0);
 	assert_non_null(strstr(cap.out, "default 4"));
@@ -392,7 +405,7 @@ static void test_help(void **state)
 	shell_print_mdoc(f);
 	fclose(f);
 	assert_true(!strncmp(buf, ".Sh COMMANDS\n", 13));
-	assert_non_null(strstr(buf, "\n.It Ic route add Ar CIDR\n"));
+	assert_non_null(strstr(buf, "\n.It Ic route add Ar CIDR Oo Fl -uid Ar UID Oc\n"));
 	assert_non_null(strstr(buf, "\n.It Ic stats Oo Fl -json Oc Oo Fl -watch Oc\n"));
 	assert_non_null(strstr(buf, "\n.It Ic compress Cm auto | Cm off | Ar LEVEL\n"));
 	assert_non_null(strstr(buf, "\n.It Ic ping Oo Ar COUNT Oc Oo Fl -json Oc\n"));

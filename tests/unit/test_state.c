@@ -42,6 +42,10 @@ static void test_good(void **state)
 	assert_int_equal(parse("nft sshtun_guard_4242\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_NFT);
 	assert_string_equal(rec[0].table, "sshtun_guard_4242");
+	assert_int_equal(parse("rule 203.0.113.0/24 4242 1936982017\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_RULE);
+	assert_int_equal(rec[0].uid, 4242);
+	assert_int_equal(rec[0].rule_table, 0x73740001);
 	assert_int_equal(parse("unreach 8000::/1\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_UNREACH);
 	assert_int_equal(rec[0].dst.family, AF_INET6);
@@ -60,6 +64,8 @@ static void test_hostile(void **state)
 		"rm -rf /", "noargs",
 		"nft", "nft sshtun", "nft sshtun_guard_", "nft sshtun_guard_12 x", "nft sshtun_guard_1;flush",
 		"nft sshtun_rpf", "nft sshtun_guard_123456789012345678901234567890",
+		"rule 10.0.0.0/8 1000", "rule 10.0.0.0/8 x 1936982017", "rule 10.0.0.0/8 1000 254",
+		"rule 10.0.0.0/8 1000 1936982017 x", "rule 0.0.0.0/0 1000 1936982017", "rule 10.0.0.0/8 -1 1936982017",
 		"unreach", "unreach ::/0", "unreach 10.0.0.0/8", "unreach ::/1 x", "unreach nonsense",
 	};
 
