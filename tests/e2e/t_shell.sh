@@ -283,7 +283,7 @@ run_ctl c1 route list --json
 is "$RC" 0 "route list --json: exit 0"
 printf '%s\n' "$OUT" >"$TMP/rl.json"
 check "route list --json: {\"routes\": []} while there are none" \
-	json_check "$TMP/rl.json" 'j == {"routes": []}'
+	json_check "$TMP/rl.json" 'j == {"routes": [], "uid_routes": []}'
 
 t0=$(now_ms)
 run_ctl c1 ping 3
@@ -333,8 +333,8 @@ for cmd in "status" "stats" "route add" "route del" "route list" "ping" "reconne
 done
 run_ctl c1 help route
 is "$RC" 0 "help route: exit 0"
-matches "$OUT" '^usage: route add <CIDR>$' "help route: usage of route add"
-matches "$OUT" '^usage: route del <CIDR>$' "help route: usage of route del"
+matches "$OUT" '^usage: route add <CIDR> \[--uid UID\]$' "help route: usage of route add"
+matches "$OUT" '^usage: route del <CIDR> \[--uid UID\]$' "help route: usage of route del"
 matches "$OUT" '^usage: route list \[--json\]$' "help route: usage of route list"
 run_ctl c1 help nosuch
 refused "help nosuch" 2 "unknown command \`nosuch'"
@@ -441,7 +441,7 @@ is "$RC/$OUT" "0/route 2001:db8:99::/48 removed" "route del 2001:db8:99::/48: ex
 check "kernel: 2001:db8:99::/48 gone" route6_none 2001:db8:99::/48
 run_ctl c1 route list --json
 printf '%s\n' "$OUT" >"$TMP/rl.json"
-check "route list --json: empty again" json_check "$TMP/rl.json" 'j == {"routes": []}'
+check "route list --json: empty again" json_check "$TMP/rl.json" 'j == {"routes": [], "uid_routes": []}'
 run_ctl c1 route list
 is "$RC/$OUT" "0/no routes through the tunnel" "route list: says there are none"
 
@@ -452,9 +452,9 @@ refused "unknown command" 2 "unknown command \`frobnicate'"
 run_ctl c1 route frob 203.0.113.0/24
 refused "unknown route sub-command" 2 "unknown command \`route frob'"
 run_ctl c1 route add
-refused "route add without CIDR" 2 '^usage: route add <CIDR>$'
+refused "route add without CIDR" 2 '^usage: route add <CIDR> \[--uid UID\]$'
 run_ctl c1 route add 203.0.113.0/24 198.18.5.0/24
-refused "route add with two CIDRs" 2 '^usage: route add <CIDR>$'
+refused "route add with two CIDRs" 2 '^usage: route add <CIDR> \[--uid UID\]$'
 run_ctl c1 ping 1 2
 refused "ping 1 2" 2 '^usage: ping \[COUNT\] \[--json\]$'
 run_ctl c1 status now
@@ -482,7 +482,7 @@ run_ctl c1 compress auto
 is "$RC/$OUT" "0/compression auto" "compress auto: exit 0"
 run_ctl c1 route
 is "$RC" 2 "route alone: exit 2"
-matches "$ERR" '^usage: route add <CIDR>$' "route alone: shows the route usages"
+matches "$ERR" '^usage: route add <CIDR> \[--uid UID\]$' "route alone: shows the route usages"
 check "after the usage errors c1 is still up" client_is_up c1
 
 # Too long for the wire: ctl refuses before sending.  The longest that fits
