@@ -2,13 +2,17 @@
  * acts on in `sshtun cleanup`.  Whatever it returns must be safe to act on:
  * a known kind, a positive pid, a pin route with a real prefix and a
  * positive interface index, a dns record that names only our own backup or
- * an interface name that cannot pass for an option; never more records
+ * an interface name that cannot pass for an option, an nft table of the
+ * kill switch's name, an unreachable half, a uid rule into one of our
+ * tables; never more records
  * than asked for, every string terminated. */
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "common.h"
+#include "killswitch.h"
+#include "netlink.h"
 #include "fuzz.h"
 #include "log.h"
 #include "state.h"
@@ -47,6 +51,19 @@ static void check_record(const struct state_record *r)
 			CHECK(r->args[11] != '-' && r->args[11] != '\0');
 			CHECK(!strchr(r->args + 11, ' '));
 		}
+		break;
+	case STATE_NFT:	/* root deletes this table: ours, by name */
+		CHECK(ks_table_ok(r->table));
+		break;
+	case STATE_UNREACH:
+		CHECK(r->dst.family == AF_INET || r->dst.family == AF_INET6);
+		CHECK(r->dst.plen == 1);
+		break;
+	case STATE_RULE:
+		CHECK(r->dst.family == AF_INET || r->dst.family == AF_INET6);
+		CHECK(r->dst.plen > 0 && r->dst.plen <= (r->dst.family == AF_INET ? 32 : 128));
+		CHECK(r->uid != UINT32_MAX);
+		CHECK(r->rule_table > NET_UID_TABLE_BASE && r->rule_table <= NET_UID_TABLE_BASE + 0xffff);
 		break;
 	default:
 		CHECK(!"unknown kind");

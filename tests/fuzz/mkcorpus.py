@@ -255,6 +255,11 @@ def state_seeds():
         "hostile": b"pid -1\ndns file /etc/shadow\ndns resolvectl --help\npin 10.0.0.0/8 0\n"
         b"bogus x\nnoargs\n" + b"pin " + b"9" * 700 + b"\n",
         "many": b"".join(b"pin 198.18.%d.0/24 %d\n" % (i, i + 1) for i in range(12)),
+        "guard": b"pid 99\nnft sshtun_guard_99\nunreach ::/1\nunreach 8000::/1\n"
+        b"rule 203.0.113.0/24 4242 1936982017\nrule 2001:db8::/32 0 1936982018\n",
+        "guard-hostile": b"nft sshtun_guard_\nnft sshtun_rpf\nnft sshtun_guard_1;flush ruleset\n"
+        b"unreach ::/0\nrule 0.0.0.0/0 1 1936982017\nrule 10.0.0.0/8 4294967295 1936982017\n"
+        b"rule 10.0.0.0/8 1 254\n",
     }
 
 
