@@ -286,7 +286,7 @@ out:
 		close(eng->t.tun_fd);
 	/* Fail closed: a tunnel that was up and ended in an error keeps the
 	 * kill switch until `sshtun cleanup'. */
-	if (fail_code() == EXIT_OK || !eng->up_since_ms)
+	if (fail_code() == EXIT_OK || !eng->up_since_ms || !(eng->guard_flags & KS_KILL))
 		guard_end(&eng->guard_flags);
 	else if (eng->guard_flags & KS_KILL)
 		log_warn("the kill switch stays after this error; `sshtun cleanup' removes it");

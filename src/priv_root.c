@@ -707,6 +707,13 @@ void priv_root_undo(struct priv_root *r)
 		q.arg = r->uid_routes[0].uid;
 		h_uid_route(r, &q, &a, NULL);
 	}
+	/* The DNS block goes with the DNS settings it guarded. */
+	if (r->ks.table[0] && !(r->ks.flags & KS_KILL)) {
+		q.op = PRIV_GUARD;
+		q.arg = 0;
+		memset(&q.a, 0, sizeof(q.a));
+		h_guard(r, &q, &a, NULL);
+	}
 	/* Fail closed: only the instance's clean exit turns the kill switch
 	 * off; otherwise it stays, with its record, for `sshtun cleanup'. */
 	if (r->ks.table[0])

@@ -17,6 +17,8 @@
 #   2. -r default --dns: DNS to resolvers outside the tunnel (the server's
 #      own address, pinned; a LAN host) does not leave; status says so;
 #      `dns off' lets it out again, a clean quit leaves no table
+#   3. the network side SIGKILLed: the root side reverts DNS and drops the
+#      block with it (only a kill switch stays after a crash)
 . "$(dirname "$0")/lib.sh"
 
 OUT4=203.0.113.9
@@ -128,5 +130,19 @@ is "$(count dns)" 0 "2: after dns on, blocked again"
 ctl f2 quit >/dev/null 2>&1
 check "2: quit" wait_exit "$(client_pid f2)" 15
 is "$(guard_tables)" 0 "2: no guard table after a clean quit"
+
+# ---- 3. the network side killed: the DNS block goes with the DNS settings -------
+diag "--- 3. SIGKILL of the network side of a full tunnel with --dns"
+CLIENT_PREFIX=$MNT client_run f3 -r default --dns
+check "3: up" client_wait_up f3
+check "3: DNS blocked" wait_for 10 eval 'client_status f3 && [ "$(json_get "$TMP/f3.status" dns_guard)" = true ]'
+user_side=$(pgrep -P "$(client_pid f3)")
+check "3: the network side found ($user_side)" test -n "$user_side"
+kill -KILL $user_side
+check "3: the root side undoes and exits" wait_exit "$(client_pid f3)" 15
+is "$(guard_tables)" 0 "3: no guard table left (no DNS block without the DNS settings)"
+counters_reset
+poke 53 198.51.100.77
+check "3: DNS to the LAN leaves again" eval '[ "$(count dns)" -gt 0 ]'
 
 done_testing
