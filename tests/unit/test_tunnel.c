@@ -599,7 +599,7 @@ static void test_auto_slow_at_once(void **state)
 
 /* ---- the receive side (finding 8) ---- */
 
-static uint8_t in_buf[4096];
+static uint8_t in_buf[16384];
 
 static void feed_frame(struct fx *x, uint8_t type, uint8_t flags, const void *p, size_t len)
 {
@@ -681,6 +681,176 @@ static void test_data_length_mismatch(void **state)
 	assert_int_equal(x->t.st.drops, 3);
 }
 
+/* ---- the TUN's virtio-net header (vnet.h) ---- */
+
+/* An IPv4 TCP packet from 198.18.0.2 of plen payload bytes (i & 0xff),
+ * sequence 1000, PSH and FIN set, its checksum left as the kernel leaves
+ * it with NEEDS_CSUM (the pseudo-header's sum); behind a virtio-net header
+ * for gso_size (0: no GSO).  Returns the whole length. */
+static size_t make_gso_tcp(uint8_t *p, size_t plen, uint16_t gso_size)
+{
+	uint8_t *ip = p + VNET_HDR_LEN, *t = ip + 20;
+	struct vnet_hdr h = { VNET_F_NEEDS_CSUM, gso_size ? VNET_GSO_TCPV4 : 0, 40, gso_size, 20, 16 };
+	size_t len = 40 + plen;
+	uint32_t sum;
+
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	be16(ip + 2, (uint16_t)len);
+	ip[8] = 64;
+	ip[9] = 6;
+	ip[12] = 198, ip[13] = 18, ip[14] = 0, ip[15] = 2;
+	ip[16] = 198, ip[17] = 18, ip[18] = 0, ip[19] = 1;
+	be16(t, 40000);
+	be16(t + 2, 5001);
+	be16(t + 6, 1000);
+	t[12] = 5 << 4;
+	t[13] = 0x09;
+	for (size_t i = 0; i < plen; i++)
+		t[20 + i] = (uint8_t)i;
+	sum = (uint32_t)get_u16(ip + 12) + get_u16(ip + 14) + get_u16(ip + 16) + get_u16(ip + 18) + 6 +
+	      (uint32_t)(len - 20);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	be16(t + 16, (uint16_t)sum);
+	vnet_hdr_put(p, &h);
+	return VNET_HDR_LEN + len;
+}
+
+/* The one's complement sum over p[0..n) with the pseudo-header of the IPv4
+ * TCP packet ip: 0xffff when its checksum is right. */
+static uint16_t tcp4_sum(const uint8_t *ip, size_t n)
+{
+	uint32_t s = (uint32_t)get_u16(ip + 12) + get_u16(ip + 14) + get_u16(ip + 16) + get_u16(ip + 18) + 6 +
+		     (uint32_t)(n - 20);
+
+	for (size_t i = 20; i + 1 < n; i += 2)
+		s += get_u16(ip + i);
+	if (n & 1)
+		s += (uint32_t)ip[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+/* A peer without gso=: a super-packet from the TUN (left there from
+ * before the offloads went off) is cut here into MTU-sized segments with
+ * whole checksums, and a NEEDS_CSUM packet is checksummed; plain DATA
+ * frames only. */
+static void test_vnet_cut_for_plain_peer(void **state)
+{
+	struct fx *x = *state;
+	static uint8_t p[VNET_HDR_LEN + 4000];
+	size_t off = 0, n, segs = 0;
+
+	x->t.vnet = VNET_HDR_LEN;
+	x->t.mtu = 1400;
+	n = make_gso_tcp(p, 3500, 1000);
+	assert_int_equal(send(x->tun_peer, p, n, 0), (ssize_t)n);
+	n = make_gso_tcp(p, 300, 0);
+	assert_int_equal(send(x->tun_peer, p, n, 0), (ssize_t)n);
+	pump(x, 2);
+	while (off < x->l.out_len) {
+		struct frame f;
+		long used = frame_decode(x->l.out + off, x->l.out_len - off, FRAME_MAX_PAYLOAD, &f);
+		const uint8_t *ip = f.payload;
+
+		assert_true(used > 0);
+		assert_int_equal(f.flags, 0);
+		assert_true(f.len <= 1400);
+		assert_int_equal(get_u16(ip + 2), f.len);
+		assert_int_equal(tcp4_sum(ip, f.len), 0xffff);
+		if (segs < 4) {		/* 1000, 1000, 1000, 500; FIN and PSH on the last */
+			assert_int_equal(f.len, 40 + (segs < 3 ? 1000 : 500));
+			assert_int_equal(get_u32(ip + 24), 1000 + 1000 * (uint32_t)segs);
+			assert_int_equal(ip[33] & 0x09, segs == 3 ? 0x09 : 0);
+		} else {
+			assert_int_equal(f.len, 340);
+		}
+		segs++;
+		off += (size_t)used;
+	}
+	assert_int_equal(segs, 5);
+	assert_int_equal(x->t.st.gso_split, 1);
+	assert_int_equal(x->t.st.tx_gso, 0);
+	assert_int_equal(x->t.st.drops, 0);
+}
+
+/* A peer with gso=: the super-packet goes whole behind its header (hdr_len
+ * the real one), and a packet with nothing for the kernel to do goes plain. */
+static void test_vnet_whole_for_gso_peer(void **state)
+{
+	struct fx *x = *state;
+	static uint8_t p[VNET_HDR_LEN + 4000];
+	struct vnet_hdr h;
+	struct frame f;
+	long used;
+	size_t n;
+
+	x->t.vnet = VNET_HDR_LEN;
+	x->t.mtu = 1400;
+	x->t.caps = x->t.offload = VNET_CAP_CSUM | VNET_CAP_TCP4 | VNET_CAP_TCP6 | VNET_CAP_UDP;
+	x->t.peer_caps = x->t.caps;
+	n = make_gso_tcp(p, 3500, 1000);
+	p[2] = 0xff;	/* hdr_len as the kernel may give it: not used */
+	assert_int_equal(send(x->tun_peer, p, n, 0), (ssize_t)n);
+	memset(p, 0, VNET_HDR_LEN);
+	make_v4(p + VNET_HDR_LEN, 100, 7, 2, 0);
+	assert_int_equal(send(x->tun_peer, p, VNET_HDR_LEN + 100, 0), VNET_HDR_LEN + 100);
+	pump(x, 2);
+	used = frame_decode(x->l.out, x->l.out_len, FRAME_MAX_PAYLOAD, &f);
+	assert_true(used > 0);
+	assert_int_equal(f.flags, FRAME_F_GSO);
+	assert_int_equal(f.len, VNET_HDR_LEN + 3540);
+	vnet_hdr_get(f.payload, &h);
+	assert_int_equal(h.gso_type, VNET_GSO_TCPV4);
+	assert_int_equal(h.gso_size, 1000);
+	assert_int_equal(h.hdr_len, 40);
+	assert_true(frame_decode(x->l.out + used, x->l.out_len - (size_t)used, FRAME_MAX_PAYLOAD, &f) > 0);
+	assert_int_equal(f.flags, 0);
+	assert_int_equal(f.len, 100);
+	assert_int_equal(x->t.st.tx_gso, 1);
+	assert_int_equal(x->t.st.gso_split, 0);
+}
+
+/* From the peer: a GSO frame reaches the TUN behind its header, hdr_len
+ * rewritten; a plain frame behind ten zero bytes; a bad header is dropped
+ * and counted; a GSO frame to a side that offered none too. */
+static void test_vnet_receive(void **state)
+{
+	struct fx *x = *state;
+	static uint8_t p[VNET_HDR_LEN + 2000], got[VNET_HDR_LEN + 2000];
+	struct vnet_hdr h;
+	size_t n;
+
+	x->t.vnet = VNET_HDR_LEN;
+	x->t.mtu = 1400;
+	n = make_gso_tcp(p, 1800, 1000);
+	p[2] = 0x99;			/* hdr_len: rewritten */
+	feed_frame(x, FRAME_DATA, FRAME_F_GSO, p, n);	/* offered none yet */
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(x->t.st.vnet_bad, 1);
+	x->t.caps = VNET_CAP_CSUM | VNET_CAP_TCP4;
+	x->l.in_len = x->l.in_off = 0;
+	feed_frame(x, FRAME_DATA, FRAME_F_GSO, p, n);
+	p[1] = 3;			/* UFO: refused */
+	feed_frame(x, FRAME_DATA, FRAME_F_GSO, p, n);
+	make_v4(p, 100, 9, 2, 0);
+	feed_frame(x, FRAME_DATA, 0, p, 100);
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(x->t.st.vnet_bad, 2);
+	assert_int_equal(recv(x->tun_peer, got, sizeof(got), MSG_DONTWAIT), (ssize_t)n);
+	vnet_hdr_get(got, &h);
+	assert_int_equal(h.hdr_len, 40);
+	assert_int_equal(h.gso_type, VNET_GSO_TCPV4);
+	assert_int_equal(recv(x->tun_peer, got, sizeof(got), MSG_DONTWAIT), VNET_HDR_LEN + 100);
+	for (int i = 0; i < VNET_HDR_LEN; i++)
+		assert_int_equal(got[i], 0);
+	assert_memory_equal(got + VNET_HDR_LEN, p, 100);
+	assert_int_equal(x->t.st.rx_gso, 1);
+	assert_int_equal(x->t.st.rx_packets, 2);
+}
+
 /* A HELLO header over 4096 bytes ends the session when the six header
  * bytes arrive, not after the payload. */
 static void test_big_hello_header(void **state)
@@ -714,6 +884,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_src_family_without_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_length_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_hello_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_cut_for_plain_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_whole_for_gso_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_receive, setup, teardown),
 	};
 
 	if (argc > 1)
