@@ -447,6 +447,7 @@ _sshtun_client()
 	esac
 	case $prev in
 	--compress) _sshtun_reply auto off {1..9}; return ;;
+	--balance) _sshtun_reply order random; return ;;
 	-o) _sshtun_option_o; return ;;
 	-i | -F | -S) _sshtun_files; return ;;
 	-r) _sshtun_reply default; return ;;
@@ -464,7 +465,7 @@ _sshtun_client()
 	esac
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
-			--accept-routes --allow-lan --compress --dns --dns-domain --help --kill-switch --mtu \
+			--accept-routes --allow-lan --balance --compress --dns --dns-domain --help --kill-switch --mtu \
 			--openssh --push --remote-command --uid --user --version
 		return
 	fi

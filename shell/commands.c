@@ -24,14 +24,16 @@ static int cmd_help(struct call *c);
 static void complete_help(struct engine *eng, int argi, struct cands *cd);
 static void complete_route_del(struct engine *eng, int argi, struct cands *cd);
 static void complete_log(struct engine *eng, int argi, struct cands *cd);
+static void complete_reconnect(struct engine *eng, int argi, struct cands *cd);
 
 static const struct command commands[] = {
 	{ "status", "[--json]", "Show state, server, interface, addresses, mode and uptime",
 	  "The JSON object has state, server, ifname, local_addr, peer_addr, local_addr6, "
 	  "peer_addr6, mode, compression, uptime_s, reconnects, kill_switch (true while "
 	  "--kill-switch's table is in place), dns_guard (true while DNS outside the tunnel is "
-	  "blocked), routes and server_stack (tun, or userspace when the server's helper runs "
-	  "its user-space network stack).",
+	  "blocked), routes, server_stack (tun, or userspace when the server's helper runs "
+	  "its user-space network stack) and servers (each with host, state and error: "
+	  "standby, connecting, up, failed or busy).  Server is the one in use, or being tried.",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
 	  "The queue delay line is the fair queue toward the server: how long its packets "
@@ -78,8 +80,10 @@ static const struct command commands[] = {
 	  "5 s, until a key or Ctrl-C is pressed; through sshtun ctl, until the client "
 	  "goes away.",
 	  cmd_events, NULL },
-	{ "reconnect", "", "Drop the SSH connection and bring it back; the interface stays",
-	  NULL, cmd_reconnect, NULL },
+	{ "reconnect", "[HOST]", "Drop the SSH connection and bring it back; the interface stays",
+	  "With HOST (one of the servers the client was started with), connect to that server "
+	  "instead; the others follow in the list's order if it fails.",
+	  cmd_reconnect, complete_reconnect },
 	{ "compress", "<auto|off|LEVEL>", "Set compression: auto, off, or a zlib level 1 to 9",
 	  NULL, cmd_compress, NULL },
 	{ "log", "[LEVEL]", "Show or set the log level",
@@ -505,6 +509,12 @@ static void complete_route_del(struct engine *eng, int argi, struct cands *cd)
 {
 	if (argi == 0)
 		complete_routes(eng, cd);
+}
+
+static void complete_reconnect(struct engine *eng, int argi, struct cands *cd)
+{
+	if (argi == 0)
+		complete_servers(eng, cd);
 }
 
 static void complete_log(struct engine *eng, int argi, struct cands *cd)

@@ -65,7 +65,17 @@ static void status_json(FILE *f, struct engine *eng, const struct engine_status 
 	}
 	fputs("],\"uid_routes\":", f);
 	uid_routes_json(f, uroutes, uids, nu);
-	fputs("}\n", f);
+	fputs(",\"servers\":[", f);
+	for (unsigned i = 0; i < st->nservers; i++) {
+		fputs(i ? ",{\"host\":" : "{\"host\":", f);
+		json_str(f, st->servers[i].host);
+		fputs(",\"state\":", f);
+		json_str(f, st->servers[i].state);
+		fputs(",\"error\":", f);
+		json_str(f, st->servers[i].error);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
 }
 
 static const char *or_dash(const char *s)
@@ -89,6 +99,10 @@ int cmd_status(struct call *c)
 	}
 	say(c, 1, "%-12s %s", "state", st.state_detail[0] ? st.state_detail : or_dash(st.state));
 	say(c, 1, "%-12s %s", "server", or_dash(st.server));
+	/* A list: each one's state, and why the failed ones failed. */
+	for (unsigned i = 0; st.nservers > 1 && i < st.nservers; i++)
+		say(c, 1, "%-12s %s %s%s%s", i ? "" : "servers", st.servers[i].host, st.servers[i].state,
+		    st.servers[i].error[0] ? ": " : "", st.servers[i].error);
 	say(c, 1, "%-12s %s (mtu %u)", "interface", or_dash(st.ifname), st.mtu);
 	if (st.local_addr[0] || st.peer_addr[0])
 		say(c, 1, "%-12s %s -> %s", "address", or_dash(st.local_addr),
@@ -366,17 +380,27 @@ void complete_routes(struct engine *eng, struct cands *cd)
 		cand(cd, routes[i]);
 }
 
+/* The servers of the list, for `reconnect HOST'. */
+void complete_servers(struct engine *eng, struct cands *cd)
+{
+	struct engine_status st;
+
+	engine_status(eng, &st);
+	for (unsigned i = 0; st.nservers > 1 && i < st.nservers; i++)
+		cand(cd, st.servers[i].host);
+}
+
 /* --- the rest --- */
 
 int cmd_reconnect(struct call *c)
 {
 	char err[ERROR_MSG_MAX] = "";
 
-	if (engine_reconnect(c->eng, err, sizeof(err)) < 0) {
+	if (engine_reconnect(c->eng, c->argc ? c->argv[0] : NULL, err, sizeof(err)) < 0) {
 		say(c, 2, "%s", err[0] ? err : "reconnect failed");
 		return 1;
 	}
-	say(c, 1, "reconnecting");
+	say(c, 1, "reconnecting%s%s", c->argc ? " to " : "", c->argc ? c->argv[0] : "");
 	return 0;
 }
 

@@ -62,5 +62,6 @@ struct cands {
 void cand(struct cands *cd, const char *word);
 void complete_routes(struct engine *eng, struct cands *cd);
 void complete_levels(struct engine *eng, struct cands *cd);
+void complete_servers(struct engine *eng, struct cands *cd);
 
 #endif

@@ -19,10 +19,21 @@ struct loop;
 #define ENGINE_ADDR_STRLEN 48	/* an IPv6 address with room to spare */
 #define ENGINE_CIDR_STRLEN 52
 
+#define ENGINE_MAX_SERVERS 8
+
+/* One server of the list (sshtun HOST [HOST...]). */
+struct engine_server {
+	char host[256];		/* as given on the command line */
+	const char *state;	/* standby connecting up failed busy */
+	char error[200];	/* the last failure; "" when none */
+};
+
 struct engine_status {
 	const char *state;	/* connecting authenticating negotiating up reconnecting closed */
 	char state_detail[64];	/* for the prompt: "up", "reconnecting in 3s" */
-	char server[300];	/* "host:port" */
+	char server[300];	/* "host:port": the one in use, or being tried */
+	struct engine_server servers[ENGINE_MAX_SERVERS];	/* the list, as given */
+	unsigned nservers;
 	char ifname[IFNAMSIZ];
 	char local_addr[ENGINE_ADDR_STRLEN];	/* "" when none */
 	char peer_addr[ENGINE_ADDR_STRLEN];
@@ -108,7 +119,9 @@ void engine_dns(struct engine *eng, struct engine_dns *d);
 /* Applies (on) or removes (off) the server's DNS settings. */
 int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen);
 
-int engine_reconnect(struct engine *eng, char *err, size_t errlen);
+/* Drops the SSH connection and connects again: to host (one of the list's,
+ * as given or its HostName), or to the same server when host is NULL. */
+int engine_reconnect(struct engine *eng, const char *host, char *err, size_t errlen);
 int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen);
 /* Ends the run with exit code 0 once the current command has answered. */
 void engine_quit(struct engine *eng);

@@ -233,6 +233,7 @@ int client_main(int argc, char **argv)
 	eng->opts = opts;
 	eng->conn.sock = -1;
 	eng->t.tun_fd = -1;
+	eng->lease_from = -1;
 	if (opts->sock_path)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts->sock_path);
 	else if (paths_socket(opts->name, sock_path, sizeof(sock_path)) < 0)
@@ -241,7 +242,8 @@ int client_main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? code : fail_code();
 	/* From here on as the user: their ~/.ssh, agent, known_hosts. */
-	if (options_resolve(opts) < 0 || make_client_id(eng->client_id) < 0 || session_init(eng) < 0)
+	if (options_resolve(opts) < 0 || servers_init(&eng->servers, opts, argc, argv) < 0 ||
+	    make_client_id(eng->client_id) < 0 || session_init(eng) < 0)
 		goto out;
 
 	/* The TUN first: a missing privilege is reported before we connect.

@@ -79,8 +79,18 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	memset(st, 0, sizeof(*st));
 	st->state = state_names[eng->state];
 	snprintf(st->state_detail, sizeof(st->state_detail), "%s", eng->state_detail);
-	snprintf(st->server, sizeof(st->server), "%s%s%s:%u", strchr(eng->opts->ssh.host, ':') ? "[" : "",
-		 eng->opts->ssh.host, strchr(eng->opts->ssh.host, ':') ? "]" : "", eng->opts->ssh.port);
+	const struct ssh_opts *ssh = &servers_opts(&eng->servers)->ssh;
+
+	snprintf(st->server, sizeof(st->server), "%s%s%s:%u", strchr(ssh->host, ':') ? "[" : "",
+		 ssh->host, strchr(ssh->host, ':') ? "]" : "", ssh->port);
+	for (int i = 0; i < eng->servers.n && i < ENGINE_MAX_SERVERS; i++) {
+		const struct server *sv = &eng->servers.s[i];
+
+		snprintf(st->servers[i].host, sizeof(st->servers[i].host), "%s", sv->opts->host_arg);
+		st->servers[i].state = server_state_name(sv->state);
+		snprintf(st->servers[i].error, sizeof(st->servers[i].error), "%s", sv->error);
+		st->nservers++;
+	}
 	snprintf(st->ifname, sizeof(st->ifname), "%s", eng->ifname);
 	addr_str(&eng->lease.client4, st->local_addr, sizeof(st->local_addr));
 	addr_str(&eng->lease.server4, st->peer_addr, sizeof(st->peer_addr));

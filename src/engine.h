@@ -16,6 +16,7 @@
 #include "openssh.h"
 #include "pressure.h"
 #include "options.h"
+#include "servers.h"
 #include "ssh.h"
 #include "state.h"
 #include "tunnel.h"
@@ -64,7 +65,10 @@ struct ping_slot {
 };
 
 struct engine {
-	struct client_opts *opts;
+	struct client_opts *opts;	/* the first server's; the rest are the same */
+	struct servers servers;		/* HOST [HOST...]: ssh options per server */
+	int lease_from;			/* the server whose pair the TUN has; -1: none */
+	bool busy;			/* the helper refused: at its limit (ERROR flag) */
 	struct loop *loop;
 	enum engine_state state;
 	char state_detail[64];

@@ -28,6 +28,7 @@ enum frame_type {
 /* DATA: each packet comes behind its 10-byte virtio-net header (vnet.h);
  * only toward a peer whose hello listed gso=. */
 #define FRAME_F_GSO 0x02
+#define FRAME_F_BUSY 0x04		/* ERROR: at a session or pool limit; try another server */
 
 struct frame {
 	uint8_t type;

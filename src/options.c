@@ -24,7 +24,7 @@ void usage(void)
 		"              [--compress MODE] [--openssh] [--push] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
 		"              [--kill-switch [--allow-lan]] [-r CIDR --uid UID]\n"
-		"              [user@]host[:port]\n"
+		"              [--balance order|random] [user@]host[:port] [host...]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
 		"       sshtun cleanup [-n NAME | -S PATH]\n"
@@ -472,8 +472,13 @@ static int split_target(struct client_opts *o, const char *arg)
 
 int options_parse(int argc, char **argv, struct client_opts *o)
 {
+	return options_parse_nth(argc, argv, 0, o);
+}
+
+int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
+{
 	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER,
-	       OPT_KILL, OPT_LAN, OPT_PUSH, OPT_UID };
+	       OPT_KILL, OPT_LAN, OPT_PUSH, OPT_UID, OPT_BALANCE };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -489,6 +494,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 		{ "allow-lan", no_argument, NULL, OPT_LAN },
 		{ "push", no_argument, NULL, OPT_PUSH },
 		{ "uid", required_argument, NULL, OPT_UID },
+		{ "balance", required_argument, NULL, OPT_BALANCE },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -595,6 +601,14 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 				return -1;
 			o->route_has_uid[o->nroutes - 1] = true;
 			break;
+		case OPT_BALANCE:
+			if (!strcmp(optarg, "order"))
+				o->balance = BALANCE_ORDER;
+			else if (!strcmp(optarg, "random"))
+				o->balance = BALANCE_RANDOM;
+			else
+				return fail(EXIT_USAGE, "bad --balance `%s' (order or random)", optarg);
+			break;
 		case OPT_MTU:
 			if (uint_arg("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;
@@ -604,14 +618,20 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 			return fail(EXIT_USAGE, "bad option (see sshtun --help)");
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind >= argc) {
 		usage();
-		return fail(EXIT_USAGE, optind >= argc ? "no host given" : "too many arguments: `%s'",
-			    optind < argc ? argv[optind + 1] : "");
+		return fail(EXIT_USAGE, "no host given");
 	}
 	if (o->allow_lan && !o->kill_switch)
 		return fail(EXIT_USAGE, "--allow-lan goes with --kill-switch");
-	if (split_target(o, argv[optind]) < 0)
+	if (argc - optind > OPT_MAX_SERVERS)
+		return fail(EXIT_USAGE, "too many hosts: `%s' (max %d)", argv[optind + OPT_MAX_SERVERS],
+			    OPT_MAX_SERVERS);
+	for (int i = optind; i < argc; i++)
+		o->hosts[o->nhosts++] = argv[i];
+	if (nth >= o->nhosts)
+		return fail(EXIT_USAGE, "no host number %d", nth + 1);
+	if (split_target(o, argv[optind + nth]) < 0)
 		return -1;
 	if (o->ssh.user)
 		o->set |= 1u << (find_keyword("User", 4) - keywords);

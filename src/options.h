@@ -12,10 +12,16 @@
 #define OPT_MAX_ROUTES 64
 #define OPT_MAX_COMMANDS 32
 #define OPT_MAX_ADDRS 4
+#define OPT_MAX_SERVERS 8
+
+enum balance { BALANCE_ORDER, BALANCE_RANDOM };
 
 struct client_opts {
 	struct ssh_opts ssh;
 	char host_arg[256];		/* as typed: names the instance */
+	const char *hosts[OPT_MAX_SERVERS];	/* every HOST argument, in order */
+	int nhosts;
+	enum balance balance;		/* --balance */
 	char user_buf[64], host_buf[256];
 	const char *name;		/* -n */
 	const char *sock_path;		/* -S */
@@ -52,10 +58,14 @@ struct client_opts {
 	size_t arena_len;
 };
 
-/* Parses argv for `sshtun [options] host`.  Returns 0, 1 when --help or
- * --version was handled (exit 0), or -1 with fail() set (exit 2).  Reads
- * no file: options_resolve does, as the user the client runs as. */
+/* Parses argv for `sshtun [options] host [host...]`, for the first host.
+ * Returns 0, 1 when --help or --version was handled (exit 0), or -1 with
+ * fail() set (exit 2).  Reads no file: options_resolve does, as the user
+ * the client runs as. */
 int options_parse(int argc, char **argv, struct client_opts *o);
+/* The same argv for its nth host (0: options_parse): each server of a
+ * list gets its own ssh_config resolution, the rest is the same. */
+int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o);
 /* ~/.ssh/config and /etc/ssh/ssh_config for the host; defaults; %-tokens
  * expanded.  0 or -1 with fail(). */
 int options_resolve(struct client_opts *o);

@@ -187,6 +187,36 @@ static int record_pin(struct priv_root *r, bool add, const struct inet_prefix *p
 	return 0;
 }
 
+/* Another server of the client's list: the pin moves to it, on the path
+ * the old one had (the kernel's path now may be this tunnel itself). */
+static int move_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp *a)
+{
+	struct inet_prefix old = r->pin, gw = r->pin_gw;
+	char s[INET6_ADDRSTRLEN + 8];
+	int ifindex = r->pin_ifindex, rc;
+
+	if (gw.family && gw.family != q->a.family)
+		return refuse(a, -EAFNOSUPPORT, "cannot pin %s on the %s path of the server before",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), gw.family == AF_INET ? "IPv4" : "IPv6");
+	rc = net_route_add(&q->a, ifindex, gw.family ? &gw : NULL);
+	if (rc < 0 && rc != -EEXIST)
+		return refuse(a, rc, "cannot keep the SSH server %s on its own path: %s",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), strerror(-rc));
+	if (rc == 0 && record_pin(r, true, &q->a, ifindex, &gw) < 0) {
+		net_route_del_ours(&q->a, ifindex);
+		return refuse(a, -ENOSPC, "cannot record the pin of %s in %s; not pinned",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), r->st.path);
+	}
+	net_route_del_ours(&old, r->pin_ifindex);
+	record_pin(r, false, &old, r->pin_ifindex, &r->pin_gw);
+	memset(&r->pin, 0, sizeof(r->pin));
+	if (rc == 0)
+		r->pin = q->a;
+	a->ifindex = ifindex;
+	a->gw = gw;
+	return rc;
+}
+
 /* The SSH server stays on the path the kernel uses for it now. */
 static int h_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
 {
@@ -196,6 +226,8 @@ static int h_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp
 
 	if (!host_ok(&q->a))
 		return refuse(a, -EINVAL, "the server to pin must be one address");
+	if (r->pin.family && memcmp(&r->pin, &q->a, sizeof(q->a)))
+		return move_pin(r, q, a);
 	if (r->pin.family) {
 		a->ifindex = r->pin_ifindex;
 		a->gw = r->pin_gw;

@@ -71,16 +71,20 @@ int routes_pin_server(struct engine *eng, char *err, size_t errlen)
 	struct inet_prefix server, gw;
 	int ifindex, rc;
 
-	if (eng->pin.family)
-		return 0;
 	if (routes_server_prefix(eng, &server) < 0) {
+		if (eng->pin.family)
+			return 0;	/* now through a ProxyCommand: keep it */
 		snprintf(err, errlen, "not connected: cannot pin the server's route");
 		return -1;
 	}
+	/* Another server of the list: the root side moves the pin. */
+	if (eng->pin.family && !memcmp(&eng->pin, &server, sizeof(server)))
+		return 0;
 	/* The root side finds the path and keeps the record. */
 	rc = priv_pin(&server, &ifindex, &gw, err, errlen);
 	if (rc < 0 && rc != -EEXIST)
 		return -1;
+	memset(&eng->pin, 0, sizeof(eng->pin));
 	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
 		eng->pin = server;
 		eng->pin_gw = gw;

@@ -126,13 +126,14 @@ static void finish(struct server *s, int code)
 	loop_stop(s->loop);
 }
 
-/* Tells the client why we stop (best effort, bounded), then stops. */
-static void refuse(struct server *s, const char *why)
+/* Tells the client why we stop (best effort, bounded), then stops.
+ * flags: FRAME_F_BUSY when another server (or later) may do. */
+static void refuse_flags(struct server *s, const char *why, uint8_t flags)
 {
 	uint64_t deadline = now_ms() + 2000;
 
 	log_error("%s", why);
-	tunnel_queue(&s->t, FRAME_ERROR, 0, why, (uint32_t)strlen(why));
+	tunnel_queue(&s->t, FRAME_ERROR, flags, why, (uint32_t)strlen(why));
 	while (tunnel_tx_pending(&s->t) && now_ms() < deadline) {
 		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
 
@@ -142,6 +143,11 @@ static void refuse(struct server *s, const char *why)
 			s->pipes.out_full = false;
 	}
 	finish(s, EXIT_REFUSED);
+}
+
+static void refuse(struct server *s, const char *why)
+{
+	refuse_flags(s, why, 0);
 }
 
 static int on_magic(void *ctx, unsigned proto, const char *software)
@@ -229,9 +235,12 @@ static int on_hello(struct server *s, const struct frame *f)
 	uint8_t out[HELLO_MAX];
 	int len;
 
-	if (serve_hello_request(f->payload, f->len, &h, &q, why, sizeof(why)) < 0 ||
-	    get_lease(s, &q, &r, why, sizeof(why)) < 0)
+	if (serve_hello_request(f->payload, f->len, &h, &q, why, sizeof(why)) < 0)
 		goto refused;
+	if (get_lease(s, &q, &r, why, sizeof(why)) < 0) {
+		refuse_flags(s, why, r.busy ? FRAME_F_BUSY : 0);
+		return -1;
+	}
 	len = serve_hello_reply(&s->cfg, &r, s->t.caps, out, sizeof(out));
 	if (len < 0 || tunnel_queue(&s->t, FRAME_HELLO, 0, out, (uint32_t)len) < 0) {
 		snprintf(why, sizeof(why), "server: cannot send the hello");

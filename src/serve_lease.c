@@ -116,6 +116,7 @@ int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
 	struct lease_holder who = { .id = q->id, .account = &p->account, .pid = p->holder };
 	struct prefix_list avoid = { 0 };
 	char err[256];
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->status = EXIT_REFUSED;
@@ -134,9 +135,10 @@ int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
 	for (int i = 0; i < q->avoid.n && avoid.n < HELLO_MAX_PREFIXES; i++)
 		avoid.p[avoid.n++] = q->avoid.p[i];
 	r->mtu = q->mtu && q->mtu < p->cfg->mtu ? q->mtu : p->cfg->mtu;
-	if (pool_acquire(&p->pool, &who, &q->want4, &q->want6, &avoid, &r->lease, err,
-			 sizeof(err)) < 0) {
+	rc = pool_acquire(&p->pool, &who, &q->want4, &q->want6, &avoid, &r->lease, err, sizeof(err));
+	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why), "server: no address for this client: %s", err);
+		r->busy = rc == POOL_FULL || rc == POOL_ACCOUNT_CAP;
 		return -1;
 	}
 	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);

@@ -28,6 +28,8 @@ struct lease_request {
 struct lease_reply {
 	int status;			/* 0, or the exit status to refuse with */
 	char why[ERROR_MSG_MAX];	/* status != 0: what to tell the client */
+	bool busy;			/* refused at a limit (pool full, the account's
+					 * sessions): ERROR says so (FRAME_F_BUSY) */
 	struct lease lease;
 	char ifname[IFNAMSIZ];
 	unsigned mtu;			/* the TUN's */

@@ -73,18 +73,35 @@ static int came_up(struct engine *eng)
 	eng->t.up = true;
 	eng->up_since_ms = now_ms();
 	eng->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
+	eng->lease_from = eng->servers.order[eng->servers.pos];
+	servers_up(&eng->servers);
+	if (eng->pin.family) {
+		char err[ERROR_MSG_MAX];
+
+		/* Another server of the list: the pin follows it. */
+		if (routes_pin_server(eng, err, sizeof(err)) < 0)
+			log_warn("%s", err);
+	}
 	inet_prefix_str(&eng->lease.client4, true, a4, sizeof(a4));
 	inet_prefix_str(&eng->lease.client6, true, a6, sizeof(a6));
-	log_info("tunnel up: %s %s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
-		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "");
+	log_info("tunnel up: %s %s%s%s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
+		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "", eng->servers.n > 1 ? " via " : "",
+		 eng->servers.n > 1 ? servers_opts(&eng->servers)->host_arg : "");
 	engine_set_state(eng, ST_UP, NULL);
 	return 0;
+}
+
+/* Connecting to another server than the one whose pair we have: each
+ * server has its own pool, so the pair is not asked for again. */
+static bool new_server(const struct engine *eng)
+{
+	return eng->lease_from >= 0 && eng->lease_from != eng->servers.order[eng->servers.pos];
 }
 
 static int on_server_hello(struct engine *eng, const struct frame *f)
 {
 	static struct peer_facts facts[1];	/* large; the loop thread's only */
-	struct hello h;
+	struct hello h, old;
 	char err[ERROR_MSG_MAX];
 
 	if (hello_parse(f->payload, f->len, &h, err, sizeof(err)) < 0)
@@ -96,14 +113,10 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		return fail(EXIT_LOCAL, "%s", err);
 	if (peer_check_hello(&h, facts, eng->opts->dns, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "%s", err);
-	if (eng->lease.client4.family && eng->reconnects &&
+	if (eng->lease.client4.family && eng->reconnects && !new_server(eng) &&
 	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
 		log_warn("the server gave a different address pair after reconnecting");
-	/* Addresses from an earlier lease must go if the pair changed. */
-	if (eng->lease.client4.family && memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
-		priv_addr(false, &eng->lease.client4);
-	if (eng->lease.client6.family && memcmp(&eng->lease.client6, &h.client6, sizeof(h.client6)))
-		priv_addr(false, &eng->lease.client6);
+	old = eng->lease;
 	eng->lease = h;
 	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
 	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
@@ -112,7 +125,16 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		return -1;
 	tunnel_set_peer_caps(&eng->t, h.gso);
 	log_offloads(&eng->t, "server");
-	return came_up(eng);
+	if (came_up(eng) < 0)
+		return -1;
+	/* Addresses from an earlier lease go if the pair changed (another
+	 * server's pool): after the new ones are on, since the kernel drops
+	 * every route of a device whose last IPv4 address goes. */
+	if (old.client4.family && memcmp(&old.client4, &h.client4, sizeof(h.client4)))
+		priv_addr(false, &old.client4);
+	if (old.client6.family && memcmp(&old.client6, &h.client6, sizeof(h.client6)))
+		priv_addr(false, &old.client6);
+	return 0;
 }
 
 static int on_frame(void *ctx, const struct frame *f)
@@ -136,7 +158,10 @@ static int on_frame(void *ctx, const struct frame *f)
 		for (char *c = why; *c; c++)
 			if ((unsigned char)*c < 0x20)
 				*c = ' ';
-		return fail(EXIT_REFUSED, "the server refused the tunnel: %s", why);
+		/* At its limit: another server (or this one later) may take us. */
+		eng->busy = (f->flags & FRAME_F_BUSY) != 0;
+		return fail(EXIT_REFUSED, "the server refused the tunnel%s: %s", eng->busy ? " (busy)" : "",
+			    why);
 	}
 	case FRAME_CONTROL:
 		return 0;
@@ -167,7 +192,7 @@ static void on_hello_timeout(struct loop *loop, void *ctx)
 	eng->hello_timer = 0;
 	fail(EXIT_REFUSED,
 	     "the server's helper did not complete the sshtun hello within %u s (ConnectTimeout): %s",
-	     eng->opts->ssh.connect_timeout_s,
+	     servers_opts(&eng->servers)->ssh.connect_timeout_s,
 	     eng->t.want_magic ? "no sshtun helper answered (check --remote-command)" : "it sent no hello");
 	session_lost(eng, EXIT_REFUSED);
 }
@@ -269,15 +294,15 @@ static int session_begin(struct engine *eng)
 	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
-	h.client4 = eng->lease.client4.family ? eng->lease.client4 : eng->opts->want4;
-	h.client6 = eng->lease.client6.family ? eng->lease.client6 : eng->opts->want6;
+	h.client4 = eng->lease.client4.family && !new_server(eng) ? eng->lease.client4 : eng->opts->want4;
+	h.client6 = eng->lease.client6.family && !new_server(eng) ? eng->lease.client6 : eng->opts->want6;
 	inuse_prefixes(&h.avoid, eng->ifindex);
 	len = hello_format(&h, hello, sizeof(hello));
 	if (len < 0)
 		return fail(EXIT_ERROR, "hello too large");
 	tunnel_queue_raw(&eng->t, magic, magic_format(magic, sizeof(magic)));
 	tunnel_queue(&eng->t, FRAME_HELLO, 0, hello, (uint32_t)len);
-	eng->hello_timer = loop_timer(eng->loop, (uint64_t)eng->opts->ssh.connect_timeout_s * 1000,
+	eng->hello_timer = loop_timer(eng->loop, (uint64_t)servers_opts(&eng->servers)->ssh.connect_timeout_s * 1000,
 				      on_hello_timeout, eng);
 	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
 	return 0;
@@ -325,9 +350,10 @@ static int start_job(struct engine *eng, int (*fn)(void *), struct ssh_conn *con
 		     void (*done)(struct loop *, int, short, void *))
 {
 	memset(&eng->job, 0, sizeof(eng->job));
-	eng->job.opts = eng->opts;
+	eng->job.opts = servers_opts(&eng->servers);
 	eng->job.conn.sock = -1;
-	eng->job.lease = eng->lease;
+	if (!new_server(eng))
+		eng->job.lease = eng->lease;
 	eng->job.push = eng->pushed;
 	if (conn) {
 		eng->job.conn = *conn;
@@ -348,6 +374,10 @@ int session_start(struct engine *eng)
 {
 	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
 	eng->openssh = false;
+	eng->busy = false;
+	servers_connecting(&eng->servers);
+	if (eng->servers.n > 1)
+		log_verbose("connecting to %s", servers_opts(&eng->servers)->host_arg);
 	return start_job(eng, session_connect, NULL, on_connected);
 }
 
@@ -506,11 +536,36 @@ void session_close_now(struct engine *eng)
 	eng->channel = NULL;
 }
 
-/* A failure that retrying will not heal. */
-static bool permanent(int code)
+/* A failure that retrying will not heal.  A helper at its limit (busy)
+ * may have room later. */
+static bool permanent(struct engine *eng, int code)
 {
+	if (code == EXIT_REFUSED && eng->busy)
+		return false;
 	return code == EXIT_HOSTKEY || code == EXIT_AUTH || code == EXIT_REFUSED ||
 	       code == EXIT_LOCAL || code == EXIT_USAGE;
+}
+
+/* An attempt on one server of a list failed: the next one of this walk,
+ * at once.  False when the walk is over (or the failure is this machine's
+ * own, which another server will not change). */
+static bool next_server(struct engine *eng)
+{
+	struct servers *sv = &eng->servers;
+	const char *failed = servers_opts(sv)->host_arg;
+
+	if (sv->n < 2 || fail_code() == EXIT_LOCAL || fail_code() == EXIT_USAGE)
+		return false;
+	if (!servers_failed(sv, fail_msg()[0] ? fail_msg() : "connection lost", eng->busy))
+		return false;
+	log_warn("%s: %s; trying %s", failed, fail_msg()[0] ? fail_msg() : "connection lost",
+		 servers_opts(sv)->host_arg);
+	fail_clear();
+	if (session_start(eng) < 0) {
+		connect_failed(eng);
+		return true;
+	}
+	return true;
 }
 
 void session_lost(struct engine *eng, int code)
@@ -520,9 +575,16 @@ void session_lost(struct engine *eng, int code)
 	session_close(eng);
 	if (eng->quitting)
 		return;
+	if (was_up && eng->servers.n > 1) {
+		/* The walk starts afresh; the one that failed goes last. */
+		servers_lost(&eng->servers, fail_msg()[0] ? fail_msg() : "connection lost");
+	} else if (!was_up && next_server(eng)) {
+		return;
+	}
 	/* Before the first success every failure is reported as it is; after
 	 * it, only the ones that will not heal end the run. */
-	if ((!was_up && !eng->reconnects && eng->up_since_ms == 0) || permanent(fail_code())) {
+	if ((!was_up && !eng->reconnects && eng->up_since_ms == 0) ||
+	    (permanent(eng, fail_code()) && (!was_up || eng->servers.n < 2))) {
 		engine_stop(eng, fail_code() ? fail_code() : code);
 		return;
 	}
@@ -562,7 +624,7 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	routes_repath(eng);
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */
-	eng->opts->ssh.batch = true;
+	servers_batch(&eng->servers);
 	if (session_start(eng) < 0)
 		connect_failed(eng);
 }
@@ -573,9 +635,11 @@ static void connect_failed(struct engine *eng)
 	session_close(eng);
 	if (eng->quitting)
 		return;
+	if (next_server(eng))
+		return;
 	/* The first attempt reports whatever failed; later ones retry unless
 	 * the failure will not heal. */
-	if (!eng->reconnects || permanent(fail_code())) {
+	if (!eng->reconnects || permanent(eng, fail_code())) {
 		engine_stop(eng, fail_code() ? fail_code() : EXIT_ERROR);
 		return;
 	}
@@ -707,14 +771,21 @@ void session_watch(struct engine *eng)
 
 /* ---- for the shell (api.h) ---- */
 
-int engine_reconnect(struct engine *eng, char *err, size_t errlen)
+int engine_reconnect(struct engine *eng, const char *host, char *err, size_t errlen)
 {
+	int to = host ? servers_find(&eng->servers, host) : eng->servers.order[eng->servers.pos];
+
+	if (to < 0) {
+		snprintf(err, errlen, "no server `%s' in this instance's list", host);
+		return -1;
+	}
 	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || eng->connector.running) {
 		snprintf(err, errlen, "cannot reconnect while %s", eng->state_detail);
 		return -1;
 	}
-	log_info("reconnecting on request");
+	log_info("reconnecting on request%s%s", host ? " to " : "", host ? host : "");
 	session_close(eng);
+	servers_begin_with(&eng->servers, to);
 	eng->reconnect_attempt = 0;
 	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
 	retry_in(eng, 0);

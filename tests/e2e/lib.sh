@@ -33,6 +33,7 @@ T_COUNT=0	# TAP lines so far
 T_FAILED=0	# of which "not ok"
 PIDS=()		# every background process we started; cleanup ends them
 NETNS_UP=0
+EXTRA_NS=()	# more namespaces a test made (a second server); cleanup removes them
 CLEANED=0
 
 # ---- TAP ------------------------------------------------------------------
@@ -357,7 +358,7 @@ cleanup() {
 	if [ "$NETNS_UP" = 1 ]; then
 		# What sshd started for the clients (sessions, helpers) and anything
 		# else left inside our own namespaces.
-		for ns in "$NS_S" "$NS_C"; do
+		for ns in "$NS_S" "$NS_C" "${EXTRA_NS[@]}"; do
 			ns_exists "$ns" && kill_all $(ip netns pids "$ns" 2>/dev/null)
 			ns_exists "$ns" && ip netns del "$ns"
 		done

@@ -23,7 +23,7 @@ static struct fake {
 	struct engine_stats stats;
 	char routes[8][ENGINE_CIDR_STRLEN];
 	size_t nroutes;
-	char last_cidr[64], compress[16];
+	char last_cidr[64], compress[16], reconnect_to[64];
 	bool fail_next;		/* the next route/compress/reconnect call fails */
 	int quits, reconnects, ping_cancels, pings_sent;
 	double ping_rtt;	/* what a ping answers; < 0: timeout */
@@ -120,9 +120,10 @@ void engine_ping_cancel(struct engine *eng, long handle)
 	F.ping_cancels++;
 }
 
-int engine_reconnect(struct engine *eng, char *err, size_t errlen)
+int engine_reconnect(struct engine *eng, const char *host, char *err, size_t errlen)
 {
 	F.reconnects++;
+	snprintf(F.reconnect_to, sizeof(F.reconnect_to), "%s", host ? host : "(same)");
 	return fake_fails(err, errlen, "reconnect");
 }
 
@@ -194,6 +195,12 @@ static void fake_reset(struct loop *loop)
 	snprintf(F.st.peer_addr6, sizeof(F.st.peer_addr6), "fd77::1");
 	F.st.mode = "sshtun";
 	snprintf(F.st.compression, sizeof(F.st.compression), "auto");
+	F.st.nservers = 2;
+	snprintf(F.st.servers[0].host, sizeof(F.st.servers[0].host), "root@a");
+	F.st.servers[0].state = "failed";
+	snprintf(F.st.servers[0].error, sizeof(F.st.servers[0].error), "cannot reach \"a\"");
+	snprintf(F.st.servers[1].host, sizeof(F.st.servers[1].host), "b:2222");
+	F.st.servers[1].state = "up";
 	F.st.mtu = 1400;
 	F.st.uptime_s = 3723;
 	F.st.reconnects = 2;

@@ -114,7 +114,7 @@ static void test_arg_counts(void **state)
 	expect_usage("route add 10.0.0.0/8 --uid", "option `--uid' needs a value");
 	expect_usage("route list all", "usage: route list [--json]\n");
 	expect_usage("ping 1 2", "usage: ping [COUNT] [--json]\n");
-	expect_usage("reconnect now", "usage: reconnect\n");
+	expect_usage("reconnect a b", "usage: reconnect [HOST]\n");
 	expect_usage("compress", "usage: compress <auto|off|LEVEL>\n");
 	expect_usage("compress 1 2", "usage: compress <auto|off|LEVEL>\n");
 	expect_usage("log a b", "usage: log [LEVEL]\n");
@@ -238,7 +238,7 @@ static void test_status(void **state)
 {
 	static const char *const keys[] = {
 		"state", "server", "ifname", "local_addr", "peer_addr", "local_addr6", "peer_addr6",
-		"mode", "compression", "uptime_s", "reconnects", "routes",
+		"mode", "compression", "uptime_s", "reconnects", "routes", "servers",
 	};
 	char key[64];
 
@@ -250,12 +250,18 @@ static void test_status(void **state)
 	}
 	assert_non_null(strstr(cap.out, "\"server\":\"h\\\"o\\\\st\\u0001\\ufffd:22\""));
 	assert_non_null(strstr(cap.out, "\"uptime_s\":3723,\"reconnects\":2,"));
-	assert_non_null(strstr(cap.out, "\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"],\"uid_routes\":[]}"));
+	assert_non_null(strstr(cap.out, "\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"],\"uid_routes\":[],"));
+	assert_non_null(strstr(cap.out, "\"routes\":[\"198.51.100.0/24\",\"2001:db8::/32\"],"));
+	assert_non_null(strstr(cap.out, "\"servers\":[{\"host\":\"root@a\",\"state\":\"failed\","
+					"\"error\":\"cannot reach \\\"a\\\"\"},{\"host\":\"b:2222\","
+					"\"state\":\"up\",\"error\":\"\"}]}\n"));
 
 	assert_int_equal(run("status"), 0);
 	assert_non_null(strstr(cap.out, "state        up\n"));
 	assert_non_null(strstr(cap.out, "interface    sshtun0 (mtu 1400)\n"));
 	assert_non_null(strstr(cap.out, "address      10.77.0.2 -> 10.77.0.1\n"));
+	assert_non_null(strstr(cap.out, "servers      root@a failed: cannot reach \"a\"\n"
+					"             b:2222 up\n"));
 	assert_non_null(strstr(cap.out, "uptime       1h02m03s\n"));
 	assert_non_null(strstr(cap.out, "routes       198.51.100.0/24 2001:db8::/32\n"));
 
@@ -366,6 +372,10 @@ static void test_compress_log(void **state)
 
 	assert_int_equal(run("reconnect"), 0);
 	assert_int_equal(F.reconnects, 1);
+	assert_string_equal(F.reconnect_to, "(same)");
+	assert_int_equal(run("reconnect b:2222"), 0);
+	assert_string_equal(F.reconnect_to, "b:2222");
+	assert_string_equal(cap.out, "reconnecting to b:2222\n");
 	F.fail_next = true;
 	assert_int_equal(run("reconnect"), 1);
 }
@@ -446,6 +456,8 @@ static void test_complete(void **state)
 	expect_completion("route del ", "198.51.100.0/24 2001:db8::/32");
 	expect_completion("route del 2", "2001:db8::/32");
 	expect_completion("route del 2001:db8::/32 ", "");
+	expect_completion("reconnect ", "root@a b:2222");
+	expect_completion("reconnect b", "b:2222");
 	expect_completion("route add ", "");
 	expect_completion("route list ", "--json");
 	expect_completion("compress ", "auto off");
