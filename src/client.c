@@ -209,6 +209,8 @@ static int split_privileges(struct client *c, const char *sock_path, int *code)
 /* The root side went away under us: nothing can be set up or undone. */
 static void on_root_side_gone(struct loop *loop, int fd, short revents, void *ctx)
 {
+	if (!priv_gone())
+		return;	/* an answer to the connect thread's request */
 	loop_unwatch(loop, fd);
 	fail(EXIT_LOCAL, "sshtun's root side ended; closing");
 	engine_stop(ctx, EXIT_LOCAL);

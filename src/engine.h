@@ -43,6 +43,11 @@ struct session_job {
 	char debug_msg[OSSH_DEBUG_MAX];	/* sshd's debug messages, while the session lives */
 	bool push;			/* in: run the pushed copy (push.h), sending it if need be */
 	bool pushed;			/* out: it runs the pushed copy */
+	/* A full tunnel: the pin moves to the address tried (in: the one
+	 * pinned now; out: where it is when moved). */
+	bool pin_follow, pin_moved;
+	struct inet_prefix pin, pin_gw;
+	int pin_ifindex;
 };
 
 /* A session being closed, on a thread of its own: with a dead peer each

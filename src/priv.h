@@ -127,6 +127,8 @@ int priv_root_run(int fd, const char *state_path);
 void priv_attach(int fd);
 /* Starts the root side through sudo (as the user).  0 or -1 with fail(). */
 int priv_spawn_sudo(int verbosity);
+/* The root side has ended (priv_fd() readable with no answer owed). */
+bool priv_gone(void);
 /* The socketpair, for the loop to notice the root side ending; -1: none. */
 int priv_fd(void);
 void priv_close(void);

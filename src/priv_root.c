@@ -188,16 +188,18 @@ static int record_pin(struct priv_root *r, bool add, const struct inet_prefix *p
 }
 
 /* Another server of the client's list: the pin moves to it, on the path
- * the old one had (the kernel's path now may be this tunnel itself). */
+ * the machine's own routes give it (a lookup would find the tunnel's
+ * routes of a full tunnel), before the client connects there. */
 static int move_pin(struct priv_root *r, const struct priv_req *q, struct priv_resp *a)
 {
-	struct inet_prefix old = r->pin, gw = r->pin_gw;
+	struct inet_prefix old = r->pin, gw;
 	char s[INET6_ADDRSTRLEN + 8];
-	int ifindex = r->pin_ifindex, rc;
+	int ifindex, rc;
 
-	if (gw.family && gw.family != q->a.family)
-		return refuse(a, -EAFNOSUPPORT, "cannot pin %s on the %s path of the server before",
-			      inet_prefix_str(&q->a, false, s, sizeof(s)), gw.family == AF_INET ? "IPv4" : "IPv6");
+	rc = net_route_path(&q->a, r->ifindex, &ifindex, &gw);
+	if (rc < 0)
+		return refuse(a, rc, "no path to the SSH server %s outside the tunnel: %s",
+			      inet_prefix_str(&q->a, false, s, sizeof(s)), strerror(-rc));
 	rc = net_route_add(&q->a, ifindex, gw.family ? &gw : NULL);
 	if (rc < 0 && rc != -EEXIST)
 		return refuse(a, rc, "cannot keep the SSH server %s on its own path: %s",
@@ -210,8 +212,11 @@ static int move_pin(struct priv_root *r, const struct priv_req *q, struct priv_r
 	net_route_del_ours(&old, r->pin_ifindex);
 	record_pin(r, false, &old, r->pin_ifindex, &r->pin_gw);
 	memset(&r->pin, 0, sizeof(r->pin));
-	if (rc == 0)
+	if (rc == 0) {	/* -EEXIST: someone's route already does it; not ours */
 		r->pin = q->a;
+		r->pin_gw = gw;
+		r->pin_ifindex = ifindex;
+	}
 	a->ifindex = ifindex;
 	a->gw = gw;
 	return rc;

@@ -2,6 +2,7 @@
  * request and waits for its answer; the root side answers at once. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,37 @@ static int gone(void)
 	return fail(EXIT_LOCAL, "sshtun's root side is gone: routes and addresses can no longer change");
 }
 
+/* The loop's thread and the connect thread (the pin of the next server of
+ * a list, before connecting there) both ask: one request at a time. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool priv_gone(void)
+{
+	char b;
+	ssize_t n;
+
+	/* A request in flight on the other thread holds the lock until its
+	 * answer is read: what is left readable then is the end. */
+	pthread_mutex_lock(&lock);
+	n = P.fd < 0 ? 0 : recv(P.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	pthread_mutex_unlock(&lock);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out);
+
 /* One request, one answer (and the TUN fd with PRIV_OPEN). */
 static int call(struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	int rc;
+
+	pthread_mutex_lock(&lock);
+	rc = call_locked(q, a, fd_out);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out)
 {
 	ssize_t n;
 	int fd = -1;

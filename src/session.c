@@ -251,8 +251,45 @@ static int job_push_now(void *arg)
 	return job_push(arg);
 }
 
+/* On the connect thread, before each address of the server is tried: a
+ * full tunnel's routes would take the connection into the tunnel itself,
+ * so the pin moves to that address first (another server of the list). */
+static void pin_first(void *ctx, const struct sockaddr *sa)
+{
+	struct session_job *job = ctx;
+	struct inet_prefix p = { 0 };
+	char err[ERROR_MSG_MAX] = "";
+	int rc;
+
+	if (!job->pin_follow || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return;
+	p.family = sa->sa_family;
+	if (p.family == AF_INET) {
+		p.addr.v4 = ((const struct sockaddr_in *)sa)->sin_addr;
+		p.plen = 32;
+	} else {
+		p.addr.v6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		p.plen = 128;
+	}
+	if (!memcmp(&p, &job->pin, sizeof(p)))
+		return;
+	rc = priv_pin(&p, &job->pin_ifindex, &job->pin_gw, err, sizeof(err));
+	if (rc < 0 && rc != -EEXIST) {
+		log_warn("%s", err);
+		return;
+	}
+	/* -EEXIST: a route of someone else's does it; the old pin went. */
+	if (rc == 0) {
+		job->pin = p;
+		log_verbose("the full tunnel's pin moves to this server");
+	} else {
+		memset(&job->pin, 0, sizeof(job->pin));
+	}
+	job->pin_moved = true;
+}
+
 /* On the connect thread: everything that blocks, bounded by ConnectTimeout
- * at each step.  It touches its job only. */
+ * at each step.  It touches its job only (and the root side, locked). */
 static int session_connect(void *arg)
 {
 	struct session_job *job = arg;
@@ -315,7 +352,13 @@ static int take_over(struct engine *eng)
 	int rc = bg_finish(&eng->connector);
 
 	eng->conn = eng->job.conn;
+	eng->conn.before_connect = NULL;
 	eng->channel = eng->job.channel;
+	if (eng->job.pin_moved) {
+		eng->pin = eng->job.pin;
+		eng->pin_gw = eng->job.pin_gw;
+		eng->pin_ifindex = eng->job.pin_ifindex;
+	}
 	eng->openssh = eng->job.openssh;
 	if (eng->job.pushed)
 		eng->pushed = true;
@@ -355,6 +398,10 @@ static int start_job(struct engine *eng, int (*fn)(void *), struct ssh_conn *con
 	if (!new_server(eng))
 		eng->job.lease = eng->lease;
 	eng->job.push = eng->pushed;
+	eng->job.conn.before_connect = pin_first;
+	eng->job.conn.before_ctx = &eng->job;
+	eng->job.pin_follow = eng->pin.family != 0;
+	eng->job.pin = eng->pin;
 	if (conn) {
 		eng->job.conn = *conn;
 		let_go(conn);

@@ -168,6 +168,8 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 
 		inet_ntop(ai->ai_family, sa, addr, sizeof(addr));
 		log_verbose("connecting to %s port %u", addr, opts->port);
+		if (conn->before_connect)
+			conn->before_connect(conn->before_ctx, ai->ai_addr);
 		conn->sock = connect_one(ai, timeout_s * 1000);
 		if (conn->sock >= 0) {
 			snprintf(conn->peer, sizeof(conn->peer), "%s", addr);
@@ -260,8 +262,13 @@ int ssh_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 	unsigned timeout_s = opts->connect_timeout_s ? opts->connect_timeout_s : 15;
 	int rc;
 
+	void (*before)(void *, const struct sockaddr *) = conn->before_connect;
+	void *before_ctx = conn->before_ctx;
+
 	memset(conn, 0, sizeof(*conn));
 	conn->sock = -1;
+	conn->before_connect = before;
+	conn->before_ctx = before_ctx;
 	if (ssh_global_init() < 0)
 		return -1;
 	if (hostkeys_load(opts, &hk) < 0)

@@ -22,6 +22,11 @@ struct ssh_conn {
 	char peer[64];			/* numeric address we reached */
 	struct sockaddr_storage peer_addr;	/* family 0 through a ProxyCommand */
 	pid_t proxy_pid;
+	/* Called (on the connecting thread) before each address is tried:
+	 * the full tunnel's pin goes there first.  NULL: nothing.  The two
+	 * fields ssh_connect keeps when it clears the rest. */
+	void (*before_connect)(void *ctx, const struct sockaddr *sa);
+	void *before_ctx;
 };
 
 /* Connects, verifies the host key and authenticates, in blocking mode with

@@ -5,8 +5,13 @@
 #   server 1  sshtun-s-PID   198.51.100.1:22    pool 198.18.0.0/24
 #   server 2  sshtun-s2-PID  203.0.113.1:2200   pool 198.18.1.0/24
 #
+# Server 2 is reached through the client's default route (veth-c2), so a
+# full tunnel (-r default) would take the connection to it into the tunnel
+# itself unless the pin moves to it before connecting.
+#
 #   1. the list is tried in order: up on server 1; its sshd killed: up on
-#      server 2 (new pair from its pool), same interface, routes unchanged
+#      server 2 (new pair from its pool), same interface, routes (a full
+#      tunnel) unchanged, the pin moved to server 2
 #   2. `reconnect HOST` goes back to server 1; its link blackholed: the
 #      dead-peer timer moves the tunnel to server 2
 #   3. a helper at --max-sessions-per-user refuses as busy: the next server
@@ -31,9 +36,10 @@ server2_setup() {
 	ip -n "$NS_S2" link add veth-s2 type veth peer name veth-c2 netns "$NS_C" || return 1
 	ip -n "$NS_S2" link set lo up
 	ip -n "$NS_S2" addr add "$S2_ADDR/24" dev veth-s2
-	ip -n "$NS_C" addr add 203.0.113.2/24 dev veth-c2
+	ip -n "$NS_C" addr add 203.0.113.2/32 dev veth-c2
 	ip -n "$NS_S2" link set veth-s2 up
 	ip -n "$NS_C" link set veth-c2 up
+	ip -n "$NS_C" route add default dev veth-c2
 	echo "[$S2_ADDR]:2200 $(cut -d' ' -f1,2 "$TMP/host_key.pub")" >>"$TMP/known_hosts"
 }
 sshd2_start() {
@@ -58,7 +64,12 @@ server1_kill() {
 st() { json_get "$TMP/$1.status" "$2"; }
 is_on() { client_is_up "$1" && [ "$(st "$1" server)" = "$2" ]; }
 ifindex_of() { ip -n "$NS_C" -o link show dev "$1" 2>/dev/null | cut -d: -f1; }
-route_there() { ip -n "$NS_C" route show "$ROUTE" | grep -q "dev $1"; }
+route_there() {
+	ip -n "$NS_C" route show "$ROUTE" | grep -q "dev $1" &&
+		ip -n "$NS_C" route show 0.0.0.0/1 | grep -q "dev $1" &&
+		ip -n "$NS_C" route show 128.0.0.0/1 | grep -q "dev $1"
+}
+pinned() { ip -n "$NS_C" route show "$1" | grep -q "dev $2"; }
 # log_order NAME PATTERN1 PATTERN2: PATTERN1's first line comes before
 # PATTERN2's first line after it.
 log_order() {
@@ -73,21 +84,24 @@ check "sshd on server 2" sshd2_start
 
 # ---- 1. in order; server 1 killed -----------------------------------------
 diag "--- 1. the list in order; server 1's sshd killed"
-TARGET=$S2 client_run fo -v "${FAST[@]}" -w fo0 -r "$ROUTE" "$S1"
+TARGET=$S2 client_run fo -v "${FAST[@]}" -w fo0 -r "$ROUTE" -r default "$S1"
 check "up on server 1 (first in the list)" wait_for 20 is_on fo "$S_ADDR:22"
 ifx=$(ifindex_of fo0)
 check "its pair is from server 1's pool" eval '[[ $(st fo local_addr) == 198.18.0.* ]]'
 check "status --json: servers, server 1 up, server 2 standby" \
 	eval '[ "$(st fo servers.0.state)" = up ] && [ "$(st fo servers.1.state)" = standby ] &&
 	      [ "$(st fo servers.1.host)" = "$S2" ]'
-check "route $ROUTE via fo0" route_there fo0
+check "routes $ROUTE and default (0/1, 128/1) via fo0" route_there fo0
+check "server 1 pinned to veth-c" pinned "$S_ADDR" veth-c
 check "server 1's sshd and sessions killed" server1_kill
 check "up on server 2" wait_for 20 is_on fo "$S2_ADDR:2200"
 check "its pair is from server 2's pool" eval '[[ $(st fo local_addr) == 198.18.1.* ]]'
 check "server 1's old address is gone from fo0" \
 	eval '! ip -n "$NS_C" -o addr show dev fo0 | grep -q "198\.18\.0\."'
 check "the same interface (ifindex $ifx)" eval '[ "$(ifindex_of fo0)" = "$ifx" ]'
-check "route $ROUTE still via fo0" route_there fo0
+check "routes $ROUTE and default still via fo0" route_there fo0
+check "the pin moved: server 2 pinned to veth-c2, server 1's pin gone" \
+	eval 'pinned "$S2_ADDR" veth-c2 && ! pinned "$S_ADDR" veth-c'
 check "status: server 1 failed, with why" \
 	eval '[ "$(st fo servers.0.state)" = failed ] && [ -n "$(st fo servers.0.error)" ]'
 check "log: lost, then up via server 2" log_order fo "connection lost" "tunnel up: .* via $S2"
@@ -99,7 +113,8 @@ diag "--- 2. reconnect $S1; then its link blackholed"
 check "sshd on server 1 again" sshd1_start leases1
 check "ctl reconnect $S1" ctl fo reconnect "$S1"
 check "up on server 1 again" wait_for 20 is_on fo "$S_ADDR:22"
-check "route $ROUTE still via fo0" route_there fo0
+check "routes still via fo0, the pin back on server 1" \
+	eval 'route_there fo0 && pinned "$S_ADDR" veth-c && ! pinned "$S2_ADDR" veth-c2' 
 check "blackhole server 1's link (nft on veth-c)" in_c nft -f - <<-EOF
 	table netdev bh {
 		chain in { type filter hook ingress device "veth-c" priority 0; policy drop; }
