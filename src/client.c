@@ -235,6 +235,7 @@ int client_main(int argc, char **argv)
 	eng->opts = opts;
 	eng->conn.sock = -1;
 	eng->t.tun_fd = -1;
+	eng->roam.fd = -1;
 	eng->lease_from = -1;
 	if (opts->sock_path)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts->sock_path);
@@ -294,6 +295,7 @@ out:
 		guard_end(&eng->guard_flags);
 	else if (eng->guard_flags & KS_KILL)
 		log_warn("the kill switch stays after this error; `sshtun cleanup' removes it");
+	roam_close(&eng->roam);
 	if (eng->loop && priv_fd() >= 0)
 		loop_unwatch(eng->loop, priv_fd());
 	priv_close();

@@ -16,6 +16,7 @@
 #include "openssh.h"
 #include "pressure.h"
 #include "options.h"
+#include "roam.h"
 #include "servers.h"
 #include "ssh.h"
 #include "state.h"
@@ -74,6 +75,7 @@ struct engine {
 	struct servers servers;		/* HOST [HOST...]: ssh options per server */
 	int lease_from;			/* the server whose pair the TUN has; -1: none */
 	bool busy;			/* the helper refused: at its limit (ERROR flag) */
+	struct roam roam;		/* the local address and path the connection uses */
 	struct loop *loop;
 	enum engine_state state;
 	char state_detail[64];

@@ -656,3 +656,101 @@ int net_route_path(const struct inet_prefix *addr, int avoid_ifindex, int *ifind
 	*ifindex = c.ifindex;
 	return 0;
 }
+
+int net_watch_open(void)
+{
+	struct sockaddr_nl me = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int net_watch_drain(int fd)
+{
+	union {
+		struct nlmsghdr nh;
+		char buf[NL_RECV_MAX];
+	} rx;
+	int changes = 0;
+
+	for (;;) {
+		struct sockaddr_nl from;
+		struct iovec iov = { rx.buf, sizeof(rx.buf) };
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+		const struct nlmsghdr *nh;
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* ENOBUFS: the kernel dropped some; something changed. */
+			if (errno == ENOBUFS)
+				changes++;
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? changes : -errno;
+		}
+		if (n == 0)
+			return changes;
+		/* Only the kernel's multicasts count; anyone may send to us. */
+		if (msg.msg_namelen != sizeof(from) || from.nl_pid != 0)
+			continue;
+		len = (int)n;
+		for (nh = &rx.nh; nl_ok(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			switch (nh->nlmsg_type) {
+			case RTM_NEWLINK: case RTM_DELLINK: case RTM_NEWADDR: case RTM_DELADDR:
+			case RTM_NEWROUTE: case RTM_DELROUTE:
+				changes++;
+				break;
+			}
+		}
+		if (msg.msg_flags & MSG_TRUNC)
+			changes++;
+	}
+}
+
+int net_addr_present(const struct inet_prefix *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc;
+
+	if (!prefix_ok(addr))
+		return -EINVAL;
+	memset(&ss, 0, sizeof(ss));
+	if (addr->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = addr->addr.v4;
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = addr->addr.v6;
+		len = sizeof(*sin6);
+	}
+	/* The kernel's own answer: binding to an address that is not ours
+	 * fails with EADDRNOTAVAIL (port 0, nothing is taken). */
+	fd = socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = bind(fd, (struct sockaddr *)&ss, len) == 0 ? 1 : errno == EADDRNOTAVAIL ? 0 : -errno;
+	close(fd);
+	return rc;
+}

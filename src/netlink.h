@@ -80,4 +80,16 @@ int net_route_dump(net_route_dump_fn fn, void *ctx);
 typedef void (*net_gateway_fn)(const struct inet_prefix *gateway, int ifindex, void *ctx);
 int net_gateway_dump(net_gateway_fn fn, void *ctx);
 
+/* Network changes as they happen: a socket that becomes readable when an
+ * address, a route or a link comes or goes (any process's, ours too).
+ * net_watch_open returns the fd or a negative errno; net_watch_drain reads
+ * what is pending and returns how many of those changes it saw (> 0 also
+ * when the kernel dropped some: too many to tell), 0 for none. */
+int net_watch_open(void);
+int net_watch_drain(int fd);
+
+/* Is addr one of this machine's addresses (a socket can still be bound to
+ * it)?  1, 0, or a negative errno. */
+int net_addr_present(const struct inet_prefix *addr);
+
 #endif

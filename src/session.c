@@ -75,6 +75,7 @@ static int came_up(struct engine *eng)
 	eng->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
 	eng->lease_from = eng->servers.order[eng->servers.pos];
 	servers_up(&eng->servers);
+	roam_arm(&eng->roam, eng->conn.sock, &eng->conn.peer_addr, eng->ifindex);
 	if (eng->pin.family) {
 		char err[ERROR_MSG_MAX];
 
@@ -536,6 +537,7 @@ static bool release(struct engine *eng)
 	eng->hello_timer = 0;
 	chan_link_reset(&eng->chan, NULL, NULL);
 	ossh_link_unbatch(&eng->ossh);	/* the session may go to the closer's thread */
+	roam_disarm(&eng->roam);
 	eng->t.maybe_buffered = false;
 	eng->t.up = false;
 	eng->lowat = 0;
@@ -810,10 +812,33 @@ static void before_poll(struct loop *loop, void *ctx)
 			(!eng->channel || !eng->t.up || tunnel_tx_room(&eng->t)) ? POLLIN : 0);
 }
 
+/* rtnetlink: the connection's local address went, or its route: the
+ * connection is dead whatever the keepalives say yet; connect again now,
+ * to the same server first, from the address and path there are now. */
+static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
+{
+	struct engine *eng = ctx;
+	char why[ERROR_MSG_MAX];
+
+	if (roam_check(&eng->roam, why, sizeof(why)) <= 0 || eng->state != ST_UP ||
+	    eng->connector.running)
+		return;
+	log_info("network changed: %s; reconnecting now", why);
+	session_close(eng);
+	eng->reconnect_attempt = 0;
+	servers_begin_with(&eng->servers, eng->servers.order[eng->servers.pos]);
+	engine_set_state(eng, ST_RECONNECTING, "network changed");
+	retry_in(eng, 0);
+}
+
 void session_watch(struct engine *eng)
 {
 	loop_watch(eng->loop, eng->t.tun_fd, POLLIN, on_tun, eng);
 	loop_hook(eng->loop, before_poll, eng);
+	if (roam_open(&eng->roam) < 0)
+		log_verbose("no rtnetlink watch: network changes wait for the dead-peer timer");
+	else
+		loop_watch(eng->loop, eng->roam.fd, POLLIN, on_net_change, eng);
 }
 
 /* ---- for the shell (api.h) ---- */

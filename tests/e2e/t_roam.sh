@@ -1,0 +1,53 @@
+#!/bin/bash
+# t_roam.sh: network changes at once (issue 17).  The client's address
+# changes under a running download through the tunnel (a new address in the
+# subnet, the old one deleted, as a new DHCP lease does): rtnetlink tells the
+# client, which reconnects from the new address at once instead of waiting
+# for the dead-peer timer (ServerAlive* at their defaults: 12 s).  The pair
+# and the interface stay, and the download completes intact.  Assertions
+# are on the order of events in the log, never on seconds.
+. "$(dirname "$0")/lib.sh"
+
+NEW_ADDR=198.51.100.3
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+st() { json_get "$TMP/$1.status" "$2"; }
+log_order() {
+	awk -v a="$2" -v b="$3" 'i == 0 && $0 ~ a { i = NR } i && NR > i && $0 ~ b { f = 1 } END { exit !f }' \
+		"$TMP/$1.log"
+}
+
+check "namespaces" netns_setup
+# The old address goes, the new one (a secondary in the same subnet) stays.
+in_c sysctl -qw net.ipv4.conf.veth-c.promote_secondaries=1
+# A download of a few seconds: the server's side paced at 16 Mbit/s.
+in_s tc qdisc add dev veth-s root tbf rate 16mbit burst 32kb latency 400ms
+check "sshd" sshd_start
+client_run rm -v -w rm0
+check "client up" client_wait_up rm
+client_status rm
+pair=$(st rm local_addr) peer=$(st rm peer_addr)
+ifx=$(ip -n "$NS_C" -o link show dev rm0 | cut -d: -f1)
+diag "pair $pair <-> $peer on rm0 (ifindex $ifx)"
+
+head -c $((6 * 1024 * 1024)) /dev/urandom >"$TMP/data"
+bg_run send tcp_send "$peer" 5001 "$TMP/data"
+check "the sender listens on the server's tunnel address" wait_for 10 tcp_listening 5001
+bg_run recv tcp_recv "$peer" 5001 "$TMP/got"
+check "the download is under way (256 KB in)" wait_for 30 eval '[ "$(size_of "$TMP/got")" -ge 262144 ]'
+
+check "new address $NEW_ADDR added" ip -n "$NS_C" addr add "$NEW_ADDR/24" dev veth-c
+check "old address $C_ADDR deleted" ip -n "$NS_C" addr del "$C_ADDR/24" dev veth-c
+check "the download finishes" wait_exit "$(cat "$TMP/recv.pid")" 120
+check "intact (sha256)" eval '[ "$(sha "$TMP/got")" = "$(sha "$TMP/data")" ]'
+
+check "up again" client_wait_up rm
+check "the same pair ($pair)" eval '[ "$(st rm local_addr)" = "$pair" ]'
+check "the same interface" eval '[ "$(ip -n "$NS_C" -o link show dev rm0 | cut -d: -f1)" = "$ifx" ]'
+check "log: the address change is seen, then the tunnel is up again" \
+	log_order rm "network changed: the local address $C_ADDR is gone; reconnecting now" "tunnel up"
+check "log: not through the dead-peer timer" eval '! grep -q "keepalives missed" "$TMP/rm.log"'
+check "sshd: the new connection comes from $NEW_ADDR" \
+	grep -q "Accepted publickey for root from $NEW_ADDR" "$TMP/sshd.22.log"
+
+done_testing
