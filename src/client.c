@@ -253,8 +253,13 @@ int client_main(int argc, char **argv)
 	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
 	tunnel_set_tun(&eng->t, priv_open(opts->name, eng->ifname, &eng->ifindex));
-	if (eng->t.tun_fd < 0 || guard_start(opts, &eng->guard_flags) < 0)
+	if (eng->t.tun_fd < 0)
 		goto out;
+	/* The kill switch lets the SSH connection out to every server of the
+	 * list, not only the first. */
+	for (int i = 0; i < eng->servers.n; i++)
+		if (guard_start(eng->servers.s[i].opts, &eng->guard_flags) < 0)
+			goto out;
 	eng->loop = loop_new();
 	if (!eng->loop) {
 		fail(EXIT_LOCAL, "cannot set up the event loop");

@@ -11,7 +11,8 @@
 #
 #   1. the list is tried in order: up on server 1; its sshd killed: up on
 #      server 2 (new pair from its pool), same interface, routes (a full
-#      tunnel) unchanged, the pin moved to server 2
+#      tunnel) unchanged, the pin moved to server 2; the kill switch lets
+#      the connection out to both servers
 #   2. `reconnect HOST` goes back to server 1; its link blackholed: the
 #      dead-peer timer moves the tunnel to server 2
 #   3. a helper at --max-sessions-per-user refuses as busy: the next server
@@ -84,7 +85,7 @@ check "sshd on server 2" sshd2_start
 
 # ---- 1. in order; server 1 killed -----------------------------------------
 diag "--- 1. the list in order; server 1's sshd killed"
-TARGET=$S2 client_run fo -v "${FAST[@]}" -w fo0 -r "$ROUTE" -r default "$S1"
+TARGET=$S2 client_run fo -v "${FAST[@]}" -w fo0 -r "$ROUTE" -r default --kill-switch "$S1"
 check "up on server 1 (first in the list)" wait_for 20 is_on fo "$S_ADDR:22"
 ifx=$(ifindex_of fo0)
 check "its pair is from server 1's pool" eval '[[ $(st fo local_addr) == 198.18.0.* ]]'
@@ -102,6 +103,8 @@ check "the same interface (ifindex $ifx)" eval '[ "$(ifindex_of fo0)" = "$ifx" ]
 check "routes $ROUTE and default still via fo0" route_there fo0
 check "the pin moved: server 2 pinned to veth-c2, server 1's pin gone" \
 	eval 'pinned "$S2_ADDR" veth-c2 && ! pinned "$S_ADDR" veth-c'
+check "the kill switch is on and allows server 2" \
+	eval '[ "$(st fo kill_switch)" = true ] && in_c nft list ruleset | grep -q "$S2_ADDR"'
 check "status: server 1 failed, with why" \
 	eval '[ "$(st fo servers.0.state)" = failed ] && [ -n "$(st fo servers.0.error)" ]'
 check "log: lost, then up via server 2" log_order fo "connection lost" "tunnel up: .* via $S2"
