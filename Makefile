@@ -5,6 +5,7 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 # The release number lives here; a build from a git checkout adds its commit
 # ("sshtun 0.2.0 (a75452c)"), a build from `make dist`'s tarball does not.
@@ -145,12 +146,19 @@ man: sshtun
 	@mv man/sshtun.1.new man/sshtun.1
 	@echo "  MAN     man/sshtun.1 (COMMANDS from the command table)"
 
-install: sshtun
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+# The unit template names the binary where it is installed.
+build/sshtun@.service: systemd/sshtun@.service.in FORCE
+	@mkdir -p build
+	@sed 's|@BINDIR@|$(BINDIR)|g' $< > $@.new && { cmp -s $@.new $@ || mv $@.new $@; } && rm -f $@.new
+
+install: sshtun build/sshtun@.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 sshtun $(DESTDIR)$(BINDIR)/sshtun
 	install -m 0644 man/sshtun.1 $(DESTDIR)$(MANDIR)/man1/sshtun.1
 	install -m 0644 man/sshtun-protocol.7 $(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7
 	install -m 0644 completions/sshtun.bash $(DESTDIR)$(BASHCOMPDIR)/sshtun
+	install -m 0644 build/sshtun@.service $(DESTDIR)$(SYSTEMDUNITDIR)/sshtun@.service
 
 # A release tarball of the committed tree (uncommitted changes are not in
 # it); it builds with `make` without git and says "sshtun $(VERSION)".
@@ -163,7 +171,8 @@ dist:
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sshtun $(DESTDIR)$(MANDIR)/man1/sshtun.1 \
-		$(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7 $(DESTDIR)$(BASHCOMPDIR)/sshtun
+		$(DESTDIR)$(MANDIR)/man7/sshtun-protocol.7 $(DESTDIR)$(BASHCOMPDIR)/sshtun \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/sshtun@.service
 
 clean:
 	rm -rf build sshtun sshtun-*.tar.gz

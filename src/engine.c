@@ -12,6 +12,7 @@
 #include "fail.h"
 #include "engine.h"
 #include "events.h"
+#include "notify.h"
 #include "fq.h"
 #include "guard.h"
 #include "killswitch.h"
@@ -34,6 +35,7 @@ void engine_set_state(struct engine *eng, enum engine_state st, const char *deta
 	eng->state = st;
 	snprintf(eng->state_detail, sizeof(eng->state_detail), "%s", detail ? detail : state_names[st]);
 	events_note("state", "state", state_names[st], "detail", eng->state_detail, (char *)NULL);
+	notify_state(state_names[st], eng->state_detail, st == ST_UP);
 	if (eng->state_fn) {
 		engine_status(eng, &s);
 		eng->state_fn(eng->state_ctx, &s);
@@ -57,6 +59,7 @@ void engine_stop(struct engine *eng, int code)
 		return;
 	eng->quitting = true;
 	eng->exit_code = code;
+	notify_stopping();
 	loop_stop(eng->loop);
 }
 

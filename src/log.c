@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -105,10 +108,38 @@ void log_flush_deferred(void)
 	pthread_mutex_unlock(&deferred_lock);
 }
 
+/* Is stderr the journal's stream (JOURNAL_STREAM names its device and
+ * inode, as systemd sets it)?  Then each line carries its priority the
+ * journal's way ("<3>") and no prefix: the journal records the time, the
+ * unit and the program itself. */
+bool log_to_journal(void)
+{
+	static int known = -1;
+	unsigned long long dev, ino;
+	const char *js;
+	struct stat st;
+
+	if (known < 0) {
+		js = getenv("JOURNAL_STREAM");
+		known = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+			(unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	}
+	return known;
+}
+
 static void emit(enum log_level level, const char *line)
 {
+	static const int priority[] = {
+		[LOG_ERROR] = 3, [LOG_WARN] = 4, [LOG_INFO] = 6,
+		[LOG_VERBOSE] = 7, [LOG_DEBUG] = 7, [LOG_DEBUG2] = 7,
+	};
+
 	if (sink) {
 		sink(level, line, sink_ctx);
+		return;
+	}
+	if (log_to_journal() && level >= LOG_ERROR && level <= LOG_DEBUG2) {
+		fprintf(stderr, "<%d>%s%s\n", priority[level], level == LOG_WARN ? "warning: " : "", line);
 		return;
 	}
 	if (level <= LOG_WARN)

@@ -5,6 +5,7 @@
 #define SSHTUN_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_QUIET = -1,
@@ -43,5 +44,9 @@ void log_flush_deferred(void);
 #define log_verbose(...) log_msg(LOG_VERBOSE, __VA_ARGS__)
 #define log_debug(...)   log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_debug2(...)  log_msg(LOG_DEBUG2, __VA_ARGS__)
+
+/* Is stderr the journal's stream (JOURNAL_STREAM)?  Then lines carry a
+ * priority ("<3>") and neither prefix nor time. */
+bool log_to_journal(void);
 
 #endif

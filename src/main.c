@@ -8,7 +8,9 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "instance_conf.h"
 #include "list.h"
+#include "log.h"
 #include "priv.h"
 #include "privcheck.h"
 #include "serve.h"
@@ -22,6 +24,7 @@ static const struct {
 	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
 	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
 	{ "list", list_main },		/* every running instance */
+	{ "@", instance_main },		/* @NAME: the instance file NAME.conf */
 	{ PRIV_ROOT_SUBCOMMAND, priv_root_main },	/* hidden: the root side, as sudo runs it */
 };
 
@@ -40,7 +43,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1) {
 		for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++) {
-			if (!strcmp(argv[1], subcommands[i].name)) {
+			if (!strcmp(argv[1], subcommands[i].name) ||
+			    (!strcmp(subcommands[i].name, "@") && argv[1][0] == '@')) {
 				code = subcommands[i].fn(argc - 1, argv + 1);
 				goto out;
 			}
@@ -49,6 +53,6 @@ int main(int argc, char **argv)
 	code = client_main(argc, argv);
 out:
 	if (code && fail_msg()[0])
-		fprintf(stderr, "sshtun: %s\n", fail_msg());
+		fprintf(stderr, log_to_journal() ? "<3>%s\n" : "sshtun: %s\n", fail_msg());
 	return code;
 }

@@ -195,6 +195,19 @@ installs "$TMP/d1" /usr/bin /usr/share/man /usr/share/bash-completion/completion
 installs "$TMP/d2" /opt/t/sbin /opt/t/man /opt/t/comp -- BINDIR=/opt/t/sbin MANDIR=/opt/t/man \
 	BASHCOMPDIR=/opt/t/comp
 
+# The systemd unit template names the installed binary.
+mkdir -p "$TMP/d3"
+if make -s install DESTDIR="$TMP/d3" PREFIX=/usr >"$TMP/make.out" 2>&1 &&
+	[ "$(mode "$TMP/d3/usr/lib/systemd/system/sshtun@.service")" = 644 ] &&
+	grep -qx 'ExecStart=/usr/bin/sshtun @%i -N' "$TMP/d3/usr/lib/systemd/system/sshtun@.service" &&
+	grep -qx 'Type=notify' "$TMP/d3/usr/lib/systemd/system/sshtun@.service"; then
+	ok "make install PREFIX=/usr: sshtun@.service (0644, Type=notify) runs /usr/bin/sshtun @%i -N"
+else
+	not_ok "make install PREFIX=/usr: sshtun@.service (0644, Type=notify) runs /usr/bin/sshtun @%i -N"
+	(cd "$TMP/d3" && find . | sed 's/^/#   /')
+fi
+make -s uninstall DESTDIR="$TMP/d3" PREFIX=/usr >/dev/null 2>&1
+
 # ---- --version (after make install, which rebuilt ./sshtun if it was stale) ---
 
 version=$("$SSHTUN" --version 2>&1)
