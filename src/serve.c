@@ -319,17 +319,22 @@ static void update_watches(struct server *s);
 
 /* What sits in the pipe (or socketpair) to sshd waits in first-come order
  * below our fair queue, as the socket's unsent bytes do below the client's
- * (TCP_NOTSENT_LOWAT): so the pipe is sized to what the link takes in about
- * TUNNEL_BUDGET_MS, measured (tunnel.c rate_update), never below
- * STDOUT_MIN (sshd reads up to 16 KiB at a time, CHAN_RBUF: twice that
- * keeps it busy) nor above STDOUT_MAX (fs.pipe-max-size's default, what an
- * unprivileged process may ask).  The queue then forms in the fair queue
- * at any rate, and a fast link still gets batches of up to 1 MiB per write.
+ * (TCP_NOTSENT_LOWAT), and in front of every ping reply once the client's
+ * channel window holds sshd back (window.c): so the pipe is sized to what
+ * the link takes in about TUNNEL_BUDGET_MS (as the client's socket),
+ * measured (tunnel.c rate_update), rounded up to a power of two as the
+ * kernel does, from 8 KiB (3.3 ms at 20 Mbit/s; 32 KiB was 13 ms; a pipe
+ * that holds less than one round between us and sshd starves sshd, and the
+ * rate it then measures shrinks it further: 2 ms, not 1, is the margin on a
+ * loaded machine) to STDOUT_MAX (fs.pipe-max-size's default, what
+ * an unprivileged process may ask).  The queue then forms in the fair queue at
+ * any rate, and a fast link still gets batches of up to 1 MiB per write.
  * Its stdin, which only we drain, is big from the start: sshd hands over
  * what it has in one write, we take it in one read. */
-#define STDOUT_MIN (32 * 1024)
+#define STDOUT_MIN (8 * 1024)
 #define STDOUT_MAX (1024 * 1024)
 #define STDIN_PIPE (1024 * 1024)
+#define STDOUT_SOCK (32 * 1024)
 
 /* The pipe size for bytes_per_s: a power of two, as the kernel makes it. */
 static int stdout_want(uint64_t bytes_per_s)
@@ -355,8 +360,12 @@ static void size_pipes(struct server *s)
 	if (S_ISFIFO(sb.st_mode)) {
 		v = fcntl(STDOUT_FILENO, F_SETPIPE_SZ, v);
 		s->pipes.out_size = v > 0 ? v : 0;
-	} else if (S_ISSOCK(sb.st_mode))
+	} else if (S_ISSOCK(sb.st_mode)) {
+		/* A socketpair is not refitted: a few packets' worth, as sshd
+		 * reads up to 16 KiB (CHAN_RBUF) at a time. */
+		v = STDOUT_SOCK;
 		setsockopt(STDOUT_FILENO, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
 }
 
 /* Refits stdout's pipe when the measured rate moved (at most once per

@@ -98,6 +98,26 @@ udp_exchange() {
 	udp_ask "$addr" "$port"
 }
 
+# helper_pipe_size: the size of the pipe the helper's worker writes to sshd
+# (F_GETPIPE_SZ on its stdout, opened again through /proc).
+helper_pipe_size() {
+	in_s "$PYTHON" -c '
+import fcntl, os, sys
+for pid in sys.argv[1:]:
+    try:
+        if b"serve" not in open("/proc/%s/cmdline" % pid, "rb").read():
+            continue
+        if not os.readlink("/proc/%s/fd/1" % pid).startswith("pipe:"):
+            continue
+        fd = os.open("/proc/%s/fd/1" % pid, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        continue
+    print(fcntl.fcntl(fd, 1032))	# F_GETPIPE_SZ
+    os.close(fd)
+    break
+' $(ip netns pids "$NS_S")
+}
+
 # TCP: the server sends a file to the first client that connects.
 
 # ---------------------------------------------------------------------------
@@ -115,16 +135,28 @@ both_ways c1
 check "c1: UDP datagram echoed over IPv4, payload intact" udp_exchange "$PEER" 5353
 check "c1: UDP datagram echoed over IPv6, payload intact" udp_exchange "$PEER6" 5354
 
+# The helper's pipe to sshd holds about 2 ms at the link's rate: one
+# 8 KiB pipe while idle (it was 32 KiB: 13 ms at 20 Mbit/s), more while a
+# download shows a higher rate.
+is "$(helper_pipe_size)" 8192 "c1: the helper's pipe to sshd is 8 KiB while idle"
 head -c 100M /dev/urandom >"$TMP/big.sent"
 bg_run tcp-send tcp_send "$PEER" 5001 "$TMP/big.sent"
 wait_for 10 tcp_listening 5001
+# Its size while the download runs, five times a second.
+(while :; do helper_pipe_size >>"$TMP/pipe.sizes"; sleep 0.2; done) &
+PIPE_WATCH=$!
+PIDS+=("$PIPE_WATCH")
 t0=$(now_ms)
 check "c1: 100 MB over TCP from server to client" tcp_recv "$PEER" 5001 "$TMP/big.recv"
 ms=$(($(now_ms) - t0))
+kill_all "$PIPE_WATCH"
 diag "100 MB in $ms ms ($((100 * 8 * 1000 / (ms > 0 ? ms : 1))) Mbit/s)"
 is "$(sha256sum <"$TMP/big.recv" 2>/dev/null)" "$(sha256sum <"$TMP/big.sent")" \
 	"c1: sha256 of what arrived matches what was sent"
 rm -f "$TMP/big.sent" "$TMP/big.recv"
+PIPE_MAX=$(sort -n "$TMP/pipe.sizes" 2>/dev/null | tail -n 1)
+check "c1: the helper's pipe grew with the rate (to ${PIPE_MAX:-?} bytes during the download)" \
+	test "${PIPE_MAX:-0}" -gt 8192
 
 # A second client at the same time gets its own addresses.
 client_up c2
