@@ -430,6 +430,7 @@ static void ping_finish(struct ping_slot *p, double rtt)
 	p->handle = 0;
 	if (rtt >= 0) {
 		pressure_rtt(&eng->pressure, rtt);
+		eng->t.rtt_congested = eng->pressure.congested;
 		chan_link_rtt(&eng->chan, rtt);
 		eng->missed_pings = 0;
 		eng->rtt_ms = rtt;

@@ -8,6 +8,15 @@
 #define RTT_FACTOR 3.0		/* this many times the idle round trip ... */
 #define RTT_MARGIN_MS 10.0	/* ... and this much above it: queueing */
 
+static void verdict(struct pressure *p)
+{
+	p->congested = p->min_rtt_ms > 0 && p->srtt_ms > p->min_rtt_ms * RTT_FACTOR &&
+		       p->srtt_ms > p->min_rtt_ms + RTT_MARGIN_MS && p->cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+}
+
+/* The verdict follows each answer at once (with the CPU as the last tick
+ * saw it): a queue that shows in one round trip need not wait for the next
+ * tick, 250 ms on. */
 void pressure_rtt(struct pressure *p, double rtt_ms)
 {
 	if (rtt_ms < 0)
@@ -15,6 +24,7 @@ void pressure_rtt(struct pressure *p, double rtt_ms)
 	if (!p->min_rtt_ms || rtt_ms < p->min_rtt_ms)
 		p->min_rtt_ms = rtt_ms;
 	p->srtt_ms = p->srtt_ms ? p->srtt_ms * 0.75 + rtt_ms * 0.25 : rtt_ms;
+	verdict(p);
 }
 
 /* Linux: the first line of /proc/stat, from a descriptor opened on the
@@ -57,6 +67,5 @@ void pressure_tick(struct pressure *p)
 		p->cpu_total = total;
 		p->cpu_idle_ticks = idle;
 	}
-	p->congested = p->min_rtt_ms > 0 && p->srtt_ms > p->min_rtt_ms * RTT_FACTOR &&
-		       p->srtt_ms > p->min_rtt_ms + RTT_MARGIN_MS && p->cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+	verdict(p);
 }

@@ -24,6 +24,7 @@ struct pressure {
 #define PRESSURE_CPU_IDLE_MIN 0.25	/* less idle than this: the CPU is the limit */
 #define PRESSURE_PING_MS 250	/* while data flows, each side pings this often */
 
+/* A round trip measured: the verdict (congested) at once. */
 void pressure_rtt(struct pressure *p, double rtt_ms);
 /* Once a tick: CPU use since the last tick, and the verdict. */
 void pressure_tick(struct pressure *p);

@@ -295,8 +295,10 @@ static int on_frame(void *ctx, const struct frame *f)
 
 		if (f->len == 8) {
 			sent = get_u64(f->payload);
-			if (sent <= now_us())
+			if (sent <= now_us()) {
 				pressure_rtt(&s->pressure, (double)(now_us() - sent) / 1000.0);
+				s->t.rtt_congested = s->pressure.congested;
+			}
 		}
 		return 0;
 	}
