@@ -150,7 +150,7 @@ const struct link_ops chan_link_ops = { .read = ch_read, .write = ch_write, .ser
 
 LIBSSH2_CHANNEL *chan_link_exec(LIBSSH2_SESSION *s, const char *command)
 {
-	LIBSSH2_CHANNEL *ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, CHANNEL_WINDOW,
+	LIBSSH2_CHANNEL *ch = libssh2_channel_open_ex(s, "session", sizeof("session") - 1, WINDOW_OPEN,
 						      CHANNEL_PACKET, NULL, 0);
 
 	if (!ch) {

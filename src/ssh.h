@@ -12,7 +12,9 @@
 #include "ssh_err.h"
 #include "ssh_opts.h"
 
-/* Our channels' window and packet size (both modes). */
+/* The --openssh channel's window (no helper answers our pings there, so no
+ * round trip to size it by; our helper's channel grants as window.h says),
+ * and both channels' packet size. */
 #define CHANNEL_WINDOW (16u * 1024 * 1024)	/* lets bulk data run ahead of acks */
 #define CHANNEL_PACKET 32768u
 
