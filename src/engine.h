@@ -88,6 +88,7 @@ struct engine {
 	LIBSSH2_CHANNEL *channel;	/* the session's, in either mode */
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
 	bool pushed;			/* the helper is our pushed copy (--push): again so */
+	uint64_t eof_deadline_ms;	/* the helper ended early: its exit status by then */
 	struct chan_link chan;		/* the link to our helper */
 	struct ossh_link ossh;		/* the link to stock sshd */
 	struct tunnel t;

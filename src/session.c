@@ -314,6 +314,7 @@ static int session_begin(struct engine *eng)
 	int len;
 
 	engine_set_state(eng, ST_NEGOTIATING, NULL);
+	eng->eof_deadline_ms = 0;
 	if (eng->openssh)
 		return openssh_begin(eng);
 	chan_link_reset(&eng->chan, eng->conn.session, eng->channel);
@@ -463,7 +464,17 @@ static void on_fallback_done(struct loop *loop, int fd, short revents, void *ctx
  * tried instead (on the connect thread: it takes seconds of round trips). */
 static bool explain_early_eof(struct engine *eng)
 {
-	int status = libssh2_channel_get_exit_status(eng->channel);
+	int status, rc;
+
+	/* sshd sends the end of the helper's output before its exit status:
+	 * until the channel is closed the status reads 0.  Wait for the close
+	 * (it wakes the loop again), a little. */
+	rc = libssh2_channel_wait_closed(eng->channel);
+	if (!eng->eof_deadline_ms)
+		eng->eof_deadline_ms = now_ms() + 2000;
+	if (rc == LIBSSH2_ERROR_EAGAIN && now_ms() < eng->eof_deadline_ms)
+		return true;
+	status = libssh2_channel_get_exit_status(eng->channel);
 
 	chan_link_drain_stderr(&eng->chan);
 	if (status == 127 || status == 126 || strstr(eng->chan.remote_err, "not found") ||
