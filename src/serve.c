@@ -176,7 +176,11 @@ static int uspace_take(struct server *s, const struct lease_request *q, struct l
 	memset(r, 0, sizeof(*r));
 	r->status = EXIT_REFUSED;
 	r->userspace = true;
-	r->mtu = q->mtu && q->mtu < s->cfg.mtu ? q->mtu : s->cfg.mtu;
+	/* No kernel path here that the MTU must fit: the client's (up to
+	 * slirp's largest) unless serve's own --mtu caps it.  A large one
+	 * costs the stack far fewer packets per byte. */
+	r->mtu = s->cfg.mtu != MTU_DEFAULT && (!q->mtu || q->mtu > s->cfg.mtu) ? s->cfg.mtu :
+		 q->mtu ? q->mtu : s->cfg.mtu;
 	if (r->mtu > USERSPACE_MTU_MAX)
 		r->mtu = USERSPACE_MTU_MAX;
 	snprintf(r->ifname, sizeof(r->ifname), "userspace");

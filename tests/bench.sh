@@ -52,6 +52,12 @@
 #             10 s each way through sshtun (helper mode, --compress off; its
 #             rx_window after the download) and ssh -w (aes256-ctr, tun5).
 #             A 2 MiB window caps 100 ms at 168 Mbit/s.
+#   userspace (issue 16)   the helper's user-space network stack
+#             (`--remote-command "sshtun serve --userspace"`, libslirp): iperf3
+#             bulk 1 and 4 streams both ways with CPU s/GB, to an address on
+#             the server's lo (203.0.113.77/32, routed with -r) through the
+#             stack's sockets, at the default MTU and with the client's
+#             --mtu 65000; next to helper mode (target: >= 0.5 Gbit/s).
 #   reconnect (issue 5)    a helper-mode client with default ServerAlive*:
 #             the server helper killed, then veth-c blackholed with nft for
 #             20 s; state changes from `ctl status --json` every 0.1 s, traffic
@@ -69,7 +75,7 @@
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=1000            request/response connections
 #   SYSCALL_MB=64            MB moved each way under strace
-#   BENCH_PARTS="main compress latency longpath reconnect offload"   which parts to run
+#   BENCH_PARTS="main compress latency longpath userspace reconnect offload"   which parts to run
 #   OFFLOAD_MB=1024          MB each way in the offload part (bench-offload.sh)
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
@@ -89,9 +95,10 @@ BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-1000}
 SYSCALL_MB=${SYSCALL_MB:-64}
 CLK_TCK=$(getconf CLK_TCK)
-BENCH_PARTS=${BENCH_PARTS:-main compress latency longpath reconnect offload}
+BENCH_PARTS=${BENCH_PARTS:-main compress latency longpath userspace reconnect offload}
 LONG_DELAY_MS=${LONG_DELAY_MS:-50}
 LONG_PORT=2222
+US_PORT=2224			# user-space part: an sshd without the Subsystem line
 IPERF_PORT=5201
 RR_PORT=5202
 OPENSSH_ADDR=198.18.3.1		# --openssh -a: the client's end; the server's is .0
@@ -103,7 +110,8 @@ MTU=1400			# replaced by what sshtun's interface has
 MAIN_COLS=(sshtun sshtun_openssh sshw sshw_default_cipher raw)
 COMP_COLS=(sshtun_compress_auto sshtun_compress_off sshtun_compress_6
 	sshw_compression_no sshw_compression_yes)
-COLS=("${MAIN_COLS[@]}" "${COMP_COLS[@]}")
+COLS=("${MAIN_COLS[@]}" "${COMP_COLS[@]}" sshtun_userspace sshtun_userspace_mtu64k)
+US_TARGET=203.0.113.77		# on the server's lo; reached through the user-space stack
 METRICS=(bulk_c2s_gbps bulk_s2c_gbps bulk4_c2s_gbps bulk4_s2c_gbps ping_avg_ms rr_median_ms rr_p99_ms
 	cpu_c2s_client_s_per_gb cpu_c2s_server_s_per_gb cpu_s2c_client_s_per_gb cpu_s2c_server_s_per_gb
 	client_rss_mb sys_c2s_client_per_mb sys_c2s_server_per_mb sys_s2c_client_per_mb
@@ -138,6 +146,8 @@ applies() {
 	rc_*,sshtun) return 0 ;;
 	load_*,sshtun | load_*,sshw | load_*,raw) return 0 ;;
 	long_rx_window_kib,sshtun | long_*_mbps,sshtun | long_*_mbps,sshw) return 0 ;;
+	bulk*_gbps,sshtun_userspace* | bulk_*_retransmits,sshtun_userspace* | cpu_*,sshtun_userspace*) return 0 ;;
+	*,sshtun_userspace*) return 1 ;;
 	esac
 	case " ${METRICS[*]} " in *" $1 "*) [[ " ${MAIN_COLS[*]} " == *" $2 "* ]] ;; *) return 1 ;; esac
 }
@@ -474,6 +484,58 @@ run_sshtun() {
 	fi
 	measure_all "$col" "$ST_PEER"
 	sshtun_stop "$name"
+}
+
+# ---- user-space mode (issue 16) ----------------------------------------------
+
+# The helper as `serve --userspace' (root here, but the same code path as a
+# plain login's): iperf3 through libslirp's sockets to an address on the
+# server's lo, since the stack's own end answers nothing but ping.  Once at
+# the default MTU, once with the client's --mtu 65000 (the helper takes it
+# in this mode).
+userspace_run() {
+	local col=$1 stack
+	shift
+	if sshtun_start "bench-$col" -p "$US_PORT" -r "$US_TARGET/32" "$@" \
+		--remote-command "$SSHTUN serve --userspace --pool $POOL4 --pool6 $POOL6"; then
+		stack=$(json_get "$TMP/bench-$col.status" server_stack 2>/dev/null)
+		if [ "$stack" = userspace ]; then
+			bulk_section "$col" "$US_TARGET"
+		else
+			fail "$col: the server's stack is '$stack', not userspace" "$TMP/bench-$col.log"
+		fi
+		sshtun_stop "bench-$col"
+	fi
+}
+
+userspace_section() {
+	if ! ip -n "$NS_S" addr add "$US_TARGET/32" dev lo; then
+		fail "userspace: cannot add $US_TARGET to the server's lo"
+		return 1
+	fi
+	# An sshd without the Subsystem line, so that --remote-command runs.
+	if SSHD_PORT=$US_PORT SSHD_SUBSYSTEM='' sshd_start; then
+		userspace_run sshtun_userspace
+		userspace_run sshtun_userspace_mtu64k --mtu 65000
+	else
+		fail "userspace: no second sshd on port $US_PORT"
+	fi
+	ip -n "$NS_S" addr del "$US_TARGET/32" dev lo
+}
+
+report_userspace() {
+	local m
+	echo "User-space mode (issue 16): serve --userspace (libslirp), iperf3 -t $BENCH_TIME to $US_TARGET on"
+	echo "the server's lo through the stack's own sockets; helper mode for comparison. Target: bulk >= 0.5 Gbit/s."
+	echo
+	printf '%-34s | %11s | %13s | %11s\n' metric userspace "us, MTU 65000" "helper mode"
+	printf '%s\n' "-----------------------------------+-------------+---------------+------------"
+	for m in bulk_c2s_gbps bulk_s2c_gbps bulk4_c2s_gbps bulk4_s2c_gbps cpu_c2s_client_s_per_gb \
+		cpu_c2s_server_s_per_gb cpu_s2c_client_s_per_gb cpu_s2c_server_s_per_gb bulk_c2s_retransmits \
+		bulk_s2c_retransmits; do
+		printf '%-34s | %11s | %13s | %11s\n' "$(label "$m")" "$(val "$m" sshtun_userspace)" \
+			"$(val "$m" sshtun_userspace_mtu64k)" "$(val "$m" sshtun)"
+	done
 }
 
 # ---- ssh -w ---------------------------------------------------------------
@@ -883,6 +945,7 @@ report() {
 		if part compress; then echo; report_comp; fi
 		if part latency; then echo; report_load; fi
 		if part longpath; then echo; report_long; fi
+		if part userspace; then echo; report_userspace; fi
 		if part reconnect; then echo; report_rc; fi
 		if part offload; then echo; report_offload; fi
 		echo
@@ -996,6 +1059,7 @@ fi
 part compress && comp_section
 part latency && load_section
 part longpath && long_section
+part userspace && userspace_section
 part reconnect && reconnect_section
 part offload && offload_section
 
