@@ -7,6 +7,7 @@
 #include "client.h"
 #include "common.h"
 #include "control.h"
+#include "doctor.h"
 #include "fail.h"
 #include "instance_conf.h"
 #include "list.h"
@@ -24,6 +25,7 @@ static const struct {
 	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
 	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
 	{ "list", list_main },		/* every running instance */
+	{ "doctor", doctor_main },	/* check a server's set-up, no tunnel */
 	{ "@", instance_main },		/* @NAME: the instance file NAME.conf */
 	{ PRIV_ROOT_SUBCOMMAND, priv_root_main },	/* hidden: the root side, as sudo runs it */
 };
