@@ -184,7 +184,7 @@ _sshtun_files()
 	done < <(compgen -f -- "$cur")
 }
 
-_sshtun_keywords=(AddressFamily BatchMode CertificateFile Compression ConnectTimeout HostName
+_sshtun_keywords=(AddressFamily BatchMode BindAddress CertificateFile Compression ConnectTimeout HostName
 	IdentitiesOnly IdentityFile Port ProxyCommand ProxyJump ServerAliveCountMax
 	ServerAliveInterval StrictHostKeyChecking User UserKnownHostsFile)
 
@@ -461,10 +461,10 @@ _sshtun_client()
 		_sshtun_reply "${h[@]}"
 		return
 		;;
-	-a | -n | -p | -w | --mtu | --remote-command | --dns-domain | --uid) return ;;
+	-a | -b | -n | -p | -w | --mtu | --remote-command | --dns-domain | --uid) return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		_sshtun_reply -4 -6 -a -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
+		_sshtun_reply -4 -6 -a -b -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
 			--accept-routes --allow-lan --balance --compress --dns --dns-domain --help --kill-switch --mtu \
 			--openssh --push --remote-command --uid --user --version
 		return

@@ -19,7 +19,7 @@
 void usage(void)
 {
 	fprintf(stderr,
-		"usage: sshtun [-46fNqv] [-a ADDR] [-c COMMAND] [-F FILE] [-i FILE] [-l USER]\n"
+		"usage: sshtun [-46fNqv] [-a ADDR] [-b ADDR] [-c COMMAND] [-F FILE] [-i FILE] [-l USER]\n"
 		"              [-n NAME] [-o Key=Value] [-p PORT] [-r CIDR] [-S PATH] [-w IFNAME]\n"
 		"              [--compress MODE] [--openssh] [--push] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
@@ -172,6 +172,17 @@ static int kw_batch(struct client_opts *o, const char *v, char *err, size_t errl
 	return 0;
 }
 
+/* A numeric address only, as ssh's -b: the connection leaves from it (one
+ * uplink of several). */
+static int kw_bind_address(struct client_opts *o, const char *v, char *err, size_t errlen)
+{
+	struct inet_prefix p;
+
+	if (inet_prefix_parse(v, &p) < 0 || strchr(v, '/'))
+		return errorf(err, errlen, "bad BindAddress `%s' (an IPv4 or IPv6 address)", v);
+	return set_str(o, v, &o->ssh.bind_addr, err, errlen);
+}
+
 static int kw_family(struct client_opts *o, const char *v, char *err, size_t errlen)
 {
 	if (!strcasecmp(v, "inet"))
@@ -223,6 +234,7 @@ static const struct keyword {
 	{ "AddressFamily", kw_family, false },
 	{ "ProxyCommand", kw_proxy_command, false },
 	{ "ProxyJump", kw_proxy_jump, false },
+	{ "BindAddress", kw_bind_address, false },
 };
 
 _Static_assert(ARRAY_SIZE(keywords) <= 32, "one bit per keyword in client_opts.set");
@@ -512,7 +524,7 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 	o->alive_interval = 4;
 	o->alive_count = 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+46a:c:fF:hi:l:n:No:p:qr:S:vVw:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+46a:b:c:fF:hi:l:n:No:p:qr:S:vVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case '4': o->ssh.family = AF_INET; break;
 		case '6': o->ssh.family = AF_INET6; break;
@@ -537,6 +549,10 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 		case 'h': usage(); return 1;
 		case 'i':
 			if (add_identity(o, optarg, err, sizeof(err)) < 0)
+				return fail(EXIT_USAGE, "%s", err);
+			break;
+		case 'b':
+			if (apply(o, find_keyword("BindAddress", 11), optarg, err, sizeof(err)) < 0)
 				return fail(EXIT_USAGE, "%s", err);
 			break;
 		case 'l':

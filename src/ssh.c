@@ -43,9 +43,10 @@ static int ssh_global_init(void)
 	return 0;
 }
 
-/* Non-blocking connect bounded by timeout_ms.  Returns the connected socket
- * (still non-blocking) or -1 with errno. */
-static int connect_one(const struct addrinfo *ai, unsigned timeout_ms)
+/* Non-blocking connect bounded by timeout_ms, from the local address
+ * local when given (-b).  Returns the connected socket (still non-blocking)
+ * or -1 with errno. */
+static int connect_one(const struct addrinfo *ai, const struct addrinfo *local, unsigned timeout_ms)
 {
 	int fd, err = 0;
 	socklen_t len = sizeof(err);
@@ -54,6 +55,8 @@ static int connect_one(const struct addrinfo *ai, unsigned timeout_ms)
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
+	if (local && bind(fd, local->ai_addr, local->ai_addrlen) < 0)
+		goto bad;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return fd;
 	if (errno != EINPROGRESS)
@@ -165,19 +168,31 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		void *sa = ai->ai_family == AF_INET
 				? (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
 				: (void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		struct addrinfo bh = { .ai_family = ai->ai_family, .ai_socktype = SOCK_STREAM,
+				       .ai_flags = AI_NUMERICHOST | AI_PASSIVE }, *local = NULL;
+		int connect_errno;
 
 		inet_ntop(ai->ai_family, sa, addr, sizeof(addr));
 		log_verbose("connecting to %s port %u", addr, opts->port);
+
+		/* -b: only the server's addresses of the bind address's family. */
+		if (opts->bind_addr && getaddrinfo(opts->bind_addr, NULL, &bh, &local) != 0) {
+			last_errno = EAFNOSUPPORT;
+			continue;
+		}
 		if (conn->before_connect)
 			conn->before_connect(conn->before_ctx, ai->ai_addr);
-		conn->sock = connect_one(ai, timeout_s * 1000);
+		conn->sock = connect_one(ai, local, timeout_s * 1000);
+		connect_errno = errno;
+		if (local)
+			freeaddrinfo(local);
 		if (conn->sock >= 0) {
 			snprintf(conn->peer, sizeof(conn->peer), "%s", addr);
 			memcpy(&conn->peer_addr, ai->ai_addr, ai->ai_addrlen);
 			break;
 		}
-		last_errno = errno;
-		log_verbose("connect to %s port %u: %s", addr, opts->port, strerror(errno));
+		last_errno = connect_errno;
+		log_verbose("connect to %s port %u: %s", addr, opts->port, strerror(connect_errno));
 	}
 	freeaddrinfo(res);
 	if (conn->sock < 0) {
@@ -189,6 +204,11 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 			return fail(EXIT_UNREACHABLE,
 				    "cannot reach %s port %u: connection refused (is sshd running and on that port?)",
 				    opts->host, opts->port);
+		if (opts->bind_addr && (last_errno == EADDRNOTAVAIL || last_errno == EAFNOSUPPORT))
+			return fail(EXIT_UNREACHABLE, "cannot reach %s port %u from %s (-b): %s", opts->host,
+				    opts->port, opts->bind_addr,
+				    last_errno == EAFNOSUPPORT ? "the server has no address of its family"
+							       : "not an address of this machine");
 		return fail(EXIT_UNREACHABLE, "cannot reach %s port %u: %s", opts->host, opts->port,
 			    strerror(last_errno));
 	}

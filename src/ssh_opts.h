@@ -26,6 +26,7 @@ struct ssh_opts {
 	bool batch;			/* never prompt (reconnects, no terminal) */
 	const char *proxy_command;	/* run by /bin/sh; its stdin/stdout carry ssh */
 	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
+	const char *bind_addr;		/* -b / BindAddress: leave from this local address */
 };
 
 #endif

@@ -5,7 +5,8 @@
 # client, which reconnects from the new address at once instead of waiting
 # for the dead-peer timer (ServerAlive* at their defaults: 12 s).  The pair
 # and the interface stay, and the download completes intact.  Assertions
-# are on the order of events in the log, never on seconds.
+# are on the order of events in the log, never on seconds.  Then -b ADDR:
+# the SSH connection leaves from the address given.
 . "$(dirname "$0")/lib.sh"
 
 NEW_ADDR=198.51.100.3
@@ -49,5 +50,19 @@ check "log: the address change is seen, then the tunnel is up again" \
 check "log: not through the dead-peer timer" eval '! grep -q "keepalives missed" "$TMP/rm.log"'
 check "sshd: the new connection comes from $NEW_ADDR" \
 	grep -q "Accepted publickey for root from $NEW_ADDR" "$TMP/sshd.22.log"
+
+# ---- -b ADDR: the connection leaves from one local address (an uplink) ----
+BIND=198.51.100.4
+check "another local address $BIND" ip -n "$NS_C" addr add "$BIND/24" dev veth-c
+client_run rb -w rb0 -b "$BIND"
+check "-b $BIND: up" client_wait_up rb
+check "sshd: that connection comes from $BIND" \
+	grep -q "Accepted publickey for root from $BIND" "$TMP/sshd.22.log"
+TRY_TIMEOUT=10 client_try rx -w rx0 -b 198.51.100.9
+check "-b with an address this machine lacks: exit 3, saying so" \
+	eval '[ "$RC" = 3 ] && echo "$MSG" | grep -q "from 198.51.100.9 (-b): not an address of this machine"'
+TRY_TIMEOUT=10 client_try rf -w rf0 -b 2001:db8:1::2
+check "-b IPv6 to an IPv4 server: exit 3, no address of that family" \
+	eval '[ "$RC" = 3 ] && echo "$MSG" | grep -q "no address of its family"'
 
 done_testing
