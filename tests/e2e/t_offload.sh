@@ -5,7 +5,8 @@
 # super-packets (stats --json: gso_tx_frames, gso_rx_frames); a UDP
 # super-packet (UDP_SEGMENT) arrives as its datagrams; ping still answers.
 # A helper without the capability (SSHTUN_NO_OFFLOAD=1, the old protocol)
-# and a client without it, with an MTU of 1280, still carry everything.  A
+# and a client without it, with an MTU of 1280, still carry everything, as
+# do offloads at an MTU of 1280.  A
 # hostile helper's bad headers are dropped and counted, one line each, and
 # the session goes on.  Compressed, super-packets still shrink.
 . "$(dirname "$0")/lib.sh"
@@ -132,6 +133,17 @@ check "o: UDP_SEGMENT over IPv6: three datagrams arrive" udp_gso o "$PEER6" 5106
 check "o: ping over IPv4" in_c ping -c 2 -i 0.2 -W 2 "$PEER"
 check "o: ping over IPv6" in_c ping -c 2 -i 0.2 -W 2 "$PEER6"
 ctl o quit >/dev/null 2>&1
+
+# -- offloads at an MTU of 1280 -----------------------------------------------------
+# Both TUNs keep 1280: the super-packets are made of segments that fit it.
+up m --mtu 1280 || fail_fast "no tunnel at MTU 1280 with offloads"
+transfer m down 6 5501
+transfer m up 6 5502
+stats m
+check "m: super-packets both ways at MTU 1280" \
+	eval '[ "$(stat_of m gso_tx_frames)" -gt 0 ] && [ "$(stat_of m gso_rx_frames)" -gt 0 ]'
+is "$(stat_of m gso_bad)" 0 "m: no header refused (every segment fits 1280)"
+ctl m quit >/dev/null 2>&1
 
 # -- compression of super-packets ------------------------------------------------
 # Text that deflates well, each way through --compress 6: it arrives intact,
