@@ -22,7 +22,15 @@
 #define TUN_F_USO6 0x40
 #endif
 
-/* The header's 16-bit fields are little-endian on a little-endian host
+/* Always with the header, also toward a peer without offloads (then every
+ * header is all zero, GSO_NONE, and TUNSETOFFLOAD 0 has the kernel segment
+ * and checksum itself): the device is opened once, by the client's root
+ * side or the helper's monitor, before any peer is known, and outlives
+ * reconnections to peers that may differ, while IFF_VNET_HDR cannot be
+ * taken off an attached descriptor.  Ten bytes more per read and write
+ * (readv/writev, no copy) cost nothing measurable.
+ *
+ * The header's 16-bit fields are little-endian on a little-endian host
  * (virtio legacy is native-endian); a big-endian host would need
  * TUNSETVNETLE, and goes without offloads until someone can test it. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
