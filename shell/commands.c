@@ -76,7 +76,7 @@ static const struct command commands[] = {
 	  cmd_ping, NULL },
 	{ "events", "[--json]", "Follow state changes, reconnects, route changes and counters",
 	  "One line per event (one JSON object with --json: event is state, reconnect, "
-	  "path, route, counters or lost), the current state first and the counters every "
+	  "path, route, network, server, counters or lost), the current state first and the counters every "
 	  "5 s, until a key or Ctrl-C is pressed; through sshtun ctl, until the client "
 	  "goes away.",
 	  cmd_events, NULL },

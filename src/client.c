@@ -301,6 +301,7 @@ out:
 	else if (eng->guard_flags & KS_KILL)
 		log_warn("the kill switch stays after this error; `sshtun cleanup' removes it");
 	roam_close(&eng->roam);
+	servers_free(&eng->servers);
 	if (eng->loop && priv_fd() >= 0)
 		loop_unwatch(eng->loop, priv_fd());
 	priv_close();

@@ -40,7 +40,6 @@ int servers_init(struct servers *sv, struct client_opts *first, int argc, char *
 	sv->n = first->nhosts ? first->nhosts : 1;
 	sv->s[0].opts = first;
 	for (int i = 1; i < sv->n; i++) {
-		/* Never freed: the list lives as long as the process. */
 		struct client_opts *o = malloc(sizeof(*o));
 
 		if (!o)
@@ -69,6 +68,13 @@ int servers_init(struct servers *sv, struct client_opts *first, int argc, char *
 	}
 	walk(sv, -1, -1);
 	return 0;
+}
+
+void servers_free(struct servers *sv)
+{
+	for (int i = 1; i < sv->n; i++)
+		free(sv->s[i].opts);
+	sv->n = sv->n ? 1 : 0;
 }
 
 struct server *servers_current(struct servers *sv)

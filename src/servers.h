@@ -36,6 +36,8 @@ struct servers {
  * ~/.ssh/config).  --balance random shuffles the list once.  0, or -1 with
  * fail() set. */
 int servers_init(struct servers *sv, struct client_opts *first, int argc, char **argv);
+/* Frees what servers_init made (at the process's end). */
+void servers_free(struct servers *sv);
 /* The server tried now. */
 struct server *servers_current(struct servers *sv);
 /* Its options: what the connection uses. */

@@ -73,6 +73,8 @@ static int came_up(struct engine *eng)
 	eng->t.up = true;
 	eng->up_since_ms = now_ms();
 	eng->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
+	if (eng->servers.n > 1 && eng->lease_from != eng->servers.order[eng->servers.pos])
+		events_note("server", "host", servers_opts(&eng->servers)->host_arg, (char *)NULL);
 	eng->lease_from = eng->servers.order[eng->servers.pos];
 	servers_up(&eng->servers);
 	roam_arm(&eng->roam, eng->conn.sock, &eng->conn.peer_addr, eng->ifindex);
@@ -835,6 +837,7 @@ static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 	    eng->connector.running)
 		return;
 	log_info("network changed: %s; reconnecting now", why);
+	events_note("network", "why", why, (char *)NULL);
 	session_close(eng);
 	eng->reconnect_attempt = 0;
 	servers_begin_with(&eng->servers, eng->servers.order[eng->servers.pos]);
