@@ -328,8 +328,12 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 		put_line(&o, "software=%s\n", h->software);
 	if (h->mtu)
 		put_line(&o, "mtu=%u\n", h->mtu);
-	if (h->compress & COMPRESS_ZLIB)
-		put_line(&o, "compress=zlib%s\n", h->compress & COMPRESS_ZLIB_HDR ? ",zlib-hdr" : "");
+	/* Each name as parsed, so that what we accept round-trips: zlib-hdr
+	 * alone is a peer's (useless) word, and hello_compress_layout wants both. */
+	if (h->compress & (COMPRESS_ZLIB | COMPRESS_ZLIB_HDR))
+		put_line(&o, "compress=%s%s%s\n", h->compress & COMPRESS_ZLIB ? "zlib" : "",
+			 (h->compress & COMPRESS_ZLIB) && (h->compress & COMPRESS_ZLIB_HDR) ? "," : "",
+			 h->compress & COMPRESS_ZLIB_HDR ? "zlib-hdr" : "");
 	if (h->compress_mode[0])
 		put_line(&o, "compress_mode=%s\n", h->compress_mode);
 	if (h->id[0])
