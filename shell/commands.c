@@ -31,8 +31,8 @@ static const struct command commands[] = {
 	  "The JSON object has state, server, ifname, local_addr, peer_addr, local_addr6, "
 	  "peer_addr6, mode, compression, uptime_s, reconnects, kill_switch (true while "
 	  "--kill-switch's table is in place), dns_guard (true while DNS outside the tunnel is "
-	  "blocked), routes, server_stack (tun, or userspace when the server's helper runs "
-	  "its user-space network stack) and servers (each with host, state and error: "
+	  "blocked), routes, uid_routes ({cidr, uid} of route add --uid), server_stack (tun, "
+	  "or userspace when the server's helper runs its user-space network stack) and servers (each with host, state and error: "
 	  "standby, connecting, up, failed or busy).  Server is the one in use, or being tried.",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",

@@ -208,6 +208,63 @@ static void test_bad_prefixes(void **state)
 	assert_contains(a.msg, "MTU 100");
 }
 
+/* The rules requests (issue 19): refused before anything is touched. */
+static void test_rules_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_UID_ROUTE_ADD, OUR_IFINDEX);
+	struct priv_resp a;
+
+	opened(f);
+	/* A user's instance routes its own uid only. */
+	f->r.peer_uid = 1000;
+	prefix("203.0.113.0/24", &q.a);
+	q.arg = 1001;
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EPERM);
+	assert_contains(a.msg, "uid 1001 refused");
+	q.arg = 0;	/* root's traffic too */
+	assert_int_equal(ask(f, &q).rc, -EPERM);
+	q.arg = UINT32_MAX;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.arg = 1000;
+	prefix("0.0.0.0/0", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q = req(PRIV_UID_ROUTE_DEL, OUR_IFINDEX);
+	prefix("203.0.113.0/24", &q.a);
+	q.arg = 1000;
+	assert_int_equal(ask(f, &q).rc, -ENOENT);
+
+	/* Only a half can be made unreachable. */
+	q = req(PRIV_UNREACH, OUR_IFINDEX);
+	q.arg = 1;
+	prefix("10.0.0.0/8", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	prefix("::/0", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	prefix("8000::/1", &q.a);
+	q.arg = 2;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+
+	/* The kill switch: known flags; --allow-lan only with it; a server is
+	 * one address and a port. */
+	q = req(PRIV_GUARD, OUR_IFINDEX);
+	q.arg = 8;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.arg = KS_ALLOW_LAN;
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.arg = KS_KILL;	/* port 0 */
+	prefix("198.51.100.1", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.arg = KS_KILL | 22u << 16;
+	prefix("198.51.100.0/24", &q.a);
+	assert_int_equal(ask(f, &q).rc, -EINVAL);
+	q.arg = 0;	/* off when never on: nothing to do */
+	memset(&q.a, 0, sizeof(q.a));
+	assert_int_equal(ask(f, &q).rc, 0);
+	assert_string_equal(f->r.ks.table, "");
+}
+
 static void test_bad_dns(void **state)
 {
 	struct fixture *f = *state;
@@ -440,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tun_goes_with_root_side, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excludes_all_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexclude_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rules_refusals, setup, teardown),
 	};
 
 	log_level = LOG_ERROR;	/* the refusals are logged as warnings */
