@@ -71,6 +71,28 @@ build/sshtun-san: $(SAN_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# `make static': sshtun-static, for --push to servers without our libraries.
+# libssh2, libcrypto, zlib, readline (with tinfo) and libseccomp from
+# Debian's .a files; only glibc stays dynamic; libslirp (and its glib) is
+# loaded at run time by the user-space mode (slirp_load.c).
+STATIC_OBJDIR := build/static
+STATIC_OBJS := $(SRCS:%.c=$(STATIC_OBJDIR)/%.o)
+STATIC_LIBS := -Wl,-Bstatic -lssh2 -lcrypto -lz -lreadline -ltinfo -lseccomp -Wl,-Bdynamic -ldl -pthread
+
+static: sshtun-static
+
+sshtun-static: $(STATIC_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
+
+$(STATIC_OBJDIR)/src/version.o: build/version.stamp
+$(STATIC_OBJDIR)/src/version.o: CFLAGS += -DSSHTUN_VERSION='"$(FULL_VERSION)"'
+
+$(STATIC_OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC-STATIC $<"
+	$(Q)$(CC) $(CFLAGS) -DSSHTUN_SLIRP_DLOPEN -c -o $@ $<
+
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -101,7 +123,7 @@ build/san-unit/%: tests/unit/%.c build/libsshtun-san.a
 
 # Debian packages the build, the tests, the demo and the benchmark need.
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
-	libcmocka-dev libseccomp-dev libslirp-dev libssl-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
+	libcmocka-dev libseccomp-dev libslirp-dev libssl-dev libncurses-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
 	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo strace
 
@@ -120,7 +142,7 @@ san-unit: $(SAN_UNIT_BINS)
 # `make check`: install what is missing, build normally and under sanitizers,
 # then run every test tier.  tests/run prints the closing "N passed, N failed".
 check: deps
-	$(MAKE) sshtun build/sshtun-san unit san-unit
+	$(MAKE) sshtun build/sshtun-san unit san-unit static
 	tests/run
 
 demo: deps
@@ -175,7 +197,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/sshtun@.service
 
 clean:
-	rm -rf build sshtun sshtun-*.tar.gz
+	rm -rf build sshtun sshtun-static sshtun-*.tar.gz
 
-.PHONY: FORCE all deps fuzz man unit san-unit check demo bench dist install uninstall clean
+.PHONY: FORCE all deps fuzz man unit san-unit static check demo bench dist install uninstall clean
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)

@@ -38,6 +38,7 @@
 #include "serve_config.h"
 #include "serve_hello.h"
 #include "serve_monitor.h"
+#include "slirp_load.h"
 #include "tun.h"
 #include "tunnel.h"
 #include "userspace.h"
@@ -554,8 +555,14 @@ static int split(struct server *s, int *code, char *why, size_t cap)
 static void userspace_setup(struct server *s, char *why, size_t cap)
 {
 	char err[256];
-	int rc = sandbox_fs_readonly("/etc/resolv.conf", err, sizeof(err));
+	int rc;
 
+	/* The self-contained build loads libslirp now, while it may. */
+	if (slirp_load(err, sizeof(err)) < 0) {
+		snprintf(why, cap, "server: %s", err);
+		return;
+	}
+	rc = sandbox_fs_readonly("/etc/resolv.conf", err, sizeof(err));
 	if (rc < 0) {
 		snprintf(why, cap, "server: %s", err);
 		return;

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "fail.h"
 #include "log.h"
+#include "slirp_load.h"
 #include "userspace.h"
 
 #define ETH_HDR 14
@@ -409,6 +410,10 @@ int uspace_start(struct uspace **out, char *err, size_t errlen)
 	*out = NULL;
 	if (!u)
 		return errorf(err, errlen, "user-space stack: out of memory");
+	if (slirp_load(err, errlen) < 0) {
+		free(u);
+		return -1;
+	}
 	u->fd_main = u->fd_stack = -1;
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);

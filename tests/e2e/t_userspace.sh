@@ -223,7 +223,10 @@ fail_fast "the tunnel did not come up"
 COPY=$H/.cache/sshtun/$(copies)
 diag "pushed copy: $COPY"
 is "$(sent u1)" 1 "u1: the binary was sent once"
-check "u1: the copy is the client's binary" cmp -s "$COPY" "$SSHTUN"
+# --push sends the self-contained build when it lies next to the binary.
+SENT=$SSHTUN
+[ -x "$SSHTUN-static" ] && SENT=$SSHTUN-static
+check "u1: the copy is $(basename "$SENT") (the one --push sends)" cmp -s "$COPY" "$SENT"
 is "$(stat -c '%a %u' "$COPY")" "700 $CAROL" "u1: the copy is mode 700, carol's"
 is "$(stat -c '%a' "$H/.cache/sshtun")" 700 "u1: ~/.cache/sshtun is 0700"
 INODE=$(stat -c %i "$COPY")
