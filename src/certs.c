@@ -98,7 +98,9 @@ int cert_parse(const uint8_t *blob, size_t len, struct cert_info *ci, char *err,
 
 	memset(ci, 0, sizeof(*ci));
 	reader_init(&r, blob, len);
-	if (get_string(&r, &p, &n) < 0 || n >= sizeof(ci->type) || !cert_type_is((const char *)p, n))
+	/* A NUL inside would make the name we keep another one than we checked. */
+	if (get_string(&r, &p, &n) < 0 || n >= sizeof(ci->type) || memchr(p, '\0', n) ||
+	    !cert_type_is((const char *)p, n))
 		return errorf(err, errlen, "not an OpenSSH certificate");
 	memcpy(ci->type, p, n);
 	ci->type[n] = '\0';

@@ -7,24 +7,30 @@
 #include "certs.h"
 #include "known_hosts.h"
 
-/* ssh's wildcards: * and ? only ("[host]:port" is literal). */
+/* ssh's wildcards: * and ? only ("[host]:port" is literal).  One
+ * backtracking point, the last star: linear in practice, never exponential
+ * whatever the pattern. */
 static bool glob(const char *p, const char *s)
 {
-	for (; *p; p++, s++) {
+	const char *star = NULL, *retry = NULL;
+
+	while (*s) {
 		if (*p == '*') {
-			while (p[1] == '*')
-				p++;	/* a run of stars is one: no blow-up */
-			for (const char *t = s;; t++) {
-				if (glob(p + 1, t))
-					return true;
-				if (!*t)
-					return false;
-			}
-		}
-		if (!*s || (*p != '?' && *p != *s))
+			star = ++p;
+			retry = s;
+		} else if (*p && (*p == '?' || *p == *s)) {
+			p++;
+			s++;
+		} else if (star) {
+			p = star;
+			s = ++retry;
+		} else {
 			return false;
+		}
 	}
-	return !*s;
+	while (*p == '*')
+		p++;
+	return !*p;
 }
 
 bool known_hosts_match(const char *patterns, size_t len, const char *name)

@@ -80,6 +80,11 @@ static void test_truncated(void **state)
 		assert_int_equal(cert_parse(copy, k, &ci, err, sizeof(err)), -1);
 		free(copy);
 	}
+	/* A NUL inside the type name (the fuzzer's find). */
+	blob[4 + 5] = '\0';
+	assert_int_equal(cert_parse(blob, n, &ci, err, sizeof(err)), -1);
+	blob[4 + 5] = '-';
+	assert_int_equal(cert_parse(blob, n, &ci, err, sizeof(err)), 0);
 	/* A length that claims more than there is. */
 	blob[3] = 0xff;
 	assert_int_equal(cert_parse(blob, n, &ci, err, sizeof(err)), -1);
@@ -132,6 +137,27 @@ static void test_host_patterns(void **state)
 	assert_false(M("198.51.100.1", "[198.51.100.1]:2222"));
 	assert_false(M("", "x"));
 	assert_false(M(",,!", "x"));
+	assert_true(M("*", "anything"));
+	assert_true(M("a*b*c", "aXXbYYc"));
+	assert_false(M("a*b*c", "aXXbYY"));
+	assert_true(M("**?", "x"));
+	assert_false(M("?", ""));
+	/* Many stars against a long name that almost matches: quick, not
+	 * exponential (one backtracking point). */
+	{
+		char pat[256], name[256];
+		size_t o = 0;
+
+		for (int i = 0; i < 60; i++) {
+			pat[o++] = '*';
+			pat[o++] = 'a';
+		}
+		pat[o++] = 'b';
+		pat[o] = '\0';
+		memset(name, 'a', 200);
+		name[200] = '\0';
+		assert_false(known_hosts_match(pat, strlen(pat), name));
+	}
 #undef M
 }
 
