@@ -127,11 +127,14 @@ static struct instance found[LIST_MAX];
 static int nfound;
 
 /* The instances with a socket in dir that we may use: ours, or (for
- * root's directory) one a `sudo sshtun' made ours. */
+ * root, in root's directory) one a `sudo sshtun' made its user's.  Root's
+ * $XDG_RUNTIME_DIR may be a user's (`su' keeps it): a socket there that is
+ * not root's is that user's to answer, with whatever names and bytes. */
 static void scan(const char *dir)
 {
 	struct dirent *de;
 	DIR *d = opendir(dir);
+	bool any_owner = geteuid() == 0 && !strcmp(dir, "/run/sshtun");
 
 	if (!d)
 		return;
@@ -146,7 +149,7 @@ static void scan(const char *dir)
 			continue;
 		n = snprintf(in->path, sizeof(in->path), "%s/%s", dir, de->d_name);
 		if (n < 0 || (size_t)n >= sizeof(in->path) || lstat(in->path, &st) < 0 ||
-		    !S_ISSOCK(st.st_mode) || (geteuid() != 0 && st.st_uid != geteuid()))
+		    !S_ISSOCK(st.st_mode) || (!any_owner && st.st_uid != geteuid()))
 			continue;
 		for (int i = 0; i < nfound; i++)
 			dup |= !strcmp(found[i].path, in->path);
@@ -163,6 +166,36 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct instance *)a)->name, ((const struct instance *)b)->name);
 }
 
+/* One JSON object and nothing after it, without control characters: what
+ * an instance answers goes into our output as it is, so it must not close
+ * its member and write ours. */
+static bool one_object(const char *s)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	if (*s != '{')
+		return false;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+		if (in_str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				in_str = false;
+		} else if (*s == '"') {
+			in_str = true;
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+		} else if (*s == '}' || *s == ']') {
+			if (--depth == 0)
+				return !s[1];
+		}
+	}
+	return false;
+}
+
 static void print_json(void)
 {
 	printf("{\"instances\":[");
@@ -177,13 +210,24 @@ static void print_json(void)
 		 * --json print them: one line each, nothing to re-encode. */
 		if (in->dead)
 			printf(",\"state\":\"dead\"");
-		if (in->status[0] == '{')
+		if (one_object(in->status))
 			printf(",\"status\":%s", in->status);
-		if (in->stats[0] == '{')
+		if (one_object(in->stats))
 			printf(",\"stats\":%s", in->stats);
 		printf("}");
 	}
 	printf("]}\n");
+}
+
+/* An instance answers for itself, and one in /run/sshtun may be another
+ * user's, or a network side a hostile server took over: nothing it says
+ * reaches the terminal as a control sequence. */
+static char *printable(char *s)
+{
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return s;
 }
 
 static void print_table(void)
@@ -209,10 +253,16 @@ static void print_table(void)
 				fmt_rate(rx, sizeof(rx), strtod(v, NULL));
 		}
 		snprintf(addrs, sizeof(addrs), "%s%s%s", a4, *a4 && *a6 ? " " : "", a6);
+		printable(in->name);
+		printable(state);
+		printable(server);
+		printable(ifname);
+		printable(addrs);
 		printf("%-16s %-13s %-22s %-10s %-36s %-10s %11s %11s\n", in->name, state,
 		       server[0] ? server : "-", ifname[0] ? ifname : "-", addrs[0] ? addrs : "-", up, tx, rx);
 		if (in->dead)
-			printf("  (nobody answers on %s: sshtun cleanup -n %s tidies up)\n", in->path, in->name);
+			printf("  (nobody answers on %s: sshtun cleanup -n %s tidies up)\n", printable(in->path),
+			       in->name);
 	}
 }
 

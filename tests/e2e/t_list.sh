@@ -10,6 +10,9 @@
 #      stats objects and ghost as dead; `ctl' without -n refuses (exit 2)
 #      and names them; the dead socket is not counted
 #   3. beta quits: `ctl' without -n picks alpha again
+#   4. root with a user's XDG_RUNTIME_DIR lists none of that user's sockets
+#   5. what an instance answers reaches neither the terminal as control
+#      sequences nor list --json as members outside its own object
 if [ -z "$T_LIST_MNTNS" ]; then
 	T_LIST_MNTNS=1 exec unshare -m --propagation private "$0" "$@"
 fi
@@ -69,4 +72,41 @@ out=$(ctl_bare status --json 2>&1)
 check "3: ctl without -n picks alpha again (ghost's socket is dead)" grep -q '"state":"up"' <<<"$out"
 check "3: alpha quits" in_c "$SSHTUN" ctl -n alpha quit
 wait_exit "$(client_pid alpha)" 10
+
+# 4. root whose XDG_RUNTIME_DIR is a user's (`su' keeps it): the sockets
+#    there are that user's, not instances of root's to list.
+mkdir -p "$TMP/xdg/sshtun"
+"$PYTHON" -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$TMP/xdg/sshtun/mallory.sock"
+chown -R 65534 "$TMP/xdg"
+XDG_RUNTIME_DIR=$TMP/xdg in_c "$SSHTUN" list --json >"$TMP/list4.json" 2>&1
+diag "$(cat "$TMP/list4.json")"
+check "4: root's list skips a socket of another user in XDG_RUNTIME_DIR" eval '! grep -q mallory "$TMP/list4.json"'
+check "4: ... and still lists /run/sshtun's" grep -q '"name":"ghost"' "$TMP/list4.json"
+
+# 5. an instance's answers (another user's `sudo sshtun', a network side a
+#    hostile server took over) reach neither the terminal as control
+#    sequences nor list --json as members of ours.
+bg_run evil "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b"o {\"state\":\"up\x1b[2J\",\"server\":\"198.51.100.99:22\"},\"name\":\"forged\",\"z\":{}\nx 0\n")
+    c.close()' /run/sshtun/evil.sock
+check "5: a fake instance answers on /run/sshtun/evil.sock" wait_for 10 test -S /run/sshtun/evil.sock
+in_c "$SSHTUN" list >"$TMP/list5.txt" 2>&1
+diag "$(cat -v "$TMP/list5.txt")"
+check "5: list shows evil" grep -q "^evil " "$TMP/list5.txt"
+ESC=$'\x1b'
+check "5: ... without the escape sequence it answered" eval '! grep -qF "$ESC" "$TMP/list5.txt"'
+in_c "$SSHTUN" list --json >"$TMP/list5.json" 2>&1
+check "5: list --json stays JSON, evil without the status that would end its object" "$PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+byname = {i["name"]: i for i in d["instances"]}
+assert "forged" not in byname and "evil" in byname, byname.keys()
+assert "status" not in byname["evil"] and "stats" not in byname["evil"], byname["evil"]
+' "$TMP/list5.json"
 done_testing
