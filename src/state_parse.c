@@ -121,8 +121,10 @@ static const char *check_rule(const char *args, const char *backup, struct state
 		return "bad prefix";
 	if (!uid || !u32(uid, &r->uid))
 		return "bad uid";
+	/* Any ifindex (an int: the sum stays below UINT32_MAX); the kernel's
+	 * own tables (253..255) and everyone else's are below the base. */
 	if (!table || !u32(table, &r->rule_table) || r->rule_table <= NET_UID_TABLE_BASE ||
-	    r->rule_table > NET_UID_TABLE_BASE + 0xffff || strtok_r(NULL, " ", &save))
+	    r->rule_table - NET_UID_TABLE_BASE > (unsigned)INT_MAX || strtok_r(NULL, " ", &save))
 		return "bad table";
 	return NULL;
 }

@@ -7,6 +7,7 @@
  * tables; never more records
  * than asked for, every string terminated. */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -63,7 +64,7 @@ static void check_record(const struct state_record *r)
 		CHECK(r->dst.family == AF_INET || r->dst.family == AF_INET6);
 		CHECK(r->dst.plen > 0 && r->dst.plen <= (r->dst.family == AF_INET ? 32 : 128));
 		CHECK(r->uid != UINT32_MAX);
-		CHECK(r->rule_table > NET_UID_TABLE_BASE && r->rule_table <= NET_UID_TABLE_BASE + 0xffff);
+		CHECK(r->rule_table > NET_UID_TABLE_BASE && r->rule_table - NET_UID_TABLE_BASE <= (unsigned)INT_MAX);
 		break;
 	default:
 		CHECK(!"unknown kind");

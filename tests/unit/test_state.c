@@ -46,6 +46,11 @@ static void test_good(void **state)
 	assert_int_equal(rec[0].kind, STATE_RULE);
 	assert_int_equal(rec[0].uid, 4242);
 	assert_int_equal(rec[0].rule_table, 0x73740001);
+	/* A TUN's ifindex counts every link the namespace ever made: past
+	 * 65535 on a host that starts containers all day. */
+	assert_int_equal(parse("rule 203.0.113.0/24 4242 1937052016\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_RULE);
+	assert_int_equal(rec[0].rule_table, 0x73740000u + 70000);
 	assert_int_equal(parse("unreach 8000::/1\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_UNREACH);
 	assert_int_equal(rec[0].dst.family, AF_INET6);
