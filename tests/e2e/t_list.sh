@@ -16,6 +16,11 @@
 if [ -z "$T_LIST_MNTNS" ]; then
 	T_LIST_MNTNS=1 exec unshare -m --propagation private "$0" "$@"
 fi
+# Our network namespaces live on a tmpfs of this mount namespace: a name
+# under the machine's /run/netns without its mount would show as an invalid
+# entry to every other test's `ip netns list'.
+mkdir -p /run/netns && mount -t tmpfs -o mode=0755 sshtun-netns /run/netns ||
+	{ echo "Bail out! cannot mount a tmpfs on /run/netns in a private mount namespace"; exit 1; }
 . "$(dirname "$0")/lib.sh"
 mkdir -p /run/sshtun && mount -t tmpfs -o mode=0755 sshtun-test /run/sshtun ||
 	{ echo "Bail out! cannot mount a tmpfs on /run/sshtun in a private mount namespace"; exit 1; }
