@@ -146,7 +146,7 @@ static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 	return n;
 }
 
-const struct link_ops chan_link_ops = { .read = ch_read, .write = ch_write, .serialize = true };
+const struct link_ops chan_link_ops = { .read = ch_read, .write = ch_write, .serialize = true, .drains = true };
 
 LIBSSH2_CHANNEL *chan_link_exec(LIBSSH2_SESSION *s, const char *command)
 {

@@ -882,13 +882,14 @@ static int parse(struct tunnel *t)
 int tunnel_input(struct tunnel *t)
 {
 	for (;;) {
+		size_t room = TUNNEL_RX_CAP - t->rx_len;
 		ssize_t n;
 
 		if (t->link->serialize && t->write_blocked)
 			return 0;
-		if (t->rx_len == TUNNEL_RX_CAP)
+		if (!room)
 			return fail(EXIT_ERROR, "receive buffer full without a complete frame (peer bug)");
-		n = t->link->read(t->link_ctx, t->rx + t->rx_len, TUNNEL_RX_CAP - t->rx_len);
+		n = t->link->read(t->link_ctx, t->rx + t->rx_len, room);
 		if (n == -EAGAIN) {
 			t->maybe_buffered = false;	/* all it had is ours now */
 			t->want_read = false;
@@ -903,5 +904,10 @@ int tunnel_input(struct tunnel *t)
 		if (parse(t) < 0)
 			return -1;
 		/* Answers (PONG) queued by parse go out with the next flush. */
+		if (t->link->drains && (size_t)n < room) {
+			t->maybe_buffered = false;	/* as after EAGAIN */
+			t->want_read = false;
+			return 0;
+		}
 	}
 }

@@ -62,6 +62,13 @@ struct link_ops {
 	/* libssh2 cannot read while a write is half done (chanlink.c): when
 	 * set, reads wait until the pending write has finished. */
 	bool serialize;
+	/* A read that returns less than it was asked for has taken all the
+	 * link had (libssh2's channel read first reads the socket until
+	 * EAGAIN, then hands over every queued byte that fits): tunnel_input
+	 * stops there instead of asking again only to hear EAGAIN, a failed
+	 * recv per wakeup.  Not for a link that may return short while it
+	 * still holds bytes (openssh.c keeps datagrams that do not fit). */
+	bool drains;
 };
 
 struct tunnel_handler {

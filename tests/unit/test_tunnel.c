@@ -73,6 +73,7 @@ struct fake_link {
 	int writes;		/* calls that took bytes */
 	const uint8_t *in;	/* what reads return, in_chunk at a time */
 	size_t in_len, in_off;
+	int reads;		/* read calls, EAGAIN ones too */
 };
 
 static unsigned next_rnd(unsigned *s)
@@ -145,6 +146,7 @@ static ssize_t fake_read(void *ctx, uint8_t *buf, size_t len)
 	struct fake_link *l = ctx;
 	size_t n = l->in_len - l->in_off;
 
+	l->reads++;
 	if (!n)
 		return -EAGAIN;
 	if (n > len)
@@ -656,6 +658,36 @@ static void test_src_family_without_lease(void **state)
 	assert_int_equal(x->t.st.rx_packets, 1);
 }
 
+/* A link that drains (chanlink.c: libssh2 reads the socket until EAGAIN
+ * before it hands data over) is not asked again after a read shorter than
+ * the room: that read would only fail, a recv per wakeup.  A link that does
+ * not say so is read until EAGAIN, as before. */
+static void test_short_read_drains(void **state)
+{
+	static const struct link_ops drain_ops = { .read = fake_read, .write = fake_write, .drains = true };
+	struct fx *x = *state;
+	uint8_t p[100];
+
+	make_v4(p, 60, 1, 2, 0);
+	feed_frame(x, FRAME_DATA, 0, p, 60);
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(x->l.reads, 2);	/* the frame, then EAGAIN */
+	assert_int_equal(tun_received(x), 1);
+
+	x->t.link = &drain_ops;
+	feed_frame(x, FRAME_DATA, 0, p, 60);
+	x->t.want_read = true;
+	x->t.maybe_buffered = true;
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(x->l.reads, 3);	/* the frame only */
+	assert_false(x->t.want_read);		/* as after EAGAIN */
+	assert_false(x->t.maybe_buffered);
+	assert_int_equal(tun_received(x), 1);
+	/* Nothing there: EAGAIN, once. */
+	assert_int_equal(tunnel_input(&x->t), 0);
+	assert_int_equal(x->l.reads, 4);
+}
+
 /* A DATA frame whose IP header gives another length is dropped and
  * counted: shorter, longer, IPv4 and IPv6. */
 static void test_data_length_mismatch(void **state)
@@ -883,6 +915,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_auto_slow_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_src_family_without_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_length_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_read_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_hello_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_cut_for_plain_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_whole_for_gso_peer, setup, teardown),
