@@ -125,7 +125,7 @@ build/san-unit/%: tests/unit/%.c build/libsshtun-san.a
 DEB_PKGS := build-essential pkg-config libssh2-1-dev libreadline-dev zlib1g-dev \
 	libcmocka-dev libseccomp-dev libslirp-dev libssl-dev libncurses-dev openssh-server openssh-client iproute2 iputils-ping iperf3 \
 	nftables mandoc bash-completion tmux valgrind python3 procps util-linux \
-	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo strace
+	dnsmasq-base gnuplot-nox socat clang libclang-rt-dev llvm sudo strace linux-perf
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
@@ -158,6 +158,11 @@ fuzz: deps
 bench: deps
 	$(MAKE) sshtun
 	tests/bench.sh
+
+# Where the CPU per GB goes (tests/profile.sh): perf, strace -c, CPU s/GB.
+profile: deps
+	$(MAKE) sshtun
+	tests/profile.sh
 
 # The COMMANDS section of sshtun(1) is generated from the shell's command
 # table; t_docs.sh fails when the page and the table differ.
@@ -199,5 +204,5 @@ uninstall:
 clean:
 	rm -rf build sshtun sshtun-static sshtun-*.tar.gz
 
-.PHONY: FORCE all deps fuzz man unit san-unit static check demo bench dist install uninstall clean
+.PHONY: FORCE all deps fuzz man unit san-unit static check demo bench profile dist install uninstall clean
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
