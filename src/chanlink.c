@@ -4,8 +4,20 @@
  * LIBSSH2_ERROR_BAD_USE): not after a write of ours returned EAGAIN with the
  * packet cut (the tunnel's write_blocked; its serialize flag holds the
  * tunnel's reads back then), and not after a read sent only part of a window
- * adjust (read_half: libssh2's own, or one of ours, see grant()).  Writes
- * and the stderr reads here check first. */
+ * adjust (read_half: one of ours, see grant(), or a key exchange's packet).
+ * Writes and the stderr reads here check first.
+ *
+ * Every window adjust is ours (grant()): each read asks libssh2 for no more
+ * than keeps its own two quiet (quiet_len()).  libssh2 1.10 adjusts on a read
+ * when the length exceeds the window (libssh2_channel_read_ex, which then
+ * reads on whatever that send returned) and when the window falls within
+ * 3/4 of the initial one plus the length (_libssh2_channel_read).  There is
+ * one adjust packet per channel: when a send of one is cut (a rekey makes
+ * that likely under a bulk download), the other finishes it adding its own
+ * amount, and the second recomputes its amount from the window that grew:
+ * negative, sent as ~4 GiB, and sshd drops the connection ("channel 0: adjust
+ * 4294913587 overflows remote window 126848"; we saw "SSH connection lost:
+ * transport read").  tests/fuzz/fuzz_chanlink.c keeps libssh2's rules. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,14 +78,30 @@ static int top_up(struct chan_link *l, size_t n)
 	return g ? grant(l, g) : 0;
 }
 
+/* How much of len a read may ask for without libssh2 adjusting the window on
+ * its own (see the top): at most the window less 3/4 of the initial one;
+ * 0 when the window is that low (credit is due first). */
+static size_t quiet_len(struct chan_link *l, size_t len)
+{
+	unsigned long initial = 0;
+	unsigned long left = libssh2_channel_window_read_ex(l->channel, NULL, &initial);
+	unsigned long keep = initial / 4 * 3;
+
+	if (left <= keep)
+		return 0;
+	return len < left - keep ? len : left - keep;
+}
+
 /* The helper's stderr arrives as extended data; it must be read, or it fills
  * the channel window.  Each line is logged and the last kept for messages. */
 void chan_link_drain_stderr(struct chan_link *l)
 {
 	char buf[1024];
+	size_t len;
 	ssize_t n;
 
-	while ((n = libssh2_channel_read_stderr(l->channel, buf, sizeof(buf) - 1)) > 0) {
+	while ((len = quiet_len(l, sizeof(buf) - 1)) > 0 &&
+	       (n = libssh2_channel_read_stderr(l->channel, buf, len)) > 0) {
 		char *line, *save = NULL;
 
 		buf[n] = '\0';
@@ -100,9 +128,10 @@ bool chan_link_tick(struct chan_link *l)
 	return true;
 }
 
-static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
+static ssize_t ch_read(void *ctx, uint8_t *buf, size_t want)
 {
 	struct chan_link *l = ctx;
+	size_t len;
 	ssize_t n;
 
 	if (l->grant_pending) {
@@ -115,9 +144,24 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t len)
 	 * it is a second recv on every wakeup otherwise. */
 	if (!l->t->up)
 		chan_link_drain_stderr(l);
+	len = quiet_len(l, want);
+	if (!len) {
+		/* Only when the window fell below libssh2's floor: our credit
+		 * then, never its own adjust. */
+		unsigned long held = 0;
+		unsigned long left = libssh2_channel_window_read_ex(l->channel, &held, NULL);
+		uint32_t g = rx_window_grant(&l->win, (uint64_t)left + held);
+		int rc = grant(l, g ? g : WINDOW_FLOOR);
+
+		if (rc < 0)
+			return rc;
+		len = quiet_len(l, want);
+		if (!len)
+			return -EAGAIN;
+	}
 	n = libssh2_channel_read(l->channel, (char *)buf, len);
-	/* A read may send a window adjust; if the socket took only part of
-	 * it, libssh2 refuses any other send until a read finishes it. */
+	/* A read may send a key exchange's packet; if the socket took only
+	 * part of it, libssh2 refuses any other send until a read finishes it. */
 	l->read_half = n == LIBSSH2_ERROR_EAGAIN &&
 		       (libssh2_session_block_directions(l->session) & LIBSSH2_SESSION_BLOCK_OUTBOUND);
 	if (n == LIBSSH2_ERROR_EAGAIN)

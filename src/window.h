@@ -14,8 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The window the channel opens with (libssh2 keeps at least this much plus
- * one read's length open on its own, channel.c _libssh2_channel_read). */
+/* The window the channel opens with.  libssh2 would keep 3/4 of it plus one
+ * read's length open on its own (channel.c _libssh2_channel_read); chanlink.c
+ * reads no more than keeps that quiet, so all credit is ours (see there). */
 #define WINDOW_OPEN (64u * 1024)
 /* Never less: a fast path whose round trip we have not measured yet, or
  * that a busy CPU stretches, is not starved (at 2 Gbit/s it is 1 ms). */
