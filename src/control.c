@@ -16,10 +16,12 @@
 #include "commands.h"
 #include "common.h"
 #include "control.h"
+#include "engine.h"
 #include "fail.h"
 #include "log.h"
 #include "loop.h"
 #include "paths.h"
+#include "priv.h"
 #include "safefile.h"
 #include "shell.h"
 
@@ -189,9 +191,30 @@ static void complete_word(void *ctx, const char *word)
 	out_line(ctx, 'o', word, strlen(word));
 }
 
+/* `sshtun exec': the connection goes to the root side, which runs the
+ * command and answers on it from then on; we keep no copy.  The caller
+ * sends nothing more until the root side says "go", so nothing of its is
+ * in our buffer. */
+static void exec_handoff(struct client *cl)
+{
+	char err[300], msg[400];
+	int fd = dup(cl->fd), n;
+
+	if (fd >= 0 && priv_exec(fd, err, sizeof(err)) == 0) {
+		engine_exec_opened(C.eng);
+		client_drop(cl);
+		return;
+	}
+	if (fd < 0)
+		snprintf(err, sizeof(err), "exec: %s", strerror(errno));
+	n = snprintf(msg, sizeof(msg), "e %s\nx 1\n", err);
+	out_append(cl, msg, n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : 0);
+	cl->closing = true;
+}
+
 static void handle(struct client *cl, char *line)
 {
-	static const char bad[] = "e unknown request (want run or complete)\nx 2\n";
+	static const char bad[] = "e unknown request (want run, complete or exec)\nx 2\n";
 
 	if (!strncmp(line, "run", 3) && (line[3] == ' ' || !line[3])) {
 		bool batching = cl->in_run;
@@ -210,6 +233,8 @@ static void handle(struct client *cl, char *line)
 	} else if (!strncmp(line, "complete", 8) && (line[8] == ' ' || !line[8])) {
 		shell_complete(C.eng, line + 8 + !!line[8], complete_word, cl);
 		out_append(cl, "x 0\n", 4);
+	} else if (!strcmp(line, "exec")) {
+		exec_handoff(cl);
 	} else {
 		out_append(cl, bad, sizeof(bad) - 1);
 	}

@@ -30,5 +30,8 @@ void control_close(void);
 
 /* `sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]`; returns exit status. */
 int ctl_main(int argc, char **argv);
+/* `sshtun exec NAME -- COMMAND [ARG...]` (exec.c); returns COMMAND's exit
+ * status. */
+int exec_main(int argc, char **argv);
 
 #endif

@@ -661,3 +661,10 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+void engine_exec_opened(struct engine *eng)
+{
+	if (!eng->exec_any_src)
+		log_info("exec: a command runs in this instance's namespace; IPv4 from any source is taken from the tunnel");
+	eng->exec_any_src = true;
+}

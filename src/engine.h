@@ -101,6 +101,9 @@ struct engine {
 
 	struct inet_prefix routes[ENGINE_MAX_ROUTES];
 	int nroutes;
+	/* An `sshtun exec' namespace was handed out: its default route is the
+	 * tunnel, so replies come from any IPv4 source (control.c sets it). */
+	bool exec_any_src;
 	/* Full tunnel: a host route keeps the SSH server on its original path. */
 	struct inet_prefix pin, pin_gw;
 	int pin_ifindex;
@@ -142,6 +145,9 @@ struct engine {
 void engine_set_state(struct engine *eng, enum engine_state st, const char *detail);
 /* Ends the run: exit code, message already reported by the caller. */
 void engine_stop(struct engine *eng, int code);
+/* The root side runs an `sshtun exec' command: from now on the tunnel is
+ * that namespace's default route, and IPv4 replies come from anywhere. */
+void engine_exec_opened(struct engine *eng);
 
 /* Pings through our channel: the shell's and the keepalive's. */
 long engine_send_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx);

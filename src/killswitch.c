@@ -21,12 +21,19 @@ static const char *const private_nets[] = {
 	"fe80::/10", "fc00::/7", "ff00::/8",
 };
 
+static bool table_named(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix), len = strlen(name);
+
+	return len > n && len < sizeof(((struct killswitch *)0)->table) && !strncmp(name, prefix, n) &&
+	       strspn(name + n, "0123456789") == len - n;
+}
+
+/* An exec namespace's NAT table (execns.h) is recorded and removed the
+ * same way. */
 bool ks_table_ok(const char *name)
 {
-	size_t n = strlen(KS_TABLE_PREFIX), len = strlen(name);
-
-	return len > n && len < sizeof(((struct killswitch *)0)->table) && !strncmp(name, KS_TABLE_PREFIX, n) &&
-	       strspn(name + n, "0123456789") == len - n;
+	return table_named(name, KS_TABLE_PREFIX) || table_named(name, "sshtun_exec_");
 }
 
 struct out {

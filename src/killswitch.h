@@ -44,7 +44,7 @@ struct killswitch {
 	int nservers;
 };
 
-/* Is name one of our tables (sshtun_guard_ and digits)?  A state file's
+/* Is name one of our tables (sshtun_guard_ or sshtun_exec_, and digits)?  A state file's
  * record names it and root deletes it. */
 bool ks_table_ok(const char *name);
 

@@ -22,7 +22,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } subcommands[] = {
 	{ "serve", serve_main },	/* the server side, started by sshd */
-	{ "ctl", ctl_main },		/* a shell command in a running sshtun */
+	{ "ctl", ctl_main },
+	{ "exec", exec_main },		/* a command in an instance's namespace */		/* a shell command in a running sshtun */
 	{ "cleanup", cleanup_main },	/* undo what a killed instance left */
 	{ "list", list_main },		/* every running instance */
 	{ "doctor", doctor_main },	/* check a server's set-up, no tunnel */

@@ -12,6 +12,8 @@
 
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
@@ -61,7 +63,8 @@ static void nl_attr(struct nl_req *req, unsigned short type, const void *data, s
 	rta = (struct rtattr *)(req->u.buf + off);
 	rta->rta_type = type;
 	rta->rta_len = RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
 	req->u.nh.nlmsg_len = off + RTA_SPACE(len);
 }
 
@@ -418,6 +421,78 @@ int net_rule_uid(bool add, const struct inet_prefix *dst, uint32_t uid, uint32_t
 	nl_attr_u32(&req, FRA_TABLE, table);
 	nl_attr_u32(&req, FRA_PRIORITY, priority);
 	nl_attr(&req, FRA_UID_RANGE, &range, sizeof(range));
+	if (add) {
+		uint8_t proto = RTPROT_SSHTUN;
+
+		nl_attr(&req, FRA_PROTOCOL, &proto, 1);
+	}
+	return nl_talk(&req, NULL, NULL);
+}
+
+/* Opens a nested attribute; nl_nest_end sets its length once its
+ * contents are in.  NULL on overflow (nl_talk reports it). */
+static struct rtattr *nl_nest(struct nl_req *req, unsigned short type)
+{
+	struct rtattr *rta = (struct rtattr *)(req->u.buf + NLMSG_ALIGN(req->u.nh.nlmsg_len));
+
+	nl_attr(req, type, NULL, 0);
+	return req->overflow ? NULL : rta;
+}
+
+static void nl_nest_end(struct nl_req *req, struct rtattr *rta)
+{
+	if (rta)
+		rta->rta_len = (unsigned short)(req->u.buf + req->u.nh.nlmsg_len - (char *)rta);
+}
+
+int net_veth_add(const char *name, const char *peer, int peer_netns_fd)
+{
+	struct nl_req req;
+	struct ifinfomsg *ifi = nl_begin(&req, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
+	struct rtattr *info, *data, *pe;
+	struct ifinfomsg pifi = { .ifi_family = AF_UNSPEC };
+	uint32_t nsfd = (uint32_t)peer_netns_fd;
+
+	if (!net_ifname_ok(name) || !net_ifname_ok(peer) || strchr(name, '%') || strchr(peer, '%') ||
+	    peer_netns_fd < 0)
+		return -EINVAL;
+	ifi->ifi_family = AF_UNSPEC;
+	nl_attr(&req, IFLA_IFNAME, name, strlen(name) + 1);
+	info = nl_nest(&req, IFLA_LINKINFO);
+	nl_attr(&req, IFLA_INFO_KIND, "veth", 5);
+	data = nl_nest(&req, IFLA_INFO_DATA);
+	/* The peer: an ifinfomsg of its own, then its attributes. */
+	pe = nl_nest(&req, VETH_INFO_PEER);
+	if (pe && NLMSG_ALIGN(req.u.nh.nlmsg_len) + sizeof(pifi) <= sizeof(req.u.buf)) {
+		memcpy(req.u.buf + req.u.nh.nlmsg_len, &pifi, sizeof(pifi));
+		req.u.nh.nlmsg_len += sizeof(pifi);
+	} else {
+		req.overflow = 1;
+	}
+	nl_attr(&req, IFLA_IFNAME, peer, strlen(peer) + 1);
+	nl_attr_u32(&req, IFLA_NET_NS_FD, nsfd);
+	nl_nest_end(&req, pe);
+	nl_nest_end(&req, data);
+	nl_nest_end(&req, info);
+	return nl_talk(&req, NULL, NULL);
+}
+
+int net_rule_src(bool add, const struct inet_prefix *src, uint32_t table, uint32_t priority)
+{
+	struct fib_rule_hdr *frh;
+	struct nl_req req;
+
+	if (!prefix_ok(src) || table <= RT_TABLE_LOCAL)
+		return -EINVAL;
+	frh = nl_begin(&req, add ? RTM_NEWRULE : RTM_DELRULE, NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0),
+		       sizeof(*frh));
+	frh->family = (uint8_t)src->family;
+	frh->src_len = (uint8_t)src->plen;
+	frh->action = FR_ACT_TO_TBL;
+	frh->table = RT_TABLE_UNSPEC;
+	nl_attr(&req, FRA_SRC, &src->addr, addr_len(src->family));
+	nl_attr_u32(&req, FRA_TABLE, table);
+	nl_attr_u32(&req, FRA_PRIORITY, priority);
 	if (add) {
 		uint8_t proto = RTPROT_SSHTUN;
 

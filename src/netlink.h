@@ -58,6 +58,15 @@ int net_route_table(bool add, const struct inet_prefix *dst, int ifindex, uint32
  * (`ip rule'), added or deleted. */
 int net_rule_uid(bool add, const struct inet_prefix *dst, uint32_t uid, uint32_t table, uint32_t priority);
 
+/* `sshtun exec': a veth pair, name here and peer created straight in the
+ * network namespace peer_netns_fd (no moment with both ends here). */
+int net_veth_add(const char *name, const char *peer, int peer_netns_fd);
+/* The policy rule "from src lookup table" at priority, added or deleted:
+ * an exec namespace's traffic to the instance's table. */
+#define NET_EXEC_TABLE_BASE 0x73750000u
+#define NET_EXEC_RULE_PRIORITY 7701u
+int net_rule_src(bool add, const struct inet_prefix *src, uint32_t table, uint32_t priority);
+
 /* The route the kernel would use to reach addr: out ifindex and gateway
  * (gateway->family 0 when on-link).  For pinning the SSH server's address. */
 int net_route_get(const struct inet_prefix *addr, int *ifindex, struct inet_prefix *gateway);

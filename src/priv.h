@@ -50,6 +50,7 @@ enum priv_op {
 	PRIV_UNREACH,		/* arg: 1 add, 0 del; a: a half (/1) the tunnel cannot carry */
 	PRIV_UID_ROUTE_ADD,	/* a: prefix; arg: uid: that uid's traffic to it, through us */
 	PRIV_UID_ROUTE_DEL,
+	PRIV_EXEC,		/* fd: an `sshtun exec' connection; the root side runs its command */
 	PRIV_OP_END
 };
 
@@ -98,6 +99,17 @@ struct priv_root {
 	} uid_routes[PRIV_MAX_UID_ROUTES];
 	int nuid_routes;
 	uid_t peer_uid;		/* the other side's, when the socketpair was made */
+	int in_fd;		/* the descriptor that came with the request, -1: none */
+	struct inet_prefix dns1;	/* the tunnel's first resolver (family 0: none), for exec */
+	struct priv_exec {		/* execns.c: the exec namespace */
+		int ns_fd;		/* -1: none */
+		int veth;		/* our end's ifindex */
+		char table[32];		/* nft table "": none */
+		char resolv[320];	/* the namespace's resolv.conf, "" : none */
+		struct inet_prefix host, peer;
+		int n;
+		int pid[32], pidfd[32];	/* the managers (EXECNS_MAX) */
+	} ex;
 };
 
 /* fd: the socketpair; state_path: NULL to name it from the instance. */
@@ -162,6 +174,9 @@ int priv_unreach(bool add, const struct inet_prefix *half);
 /* uid's traffic to dst through the tunnel (`ip rule ... uidrange'); a user's
  * instance may ask for its own uid only.  0 or a negative errno (err). */
 int priv_uid_route(bool add, const struct inet_prefix *dst, uint32_t uid, char *err, size_t errlen);
+/* Hands an `sshtun exec' connection (taken: closed here) to the root side,
+ * which runs its command.  0 or a negative errno (err). */
+int priv_exec(int conn, char *err, size_t errlen);
 int priv_guard(unsigned flags, const struct inet_prefix *server, unsigned port, char *err, size_t errlen);
 
 #endif

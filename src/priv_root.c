@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "execns.h"
 #include "fdpass.h"
 #include "fail.h"
 #include "log.h"
@@ -443,6 +445,7 @@ static int h_dns_apply(struct priv_root *r, const struct priv_req *q, struct pri
 			return from_fail(a, -EIO);
 		r->dns_on = true;
 		r->dns_method = dns_method();
+		r->dns1 = cfg.servers[0];
 	}
 	snprintf(a->msg, sizeof(a->msg), "%s", r->dns_method);
 	return 0;
@@ -636,6 +639,23 @@ static int h_uid_route(struct priv_root *r, const struct priv_req *q, struct pri
 	return 0;
 }
 
+/* `sshtun exec': the connection the control socket accepted came with the
+ * request; execns.c checks who is on it and runs the command. */
+static int h_exec(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	int conn = r->in_fd, rc;
+
+	(void)q;
+	(void)fd_out;
+	r->in_fd = -1;
+	if (conn < 0)
+		return refuse(a, -EINVAL, "exec: no connection came with the request");
+	rc = execns_start(r, conn, a->msg, sizeof(a->msg));
+	if (rc < 0)
+		a->exit_code = EXIT_LOCAL;
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	priv_handler fn;
@@ -659,6 +679,7 @@ static const struct {
 	[PRIV_UNREACH] = { "unreachable", h_unreach },
 	[PRIV_UID_ROUTE_ADD] = { "uid route add", h_uid_route },
 	[PRIV_UID_ROUTE_DEL] = { "uid route del", h_uid_route },
+	[PRIV_EXEC] = { "exec", h_exec },
 };
 
 /* ---- the loop ---- */
@@ -685,6 +706,8 @@ void priv_root_init(struct priv_root *r, int fd, const char *state_path)
 	r->fd = fd;
 	r->tun_fd = -1;
 	r->dns_method = "";
+	r->in_fd = -1;
+	r->ex.ns_fd = -1;
 	r->peer_uid = peer_uid(fd);
 	if (state_path)
 		snprintf(r->state_path, sizeof(r->state_path), "%s", state_path);
@@ -700,9 +723,11 @@ int priv_root_step(struct priv_root *r)
 	ssize_t n;
 	int fd = -1;
 
-	n = recv(r->fd, &in, sizeof(in), MSG_TRUNC);
+	n = fdpass_recv(r->fd, &in, sizeof(in), &r->in_fd);
 	if (n < 0 && errno == EINTR)
 		return -1;
+	if (n < 0 && errno == EMSGSIZE)
+		n = (ssize_t)sizeof(in);	/* longer than a request: refused below */
 	if (n <= 0)
 		return 0;
 	memset(&a, 0, sizeof(a));
@@ -720,6 +745,10 @@ int priv_root_step(struct priv_root *r)
 	}
 	if (a.rc < 0 && a.rc != -EEXIST && a.msg[0])
 		log_warn("root side: %s", a.msg);
+	if (r->in_fd >= 0) {	/* only PRIV_EXEC takes one */
+		close(r->in_fd);
+		r->in_fd = -1;
+	}
 	answer(r, &a, a.rc < 0 ? -1 : fd);
 	return 1;
 }
@@ -731,6 +760,7 @@ void priv_root_undo(struct priv_root *r)
 
 	memset(&q, 0, sizeof(q));
 	memset(&a, 0, sizeof(a));
+	execns_stop(r);
 	h_dns_revert(r, &q, &a, NULL);
 	h_unexclude_all(r, &q, &a, NULL);
 	h_unpin(r, &q, &a, NULL);
@@ -773,8 +803,20 @@ void priv_root_undo(struct priv_root *r)
 
 void priv_root_serve(struct priv_root *r, volatile sig_atomic_t *stop)
 {
-	while (!(stop && *stop))
-		if (priv_root_step(r) == 0)
+	while (!(stop && *stop)) {
+		struct pollfd pf[1 + EXECNS_MAX];
+		int n = 0;
+
+		pf[n++] = (struct pollfd){ .fd = r->fd, .events = POLLIN };
+		for (int i = 0; i < r->ex.n; i++)
+			pf[n++] = (struct pollfd){ .fd = r->ex.pidfd[i], .events = POLLIN };
+		/* An exec command's manager ending (its pidfd) wakes us too. */
+		if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
 			break;
+		if (r->ex.n > 0)
+			execns_reap(r);
+		if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && priv_root_step(r) == 0)
+			break;
+	}
 	priv_root_undo(r);
 }

@@ -80,7 +80,7 @@ bool priv_gone(void)
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out);
+static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out, int fd_in);
 
 /* One request, one answer (and the TUN fd with PRIV_OPEN). */
 static int call(struct priv_req *q, struct priv_resp *a, int *fd_out)
@@ -88,12 +88,13 @@ static int call(struct priv_req *q, struct priv_resp *a, int *fd_out)
 	int rc;
 
 	pthread_mutex_lock(&lock);
-	rc = call_locked(q, a, fd_out);
+	rc = call_locked(q, a, fd_out, -1);
 	pthread_mutex_unlock(&lock);
 	return rc;
 }
 
-static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out)
+/* fd_in (>= 0) goes with the request: PRIV_EXEC's connection. */
+static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out, int fd_in)
 {
 	ssize_t n;
 	int fd = -1;
@@ -104,8 +105,11 @@ static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out)
 		return a->rc = -ENOTCONN;
 	}
 	q->ifindex = P.ifindex;
-	while ((n = send(P.fd, q, sizeof(*q), MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
+	if (fd_in >= 0)
+		n = fdpass_send(P.fd, q, sizeof(*q), fd_in) == 0 ? (ssize_t)sizeof(*q) : -1;
+	else
+		while ((n = send(P.fd, q, sizeof(*q), MSG_NOSIGNAL)) < 0 && errno == EINTR)
+			;
 	if (n == (ssize_t)sizeof(*q))
 		n = fdpass_recv(P.fd, a, sizeof(*a), &fd);
 	if (n != (ssize_t)sizeof(*a)) {
@@ -382,6 +386,22 @@ int priv_uid_route(bool add, const struct inet_prefix *dst, uint32_t uid, char *
 	q.a = *dst;
 	q.arg = uid;
 	rc = call(&q, &a, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", a.msg);
+	return rc;
+}
+
+int priv_exec(int conn, char *err, size_t errlen)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int rc;
+
+	req_init(&q, PRIV_EXEC);
+	pthread_mutex_lock(&lock);
+	rc = call_locked(&q, &a, NULL, conn);
+	pthread_mutex_unlock(&lock);
+	close(conn);
 	if (rc < 0)
 		snprintf(err, errlen, "%s", a.msg);
 	return rc;

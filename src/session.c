@@ -183,7 +183,8 @@ static bool from_server_ok(void *ctx, int family, const uint8_t *src)
 {
 	struct engine *eng = ctx;
 
-	return peer_src_allowed(family, src, &eng->lease, eng->routes, eng->nroutes);
+	return peer_src_allowed(family, src, &eng->lease, eng->routes, eng->nroutes) ||
+	       (eng->exec_any_src && family == AF_INET);
 }
 
 static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame = on_frame, .from_peer_ok = from_server_ok };

@@ -10,6 +10,8 @@
  *   nft <table>                        (the kill switch: inet sshtun_guard_PID)
  *   unreach <cidr>                     (a full tunnel's half of a family it lacks)
  *   rule <cidr> <uid> <table>          (a per-uid route's `ip rule')
+ *   srcrule <addr>/32 <table>          (the exec namespace's `ip rule from')
+ *   nft sshtun_exec_PID                (the exec namespace's NAT)
  *
  * `sshtun cleanup [-n NAME]` and a new instance of the same name undo what a
  * dead instance left; a clean exit undoes it and removes the file. */
@@ -40,14 +42,14 @@ int state_remove(struct state *st, const char *record);
 /* The file goes (clean exit, everything undone). */
 void state_discard(struct state *st);
 
-enum state_kind { STATE_PID = 1, STATE_PIN, STATE_DNS, STATE_NFT, STATE_UNREACH, STATE_RULE };
+enum state_kind { STATE_PID = 1, STATE_PIN, STATE_DNS, STATE_NFT, STATE_UNREACH, STATE_RULE, STATE_SRCRULE };
 
 /* One record, checked. */
 struct state_record {
 	enum state_kind kind;
 	int pid;			/* STATE_PID */
-	struct inet_prefix dst;		/* STATE_PIN, STATE_UNREACH, STATE_RULE */
-	unsigned uid, rule_table;	/* STATE_RULE */
+	struct inet_prefix dst;		/* STATE_PIN, STATE_UNREACH, STATE_RULE, STATE_SRCRULE */
+	unsigned uid, rule_table;	/* STATE_RULE (rule_table: STATE_SRCRULE too) */
 	int ifindex;			/* STATE_PIN */
 	char table[32];			/* STATE_NFT: killswitch.h's ks_table_ok */
 	char args[STATE_LINE_MAX];	/* what follows the record's name */

@@ -129,6 +129,23 @@ static const char *check_rule(const char *args, const char *backup, struct state
 	return NULL;
 }
 
+/* "CIDR TABLE": an exec namespace's source rule (execns.h), one address. */
+static const char *check_srcrule(const char *args, const char *backup, struct state_record *r)
+{
+	char copy[STATE_LINE_MAX], *save = NULL, *cidr, *table;
+
+	(void)backup;
+	snprintf(copy, sizeof(copy), "%s", args);
+	cidr = strtok_r(copy, " ", &save);
+	table = strtok_r(NULL, " ", &save);
+	if (!cidr || inet_prefix_parse(cidr, &r->dst) < 0 || r->dst.family != AF_INET || r->dst.plen != 32)
+		return "bad address";
+	if (!table || !u32(table, &r->rule_table) || r->rule_table <= NET_EXEC_TABLE_BASE ||
+	    r->rule_table > NET_EXEC_TABLE_BASE + 0xffff || strtok_r(NULL, " ", &save))
+		return "bad table";
+	return NULL;
+}
+
 static const struct {
 	const char *name;
 	enum state_kind kind;
@@ -140,6 +157,7 @@ static const struct {
 	{ "nft", STATE_NFT, check_nft },
 	{ "unreach", STATE_UNREACH, check_unreach },
 	{ "rule", STATE_RULE, check_rule },
+	{ "srcrule", STATE_SRCRULE, check_srcrule },
 };
 
 int state_parse(const char *text, size_t len, const char *path, const char *backup,

@@ -87,6 +87,22 @@ static int undo_rule(const struct state_record *r, bool verbose)
 	return 0;
 }
 
+static int undo_srcrule(const struct state_record *r, bool verbose)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	struct inet_prefix any = { .family = AF_INET };
+	int rc = net_rule_src(false, &r->dst, r->rule_table, NET_EXEC_RULE_PRIORITY);
+
+	/* The table's default went with the TUN; a leftover is ours alone. */
+	net_route_table(false, &any, 0, r->rule_table);
+	inet_prefix_str(&r->dst, true, a, sizeof(a));
+	if (rc < 0 && rc != -ENOENT && rc != -ESRCH)
+		log_warn("cannot remove the exec rule from %s: %s", a, strerror(-rc));
+	else if (verbose && rc == 0)
+		printf("removed rule from %s lookup %u\n", a, r->rule_table);
+	return 0;
+}
+
 /* Each kind of record, and how it is undone.  pid records are not undone:
  * they say whether the writer still runs. */
 static const struct {
@@ -98,6 +114,7 @@ static const struct {
 	{ STATE_NFT, undo_nft },
 	{ STATE_UNREACH, undo_unreach },
 	{ STATE_RULE, undo_rule },
+	{ STATE_SRCRULE, undo_srcrule },
 };
 
 int state_undo(const char *path, bool verbose)

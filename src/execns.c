@@ -1,0 +1,445 @@
+/* `sshtun exec': the namespace and the commands, on the root side (see
+ * execns.h for the shape). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "execns.h"
+#include "fdpass.h"
+#include "killswitch.h"
+#include "log.h"
+#include "netlink.h"
+#include "nft.h"
+#include "priv.h"
+
+#define EXEC_SETUP_SEC 10	/* the caller sends its descriptors and argv within this */
+#define EXEC_GROUPS_MAX 256
+
+static int errorf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static uint32_t table_of(const struct priv_root *r)
+{
+	return NET_EXEC_TABLE_BASE + (uint32_t)r->ifindex;
+}
+
+static void names(const struct priv_root *r, char host[IFNAMSIZ], char peer[IFNAMSIZ])
+{
+	snprintf(host, IFNAMSIZ, "stx%dh", r->ifindex % 100000);
+	snprintf(peer, IFNAMSIZ, "stx%dn", r->ifindex % 100000);
+}
+
+static int sysctl_one(const char *ifname, const char *value)
+{
+	char path[96];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The namespace's side: lo and its end up, its address, the default route. */
+static int inside(const struct priv_root *r, const char *peer)
+{
+	struct inet_prefix any = { .family = AF_INET }, host = r->ex.host;
+	int idx, rc;
+
+	host.plen = 32;
+	if ((rc = net_link_set(1, 0, true)) < 0)	/* lo is 1 in a new namespace */
+		return rc;
+	if ((idx = net_link_index(peer)) < 0)
+		return idx;
+	if ((rc = net_addr_add(idx, &r->ex.peer)) < 0 || (rc = net_link_set(idx, 0, true)) < 0)
+		return rc;
+	return net_route_add(&any, idx, &host);
+}
+
+static int nat_script(const struct priv_root *r, const char *host, bool add, char *s, size_t cap)
+{
+	char peer[INET_ADDRSTRLEN];
+	int n;
+
+	inet_ntop(AF_INET, &r->ex.peer.addr, peer, sizeof(peer));
+	if (!add)
+		n = snprintf(s, cap, "delete table inet %s\n", r->ex.table);
+	else
+		n = snprintf(s, cap,
+			     "table inet %1$s { }\ndelete table inet %1$s\n"
+			     "table inet %1$s {\n"
+			     " chain post { type nat hook postrouting priority 100; policy accept;\n"
+			     "  oifname \"%2$s\" ip saddr %3$s masquerade\n }\n"
+			     " chain forward { type filter hook forward priority 0; policy accept;\n"
+			     "  iifname \"%4$s\" oifname \"%2$s\" accept\n"
+			     "  iifname \"%2$s\" oifname \"%4$s\" ct state established,related accept\n"
+			     "  iifname \"%4$s\" drop\n  oifname \"%4$s\" drop\n }\n}\n",
+			     r->ex.table, r->ifname, peer, host);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int write_resolv(struct priv_root *r)
+{
+	char a[INET6_ADDRSTRLEN], tmp[sizeof(r->ex.resolv) + 8];
+	FILE *f;
+
+	if (!r->dns1.family || !r->st.path[0])
+		return 0;
+	snprintf(r->ex.resolv, sizeof(r->ex.resolv), "%s.exec-resolv.conf", r->st.path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->ex.resolv);
+	inet_ntop(r->dns1.family, &r->dns1.addr, a, sizeof(a));
+	f = fopen(tmp, "we");
+	if (!f || fprintf(f, "# sshtun exec: the tunnel's resolver\nnameserver %s\n", a) < 0 || fclose(f) != 0 ||
+	    rename(tmp, r->ex.resolv) < 0) {
+		r->ex.resolv[0] = '\0';
+		return -EIO;
+	}
+	return 0;
+}
+
+void execns_stop(struct priv_root *r)
+{
+	char script[256], rec[STATE_LINE_MAX], a[INET_ADDRSTRLEN + 4];
+
+	if (r->ex.ns_fd < 0)
+		return;
+	inet_prefix_str(&r->ex.peer, true, a, sizeof(a));
+	snprintf(rec, sizeof(rec), "srcrule %s %u", a, table_of(r));
+	{
+		struct inet_prefix one = r->ex.peer, any = { .family = AF_INET };
+
+		one.plen = 32;
+		net_rule_src(false, &one, table_of(r), NET_EXEC_RULE_PRIORITY);
+		net_route_table(false, &any, r->ifindex, table_of(r));
+	}
+	state_remove(&r->st, rec);
+	if (r->ex.table[0] && nat_script(r, "", false, script, sizeof(script)) == 0) {
+		nft_run(script);
+		snprintf(rec, sizeof(rec), "nft %s", r->ex.table);
+		state_remove(&r->st, rec);
+	}
+	if (r->ex.veth > 0)
+		net_link_del(r->ex.veth);	/* the peer goes with it */
+	if (r->ex.resolv[0])
+		unlink(r->ex.resolv);
+	close(r->ex.ns_fd);
+	r->ex.ns_fd = -1;
+	r->ex.veth = 0;
+	r->ex.table[0] = r->ex.resolv[0] = '\0';
+	log_verbose("exec: the namespace is gone");
+}
+
+/* The namespace, its links, routes, rule and NAT, once for all commands. */
+static int setup(struct priv_root *r, char *err, size_t errlen)
+{
+	char host[IFNAMSIZ], peer[IFNAMSIZ], script[1024], a[INET_ADDRSTRLEN + 4];
+	struct inet_prefix any = { .family = AF_INET }, one;
+	int self, rc, k = r->ifindex % 128;
+	uint8_t *h = (uint8_t *)&r->ex.host.addr, *p = (uint8_t *)&r->ex.peer.addr;
+
+	memset(&r->ex.host, 0, sizeof(r->ex.host));
+	r->ex.host.family = AF_INET;
+	r->ex.host.plen = 31;
+	h[0] = 169, h[1] = 254, h[2] = 77, h[3] = (uint8_t)(2 * k);
+	r->ex.peer = r->ex.host;
+	memcpy(p, h, 4);
+	p[3] = (uint8_t)(2 * k + 1);
+	names(r, host, peer);
+
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return errorf(err, errlen, -errno, "exec: cannot open our network namespace: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET) < 0) {
+		rc = -errno;
+		close(self);
+		return errorf(err, errlen, rc, "exec: cannot make a network namespace: %s", strerror(-rc));
+	}
+	r->ex.ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (setns(self, CLONE_NEWNET) < 0) {	/* cannot happen: we are root */
+		log_warn("exec: cannot return to our network namespace: %s", strerror(errno));
+		abort();
+	}
+	if (r->ex.ns_fd < 0) {
+		close(self);
+		return errorf(err, errlen, -EIO, "exec: lost the new namespace");
+	}
+	rc = net_veth_add(host, peer, r->ex.ns_fd);
+	if (rc < 0) {
+		close(self);
+		close(r->ex.ns_fd);
+		r->ex.ns_fd = -1;
+		return errorf(err, errlen, rc, "exec: cannot create veth %s/%s: %s", host, peer, strerror(-rc));
+	}
+	r->ex.veth = net_link_index(host);
+	rc = r->ex.veth < 0 ? r->ex.veth : net_addr_add(r->ex.veth, &r->ex.host);
+	if (rc == 0)
+		rc = net_link_set(r->ex.veth, 0, true);
+	if (rc == 0) {
+		if (setns(r->ex.ns_fd, CLONE_NEWNET) < 0)
+			rc = -errno;
+		else {
+			rc = inside(r, peer);
+			if (setns(self, CLONE_NEWNET) < 0)
+				abort();
+		}
+	}
+	close(self);
+	if (rc < 0) {
+		execns_stop(r);
+		return errorf(err, errlen, rc, "exec: cannot set up %s/%s: %s", host, peer, strerror(-rc));
+	}
+	/* Our side: the namespace's address to the tunnel through a table of
+	 * ours; forwarding for the two links only; NAT to the tunnel address. */
+	one = r->ex.peer;
+	one.plen = 32;
+	inet_prefix_str(&one, true, a, sizeof(a));
+	snprintf(r->ex.table, sizeof(r->ex.table), "sshtun_exec_%ld", (long)getpid());
+	if (state_add(&r->st, "nft %s", r->ex.table) < 0 ||
+	    state_add(&r->st, "srcrule %s %u", a, table_of(r)) < 0) {
+		execns_stop(r);
+		return errorf(err, errlen, -ENOSPC, "exec: cannot record the namespace in %s", r->st.path);
+	}
+	if ((rc = net_route_table(true, &any, r->ifindex, table_of(r))) < 0 && rc != -EEXIST) {
+		execns_stop(r);
+		return errorf(err, errlen, rc, "exec: cannot add the default route to table %u: %s", table_of(r),
+			      strerror(-rc));
+	}
+	if ((rc = net_rule_src(true, &one, table_of(r), NET_EXEC_RULE_PRIORITY)) < 0 ||
+	    (rc = sysctl_one(host, "1")) < 0 || (rc = sysctl_one(r->ifname, "1")) < 0) {
+		execns_stop(r);
+		return errorf(err, errlen, rc, "exec: cannot route %s through %s: %s", a, r->ifname, strerror(-rc));
+	}
+	if (nat_script(r, host, true, script, sizeof(script)) < 0 || nft_run(script) < 0) {
+		execns_stop(r);
+		return errorf(err, errlen, -EIO, "exec: nft refused the NAT table for %s", a);
+	}
+	if (write_resolv(r) < 0)
+		log_warn("exec: cannot write the namespace's resolv.conf; the command uses the machine's");
+	log_verbose("exec: namespace up: %s (%s) <-> %s (%s)", host, a, peer, r->ifname);
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(int fd, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* The command itself, in the child: mount namespace for resolv.conf, the
+ * network namespace, the caller's identity, its descriptors. */
+static void child(const struct priv_root *r, int conn, const int std[3], struct ucred *cr, gid_t *groups,
+		  int ngroups, char **argv, char **envp, const char *cwd)
+{
+	if (r->ex.resolv[0] && (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+				mount(r->ex.resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)) {
+		say(std[2], "sshtun: exec: cannot give the command the tunnel's resolv.conf: %s\n", strerror(errno));
+		_exit(126);
+	}
+	if (setns(r->ex.ns_fd, CLONE_NEWNET) < 0 || setgroups((size_t)ngroups, groups) < 0 ||
+	    setresgid(cr->gid, cr->gid, cr->gid) < 0 || setresuid(cr->uid, cr->uid, cr->uid) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		say(std[2], "sshtun: exec: cannot become uid %u in the namespace: %s\n", (unsigned)cr->uid,
+		    strerror(errno));
+		_exit(126);
+	}
+	if (cr->uid != 0 && setuid(0) == 0)	/* the drop must be for good */
+		_exit(126);
+	for (int i = 0; i < 3; i++)
+		if (dup2(std[i], i) < 0)
+			_exit(126);
+	close(conn);
+	if (chdir(cwd) < 0 && chdir("/") < 0)
+		_exit(126);
+	execvpe(argv[0], argv, envp);
+	say(2, "sshtun: exec: %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The manager: reads what the caller sends, runs the command, reports its
+ * exit status ("x N"), exits. */
+static void manager(const struct priv_root *r, int conn)
+{
+	struct timeval tv = { .tv_sec = EXEC_SETUP_SEC };
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t groups[EXEC_GROUPS_MAX];
+	socklen_t glen = sizeof(groups);
+	uint32_t hdr[2];
+	int std[3], status, ngroups;
+	char *blob, **vec, *p, *end;
+	size_t nstr = 0;
+	pid_t pid;
+
+	fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    getsockopt(conn, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) < 0) {
+		say(conn, "e exec: cannot tell who asked: %s\nx 1\n", strerror(errno));
+		_exit(1);
+	}
+	ngroups = (int)(glen / sizeof(gid_t));
+	say(conn, "go\n");
+	for (int i = 0; i < 3; i++) {
+		char b;
+
+		if (fdpass_recv(conn, &b, 1, &std[i]) != 1 || std[i] < 0)
+			_exit(1);
+	}
+	/* hdr: the number of argv strings, the bytes of all strings: cwd,
+	 * argv, then the environment, each ending in NUL. */
+	if (read_full(conn, hdr, sizeof(hdr)) < 0 || hdr[0] < 1 || hdr[0] > EXECNS_ARGS_MAX / 2 || hdr[1] < 3 ||
+	    hdr[1] > EXECNS_ARGS_MAX) {
+		say(conn, "e exec: malformed request\nx 1\n");
+		_exit(1);
+	}
+	blob = malloc(hdr[1]);
+	if (!blob || read_full(conn, blob, hdr[1]) < 0 || blob[hdr[1] - 1] != '\0') {
+		say(conn, "e exec: malformed request (%u bytes)\nx 1\n", hdr[1]);
+		_exit(1);
+	}
+	end = blob + hdr[1];
+	for (p = blob; p < end; p += strlen(p) + 1)
+		nstr++;
+	if (nstr < 1 + (size_t)hdr[0]) {
+		say(conn, "e exec: malformed request (%zu strings, %u arguments)\nx 1\n", nstr, hdr[0]);
+		_exit(1);
+	}
+	vec = calloc(nstr + 2, sizeof(*vec));
+	if (!vec)
+		_exit(1);
+	{
+		size_t i = 0, j = 0;
+
+		for (p = blob; p < end; p += strlen(p) + 1, i++) {
+			if (i == 1 + hdr[0])
+				j++;	/* the NULL between argv and the environment */
+			vec[i + j] = p;
+		}
+	}
+	pid = fork();
+	if (pid < 0) {
+		say(conn, "e exec: fork: %s\nx 1\n", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0)
+		child(r, conn, std, &cr, groups, ngroups, vec + 1, vec + 2 + hdr[0], vec[0]);
+	for (int i = 0; i < 3; i++)
+		close(std[i]);
+	say(conn, "p %ld\n", (long)pid);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	say(conn, "x %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	_exit(0);
+}
+
+int execns_start(struct priv_root *r, int conn, char *err, size_t errlen)
+{
+	int rc, pidfd;
+	pid_t pid;
+
+	if (r->ex.n >= EXECNS_MAX) {
+		close(conn);
+		return errorf(err, errlen, -EBUSY, "exec: %d commands run already (max %d)", r->ex.n, EXECNS_MAX);
+	}
+	if (r->ex.ns_fd < 0 && (rc = setup(r, err, errlen)) < 0) {
+		close(conn);
+		return rc;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(conn);
+		if (r->ex.n == 0)
+			execns_stop(r);
+		return errorf(err, errlen, rc, "exec: fork: %s", strerror(-rc));
+	}
+	if (pid == 0) {
+		close(r->fd);
+		if (r->tun_fd >= 0)
+			close(r->tun_fd);
+		for (int i = 0; i < r->ex.n; i++)
+			close(r->ex.pidfd[i]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		manager(r, conn);
+	}
+	close(conn);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		log_warn("exec: pidfd_open: %s; the namespace stays until the instance ends", strerror(errno));
+	r->ex.pid[r->ex.n] = pid;
+	r->ex.pidfd[r->ex.n++] = pidfd;
+	return 0;
+}
+
+void execns_reap(struct priv_root *r)
+{
+	for (int i = 0; i < r->ex.n;) {
+		if (waitpid(r->ex.pid[i], NULL, WNOHANG) == r->ex.pid[i]) {
+			if (r->ex.pidfd[i] >= 0)
+				close(r->ex.pidfd[i]);
+			r->ex.n--;
+			r->ex.pid[i] = r->ex.pid[r->ex.n];
+			r->ex.pidfd[i] = r->ex.pidfd[r->ex.n];
+		} else {
+			i++;
+		}
+	}
+	if (r->ex.n == 0)
+		execns_stop(r);
+}
