@@ -469,7 +469,7 @@ _sshtun_client()
 			--openssh --push --remote-command --uid --user --version
 		return
 	fi
-	((cword == 1)) && _sshtun_reply serve ctl cleanup list doctor
+	((cword == 1)) && _sshtun_reply serve ctl cleanup exec list doctor
 	mapfile -t h < <(_sshtun_hosts)
 	if [[ $cur == *@* ]]; then
 		_sshtun_reply "${h[@]/#/${cur%%@*}@}"

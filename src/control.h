@@ -5,7 +5,9 @@
  *   request:   "run <command line>\n"  |  "complete <partial line>\n"
  *   answer:    any number of "o <text>\n" (output) and "e <text>\n" (error)
  *              lines, then "x <status>\n".  For complete: "o <word>\n" lines.
- * A connection may carry many requests, answered in order. */
+ * A connection may carry many requests, answered in order.
+ *   "exec\n" hands the connection to the root side (execns.h), which says
+ *   "go\n" and from then on talks to `sshtun exec' on it. */
 #ifndef SSHTUN_CONTROL_H
 #define SSHTUN_CONTROL_H
 

@@ -28,6 +28,7 @@ void usage(void)
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
 		"       sshtun cleanup [-n NAME | -S PATH]\n"
+		"       sshtun exec NAME -- COMMAND [ARG...]\n"
 		"       sshtun --help | --version\n");
 }
 

@@ -109,6 +109,11 @@ long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, voi
 	return -1;
 }
 
+void engine_exec_opened(struct engine *eng)
+{
+	(void)eng;
+}
+
 void engine_ping_cancel(struct engine *eng, long handle)
 {
 	long i = handle - 1;

@@ -205,7 +205,7 @@ static void test_requests(void **state)
 			    "or 2001:db8::/32, or default)\nx 2\n");
 	assert_string_equal(ask(fd, "run route add 203.0.113.0/24\n"),
 			    "o route 203.0.113.0/24 added\nx 0\n");
-	assert_string_equal(ask(fd, "bogus\n"), "e unknown request (want run or complete)\nx 2\n");
+	assert_string_equal(ask(fd, "bogus\n"), "e unknown request (want run, complete or exec)\nx 2\n");
 	assert_string_equal(ask(fd, "run\n"), "x 0\n");
 	assert_string_equal(ask(fd, "run # nothing\r\n"), "x 0\n");
 	assert_string_equal(ask(fd, "complete route \n"), "o add\no del\no list\no exclude\nx 0\n");
