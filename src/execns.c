@@ -84,12 +84,33 @@ static int inside(const struct priv_root *r, const char *peer)
 	return net_route_add(&any, idx, &host);
 }
 
-static int nat_script(const struct priv_root *r, const char *host, bool add, char *s, size_t cap)
+/* Was IPv4 forwarding off on ifname (before we turn it on)? */
+static bool forwarding_off(const char *ifname)
 {
-	char peer[INET_ADDRSTRLEN];
+	char path[96], c = '0';
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", ifname);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '0';
+}
+
+/* tun_closed: the tunnel forwarded nothing before us, and forwards only
+ * replies into the namespace now. */
+static int nat_script(const struct priv_root *r, const char *host, bool add, bool tun_closed, char *s,
+		      size_t cap)
+{
+	char peer[INET_ADDRSTRLEN], closed[IFNAMSIZ + 32] = "";
 	int n;
 
 	inet_ntop(AF_INET, &r->ex.peer.addr, peer, sizeof(peer));
+	if (tun_closed)
+		snprintf(closed, sizeof(closed), "  iifname \"%s\" drop\n", r->ifname);
 	if (!add)
 		n = snprintf(s, cap, "delete table inet %s\n", r->ex.table);
 	else
@@ -101,8 +122,8 @@ static int nat_script(const struct priv_root *r, const char *host, bool add, cha
 			     " chain forward { type filter hook forward priority 0; policy accept;\n"
 			     "  iifname \"%4$s\" oifname \"%2$s\" accept\n"
 			     "  iifname \"%2$s\" oifname \"%4$s\" ct state established,related accept\n"
-			     "  iifname \"%4$s\" drop\n  oifname \"%4$s\" drop\n }\n}\n",
-			     r->ex.table, r->ifname, peer, host);
+			     "  iifname \"%4$s\" drop\n  oifname \"%4$s\" drop\n%5$s }\n}\n",
+			     r->ex.table, r->ifname, peer, host, closed);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
@@ -141,7 +162,7 @@ void execns_stop(struct priv_root *r)
 		net_route_table(false, &any, r->ifindex, table_of(r));
 	}
 	state_remove(&r->st, rec);
-	if (r->ex.table[0] && nat_script(r, "", false, script, sizeof(script)) == 0) {
+	if (r->ex.table[0] && nat_script(r, "", false, false, script, sizeof(script)) == 0) {
 		nft_run(script);
 		snprintf(rec, sizeof(rec), "nft %s", r->ex.table);
 		state_remove(&r->st, rec);
@@ -163,6 +184,7 @@ static int setup(struct priv_root *r, char *err, size_t errlen)
 	char host[IFNAMSIZ], peer[IFNAMSIZ], script[1024], a[INET_ADDRSTRLEN + 4];
 	struct inet_prefix any = { .family = AF_INET }, one;
 	int self, rc, k = r->ifindex % 128;
+	bool tun_closed = forwarding_off(r->ifname);
 	uint8_t *h = (uint8_t *)&r->ex.host.addr, *p = (uint8_t *)&r->ex.peer.addr;
 
 	memset(&r->ex.host, 0, sizeof(r->ex.host));
@@ -237,7 +259,7 @@ static int setup(struct priv_root *r, char *err, size_t errlen)
 		execns_stop(r);
 		return errorf(err, errlen, rc, "exec: cannot route %s through %s: %s", a, r->ifname, strerror(-rc));
 	}
-	if (nat_script(r, host, true, script, sizeof(script)) < 0 || nft_run(script) < 0) {
+	if (nat_script(r, host, true, tun_closed, script, sizeof(script)) < 0 || nft_run(script) < 0) {
 		execns_stop(r);
 		return errorf(err, errlen, -EIO, "exec: nft refused the NAT table for %s", a);
 	}
