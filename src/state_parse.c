@@ -141,7 +141,7 @@ static const char *check_srcrule(const char *args, const char *backup, struct st
 	if (!cidr || inet_prefix_parse(cidr, &r->dst) < 0 || r->dst.family != AF_INET || r->dst.plen != 32)
 		return "bad address";
 	if (!table || !u32(table, &r->rule_table) || r->rule_table <= NET_EXEC_TABLE_BASE ||
-	    r->rule_table > NET_EXEC_TABLE_BASE + 0xffff || strtok_r(NULL, " ", &save))
+	    r->rule_table - NET_EXEC_TABLE_BASE > (unsigned)INT_MAX || strtok_r(NULL, " ", &save))
 		return "bad table";
 	return NULL;
 }

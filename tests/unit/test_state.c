@@ -51,6 +51,14 @@ static void test_good(void **state)
 	assert_int_equal(parse("rule 203.0.113.0/24 4242 1937052016\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_RULE);
 	assert_int_equal(rec[0].rule_table, 0x73740000u + 70000);
+	/* exec (execns.h): the namespace's rule and its NAT table. */
+	assert_int_equal(parse("srcrule 169.254.77.7/32 1937047555\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_SRCRULE);
+	assert_int_equal(rec[0].rule_table, 0x73750003);
+	assert_int_equal(rec[0].dst.plen, 32);
+	assert_int_equal(parse("nft sshtun_exec_4242\n"), 1);
+	assert_int_equal(rec[0].kind, STATE_NFT);
+	assert_string_equal(rec[0].table, "sshtun_exec_4242");
 	assert_int_equal(parse("unreach 8000::/1\n"), 1);
 	assert_int_equal(rec[0].kind, STATE_UNREACH);
 	assert_int_equal(rec[0].dst.family, AF_INET6);
@@ -71,6 +79,9 @@ static void test_hostile(void **state)
 		"nft sshtun_rpf", "nft sshtun_guard_123456789012345678901234567890",
 		"rule 10.0.0.0/8 1000", "rule 10.0.0.0/8 x 1936982017", "rule 10.0.0.0/8 1000 254",
 		"rule 10.0.0.0/8 1000 1936982017 x", "rule 0.0.0.0/0 1000 1936982017", "rule 10.0.0.0/8 -1 1936982017",
+		"srcrule", "srcrule 169.254.77.7/32", "srcrule 169.254.77.0/31 1937047555",
+		"srcrule 169.254.77.7/32 254", "srcrule 2001:db8::1/128 1937047555",
+		"srcrule 169.254.77.7/32 1937047555 x", "nft sshtun_exec_", "nft sshtun_exec_1;flush",
 		"unreach", "unreach ::/0", "unreach 10.0.0.0/8", "unreach ::/1 x", "unreach nonsense",
 	};
 
