@@ -120,9 +120,11 @@ static void keep_debug(char *msg, const char *message, int message_len)
 	if (!msg)
 		return;
 	snprintf(msg, OSSH_DEBUG_MAX, "%.*s", n, message);
+	/* The server's words reach a terminal: no C0, DEL or 8-bit bytes (C1
+	 * controls are 8-bit, and a terminal may take them as escapes). */
 	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20)
-			*c = ' ';
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = (unsigned char)*c < 0x20 ? ' ' : '?';
 	log_verbose("server says: %s", msg);
 }
 

@@ -238,8 +238,16 @@ int push_helper(LIBSSH2_SESSION *s, const char *remote_command, unsigned timeout
 		return fail(EXIT_ERROR, "--push: version string too long");
 	}
 	snprintf(path, sizeof(path), PUSH_DIR "/%s", name);
-	/* What is there now: nothing, our copy, or something to leave alone. */
+	/* What is there now: nothing, our copy, or something to leave alone.
+	 * First the directories the copy lives in: one that another login may
+	 * write (or that is neither ours nor root's) lets it swap the binary
+	 * between our hash check and the exec, so nothing is stored or run
+	 * there.  %%a's last two digits are group and other. */
 	snprintf(sh, sizeof(sh),
+		 "me=$(id -u); for d in \"$HOME\" \"$HOME/.cache\" \"" PUSH_DIR "\"; do "
+		 "[ -e \"$d\" ] || continue; set -- $(stat -L -c '%%u %%a' \"$d\") || exit 1; "
+		 "if [ \"$1\" != \"$me\" ] && [ \"$1\" != 0 ]; then echo baddir; exit 0; fi; "
+		 "case $2 in *[2367]? | *[2367]) echo baddir; exit 0;; esac; done; "
 		 "f=\"%s\"; if [ -L \"$f\" ]; then echo link; elif [ ! -e \"$f\" ]; then echo none; "
 		 "elif [ ! -f \"$f\" ] || [ ! -O \"$f\" ]; then echo other; "
 		 "else sha256sum <\"$f\" | cut -c1-64; fi", path);
@@ -247,6 +255,11 @@ int push_helper(LIBSSH2_SESSION *s, const char *remote_command, unsigned timeout
 	if (st < 0) {
 		free(bin);
 		return -1;
+	}
+	if (st == 0 && !strcmp(out, "baddir")) {
+		free(bin);
+		return fail(EXIT_REFUSED, "--push: ~/.cache/sshtun or a directory above it on the server is "
+			    "writable by others or not the login user's: not storing a binary there (chmod go-w it)");
 	}
 	if (st == 0 && !strcmp(out, hex)) {
 		log_info("--push: using ~/.cache/sshtun/%s on the server (its SHA-256 matches)", name);

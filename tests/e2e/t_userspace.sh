@@ -289,6 +289,14 @@ is "$RC" 6 "a copy that is not this binary: exit 6"
 check "a copy that is not this binary: refused, named" grep -q "is not this binary" "$TMP/other.log"
 check "a copy that is not this binary: left as it was" eval 'tail -n 1 "$COPY" | grep -qx "not sshtun"'
 cp "$TMP/copy.saved" "$COPY"
+# A directory another login may write: the copy could be swapped between the
+# hash check and the exec, so nothing is stored or run there.
+chmod 0777 "$H/.cache/sshtun"
+TARGET=carol@$S_ADDR client_try opendir --push --remote-command "$HELPER"
+is "$RC" 6 "~/.cache/sshtun writable by others: exit 6"
+check "~/.cache/sshtun writable by others: refused, says why" grep -q "writable by others" "$TMP/opendir.log"
+is "$(stat -c %i "$COPY")" "$INODE" "~/.cache/sshtun writable by others: the copy untouched"
+chmod 0700 "$H/.cache/sshtun"
 rm -rf "$H/.cache/sshtun"
 # The helper's stderr stays on the channel here: "not found" there tells the
 # client the helper is missing even when sshd's exit status comes late.
