@@ -100,19 +100,46 @@ static bool forwarding_off(const char *ifname)
 	return c == '0';
 }
 
+/* The guard that stands in for the client's own source check: once a
+ * command has run here, the network side takes IPv4 from any source off the
+ * tunnel (the namespace's replies come from anywhere), so the kernel drops
+ * what arrives on the tunnel from a source it would not route back through
+ * it, unless it answers a flow the namespace began (masqueraded, so
+ * `ct status snat').  It stays, NAT or not, until the instance ends: the
+ * network side's leniency does too.  Priority -150: after conntrack, before
+ * the NAT that gives a reply its namespace address. */
+static int guard_chain(const struct priv_root *r, char *s, size_t cap)
+{
+	int n = snprintf(s, cap,
+			 " chain spoof { type filter hook prerouting priority -150; policy accept;\n"
+			 "  iifname \"%1$s\" meta nfproto ipv4 ct direction reply ct status snat accept\n"
+			 "  iifname \"%1$s\" meta nfproto ipv4 fib saddr . iif oif missing counter drop\n }\n",
+			 r->ifname);
+
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 /* tun_closed: the tunnel forwarded nothing before us, and forwards only
- * replies into the namespace now. */
-static int nat_script(const struct priv_root *r, const char *host, bool add, bool tun_closed, char *s,
+ * replies into the namespace now.  NS_GUARD: the namespace is gone, the
+ * guard stays; NS_GONE: the table goes. */
+enum ns_table { NS_UP, NS_GUARD, NS_GONE };
+
+static int nat_script(const struct priv_root *r, const char *host, enum ns_table how, bool tun_closed, char *s,
 		      size_t cap)
 {
-	char peer[INET_ADDRSTRLEN], closed[IFNAMSIZ + 32] = "";
+	char peer[INET_ADDRSTRLEN], closed[IFNAMSIZ + 32] = "", guard[320];
 	int n;
 
 	inet_ntop(AF_INET, &r->ex.peer.addr, peer, sizeof(peer));
 	if (tun_closed)
 		snprintf(closed, sizeof(closed), "  iifname \"%s\" drop\n", r->ifname);
-	if (!add)
+	if (guard_chain(r, guard, sizeof(guard)) < 0)
+		return -1;
+	if (how == NS_GONE)
 		n = snprintf(s, cap, "delete table inet %s\n", r->ex.table);
+	else if (how == NS_GUARD)
+		n = snprintf(s, cap, "table inet %1$s { }\ndelete table inet %1$s\ntable inet %1$s {\n%2$s}\n",
+			     r->ex.table, guard);
 	else
 		n = snprintf(s, cap,
 			     "table inet %1$s { }\ndelete table inet %1$s\n"
@@ -122,8 +149,8 @@ static int nat_script(const struct priv_root *r, const char *host, bool add, boo
 			     " chain forward { type filter hook forward priority 0; policy accept;\n"
 			     "  iifname \"%4$s\" oifname \"%2$s\" accept\n"
 			     "  iifname \"%2$s\" oifname \"%4$s\" ct state established,related accept\n"
-			     "  iifname \"%4$s\" drop\n  oifname \"%4$s\" drop\n%5$s }\n}\n",
-			     r->ex.table, r->ifname, peer, host, closed);
+			     "  iifname \"%4$s\" drop\n  oifname \"%4$s\" drop\n%5$s }\n%6$s}\n",
+			     r->ex.table, r->ifname, peer, host, closed, guard);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
@@ -146,10 +173,20 @@ static int write_resolv(struct priv_root *r)
 	return 0;
 }
 
-void execns_stop(struct priv_root *r)
+void execns_stop(struct priv_root *r, bool final)
 {
-	char script[256], rec[STATE_LINE_MAX], a[INET_ADDRSTRLEN + 4];
+	char script[1024], rec[STATE_LINE_MAX], a[INET_ADDRSTRLEN + 4];
 
+	/* The table first: after the last command it holds the guard alone,
+	 * with no namespace left. */
+	if (r->ex.table[0] && nat_script(r, "", final ? NS_GONE : NS_GUARD, false, script, sizeof(script)) == 0) {
+		nft_run(script);
+		if (final) {
+			snprintf(rec, sizeof(rec), "nft %s", r->ex.table);
+			state_remove(&r->st, rec);
+			r->ex.table[0] = '\0';
+		}
+	}
 	if (r->ex.ns_fd < 0)
 		return;
 	inet_prefix_str(&r->ex.peer, true, a, sizeof(a));
@@ -162,11 +199,6 @@ void execns_stop(struct priv_root *r)
 		net_route_table(false, &any, r->ifindex, table_of(r));
 	}
 	state_remove(&r->st, rec);
-	if (r->ex.table[0] && nat_script(r, "", false, false, script, sizeof(script)) == 0) {
-		nft_run(script);
-		snprintf(rec, sizeof(rec), "nft %s", r->ex.table);
-		state_remove(&r->st, rec);
-	}
 	if (r->ex.veth > 0)
 		net_link_del(r->ex.veth);	/* the peer goes with it */
 	if (r->ex.resolv[0])
@@ -174,7 +206,7 @@ void execns_stop(struct priv_root *r)
 	close(r->ex.ns_fd);
 	r->ex.ns_fd = -1;
 	r->ex.veth = 0;
-	r->ex.table[0] = r->ex.resolv[0] = '\0';
+	r->ex.resolv[0] = '\0';
 	log_verbose("exec: the namespace is gone");
 }
 
@@ -235,7 +267,7 @@ static int setup(struct priv_root *r, char *err, size_t errlen)
 	}
 	close(self);
 	if (rc < 0) {
-		execns_stop(r);
+		execns_stop(r, false);
 		return errorf(err, errlen, rc, "exec: cannot set up %s/%s: %s", host, peer, strerror(-rc));
 	}
 	/* Our side: the namespace's address to the tunnel through a table of
@@ -243,24 +275,30 @@ static int setup(struct priv_root *r, char *err, size_t errlen)
 	one = r->ex.peer;
 	one.plen = 32;
 	inet_prefix_str(&one, true, a, sizeof(a));
-	snprintf(r->ex.table, sizeof(r->ex.table), "sshtun_exec_%ld", (long)getpid());
-	if (state_add(&r->st, "nft %s", r->ex.table) < 0 ||
-	    state_add(&r->st, "srcrule %s %u", a, table_of(r)) < 0) {
-		execns_stop(r);
+	if (!r->ex.table[0]) {	/* a guard from an earlier namespace keeps its record */
+		snprintf(r->ex.table, sizeof(r->ex.table), "sshtun_exec_%ld", (long)getpid());
+		if (state_add(&r->st, "nft %s", r->ex.table) < 0) {
+			r->ex.table[0] = '\0';
+			execns_stop(r, false);
+			return errorf(err, errlen, -ENOSPC, "exec: cannot record the namespace in %s", r->st.path);
+		}
+	}
+	if (state_add(&r->st, "srcrule %s %u", a, table_of(r)) < 0) {
+		execns_stop(r, false);
 		return errorf(err, errlen, -ENOSPC, "exec: cannot record the namespace in %s", r->st.path);
 	}
 	if ((rc = net_route_table(true, &any, r->ifindex, table_of(r))) < 0 && rc != -EEXIST) {
-		execns_stop(r);
+		execns_stop(r, false);
 		return errorf(err, errlen, rc, "exec: cannot add the default route to table %u: %s", table_of(r),
 			      strerror(-rc));
 	}
 	if ((rc = net_rule_src(true, &one, table_of(r), NET_EXEC_RULE_PRIORITY)) < 0 ||
 	    (rc = sysctl_one(host, "1")) < 0 || (rc = sysctl_one(r->ifname, "1")) < 0) {
-		execns_stop(r);
+		execns_stop(r, false);
 		return errorf(err, errlen, rc, "exec: cannot route %s through %s: %s", a, r->ifname, strerror(-rc));
 	}
-	if (nat_script(r, host, true, tun_closed, script, sizeof(script)) < 0 || nft_run(script) < 0) {
-		execns_stop(r);
+	if (nat_script(r, host, NS_UP, tun_closed, script, sizeof(script)) < 0 || nft_run(script) < 0) {
+		execns_stop(r, false);
 		return errorf(err, errlen, -EIO, "exec: nft refused the NAT table for %s", a);
 	}
 	if (write_resolv(r) < 0)
@@ -426,7 +464,7 @@ int execns_start(struct priv_root *r, int conn, char *err, size_t errlen)
 		rc = -errno;
 		close(conn);
 		if (r->ex.n == 0)
-			execns_stop(r);
+			execns_stop(r, false);
 		return errorf(err, errlen, rc, "exec: fork: %s", strerror(-rc));
 	}
 	if (pid == 0) {
@@ -463,5 +501,5 @@ void execns_reap(struct priv_root *r)
 		}
 	}
 	if (r->ex.n == 0)
-		execns_stop(r);
+		execns_stop(r, false);
 }

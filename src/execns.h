@@ -22,6 +22,7 @@
 #ifndef SSHTUN_EXECNS_H
 #define SSHTUN_EXECNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct priv_root;
@@ -35,8 +36,9 @@ int execns_start(struct priv_root *r, int conn, char *err, size_t errlen);
 /* A manager has ended (its pidfd became readable): reaps it; the last one
  * takes the namespace with it. */
 void execns_reap(struct priv_root *r);
-/* The instance ends: the namespace's link, rule, table and NAT go; the
- * commands still running lose their way out. */
-void execns_stop(struct priv_root *r);
+/* The namespace's link, rule and NAT go; the commands still running lose
+ * their way out.  The table keeps its spoof guard (execns.c) until final,
+ * when the instance ends. */
+void execns_stop(struct priv_root *r, bool final);
 
 #endif

@@ -760,7 +760,7 @@ void priv_root_undo(struct priv_root *r)
 
 	memset(&q, 0, sizeof(q));
 	memset(&a, 0, sizeof(a));
-	execns_stop(r);
+	execns_stop(r, true);
 	h_dns_revert(r, &q, &a, NULL);
 	h_unexclude_all(r, &q, &a, NULL);
 	h_unpin(r, &q, &a, NULL);

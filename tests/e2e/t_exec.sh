@@ -67,6 +67,31 @@ is "$(count)" 0 "1: nothing came through the tunnel"
 check "1: sshtun exec reaches $OUT4" xexec "$PYTHON" -c "$reach_py" "$OUT4"
 check "1: through the tunnel (server's counter)" eval '[ "$(count)" -gt 0 ]'
 
+# ---- 1b. the server may not speak for other sources ------------------------------
+# The namespace's replies come from anywhere, so once a command has run the
+# client takes IPv4 from any source off the tunnel; the kernel's guard in the
+# exec table must drop what is not such a reply and not from a route of ours.
+diag "--- 1b. spoofed sources from the server"
+in_c "$SSHTUN" ctl -S "$TMP/x1.sock" status --json >"$TMP/x1.status"
+LOCAL=$(json_get "$TMP/x1.status" local_addr)
+PEER=$(json_get "$TMP/x1.status" peer_addr)
+in_c "$PYTHON" "$(dirname "$0")/udp_sink.py" 9999 "$TMP/sink" &
+PIDS+=($!)
+check "1b: a UDP sink on the client" wait_for 10 test -e "$TMP/sink.ready"
+# send FROM WORD: a datagram from the server's FROM to the client's address.
+send() { in_s "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(sys.argv[3].encode(), (sys.argv[2], 9999))' "$1" "$LOCAL" "$2"; }
+# spoof_dropped TAG: a datagram from OUT4 (no route of the client's), then one
+# from the server's tunnel address; once the second is in, the first (sent
+# before it, the same way) would be too.
+spoof_dropped() {
+	send "$OUT4" "spoofed-$1" && send "$PEER" "control-$1" &&
+		wait_for 10 grep -q "control-$1" "$TMP/sink" && ! grep -q "spoofed-$1" "$TMP/sink"
+}
+check "1b: from $OUT4 dropped, from $PEER delivered (after exec)" spoof_dropped 1
+
 # ---- 2. who it runs as -----------------------------------------------------------
 diag "--- 2. uid, capabilities, no_new_privs"
 is "$(xexec id -u)" "$NOBODY" "2: the command's uid is the caller's"
@@ -84,7 +109,11 @@ is "$?" 127 "3: a missing command is 127"
 # ---- 4. the namespace goes with the last command ----------------------------------
 diag "--- 4. gone afterwards"
 check "4: no veth left" wait_for 10 eval '[ "$(links)" = 0 ]'
-check "4: no exec rule or table left" eval 'state | diff -u "$TMP/state.before" -'
+# The exec table stays with the spoof guard alone until the instance ends.
+state_but_guard() { in_c ip rule show; in_c nft list tables | grep -v ' sshtun_exec_'; }
+check "4: no exec rule left, no other table" eval 'state_but_guard | diff -u "$TMP/state.before" -'
+check "4: no NAT left" eval '! in_c nft list ruleset | grep -q masquerade'
+check "4: spoofed sources still dropped (the guard stays)" spoof_dropped 2
 
 # ---- 5. another uid -----------------------------------------------------------------
 diag "--- 5. another uid is refused"
