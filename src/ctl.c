@@ -22,6 +22,7 @@
 #include "common.h"
 #include "control.h"
 #include "fail.h"
+#include "fdpass.h"
 #include "paths.h"
 #include "tokenize.h"
 
@@ -48,25 +49,10 @@ static int ctl_connect(bool quiet)
 	return -1;
 }
 
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_request(int fd, const char *verb, const char *line)
 {
-	return send_all(fd, verb, strlen(verb)) || send_all(fd, " ", 1) ||
-	       send_all(fd, line, strlen(line)) || send_all(fd, "\n", 1) ? -1 : 0;
+	return fd_send_all(fd, verb, strlen(verb)) || fd_send_all(fd, " ", 1) ||
+	       fd_send_all(fd, line, strlen(line)) || fd_send_all(fd, "\n", 1) ? -1 : 0;
 }
 
 /* Reading the answer's lines, of any length up to ANSWER_LINE_MAX. */

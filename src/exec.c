@@ -58,23 +58,6 @@ static int read_line(int fd, char *line, size_t cap)
 	return n ? 1 : 0;
 }
 
-static int send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* cwd, argv, environment: NUL-terminated strings, after their count and
  * size. */
 static int send_request(int fd, int argc, char **argv)
@@ -107,7 +90,7 @@ static int send_request(int fd, int argc, char **argv)
 		p = stpcpy(p, *e) + 1;
 	hdr[0] = (uint32_t)argc;
 	hdr[1] = (uint32_t)total;
-	rc = send_all(fd, hdr, sizeof(hdr)) < 0 || send_all(fd, blob, total) < 0 ? -1 : 0;
+	rc = fd_send_all(fd, hdr, sizeof(hdr)) < 0 || fd_send_all(fd, blob, total) < 0 ? -1 : 0;
 	free(blob);
 	return rc;
 }
@@ -138,7 +121,7 @@ int exec_main(int argc, char **argv)
 			strerror(errno));
 		return EXIT_ERROR;
 	}
-	if (send_all(fd, "exec\n", 5) < 0)
+	if (fd_send_all(fd, "exec\n", 5) < 0)
 		goto lost;
 	/* Nothing more until the root side says "go" (control.c hands over
 	 * the connection and must not read past our request). */

@@ -307,23 +307,6 @@ static int setup(struct priv_root *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(int fd, const char *fmt, ...)
 {
@@ -400,13 +383,13 @@ static void manager(const struct priv_root *r, int conn)
 	}
 	/* hdr: the number of argv strings, the bytes of all strings: cwd,
 	 * argv, then the environment, each ending in NUL. */
-	if (read_full(conn, hdr, sizeof(hdr)) < 0 || hdr[0] < 1 || hdr[0] > EXECNS_ARGS_MAX / 2 || hdr[1] < 3 ||
+	if (fd_read_full(conn, hdr, sizeof(hdr)) < 0 || hdr[0] < 1 || hdr[0] > EXECNS_ARGS_MAX / 2 || hdr[1] < 3 ||
 	    hdr[1] > EXECNS_ARGS_MAX) {
 		say(conn, "e exec: malformed request\nx 1\n");
 		_exit(1);
 	}
 	blob = malloc(hdr[1]);
-	if (!blob || read_full(conn, blob, hdr[1]) < 0 || blob[hdr[1] - 1] != '\0') {
+	if (!blob || fd_read_full(conn, blob, hdr[1]) < 0 || blob[hdr[1] - 1] != '\0') {
 		say(conn, "e exec: malformed request (%u bytes)\nx 1\n", hdr[1]);
 		_exit(1);
 	}

@@ -16,4 +16,10 @@ int fdpass_send(int sock, const void *msg, size_t len, int fd);
  * the byte count, 0 at end of stream, or -1 (errno set). */
 ssize_t fdpass_recv(int sock, void *msg, size_t len, int *fd);
 
+/* A stream socket or pipe, blocking, both ways whole: every byte or -1
+ * (errno set; end of stream is -1 with errno 0).  send_all never raises
+ * SIGPIPE.  ctl, exec and the root side's exec requests use them. */
+int fd_send_all(int fd, const void *buf, size_t len);
+int fd_read_full(int fd, void *buf, size_t len);
+
 #endif

@@ -100,3 +100,19 @@ char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, 
 		snprintf(dst, cap, "%s", a);
 	return dst;
 }
+
+int inet_prefix_from_sockaddr(const struct sockaddr_storage *ss, struct inet_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = ss->ss_family;
+	if (p->family == AF_INET) {
+		p->addr.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+		p->plen = 32;
+	} else if (p->family == AF_INET6) {
+		p->addr.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		p->plen = 128;
+	} else {
+		return -1;
+	}
+	return 0;
+}

@@ -27,6 +27,9 @@ int inet_prefix_parse_net(const char *s, struct inet_prefix *pfx);
 bool inet_prefix_overlaps(const struct inet_prefix *a, const struct inet_prefix *b);
 /* Writes "addr/plen" (with_plen) or "addr".  Returns dst.  Family 0
  * writes "". */
+struct sockaddr_storage;
+/* An address as a /32 or /128; -1 for a family other than IPv4 and IPv6. */
+int inet_prefix_from_sockaddr(const struct sockaddr_storage *ss, struct inet_prefix *p);
 char *inet_prefix_str(const struct inet_prefix *pfx, bool with_plen, char *dst, size_t cap);
 
 /* A decimal number as prefix lengths and the hello's fields write it:

@@ -27,22 +27,6 @@ void roam_close(struct roam *r)
 	r->armed = false;
 }
 
-static int to_prefix(const struct sockaddr_storage *ss, struct inet_prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->family = ss->ss_family;
-	if (p->family == AF_INET) {
-		p->addr.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		p->plen = 32;
-	} else if (p->family == AF_INET6) {
-		p->addr.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-		p->plen = 128;
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
 void roam_arm(struct roam *r, int sock, const struct sockaddr_storage *peer, int tun_ifindex)
 {
 	struct sockaddr_storage me;
@@ -50,7 +34,7 @@ void roam_arm(struct roam *r, int sock, const struct sockaddr_storage *peer, int
 
 	r->armed = false;
 	if (r->fd < 0 || getsockname(sock, (struct sockaddr *)&me, &len) < 0 ||
-	    to_prefix(&me, &r->local) < 0 || to_prefix(peer, &r->server) < 0)
+	    inet_prefix_from_sockaddr(&me, &r->local) < 0 || inet_prefix_from_sockaddr(peer, &r->server) < 0)
 		return;
 	r->avoid_ifindex = tun_ifindex;
 	memset(&r->gw, 0, sizeof(r->gw));

@@ -50,20 +50,7 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 
 int routes_server_prefix(const struct engine *eng, struct inet_prefix *p)
 {
-	const struct sockaddr_storage *ss = &eng->conn.peer_addr;
-
-	memset(p, 0, sizeof(*p));
-	p->family = ss->ss_family;
-	if (p->family == AF_INET) {
-		p->addr.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		p->plen = 32;
-	} else if (p->family == AF_INET6) {
-		p->addr.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-		p->plen = 128;
-	} else {
-		return -1;
-	}
-	return 0;
+	return inet_prefix_from_sockaddr(&eng->conn.peer_addr, p);
 }
 
 int routes_pin_server(struct engine *eng, char *err, size_t errlen)
