@@ -665,6 +665,6 @@ int engine_dns_set(struct engine *eng, bool on, char *err, size_t errlen)
 void engine_exec_opened(struct engine *eng)
 {
 	if (!eng->exec_any_src)
-		log_info("exec: a command runs in this instance's namespace; IPv4 from any source is taken from the tunnel");
+		log_info("exec: a command runs in this instance's namespace; the IPv4 source check moves to the kernel (the exec table's spoof chain)");
 	eng->exec_any_src = true;
 }
