@@ -29,6 +29,9 @@ enum frame_type {
  * only toward a peer whose hello listed gso=. */
 #define FRAME_F_GSO 0x02
 #define FRAME_F_BUSY 0x04		/* ERROR: at a session or pool limit; try another server */
+/* ERROR: a join= refused (no such group, wrong token or account, full):
+ * connect afresh, without join=, unless another connection is up. */
+#define FRAME_F_NOJOIN 0x08
 
 struct frame {
 	uint8_t type;

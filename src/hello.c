@@ -90,12 +90,20 @@ static int parse_compress_mode(void *field, char *v)
 	return 0;
 }
 
+/* id= and join=: HELLO_ID_LEN lowercase hex digits. */
 static int parse_id(void *field, char *v)
 {
 	if (strlen(v) != HELLO_ID_LEN || strspn(v, "0123456789abcdef") != HELLO_ID_LEN)
 		return -1;
 	memcpy(field, v, HELLO_ID_LEN + 1);
 	return 0;
+}
+
+static int parse_conns(void *field, char *v)
+{
+	unsigned *conns = field;
+
+	return dec_parse(v, HELLO_CONNS_MAX, conns) < 0 || *conns == 0 ? -1 : 0;
 }
 
 /* The prefix length is required: it is half of what the field says. */
@@ -190,7 +198,10 @@ static const struct key keys[] = {
 	KEY(avoid, parse_prefixes, "comma list of at most " STR(HELLO_MAX_PREFIXES) " prefixes"),
 	KEY(stack, parse_stack, "at most 15 lowercase letters"),
 	KEY(gso, parse_gso, ""),
+	KEY(conns, parse_conns, "1.." STR(HELLO_CONNS_MAX)),
+	KEY(join, parse_id, STR(HELLO_ID_LEN) " lowercase hex digits"),
 };
+_Static_assert(ARRAY_SIZE(keys) <= 32, "`seen' has a bit per key");
 
 /* Peer text shown in a message: printable ASCII, at most 60 characters. */
 static const char *shown(const uint8_t *p, size_t n, char dst[static 61])
@@ -321,7 +332,8 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 {
 	struct out o = { out, cap, 0, false };
 
-	if (!printable(h->software) || !printable(h->id) || !printable(h->stack))
+	if (!printable(h->software) || !printable(h->id) || !printable(h->stack) ||
+	    !printable(h->join))
 		return -1;
 	put_line(&o, "proto=%u\n", h->proto);
 	if (h->software[0])
@@ -354,6 +366,10 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 
 		put_line(&o, "gso=%s\n", vnet_caps_str(h->gso, caps, sizeof(caps)));
 	}
+	if (h->conns)
+		put_line(&o, "conns=%u\n", h->conns);
+	if (h->join[0])
+		put_line(&o, "join=%s\n", h->join);
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
 }
 

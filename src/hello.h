@@ -24,6 +24,12 @@
  *                              lowercase letters, at most 15
  *        gso=csum,tcp4,tcp6,udp  what the sender takes behind a virtio-net
  *                              header (FRAME_F_GSO, vnet.h); absent: nothing
+ *        conns=N               (client, first connection) it means to open
+ *                              N connections, 1..HELLO_CONNS_MAX; absent: 1
+ *        join=<32 hex digits>  server: the token that lets the client's
+ *                              further connections join this one (only when
+ *                              it took conns>1); client: this connection
+ *                              joins the group of that token (--connections)
  */
 #ifndef SSHTUN_HELLO_H
 #define SSHTUN_HELLO_H
@@ -41,6 +47,7 @@
 #define COMPRESS_ZLIB_HDR 0x02	/* zlib-hdr: compressed frames in the header layout */
 
 #define HELLO_MAX_PREFIXES 32
+#define HELLO_CONNS_MAX 8	/* conns=: TUN_MAX_QUEUES, queues of one TUN */
 #define HELLO_DOMAINS_MAX 512	/* "a.example,b.example" */
 
 struct prefix_list {
@@ -62,6 +69,8 @@ struct hello {
 	struct prefix_list avoid;	/* client: prefixes it uses already */
 	char stack[16];			/* server: "userspace", "" for a TUN */
 	unsigned gso;			/* VNET_CAP_* the sender takes */
+	unsigned conns;			/* client: connections it means to open, 0 absent */
+	char join[HELLO_ID_LEN + 1];	/* the group's token, "" when absent */
 };
 
 /* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err

@@ -26,6 +26,8 @@ int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
 	q->want6 = h->client6;
 	q->avoid = h->avoid;
 	q->mtu = h->mtu;
+	q->conns = h->conns;
+	snprintf(q->join, sizeof(q->join), "%s", h->join);
 	return 0;
 }
 
@@ -49,6 +51,7 @@ int serve_hello_reply(const struct serve_config *cfg, const struct lease_reply *
 	snprintf(reply.domains, sizeof(reply.domains), "%s", cfg->domains);
 	if (r->userspace)
 		snprintf(reply.stack, sizeof(reply.stack), "userspace");
+	snprintf(reply.join, sizeof(reply.join), "%s", r->join);
 	return hello_format(&reply, out, cap);
 }
 

@@ -43,6 +43,11 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
 			return -1;
 	if (q->mtu && (q->mtu < MTU_MIN || q->mtu > MTU_MAX))
 		return errorf(err, errlen, "bad mtu %u (%d..%d)", q->mtu, MTU_MIN, MTU_MAX);
+	if (q->conns > HELLO_CONNS_MAX)
+		return errorf(err, errlen, "bad conns %u (0..%d)", q->conns, HELLO_CONNS_MAX);
+	n = strnlen(q->join, sizeof(q->join));
+	if (n && (n != HELLO_ID_LEN || strspn(q->join, "0123456789abcdef") != HELLO_ID_LEN))
+		return errorf(err, errlen, "bad join token (%zu characters)", n);
 	return 0;
 }
 

@@ -23,6 +23,8 @@ struct lease_request {
 	struct inet_prefix want4, want6;	/* the client's -a, family 0 if none */
 	struct prefix_list avoid;	/* the client's networks */
 	unsigned mtu;			/* the client's, 0 if it sent none */
+	unsigned conns;			/* connections it means to open (conns=), 0 or 1: one */
+	char join[HELLO_ID_LEN + 1];	/* join=: the group to join, "" none */
 };
 
 struct lease_reply {
@@ -34,6 +36,8 @@ struct lease_reply {
 	char ifname[IFNAMSIZ];
 	unsigned mtu;			/* the TUN's */
 	bool userspace;			/* the pair is the user-space stack's (userspace.h) */
+	bool nojoin;			/* a join refused: ERROR says so (FRAME_F_NOJOIN) */
+	char join[HELLO_ID_LEN + 1];	/* the token further connections join with, "" none */
 };
 
 struct serve_priv {
@@ -45,8 +49,8 @@ struct serve_priv {
 	bool leased, nat_on, rpf_on;
 };
 
-/* Is the request well-formed (a NUL-terminated hex id, prefixes of a known
- * family and length, counts in range)?  Returns 0, or -1 with err. */
+/* Is the request well-formed (a NUL-terminated hex id, and join token if
+ * any, prefixes of a known family and length, counts in range)?  Returns 0, or -1 with err. */
 int lease_request_check(const struct lease_request *q, char *err, size_t errlen);
 
 /* Checks q and leases a pair for it and p->account, avoiding inuse (the

@@ -38,6 +38,8 @@ static void check_hello_eq(const struct hello *a, const struct hello *b)
 	check_prefix_eq(&a->server4, &b->server4);
 	check_prefix_eq(&a->client6, &b->client6);
 	check_prefix_eq(&a->server6, &b->server6);
+	CHECK(a->conns == b->conns);
+	CHECK(!strcmp(a->join, b->join));
 }
 
 static void check_err(const char *err, size_t cap)
@@ -70,6 +72,8 @@ static void round_trip_hello(const uint8_t *data, size_t size)
 	CHECK(h.mtu == 0 || (h.mtu >= MTU_MIN && h.mtu <= MTU_MAX));
 	CHECK(strnlen(h.software, sizeof(h.software)) < sizeof(h.software));
 	CHECK(strnlen(h.id, sizeof(h.id)) < sizeof(h.id));
+	CHECK(h.conns <= HELLO_CONNS_MAX);
+	CHECK(strnlen(h.join, sizeof(h.join)) < sizeof(h.join));
 	CHECK(strnlen(h.compress_mode, sizeof(h.compress_mode)) < sizeof(h.compress_mode));
 
 	n = hello_format(&h, out, sizeof(out));

@@ -166,6 +166,8 @@ def hello_seeds():
         "unknown-key": b"proto=1\nfuture=yes\ncompress=lz4,zlib\n",
         "ipv6": b"proto=1\nclient6=::ffff:198.51.100.3/128\nserver6=::/0\n",
         "prefix": b"198.51.100.0/24",
+        "connections": b"proto=1\nid=" + b"ab" * 16 + b"\nconns=4\n",
+        "join": b"proto=1\nid=" + b"ab" * 16 + b"\njoin=" + b"0f" * 16 + b"\nconns=4\n",
     }
 
 

@@ -210,6 +210,43 @@ static void test_values(void **state)
 		"bad software `012345678901234567890123456789012345678901234567890123456789'");
 }
 
+/* --connections: conns= (1..8) and join= (a token as id= is), each
+ * round-tripped; out of range or malformed refused with the key named. */
+static void test_connections(void **state)
+{
+	static const char text[] = "proto=1\nconns=8\njoin=00112233445566778899aabbccddeeff\n";
+	struct hello h, back;
+	uint8_t out[HELLO_MAX];
+	char err[256];
+	int n;
+
+	assert_int_equal(parse(text, &h, err, sizeof(err)), 0);
+	assert_int_equal(h.conns, 8);
+	assert_string_equal(h.join, "00112233445566778899aabbccddeeff");
+	n = hello_format(&h, out, sizeof(out));
+	assert_int_equal(n, (int)strlen(text));
+	assert_memory_equal(out, text, (size_t)n);
+	assert_int_equal(hello_parse(out, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&h, &back, sizeof(h));
+	assert_int_equal(parse("proto=1\nconns=1\n", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.conns, 1);
+	assert_int_equal(parse("proto=1\n", &h, err, sizeof(err)), 0);
+	assert_int_equal(h.conns, 0);
+	assert_string_equal(h.join, "");
+	REFUSED("proto=1\nconns=0\n", "hello: bad conns `0' (1..8)");
+	REFUSED("proto=1\nconns=9\n", "hello: bad conns `9' (1..8)");
+	REFUSED("proto=1\nconns=02\n", "bad conns `02'");
+	REFUSED("proto=1\nconns=\n", "bad conns `'");
+	REFUSED("proto=1\nconns=2\nconns=2\n", "duplicate key `conns'");
+	REFUSED("proto=1\njoin=00112233445566778899AABBCCDDEEFF\n",
+		"bad join `00112233445566778899AABBCCDDEEFF' (32 lowercase hex digits)");
+	REFUSED("proto=1\njoin=bad\n", "bad join `bad'");
+	REFUSED("proto=1\njoin=\n", "bad join `'");
+	/* A join that would break the line is never sent. */
+	strcpy(h.join, "a\nid=x");
+	assert_int_equal(hello_format(&h, out, sizeof(out)), -1);
+}
+
 static void test_addresses(void **state)
 {
 	struct hello h;
@@ -296,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_gso_format),
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_connections),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_inet_prefix),
 	};

@@ -345,6 +345,24 @@ static void test_request_check(void **state)
 	valid(&q);
 	q.mtu = 100;
 	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	/* --connections: conns 0..8, a join token of 32 hex digits or none. */
+	valid(&q);
+	q.conns = 8;
+	memcpy(q.join, "00112233445566778899aabbccddeeff", sizeof(q.join));
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), 0);
+	q.conns = 9;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad conns 9"));
+	valid(&q);
+	memset(q.join, 'a', sizeof(q.join));	/* no NUL */
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad join token"));
+	valid(&q);
+	memcpy(q.join, "00112233445566778899AABBCCDDEEFF", sizeof(q.join));
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	valid(&q);
+	strcpy(q.join, "0011");
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
 }
 
 /* monitor_run against a child worker that misbehaves; returns its answer
