@@ -72,7 +72,37 @@ int tun_clear_persist(int fd)
 	return ioctl(fd, TUNSETPERSIST, 0) < 0 ? -errno : 0;
 }
 
-static int tun_open_flags(char name[IFNAMSIZ], int excl)
+static int tun_dev_open(void)
+{
+	int fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int err;
+
+	if (fd >= 0)
+		return fd;
+	err = errno;
+	if (err == ENOENT || err == ENODEV || err == ENXIO)
+		return fail(EXIT_LOCAL, TUN_PATH " missing: load the tun module (modprobe tun)");
+	if (err == EPERM || err == EACCES)
+		return fail(EXIT_LOCAL, "cannot open " TUN_PATH ": %s (" NEED_PRIV ")", strerror(err));
+	return fail(EXIT_LOCAL, "cannot open " TUN_PATH ": %s", strerror(err));
+}
+
+/* TUNSETIFF with the header, or without it on a kernel that has none.  The
+ * kernel accepts the header or not whatever the device, so every queue of
+ * one device ends up with the same choice: an attach with other feature
+ * flags would change them under the queues already open.  0 or -errno. */
+static int tun_set_iff(int fd, struct ifreq *ifr, int flags)
+{
+	ifr->ifr_flags = (short)(IFF_TUN | IFF_NO_PI | VNET_FLAG | flags);
+	if (ioctl(fd, TUNSETIFF, ifr) == 0)
+		return 0;
+	if (!VNET_FLAG || errno != EINVAL)
+		return -errno;
+	ifr->ifr_flags = (short)(IFF_TUN | IFF_NO_PI | flags);
+	return ioctl(fd, TUNSETIFF, ifr) < 0 ? -errno : 0;
+}
+
+static int tun_open_flags(char name[IFNAMSIZ], int flags)
 {
 	const char *want = name[0] ? name : TUN_DEFAULT_NAME;
 	struct ifreq ifr;
@@ -82,48 +112,113 @@ static int tun_open_flags(char name[IFNAMSIZ], int excl)
 	if (len >= IFNAMSIZ)
 		return fail(EXIT_LOCAL, "TUN device name `%.*s...' is too long (at most %d characters)",
 			    IFNAMSIZ - 1, want, IFNAMSIZ - 1);
-
-	fd = open(TUN_PATH, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = errno;
-		if (err == ENOENT || err == ENODEV || err == ENXIO)
-			return fail(EXIT_LOCAL, TUN_PATH " missing: load the tun module (modprobe tun)");
-		if (err == EPERM || err == EACCES)
-			return fail(EXIT_LOCAL, "cannot open " TUN_PATH ": %s (" NEED_PRIV ")",
-				    strerror(err));
-		return fail(EXIT_LOCAL, "cannot open " TUN_PATH ": %s", strerror(err));
-	}
+	fd = tun_dev_open();
+	if (fd < 0)
+		return -1;
 
 	/* No IFF_TUN_EXCL: a persistent TUN that an admin made for this user
 	 * (`ip tuntap add mode tun user U name N`) is attached, not refused,
 	 * which lets sshtun run without root. */
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | VNET_FLAG | excl);
 	memcpy(ifr.ifr_name, want, len);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		/* A kernel without the header: plain packets, no offloads. */
-		ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | excl);
-		if (!VNET_FLAG || errno != EINVAL || ioctl(fd, TUNSETIFF, &ifr) < 0) {
-			err = errno;
-			close(fd);
-			return tun_fail(want, err);
-		}
+	err = tun_set_iff(fd, &ifr, flags);
+	if (err < 0) {
+		close(fd);
+		return tun_fail(want, -err);
 	}
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
 	return fd;
 }
 
-int tun_open(char name[IFNAMSIZ])
+int tun_open_mq(char name[IFNAMSIZ], bool multi)
 {
-	return tun_open_flags(name, 0);
+	return tun_open_flags(name, multi ? IFF_MULTI_QUEUE : 0);
 }
 
 /* IFF_TUN_EXCL: an existing device of that name (another user's persistent
  * TUN, one an instance left) is EBUSY, never attached as root. */
+int tun_create_mq(char name[IFNAMSIZ], bool multi)
+{
+	return tun_open_flags(name, IFF_TUN_EXCL | (multi ? IFF_MULTI_QUEUE : 0));
+}
+
+int tun_open(char name[IFNAMSIZ])
+{
+	return tun_open_mq(name, false);
+}
+
 int tun_create(char name[IFNAMSIZ])
 {
-	return tun_open_flags(name, IFF_TUN_EXCL);
+	return tun_create_mq(name, false);
+}
+
+/* TUNSETIFF creates what it does not find, so the device's index is taken
+ * before and after: a missing name, or one that went and came back as a
+ * new device in between (whose only queue we would now hold), is refused
+ * rather than made. */
+int tun_attach_queue(const char name[IFNAMSIZ])
+{
+	size_t len = strnlen(name, IFNAMSIZ);
+	unsigned idx;
+	struct ifreq ifr;
+	int fd, err;
+
+	if (len == 0 || len >= IFNAMSIZ || memchr(name, '%', len))
+		return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%.*s': not a device name",
+			    (int)(len < IFNAMSIZ ? len : IFNAMSIZ - 1), name);
+	idx = if_nametoindex(name);
+	if (idx == 0)
+		return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%s': %s", name, strerror(errno));
+	fd = tun_dev_open();
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, len);
+	err = tun_set_iff(fd, &ifr, IFF_MULTI_QUEUE);
+	if (err == 0 && if_nametoindex(name) != idx)
+		err = -ENODEV;
+	if (err < 0) {
+		close(fd);
+		switch (-err) {
+		case EINVAL:
+			return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%s': not a multi-queue TUN",
+				    name);
+		case E2BIG:
+			return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%s': it has all the queues the kernel allows",
+				    name);
+		case EPERM:
+		case EACCES:
+			return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%s': %s (" NEED_PRIV ")",
+				    name, strerror(-err));
+		default:
+			return fail(EXIT_LOCAL, "cannot add a queue to TUN device `%s': %s", name, strerror(-err));
+		}
+	}
+	return fd;
+}
+
+/* The kernel's TUNSETQUEUE says EINVAL both for a device without queues
+ * and for a queue already in the state asked for; TUNGETIFF tells them
+ * apart (IFF_DETACH_QUEUE on a detached one). */
+int tun_queue_enable(int fd, bool on)
+{
+	struct ifreq ifr;
+	bool detached;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(fd, TUNSETQUEUE, &ifr) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if (!(ifr.ifr_flags & IFF_MULTI_QUEUE))
+		return on ? 0 : -EINVAL;	/* a single queue is always attached */
+	detached = ifr.ifr_flags & IFF_DETACH_QUEUE;
+	return detached != on ? 0 : -EINVAL;
 }
 
 size_t tun_vnet_len(int fd)

@@ -5,6 +5,7 @@
 #define SSHTUN_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,6 +19,32 @@ int tun_open(char name[IFNAMSIZ]);
  * refused (EBUSY).  What root does on another's behalf (the client's root
  * side): attaching would hand over someone else's interface. */
 int tun_create(char name[IFNAMSIZ]);
+
+/* --connections: one TUN with a queue per connection (IFF_MULTI_QUEUE);
+ * the kernel's flow hash spreads the flows over the attached queues. */
+#define TUN_MAX_QUEUES 8
+/* tun_open / tun_create with queues: multi true creates the device with
+ * IFF_MULTI_QUEUE (the fd returned is its first queue).  A multi-queue
+ * device is never a single-queue one's name: attaching either kind to the
+ * other is refused by the kernel (EINVAL). */
+int tun_open_mq(char name[IFNAMSIZ], bool multi);
+int tun_create_mq(char name[IFNAMSIZ], bool multi);
+/* Another queue of the existing multi-queue TUN `name' (same flags as the
+ * device: IFF_TUN|IFF_NO_PI|IFF_MULTI_QUEUE and IFF_VNET_HDR when it has
+ * it).  Non-blocking, close-on-exec, same vnet header length as the first
+ * queue.  Needs CAP_NET_ADMIN (or the device's owner).  Never creates a
+ * device: a name that is missing, or that went and came back as another
+ * device meanwhile, is refused.  -1 with fail() set (exit 7). */
+int tun_attach_queue(const char name[IFNAMSIZ]);
+/* TUNSETQUEUE: on=false detaches this queue (the kernel stops steering
+ * flows to it and drops what waited in it), on=true attaches it back.  No
+ * capability needed.  0 or -errno (-EINVAL: not a multi-queue device).
+ * Idempotent (detaching a detached queue is 0).  While detached the fd
+ * polls POLLERR and every other call on it fails with EBADFD (read,
+ * write, tun_vnet_len, tun_set_offload): take it out of the loop.  The
+ * kernel drops every packet routed into a device whose queues are all
+ * detached, and keeps its carrier and routes: never detach the last. */
+int tun_queue_enable(int fd, bool on);
 
 /* Makes the device non-persistent again (TUNSETPERSIST 0), so that it goes
  * when its last descriptor closes, whatever another holder of it set.
