@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,74 @@ static int check_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* A directory above ours: whoever may write to it may rename ours away and
+ * put one of their own in its place, so each one up to / must be ours or
+ * root's and closed to others, as OpenSSH's safe_path() walks them.  A sticky
+ * one (/tmp) lets others add names but not move ours: it passes when its
+ * owner is us or root, since its owner could move ours. */
+static int check_above(const char *above, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(above, &st) < 0)
+		return errorf(err, errlen, "cannot use directory %s (it holds %s): %s", above, dir,
+			      strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return errorf(err, errlen, "%s is not a directory (it holds %s)", above, dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return errorf(err, errlen, "refusing %s: directory %s above it is owned by uid %u, "
+			      "not by us or root", dir, above, (unsigned)st.st_uid);
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		return errorf(err, errlen, "refusing %s: directory %s above it has mode %04o, which lets "
+			      "others write to it (chmod go-w)", dir, above, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Every parent of path, by its name; stops at / or, for a relative name, at
+ * its first part (the real path's walk covers the rest). */
+static int walk_up(const char *path, const char *dir, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(p))
+		return errorf(err, errlen, "path too long: %s", path);
+	memcpy(p, path, n + 1);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	for (;;) {
+		char *slash = strrchr(p, '/');
+
+		if (!slash)
+			return 0;
+		if (slash == p)
+			return p[1] ? check_above("/", dir, err, errlen) : 0;
+		*slash = '\0';
+		if (check_above(p, dir, err, errlen) < 0)
+			return -1;
+	}
+}
+
+/* The parents by name hold any symlink on the way (/var for /var/run); the
+ * parents of the real path are where the directory actually is. */
+static int parents_ok(const char *dir, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+
+	if (walk_up(dir, dir, err, errlen) < 0)
+		return -1;
+	if (!realpath(dir, real))
+		return errorf(err, errlen, "cannot resolve directory %s: %s", dir, strerror(errno));
+	return strcmp(real, dir) ? walk_up(real, dir, err, errlen) : 0;
+}
+
+static int check_tree(const char *dir, char *err, size_t errlen)
+{
+	if (check_dir(dir, err, errlen) < 0)
+		return -1;
+	return parents_ok(dir, err, errlen);
+}
+
 int safe_dir(const char *dir, bool create, mode_t mode, char *err, size_t errlen)
 {
 	char p[PATH_MAX];
@@ -43,11 +112,14 @@ int safe_dir(const char *dir, bool create, mode_t mode, char *err, size_t errlen
 		*s = '\0';
 		if (mkdir(p, c ? 0700 : mode) < 0 && errno != EEXIST)
 			return errorf(err, errlen, "cannot create directory %s: %s", p, strerror(errno));
+		/* nothing made below a part others could swap */
+		if (c && check_above(p, dir, err, errlen) < 0)
+			return -1;
 		*s = c;
 		if (!c)
 			break;
 	}
-	return check_dir(dir, err, errlen);
+	return check_tree(dir, err, errlen);
 }
 
 static int parent_ok(const char *path, char *err, size_t errlen)
@@ -56,14 +128,14 @@ static int parent_ok(const char *path, char *err, size_t errlen)
 	const char *slash = strrchr(path, '/');
 
 	if (!slash)
-		return check_dir(".", err, errlen);
+		return check_tree(".", err, errlen);
 	if (slash == path)
-		return check_dir("/", err, errlen);
+		return check_tree("/", err, errlen);
 	if ((size_t)(slash - path) >= sizeof(dir))
 		return errorf(err, errlen, "path too long: %s", path);
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
-	return check_dir(dir, err, errlen);
+	return check_tree(dir, err, errlen);
 }
 
 int safe_open(const char *path, int flags, mode_t mode, char *err, size_t errlen)

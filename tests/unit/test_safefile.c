@@ -173,6 +173,77 @@ static void test_dirs(void **state)
 	}
 }
 
+/* A directory above ours that others may write to: they could rename ours
+ * away and put their own there.  Refused wherever it is on the way up, by
+ * name or through a symlink; sticky ones (/tmp, where this tree is) pass. */
+static void test_parents(void **state)
+{
+	char a[128], deep[160], path[192], link_[128], made[192];
+	static const mode_t bad[] = { 0777, 0775, 0757 };
+	struct state *st = calloc(1, sizeof(*st));
+
+	assert_non_null(st);
+	snprintf(a, sizeof(a), "%s/a", sub);
+	snprintf(deep, sizeof(deep), "%s/b/c", a);
+	snprintf(path, sizeof(path), "%s/f", deep);
+	assert_int_equal(safe_dir(deep, true, 0700, err, sizeof(err)), 0);
+	put(path, "x\n", 0600);
+	assert_true(safe_open(path, O_RDONLY, 0, err, sizeof(err)) >= 0);	/* /tmp: sticky */
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char mode[8];
+
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)bad[i]);
+		chmod(a, bad[i]);
+		assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), -1);
+		assert_contains(err, a);
+		assert_contains(err, mode);
+		assert_null(strchr(err, '\n'));
+		assert_int_equal(safe_open(path, O_RDONLY, 0, err, sizeof(err)), -1);
+		assert_contains(err, a);
+		assert_contains(err, "above it");
+	}
+
+	/* Creating: nothing is made below the bad part. */
+	snprintf(made, sizeof(made), "%s/new/dir", a);
+	assert_int_equal(safe_dir(made, true, 0700, err, sizeof(err)), -1);
+	assert_contains(err, a);
+	snprintf(made, sizeof(made), "%s/new", a);
+	assert_int_equal(access(made, F_OK), -1);
+
+	/* The state file (and control socket) in such a tree. */
+	snprintf(made, sizeof(made), "%s/x.state", deep);
+	state_init(st, made);
+	assert_int_equal(state_add(st, "pin 198.51.100.1/32 1"), -1);
+	assert_int_equal(access(made, F_OK), -1);
+	free(st);
+
+	/* Reached through a symlink whose own parents are fine. */
+	snprintf(link_, sizeof(link_), "%s/l", dir);
+	assert_int_equal(symlink(deep, link_), 0);
+	assert_int_equal(safe_dir(link_, false, 0, err, sizeof(err)), -1);
+	assert_contains(err, a);
+
+	/* Sticky passes above (only the owner of a name may move it) ... */
+	chmod(a, 01777);
+	assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), 0);
+	assert_int_equal(safe_dir(link_, false, 0, err, sizeof(err)), 0);
+	/* ... but not as the directory itself. */
+	assert_int_equal(safe_dir(a, false, 0, err, sizeof(err)), -1);
+	if (geteuid() == 0) {
+		/* A sticky directory's owner may move what is in it. */
+		assert_int_equal(chown(a, 65534, 65534), 0);
+		assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), -1);
+		assert_contains(err, "owned by uid 65534");
+		chmod(a, 0755);
+		assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), -1);
+		assert_contains(err, a);
+		assert_int_equal(chown(a, 0, 0), 0);
+	}
+	chmod(a, 0755);
+	assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), 0);
+}
+
 /* The lease file: a world-writable directory is refused before anything
  * is written there; a planted symlink is refused and its target kept. */
 static void test_lease_file(void **state)
@@ -238,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
 	};
