@@ -420,7 +420,7 @@ _sshtun_serve()
 	*)
 		_sshtun_reply --client-to-client --config --dns --dns-domain --help --lease-file \
 			--lease-grace --max-sessions-per-user --mtu --nat --nat-out --pool --pool6 \
-			--route --userspace --worker-user -v
+			--route --sandbox-optional --userspace --worker-user -v
 		;;
 	esac
 }

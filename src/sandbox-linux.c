@@ -210,7 +210,8 @@ static int install(bool net, bool files_ro, char *err, size_t errlen)
 
 	errno = 0;
 	/* Without the kernel's filter mode (or under valgrind, which emulates
-	 * no seccomp) the worker keeps its other walls, as OpenSSH does. */
+	 * no seccomp): 1, and the helper refuses to run unless its
+	 * configuration says the filter is optional. */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 || !(ctx = seccomp_init(SCMP_ACT_KILL_PROCESS))) {
 		errorf(err, errlen, "seccomp is not available here (%s)", strerror(errno ? errno : ENOSYS));
 		return 1;

@@ -639,8 +639,13 @@ int serve_main(int argc, char **argv)
 		rc = s.us ? sandbox_seccomp_net(s.files_ro, err, sizeof(err)) : sandbox_seccomp(err, sizeof(err));
 		if (rc < 0)
 			snprintf(why, sizeof(why), "server: %s", err);
+		/* Fail closed: the filter is what stands between a flaw in
+		 * our parsing and the rest of this account. */
+		else if (rc > 0 && !s.cfg.sandbox_optional)
+			snprintf(why, sizeof(why), "server: %.300s: refusing to run the worker without its "
+				 "system call filter (sshtun serve --sandbox-optional allows it)", err);
 		else if (rc > 0)
-			log_warn("%s: the worker runs without its system call filter", err);
+			log_warn("%s: the worker runs without its system call filter (--sandbox-optional)", err);
 	}
 	if (why[0])
 		refuse(&s, why);

@@ -109,6 +109,8 @@ static int set(struct serve_config *c, const char *name, const char *v, char *er
 		return yes_no(&c->client_to_client, name, v, err, errlen);
 	if (!strcmp(name, "userspace"))
 		return yes_no(&c->userspace, name, v, err, errlen);
+	if (!strcmp(name, "sandbox-optional"))
+		return yes_no(&c->sandbox_optional, name, v, err, errlen);
 	if (!strcmp(name, "nat-out"))
 		return copy(c->nat_out, sizeof(c->nat_out), "nat-out", v, err, errlen);
 	return errorf(err, errlen, "unknown option `%s'", name);
@@ -157,7 +159,8 @@ static void usage(void)
 		"                    [--lease-file PATH] [--mtu N] [--route CIDR]...\n"
 		"                    [--nat [--nat-out IFACE] [--client-to-client]]\n"
 		"                    [--dns ADDR]... [--dns-domain DOMAIN]... [--worker-user USER]\n"
-		"                    [--max-sessions-per-user N] [--lease-grace SECONDS] [--userspace] [-v]\n");
+		"                    [--max-sessions-per-user N] [--lease-grace SECONDS] [--userspace]\n"
+		"                    [--sandbox-optional] [-v]\n");
 }
 
 int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, size_t errlen)
@@ -176,6 +179,7 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		{ "nat-out", required_argument, NULL, 'I' },
 		{ "client-to-client", no_argument, NULL, 'c' },
 		{ "userspace", no_argument, NULL, 'u' },
+		{ "sandbox-optional", no_argument, NULL, 'o' },
 		{ "max-sessions-per-user", required_argument, NULL, 'S' },
 		{ "lease-grace", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
@@ -204,6 +208,7 @@ int serve_config_load(struct serve_config *c, int argc, char **argv, char *err, 
 		case 'N': c->nat = true; break;
 		case 'c': c->client_to_client = true; break;
 		case 'u': c->userspace = true; break;
+		case 'o': c->sandbox_optional = true; break;
 		case 'v': c->verbosity++; break;
 		case 'h': usage(); return 1;
 		case '?': usage(); return errorf(err, errlen, "bad option (see sshtun serve --help)");

@@ -21,6 +21,7 @@ struct serve_config {
 	char nat_out[16];		/* IFNAMSIZ; empty: the default route's */
 	bool client_to_client;
 	bool userspace;			/* --userspace: libslirp, not a TUN (userspace.h) */
+	bool sandbox_optional;		/* the worker may run without its seccomp filter */
 	struct prefix_list routes;	/* offered to clients */
 	struct prefix_list dns;		/* offered resolvers; empty: our resolv.conf's */
 	char domains[HELLO_DOMAINS_MAX];

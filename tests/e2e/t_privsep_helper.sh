@@ -230,4 +230,30 @@ fi
 check "server: no helper left, no table inet sshtun_rpf left" \
 	wait_for 10 eval '[ -z "$(monitors)" ] && ! in_s nft list tables | grep -qx "table inet sshtun_rpf"'
 
+# ---- no filter to be had: the helper refuses (fails closed) -----------------
+# no_seccomp.py runs it where the kernel has no seccomp (absent) or a policy
+# forbids installing a filter (denied); the client would get the error frame
+# that its standard output carries.  --sandbox-optional lets it run.
+no_seccomp() {
+	local mode=$1 name=$2
+	shift 2
+	in_s timeout 20 "$PYTHON" "$REPO/tests/e2e/no_seccomp.py" "$mode" $HELPER "$@" \
+		</dev/null >"$TMP/$name.out" 2>"$TMP/$name.err"
+}
+for mode in absent denied; do
+	no_seccomp "$mode" "nosec-$mode"
+	is "$?" 6 "seccomp $mode: the helper refuses to run (exit 6)"
+	check "seccomp $mode: one line says why, and how to allow it" \
+		grep -q "seccomp.*refusing to run the worker without its system call filter (sshtun serve --sandbox-optional allows it)" \
+		"$TMP/nosec-$mode.err"
+	check "seccomp $mode: the client is told (error frame)" \
+		grep -aq "refusing to run the worker without its system call filter" "$TMP/nosec-$mode.out"
+done
+no_seccomp absent nosec-us --userspace
+is "$?" 6 "seccomp absent, user-space mode: the helper refuses to run (exit 6)"
+no_seccomp absent nosec-opt --sandbox-optional
+is "$?" 0 "seccomp absent, --sandbox-optional: the helper runs (exit 0 at end of input)"
+check "seccomp absent, --sandbox-optional: with a warning" \
+	grep -q "the worker runs without its system call filter" "$TMP/nosec-opt.err"
+
 done_testing

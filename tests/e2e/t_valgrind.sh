@@ -67,7 +67,7 @@ fi
 
 check "$SSHTUN is built" test -x "$SSHTUN"
 check "namespaces" netns_setup
-SSHD_SUBSYSTEM="$VALGRIND $VG_OPTS --log-file=$TMP/vg-serve.%p $SSHTUN serve --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases" \
+SSHD_SUBSYSTEM="$VALGRIND $VG_OPTS --log-file=$TMP/vg-serve.%p $SSHTUN serve --sandbox-optional --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases" \
 	check "sshd whose helper runs under valgrind" sshd_start
 fail_fast "no sshtun binary, namespaces or sshd"
 
