@@ -136,6 +136,8 @@ struct engine {
 	double tx_rate_bps, rx_rate_bps;
 
 	long hello_timer, tick_timer, reconnect_timer;
+	uint64_t reconnect_at_ms;	/* when reconnect_timer fires */
+	uint64_t net_retry_ms;		/* the last try a network change brought forward */
 	int exit_code;
 	bool quitting;
 	engine_state_fn state_fn;

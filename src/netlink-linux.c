@@ -752,7 +752,18 @@ int net_watch_open(void)
 	return fd;
 }
 
-int net_watch_drain(int fd)
+/* A new address worth connecting from: one of global scope whose duplicate
+ * address detection is over (a tentative one cannot be bound yet). */
+static bool usable_new_addr(const struct nlmsghdr *nh)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
+		return false;
+	return ifa->ifa_scope == RT_SCOPE_UNIVERSE && !(ifa->ifa_flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
+}
+
+int net_watch_drain(int fd, bool *new_addr)
 {
 	union {
 		struct nlmsghdr nh;
@@ -760,6 +771,8 @@ int net_watch_drain(int fd)
 	} rx;
 	int changes = 0;
 
+	if (new_addr)
+		*new_addr = false;
 	for (;;) {
 		struct sockaddr_nl from;
 		struct iovec iov = { rx.buf, sizeof(rx.buf) };
@@ -774,9 +787,13 @@ int net_watch_drain(int fd)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			/* ENOBUFS: the kernel dropped some; something changed. */
-			if (errno == ENOBUFS)
+			/* ENOBUFS: the kernel dropped some; something changed,
+			 * maybe an address came. */
+			if (errno == ENOBUFS) {
 				changes++;
+				if (new_addr)
+					*new_addr = true;
+			}
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? changes : -errno;
 		}
 		if (n == 0)
@@ -787,7 +804,12 @@ int net_watch_drain(int fd)
 		len = (int)n;
 		for (nh = &rx.nh; nl_ok(nh, len); nh = NLMSG_NEXT(nh, len)) {
 			switch (nh->nlmsg_type) {
-			case RTM_NEWLINK: case RTM_DELLINK: case RTM_NEWADDR: case RTM_DELADDR:
+			case RTM_NEWADDR:
+				if (new_addr && usable_new_addr(nh))
+					*new_addr = true;
+				changes++;
+				break;
+			case RTM_NEWLINK: case RTM_DELLINK: case RTM_DELADDR:
 			case RTM_NEWROUTE: case RTM_DELROUTE:
 				changes++;
 				break;

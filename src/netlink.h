@@ -93,9 +93,10 @@ int net_gateway_dump(net_gateway_fn fn, void *ctx);
  * address, a route or a link comes or goes (any process's, ours too).
  * net_watch_open returns the fd or a negative errno; net_watch_drain reads
  * what is pending and returns how many of those changes it saw (> 0 also
- * when the kernel dropped some: too many to tell), 0 for none. */
+ * when the kernel dropped some: too many to tell), 0 for none; new_addr
+ * (may be NULL) says whether one was a new usable global address. */
 int net_watch_open(void);
-int net_watch_drain(int fd);
+int net_watch_drain(int fd, bool *new_addr);
 
 /* Is addr one of this machine's addresses (a socket can still be bound to
  * it)?  1, 0, or a negative errno. */

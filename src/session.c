@@ -29,6 +29,9 @@
 
 #define RECONNECT_MIN_MS 1000
 #define RECONNECT_MAX_MS 30000
+/* Network changes bring a reconnect forward at most this often (a
+ * flapping link must not make the client spin). */
+#define NET_RETRY_MIN_MS 500
 
 static void schedule_reconnect(struct engine *eng);
 static void connect_failed(struct engine *eng);
@@ -716,6 +719,7 @@ static void retry_in(struct engine *eng, unsigned ms)
 {
 	loop_cancel(eng->loop, eng->reconnect_timer);
 	eng->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, eng);
+	eng->reconnect_at_ms = now_ms() + ms;
 }
 
 static void schedule_reconnect(struct engine *eng)
@@ -727,6 +731,7 @@ static void schedule_reconnect(struct engine *eng)
 	engine_set_state(eng, ST_RECONNECTING, detail);
 	log_info("connection lost; %s", detail);
 	retry_in(eng, ms);
+	roam_wait(&eng->roam);
 }
 
 /* ---- the event loop's side ---- */
@@ -826,6 +831,27 @@ static void before_poll(struct loop *loop, void *ctx)
 			(!eng->channel || !eng->t.up || tunnel_tx_room(&eng->t)) ? POLLIN : 0);
 }
 
+/* rtnetlink, while the backoff runs: a path to the server or an address
+ * came; the next try is now (or NET_RETRY_MIN_MS after the last one it
+ * brought forward) instead of at the backoff's end.  A try that fails
+ * still counts for the backoff. */
+static void net_chance(struct engine *eng, const char *why)
+{
+	uint64_t now = now_ms(), at = eng->net_retry_ms + NET_RETRY_MIN_MS;
+
+	if (eng->state != ST_RECONNECTING || !eng->reconnect_timer || eng->connector.running)
+		return;
+	if (at < now || eng->net_retry_ms == 0)
+		at = now;
+	if (at >= eng->reconnect_at_ms)
+		return;	/* the backoff ends first anyway */
+	log_info("network changed while waiting: %s; reconnecting %s instead of in %.1fs", why,
+		 at > now ? "in a moment" : "now", (double)(eng->reconnect_at_ms - now) / 1000);
+	events_note("network", "why", why, (char *)NULL);
+	eng->net_retry_ms = at;
+	retry_in(eng, (unsigned)(at - now));
+}
+
 /* rtnetlink: the connection's local address went, or its route: the
  * connection is dead whatever the keepalives say yet; connect again now,
  * to the same server first, from the address and path there are now. */
@@ -833,9 +859,13 @@ static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 {
 	struct engine *eng = ctx;
 	char why[ERROR_MSG_MAX];
+	enum roam_news news = roam_check(&eng->roam, why, sizeof(why));
 
-	if (roam_check(&eng->roam, why, sizeof(why)) <= 0 || eng->state != ST_UP ||
-	    eng->connector.running)
+	if (news == ROAM_CHANCE) {
+		net_chance(eng, why);
+		return;
+	}
+	if (news != ROAM_LOST || eng->state != ST_UP || eng->connector.running)
 		return;
 	log_info("network changed: %s; reconnecting now", why);
 	events_note("network", "why", why, (char *)NULL);

@@ -5,8 +5,9 @@
 # client, which reconnects from the new address at once instead of waiting
 # for the dead-peer timer (ServerAlive* at their defaults: 12 s).  The pair
 # and the interface stay, and the download completes intact.  Assertions
-# are on the order of events in the log, never on seconds.  Then -b ADDR:
-# the SSH connection leaves from the address given.
+# are on the order of events in the log, never on seconds.  Then, waiting
+# to reconnect, a route back to the server ends the wait at once.  Then
+# -b ADDR: the SSH connection leaves from the address given.
 . "$(dirname "$0")/lib.sh"
 
 NEW_ADDR=198.51.100.3
@@ -50,6 +51,32 @@ check "log: the address change is seen, then the tunnel is up again" \
 check "log: not through the dead-peer timer" eval '! grep -q "keepalives missed" "$TMP/rm.log"'
 check "sshd: the new connection comes from $NEW_ADDR" \
 	grep -q "Accepted publickey for root from $NEW_ADDR" "$TMP/sshd.22.log"
+
+# ---- waiting to reconnect: a way back to the server cuts the wait short ----
+# The client's only IPv4 address goes: no route to the server, every try
+# fails at once and the backoff grows (1 s, 2 s, 4 s...).  Once the client
+# waits 3 s or more, the address comes back, and with it the route: the
+# next try comes at once (the log says so while the backoff still runs) and
+# that try is the one that brings the tunnel up.
+log_wait_try_up() {
+	awk -v a="$2" -v b="$3" -v c="$4" '
+		s == 0 && $0 ~ a { s = 1; next }
+		s == 1 && $0 ~ b { s = 2; next }
+		s == 1 && $0 ~ a { next }
+		s == 2 && $0 ~ c { s = 3 }
+		s == 2 && /reconnecting in|reconnect failed/ { exit 1 }
+		END { exit s != 3 }' "$TMP/$1.log"
+}
+LONG_WAIT="connection lost; reconnecting in ([3-9]|[1-9][0-9])s"
+check "address $NEW_ADDR deleted: no way to the server" ip -n "$NS_C" addr del "$NEW_ADDR/24" dev veth-c
+check "the client backs off to a wait of 3 s or more" wait_for 30 grep -qE "$LONG_WAIT" "$TMP/rm.log"
+check "address $C_ADDR back" ip -n "$NS_C" addr add "$C_ADDR/24" dev veth-c
+check "up again" client_wait_up rm
+check "log: the route is seen during the wait, the try is at once, and it brings the tunnel up" \
+	log_wait_try_up rm "$LONG_WAIT" \
+	"network changed while waiting: a route to the server $S_ADDR appeared .*; reconnecting now instead of in [0-9.]+s" \
+	"tunnel up"
+check "the same pair ($pair)" eval '[ "$(st rm local_addr)" = "$pair" ]'
 
 # ---- -b ADDR: the connection leaves from one local address (an uplink) ----
 BIND=198.51.100.4
