@@ -29,7 +29,19 @@ static int allow(unsigned flags, const struct addrinfo *ai, unsigned port, char 
 	return priv_guard(flags, &p, port, err, errlen);
 }
 
-int guard_start(const struct client_opts *o, unsigned *flags)
+/* The connect's fallback (ssh_opts.h): only what the guard allows. */
+static void pin(struct ssh_opts *ssh, const struct addrinfo *ai)
+{
+	if (ssh->npinned == SSH_MAX_PINNED || ai->ai_addrlen > sizeof(ssh->pinned[0]))
+		return;
+	for (int i = 0; i < ssh->npinned; i++)
+		if (!memcmp(&ssh->pinned[i], ai->ai_addr, ai->ai_addrlen))
+			return;
+	memset(&ssh->pinned[ssh->npinned], 0, sizeof(ssh->pinned[0]));
+	memcpy(&ssh->pinned[ssh->npinned++], ai->ai_addr, ai->ai_addrlen);
+}
+
+int guard_start(struct client_opts *o, unsigned *flags)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = o->ssh.family }, *res = NULL, *ai;
 	unsigned want = KS_KILL | (o->allow_lan ? KS_ALLOW_LAN : 0);
@@ -52,6 +64,8 @@ int guard_start(const struct client_opts *o, unsigned *flags)
 			freeaddrinfo(res);
 			return fail(EXIT_LOCAL, "--kill-switch: %s", err);
 		}
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			pin(&o->ssh, ai);
 		*flags = want;
 	}
 	freeaddrinfo(res);

@@ -11,9 +11,10 @@
 #include "options.h"
 
 /* --kill-switch: every address the server's name has now, at its port,
- * allowed; everything else blocked before the first connect.  0, or -1
- * with fail(). */
-int guard_start(const struct client_opts *o, unsigned *flags);
+ * allowed; everything else blocked before the first connect.  The same
+ * addresses go into o->ssh.pinned, where connects go when the name cannot
+ * be resolved again behind the guard.  0, or -1 with fail(). */
+int guard_start(struct client_opts *o, unsigned *flags);
 /* Adds (on) or drops the DNS rule.  0, or -1 with the reason in err. */
 int guard_dns(unsigned *flags, bool on, char *err, size_t errlen);
 /* A clean exit: the table goes. */

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -150,20 +151,45 @@ static int proxy_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 	return 0;
 }
 
+/* The pinned addresses (ssh_opts.h) as a list like getaddrinfo's. */
+static struct addrinfo *pinned_list(const struct ssh_opts *opts, struct addrinfo *ai)
+{
+	for (int i = 0; i < opts->npinned; i++) {
+		const struct sockaddr_storage *sa = &opts->pinned[i];
+
+		ai[i] = (struct addrinfo){
+			.ai_family = sa->ss_family,
+			.ai_socktype = SOCK_STREAM,
+			.ai_protocol = IPPROTO_TCP,
+			.ai_addrlen = sa->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							       : sizeof(struct sockaddr_in6),
+			.ai_addr = (struct sockaddr *)(uintptr_t)sa,
+			.ai_next = i + 1 < opts->npinned ? &ai[i + 1] : NULL,
+		};
+	}
+	return opts->npinned ? ai : NULL;
+}
+
 static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = opts->family };
-	struct addrinfo *res = NULL, *ai;
+	struct addrinfo *res = NULL, *list, *ai, pinned[SSH_MAX_PINNED];
 	char port[8];
 	unsigned timeout_s = opts->connect_timeout_s ? opts->connect_timeout_s : 15;
 	int rc, last_errno = 0, one = 1;
 
 	snprintf(port, sizeof(port), "%u", opts->port);
 	rc = getaddrinfo(opts->host, port, &hints, &res);
-	if (rc)
+	if (rc && !opts->npinned)
 		return fail(EXIT_UNREACHABLE, "cannot resolve %s: %s (check the host name)",
 			    opts->host, gai_strerror(rc));
-	for (ai = res; ai; ai = ai->ai_next) {
+	/* Behind the kill switch the resolver may be out of reach: the
+	 * addresses of the start are the ones the guard lets out anyway. */
+	if (rc)
+		log_info("cannot resolve %s (%s): connecting to the addresses it had at the start",
+			 opts->host, gai_strerror(rc));
+	list = rc ? pinned_list(opts, pinned) : res;
+	for (ai = list; ai; ai = ai->ai_next) {
 		char addr[INET6_ADDRSTRLEN] = "?";
 		void *sa = ai->ai_family == AF_INET
 				? (void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
@@ -194,7 +220,8 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		last_errno = connect_errno;
 		log_verbose("connect to %s port %u: %s", addr, opts->port, strerror(connect_errno));
 	}
-	freeaddrinfo(res);
+	if (res)
+		freeaddrinfo(res);
 	if (conn->sock < 0) {
 		if (last_errno == ETIMEDOUT)
 			return fail(EXIT_UNREACHABLE,

@@ -4,8 +4,10 @@
 #define SSHTUN_SSH_OPTS_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #define SSH_MAX_IDENTITIES 16
+#define SSH_MAX_PINNED 16
 
 enum strict_hostkey { SHK_ASK, SHK_YES, SHK_ACCEPT_NEW, SHK_NO };
 
@@ -27,6 +29,11 @@ struct ssh_opts {
 	const char *proxy_command;	/* run by /bin/sh; its stdin/stdout carry ssh */
 	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
 	const char *bind_addr;		/* -b / BindAddress: leave from this local address */
+	/* --kill-switch: the host's addresses when it started, the ones its
+	 * guard lets out.  A connect whose name no longer resolves (the guard
+	 * blocks DNS outside the tunnel) uses these. */
+	struct sockaddr_storage pinned[SSH_MAX_PINNED];
+	int npinned;
 };
 
 #endif

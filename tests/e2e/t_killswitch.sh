@@ -20,6 +20,10 @@
 #      ruleset is exactly what it was before
 #   5. --kill-switch --allow-lan: the LAN is reached, the outside is not; a
 #      clean quit removes the table (ruleset as before)
+#   6. the server given by a name only a resolver outside the tunnel knows
+#      (dnsmasq beyond the server, the client namespace's resolv.conf):
+#      the guard blocks that resolver, so the connect, and a reconnect
+#      forced with `ctl reconnect', use the addresses of the start
 . "$(dirname "$0")/lib.sh"
 
 OUT4=203.0.113.9
@@ -156,5 +160,35 @@ check "5: quit ends the client" wait_exit "$(client_pid lan)" 15
 is "$EXIT_RC" 0 "5: exit status"
 in_c nft list ruleset >"$TMP/ruleset.after"
 check "5: after a clean quit the ruleset is as before" diff -u "$TMP/ruleset.before" "$TMP/ruleset.after"
+
+# ---- 6. the server by name, its resolver behind the kill switch ------------
+diag "--- 6. --kill-switch, the server by a name"
+NAME=sshd.ks.test
+RESOLV=/etc/netns/$NS_C/resolv.conf
+trap 'cleanup $?; rm -rf "/etc/netns/$NS_C"' EXIT
+mkdir -p "/etc/netns/$NS_C" && echo "nameserver $OUT4" >"$RESOLV"
+bg_run dnsmasq in_s dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+	--listen-address="$OUT4" --bind-interfaces --address=/$NAME/"$S_ADDR" \
+	--pid-file="$TMP/dnsmasq.pid" --log-facility=- --log-queries
+dns_listening() { in_s ss -Hlun "( sport = :53 )" | grep -q "$OUT4"; }
+check "6: dnsmasq beyond the server ($OUT4)" wait_for 10 dns_listening
+resolves() { [ "$(in_c timeout 10 getent ahostsv4 "$NAME" | awk 'NR == 1 { print $1 }')" = "$S_ADDR" ]; }
+check "6: the client namespace resolves $NAME to $S_ADDR (nothing else knows it)" resolves
+echo "$NAME $(cut -d' ' -f1,2 "$TMP/host_key.pub")" >"$TMP/known_hosts.name"
+TARGET=root@$NAME KNOWN_HOSTS=$TMP/known_hosts.name \
+	client_run nm --kill-switch -o ServerAliveInterval=1 -o ServerAliveCountMax=2
+check "6: up" client_wait_up nm
+check "6: the guard blocks the resolver now" eval '! resolves'
+check "6: the connect used the addresses of the start" \
+	grep -q "cannot resolve $NAME .*connecting to the addresses it had at the start" "$TMP/nm.log"
+check "6: ctl reconnect" ctl nm reconnect
+reconnected() { client_is_up nm && [ "$(json_get "$TMP/nm.status" reconnects)" -ge 1 ]; }
+check "6: back up after the reconnect (reconnects >= 1)" wait_for 30 reconnected
+peer=$(json_get "$TMP/nm.status" peer_addr)
+check "6: the tunnel carries traffic (ping $peer)" in_c ping -c 1 -W 5 "$peer"
+ctl nm quit >/dev/null 2>&1
+check "6: quit ends the client" wait_exit "$(client_pid nm)" 15
+in_c nft list ruleset >"$TMP/ruleset.after"
+check "6: after a clean quit the ruleset is as before" diff -u "$TMP/ruleset.before" "$TMP/ruleset.after"
 
 done_testing
