@@ -264,6 +264,61 @@ int net_link_del(int ifindex)
 	return nl_talk(&req, NULL, NULL);
 }
 
+struct tun_queues_ctx {
+	int ifindex, found;
+	unsigned queues;
+};
+
+/* RTM_NEWLINK's IFLA_LINKINFO: kind "tun", and in its data the queue
+ * counts (Linux 4.15).  Anything else leaves found 0. */
+static int tun_queues_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct tun_queues_ctx *c = arg;
+	const struct rtattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1], *tun[IFLA_TUN_MAX + 1];
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	uint32_t attached, detached;
+	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
+
+	if (nh->nlmsg_type != RTM_NEWLINK || len < 0 || ifi->ifi_index != c->ifindex)
+		return 0;
+	nl_parse(tb, IFLA_MAX, IFLA_RTA(ifi), len);
+	if (!tb[IFLA_LINKINFO])
+		return 0;
+	nl_parse(info, IFLA_INFO_MAX, RTA_DATA(tb[IFLA_LINKINFO]), (int)RTA_PAYLOAD(tb[IFLA_LINKINFO]));
+	if (!info[IFLA_INFO_KIND] || RTA_PAYLOAD(info[IFLA_INFO_KIND]) < 4 ||
+	    memcmp(RTA_DATA(info[IFLA_INFO_KIND]), "tun", 4) || !info[IFLA_INFO_DATA])
+		return 0;
+	nl_parse(tun, IFLA_TUN_MAX, RTA_DATA(info[IFLA_INFO_DATA]), (int)RTA_PAYLOAD(info[IFLA_INFO_DATA]));
+	if (!tun[IFLA_TUN_MULTI_QUEUE] || RTA_PAYLOAD(tun[IFLA_TUN_MULTI_QUEUE]) != 1 ||
+	    !*(const uint8_t *)RTA_DATA(tun[IFLA_TUN_MULTI_QUEUE]) ||
+	    rta_u32(tun[IFLA_TUN_NUM_QUEUES], &attached) < 0 ||
+	    rta_u32(tun[IFLA_TUN_NUM_DISABLED_QUEUES], &detached) < 0)
+		return 0;
+	c->found = 1;
+	c->queues = attached + detached;
+	return 0;
+}
+
+int net_tun_queues(int ifindex, unsigned *queues)
+{
+	struct tun_queues_ctx c = { .ifindex = ifindex };
+	struct nl_req req;
+	struct ifinfomsg *ifi = nl_begin(&req, RTM_GETLINK, NLM_F_ACK, sizeof(*ifi));
+	int rc;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	rc = nl_talk(&req, tun_queues_cb, &c);
+	if (rc < 0)
+		return rc;
+	if (!c.found)
+		return -EOPNOTSUPP;
+	*queues = c.queues;
+	return 0;
+}
+
 static int addr_msg(uint16_t type, uint16_t flags, int ifindex, const struct inet_prefix *local)
 {
 	struct nl_req req;

@@ -22,6 +22,10 @@ int net_link_set(int ifindex, unsigned mtu, bool up);
 /* Deletes the link (the client's root side, when its instance ends: a TUN
  * another holder keeps open or made persistent goes too). */
 int net_link_del(int ifindex);
+/* The queues of the multi-queue TUN ifindex, attached and detached (what
+ * `ip -d link' shows as numqueues + numdisabled).  -EOPNOTSUPP: not a
+ * multi-queue TUN (or a kernel before 4.15, which does not say). */
+int net_tun_queues(int ifindex, unsigned *queues);
 
 /* Adds local/plen on ifindex.  Adding an address that is already there
  * succeeds (reconnects re-add). */

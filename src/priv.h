@@ -31,7 +31,8 @@
 #define PRIV_MAX_UID_ROUTES 64
 
 enum priv_op {
-	PRIV_OPEN = 1,		/* name, ifname -> the TUN fd, its name and index */
+	PRIV_OPEN = 1,		/* name, ifname; arg: queues (0 or 1: one; 2..TUN_MAX_QUEUES:
+				 * a multi-queue TUN) -> the TUN fd (its first queue), name, index */
 	PRIV_LINK_UP,		/* arg: MTU */
 	PRIV_ADDR_ADD,		/* a: our end of the pair (/31 or /127) */
 	PRIV_ADDR_DEL,
@@ -51,6 +52,7 @@ enum priv_op {
 	PRIV_UID_ROUTE_ADD,	/* a: prefix; arg: uid: that uid's traffic to it, through us */
 	PRIV_UID_ROUTE_DEL,
 	PRIV_EXEC,		/* fd: an `sshtun exec' connection; the root side runs its command */
+	PRIV_QUEUE,		/* --connections: one more queue of our multi-queue TUN -> its fd */
 	PRIV_OP_END
 };
 
@@ -78,6 +80,7 @@ struct priv_resp {
 struct priv_root {
 	int fd;			/* our end of the socketpair */
 	int tun_fd;		/* our copy: the interface is ours while we live */
+	bool multi;		/* we created it multi-queue (PRIV_OPEN's arg > 1) */
 	int ifindex;
 	char ifname[IFNAMSIZ];
 	char state_path[300];	/* "" : /run/sshtun/NAME.state from PRIV_OPEN */
@@ -147,6 +150,17 @@ void priv_close(void);
 
 /* Each returns 0 or a negative errno; err gets the reason when given. */
 int priv_open(const char *name, char ifname[IFNAMSIZ], int *ifindex);	/* fd, or -1 with fail() */
+/* The same with queues: 1 as priv_open, 2..TUN_MAX_QUEUES a multi-queue
+ * TUN whose first queue is the fd returned (--connections). */
+int priv_open_mq(const char *name, char ifname[IFNAMSIZ], int *ifindex, unsigned queues);
+/* One more queue of the instance's multi-queue TUN, ifindex the one
+ * priv_open_mq gave: its fd (non-blocking, close-on-exec), or -1 with
+ * fail() set.  The root side refuses a single-queue instance, another
+ * interface, and a device that has TUN_MAX_QUEUES open (attached or
+ * detached: a queue closed here can be asked for again).  Never close
+ * the first queue while the instance runs (the root side holds a copy
+ * of it, so it would stay attached with nobody reading it): detach it. */
+int priv_tun_queue(int ifindex);
 int priv_link_up(unsigned mtu);
 int priv_addr(bool add, const struct inet_prefix *local);
 int priv_route(bool add, const struct inet_prefix *dst, unsigned metric);

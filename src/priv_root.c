@@ -91,6 +91,8 @@ static int h_open(struct priv_root *r, const struct priv_req *q, struct priv_res
 		return refuse(a, -EALREADY, "the interface is open already (%s)", r->ifname);
 	if (!str_ok(q->name, sizeof(q->name)) || !str_ok(q->ifname, sizeof(q->ifname)))
 		return refuse(a, -EINVAL, "malformed open request (unterminated name)");
+	if (q->arg > TUN_MAX_QUEUES)
+		return refuse(a, -EINVAL, "a TUN with %u queues refused (1..%d)", q->arg, TUN_MAX_QUEUES);
 	if (!r->state_path[0]) {
 		/* Named from the instance, under root's own directory: never
 		 * a path the other side chose. */
@@ -111,9 +113,10 @@ static int h_open(struct priv_root *r, const struct priv_req *q, struct priv_res
 	snprintf(r->ifname, sizeof(r->ifname), "%s", q->ifname);
 	/* A new device only: as root, TUNSETIFF would attach to any
 	 * persistent TUN of that name, whoever's it is. */
-	fd = tun_create(r->ifname);
+	fd = tun_create_mq(r->ifname, q->arg > 1);
 	if (fd < 0)
 		return from_fail(a, -EPERM);
+	r->multi = q->arg > 1;
 	r->ifindex = net_link_index(r->ifname);
 	if (r->ifindex < 0) {
 		close(fd);
@@ -656,6 +659,45 @@ static int h_exec(struct priv_root *r, const struct priv_req *q, struct priv_res
 	return rc;
 }
 
+/* --connections: one more queue of the device we made multi-queue, never
+ * of another (the name is checked to be our index on both sides of the
+ * attach).  The kernel counts what is open, attached or detached, our copy
+ * of the first queue included: a queue the network side closed may be had
+ * again, an instance never holds more than TUN_MAX_QUEUES.  The fd goes
+ * back and our copy is closed (priv_root_step): only the first queue is
+ * kept here. */
+static int h_queue(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
+{
+	unsigned n;
+	int fd, rc;
+
+	(void)q;
+	if (!r->multi)
+		return refuse(a, -EOPNOTSUPP, "another queue of %s refused: this instance opened it with one queue",
+			      r->ifname);
+	rc = net_tun_queues(r->ifindex, &n);
+	if (rc < 0)
+		return refuse(a, rc, "cannot count the queues of %s: %s", r->ifname, strerror(-rc));
+	if (n >= TUN_MAX_QUEUES)
+		return refuse(a, -ENOSPC, "another queue of %s refused: it has %u queues open (at most %d)",
+			      r->ifname, n, TUN_MAX_QUEUES);
+	if (net_link_index(r->ifname) != r->ifindex)
+		return refuse(a, -ENODEV, "another queue of %s refused: the name is no longer index %d",
+			      r->ifname, r->ifindex);
+	fd = tun_attach_queue(r->ifname);
+	if (fd < 0)
+		return from_fail(a, -EIO);
+	if (net_link_index(r->ifname) != r->ifindex) {
+		close(fd);
+		return refuse(a, -ENODEV, "another queue of %s refused: the name is no longer index %d",
+			      r->ifname, r->ifindex);
+	}
+	a->ifindex = r->ifindex;
+	snprintf(a->ifname, sizeof(a->ifname), "%s", r->ifname);
+	*fd_out = fd;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	priv_handler fn;
@@ -680,6 +722,7 @@ static const struct {
 	[PRIV_UID_ROUTE_ADD] = { "uid route add", h_uid_route },
 	[PRIV_UID_ROUTE_DEL] = { "uid route del", h_uid_route },
 	[PRIV_EXEC] = { "exec", h_exec },
+	[PRIV_QUEUE] = { "queue", h_queue },
 };
 
 /* ---- the loop ---- */
@@ -750,6 +793,9 @@ int priv_root_step(struct priv_root *r)
 		r->in_fd = -1;
 	}
 	answer(r, &a, a.rc < 0 ? -1 : fd);
+	/* A queue went to the network side; only the first is kept here. */
+	if (fd >= 0 && fd != r->tun_fd)
+		close(fd);
 	return 1;
 }
 

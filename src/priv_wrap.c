@@ -104,7 +104,8 @@ static int call_locked(struct priv_req *q, struct priv_resp *a, int *fd_out, int
 		snprintf(a->msg, sizeof(a->msg), "no root side");
 		return a->rc = -ENOTCONN;
 	}
-	q->ifindex = P.ifindex;
+	if (!q->ifindex)	/* PRIV_QUEUE names it itself */
+		q->ifindex = P.ifindex;
 	if (fd_in >= 0)
 		n = fdpass_send(P.fd, q, sizeof(*q), fd_in) == 0 ? (ssize_t)sizeof(*q) : -1;
 	else
@@ -173,13 +174,14 @@ int priv_spawn_sudo(int verbosity)
 	return 0;
 }
 
-int priv_open(const char *name, char ifname[IFNAMSIZ], int *ifindex)
+int priv_open_mq(const char *name, char ifname[IFNAMSIZ], int *ifindex, unsigned queues)
 {
 	struct priv_req q;
 	struct priv_resp a;
 	int fd = -1;
 
 	req_init(&q, PRIV_OPEN);
+	q.arg = queues;
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	snprintf(q.ifname, sizeof(q.ifname), "%s", ifname);
 	if (call(&q, &a, &fd) < 0) {
@@ -194,6 +196,31 @@ int priv_open(const char *name, char ifname[IFNAMSIZ], int *ifindex)
 	P.ifindex = a.ifindex;
 	*ifindex = a.ifindex;
 	snprintf(ifname, IFNAMSIZ, "%s", a.ifname);
+	return fd;
+}
+
+int priv_open(const char *name, char ifname[IFNAMSIZ], int *ifindex)
+{
+	return priv_open_mq(name, ifname, ifindex, 1);
+}
+
+int priv_tun_queue(int ifindex)
+{
+	struct priv_req q;
+	struct priv_resp a;
+	int fd = -1;
+
+	req_init(&q, PRIV_QUEUE);
+	q.ifindex = ifindex;
+	if (call(&q, &a, &fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (!fail_code())
+			fail(a.exit_code ? a.exit_code : EXIT_LOCAL, "%s", a.msg);
+		return -1;
+	}
+	if (fd < 0)
+		return fail(EXIT_LOCAL, "sshtun's root side sent no queue of interface index %d", ifindex);
 	return fd;
 }
 

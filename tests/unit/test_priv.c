@@ -4,6 +4,7 @@
  * own (unshare(CLONE_NEWNET)) and is skipped without one. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,9 +24,11 @@
 #undef fail_msg
 
 #include "common.h"
+#include "fail.h"
 #include "log.h"
 #include "netlink.h"
 #include "priv.h"
+#include "tun.h"
 
 #define OUR_IFINDEX 4242
 
@@ -148,7 +151,7 @@ static void test_other_interface_refused(void **state)
 	struct fixture *f = *state;
 	static const uint32_t ops[] = { PRIV_LINK_UP, PRIV_ADDR_ADD, PRIV_ADDR_DEL, PRIV_ROUTE_ADD,
 					PRIV_ROUTE_DEL, PRIV_PIN, PRIV_UNPIN, PRIV_EXCLUDE,
-					PRIV_UNEXCLUDE_ALL, PRIV_DNS_APPLY, PRIV_DNS_REVERT };
+					PRIV_UNEXCLUDE_ALL, PRIV_DNS_APPLY, PRIV_DNS_REVERT, PRIV_QUEUE };
 
 	opened(f);
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
@@ -483,6 +486,146 @@ static void test_unexclude_one(void **state)
 	rmdir(dir);
 }
 
+/* --connections' requests, refused before the kernel is asked: more
+ * queues than TUN_MAX_QUEUES at open; a queue of an instance opened with
+ * one (or of another interface: test_other_interface_refused). */
+static void test_queue_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct priv_req q = req(PRIV_OPEN, 0);
+	struct priv_resp a;
+
+	snprintf(q.name, sizeof(q.name), "unit");
+	snprintf(q.ifname, sizeof(q.ifname), "privtest9");
+	q.arg = TUN_MAX_QUEUES + 1;
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EINVAL);
+	assert_contains(a.msg, "with 9 queues refused (1..8)");
+	assert_int_equal(f->r.tun_fd, -1);
+
+	q = req(PRIV_QUEUE, 0);	/* nothing open yet */
+	assert_int_equal(ask(f, &q).rc, -EBADFD);
+
+	opened(f);	/* as PRIV_OPEN with arg 0 or 1 leaves it: one queue */
+	q = req(PRIV_QUEUE, OUR_IFINDEX);
+	a = ask(f, &q);
+	assert_int_equal(a.rc, -EOPNOTSUPP);
+	assert_contains(a.msg, "another queue of fake0 refused: this instance opened it with one queue");
+}
+
+/* The network side's end: the wrapper, with a root side on a fork. */
+static pid_t root_side_fork(const char *state_path)
+{
+	int sp[2];
+	pid_t pid;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct priv_root r;
+
+		close(sp[1]);
+		priv_root_init(&r, sp[0], state_path);
+		priv_root_serve(&r, NULL);
+		_exit(0);
+	}
+	close(sp[0]);
+	priv_attach(sp[1]);
+	return pid;
+}
+
+static void root_side_end(pid_t pid)
+{
+	int status;
+
+	priv_close();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+}
+
+static void same_device(int fd, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	assert_int_equal(ioctl(fd, TUNGETIFF, &ifr), 0);
+	assert_string_equal(ifr.ifr_name, name);
+	assert_true(ifr.ifr_flags & IFF_MULTI_QUEUE);
+}
+
+/* A real root side hands the network side queues of its own device, up to
+ * TUN_MAX_QUEUES open; the ninth is refused naming the count, another
+ * interface's is refused naming its index; a closed queue can be had
+ * again; the device goes with the root side though queues stay open. */
+static void test_queues_through_wrapper(void **state)
+{
+	char dir[] = "/tmp/sshtun-test-priv.XXXXXX", path[300], name[IFNAMSIZ] = "privmq%d";
+	int fds[TUN_MAX_QUEUES], idx = 0, fd;
+	unsigned n;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/unit.state", dir);
+	pid = root_side_fork(path);
+	fail_clear();
+	fds[0] = priv_open_mq("unit", name, &idx, 2);
+	if (fds[0] < 0)
+		print_error("priv_open_mq: %s\n", fail_msg());
+	assert_true(fds[0] >= 0);
+	assert_string_equal(name, "privmq0");
+	assert_int_equal(net_link_index(name), idx);
+	for (int i = 1; i < TUN_MAX_QUEUES; i++) {
+		fds[i] = priv_tun_queue(idx);
+		if (fds[i] < 0)
+			print_error("priv_tun_queue %d: %s\n", i, fail_msg());
+		assert_true(fds[i] >= 0);
+		assert_true(fcntl(fds[i], F_GETFD) & FD_CLOEXEC);
+		same_device(fds[i], name);
+	}
+	same_device(fds[0], name);
+	assert_int_equal(net_tun_queues(idx, &n), 0);
+	assert_int_equal(n, TUN_MAX_QUEUES);
+
+	assert_int_equal(priv_tun_queue(idx), -1);
+	assert_contains(fail_msg(), "another queue of privmq0 refused: it has 8 queues open (at most 8)");
+	fail_clear();
+	assert_int_equal(priv_tun_queue(1), -1);	/* lo */
+	assert_contains(fail_msg(), "queue for interface index 1 refused: this instance has privmq0");
+	fail_clear();
+
+	/* One closed (a detached one counts as open): one may be had again. */
+	assert_int_equal(tun_queue_enable(fds[3], false), 0);
+	assert_int_equal(priv_tun_queue(idx), -1);
+	fail_clear();
+	close(fds[3]);
+	fds[3] = priv_tun_queue(idx);
+	assert_true(fds[3] >= 0);
+	same_device(fds[3], name);
+
+	root_side_end(pid);
+	assert_int_equal(net_link_index("privmq0"), -ENODEV);
+	for (int i = 0; i < TUN_MAX_QUEUES; i++)
+		close(fds[i]);
+
+	/* One queue asked for: no second one, through the wrapper either. */
+	pid = root_side_fork(path);
+	snprintf(name, sizeof(name), "privmq%%d");
+	fd = priv_open_mq("unit", name, &idx, 1);
+	assert_true(fd >= 0);
+	fail_clear();
+	assert_int_equal(priv_tun_queue(idx), -1);
+	assert_contains(fail_msg(), "opened it with one queue");
+	assert_int_equal(fail_code(), EXIT_LOCAL);
+	fail_clear();
+	root_side_end(pid);
+	close(fd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +641,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_excludes_all_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexclude_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queues_through_wrapper, setup, teardown),
 	};
 
 	log_level = LOG_ERROR;	/* the refusals are logged as warnings */

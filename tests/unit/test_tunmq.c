@@ -118,6 +118,13 @@ static void test_attach_not_mq(void **state)
 	/* A single-queue device's queue cannot be detached either. */
 	assert_int_equal(tun_queue_enable(fd, false), -EINVAL);
 	assert_int_equal(tun_queue_enable(fd, true), 0);
+	{
+		unsigned n = 99;
+
+		assert_int_equal(net_tun_queues(net_link_index(name), &n), -EOPNOTSUPP);
+		assert_int_equal(net_tun_queues(net_link_index("lo"), &n), -EOPNOTSUPP);
+		assert_int_equal(n, 99);
+	}
 	close(fd);
 
 	/* Nor is any other kind of interface joined. */
@@ -152,6 +159,12 @@ static void test_create_mq(void **state)
 	assert_int_equal(tun_vnet_len(t.q[0]), VNET_HDR_LEN);
 	assert_int_equal(tun_vnet_len(t.q[1]), VNET_HDR_LEN);
 	assert_int_equal(net_link_index(t.name), t.idx);	/* the same device */
+	{
+		unsigned n;
+
+		assert_int_equal(net_tun_queues(t.idx, &n), 0);
+		assert_int_equal(n, 2);
+	}
 
 	assert_int_equal(net_addr_add(t.idx, &local), 0);
 	assert_int_equal(net_link_set(t.idx, 1400, true), 0);
@@ -244,12 +257,14 @@ static bool write_reaches_stack(int fd)
 static void test_detach(void **state)
 {
 	struct pollfd pfd;
-	unsigned got[2];
+	unsigned got[2], n;
 	uint8_t buf[64];
 
 	NEED_MQ();
 	assert_int_equal(tun_queue_enable(t.q[1], false), 0);
 	assert_int_equal(tun_queue_enable(t.q[1], false), 0);	/* idempotent */
+	assert_int_equal(net_tun_queues(t.idx, &n), 0);
+	assert_int_equal(n, 2);	/* a detached queue still counts */
 	send_flows(got);
 	assert_int_equal(got[0], FLOWS);
 	assert_int_equal(got[1], 0);
