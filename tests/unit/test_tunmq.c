@@ -215,27 +215,21 @@ static void test_spread(void **state)
 	assert_true(got[1] > 0);
 }
 
-/* A UDP datagram 198.18.10.7:7 -> 198.18.9.1 written into queue fd: does a
- * socket bound there get it? */
-static bool write_reaches_stack(int fd)
+/* Writes into queue fd a UDP datagram "mqin" from src (198.18.10.x) to the
+ * socket s bound on 198.18.9.1. */
+static void write_udp(int fd, const struct sockaddr_in *src, int s)
 {
-	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct sockaddr_in me;
 	socklen_t mlen = sizeof(me);
-	uint8_t pkt[VNET_HDR_LEN + 20 + 8 + 4] = { 0 }, *ip = pkt + VNET_HDR_LEN, got[16];
+	uint8_t pkt[VNET_HDR_LEN + 20 + 8 + 4] = { 0 }, *ip = pkt + VNET_HDR_LEN;
 	uint32_t sum = 0;
-	struct pollfd pfd;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	bool ok;
 
-	assert_true(s >= 0);
-	assert_int_equal(inet_pton(AF_INET, "198.18.9.1", &me.sin_addr), 1);
-	assert_int_equal(bind(s, (struct sockaddr *)&me, sizeof(me)), 0);
 	assert_int_equal(getsockname(s, (struct sockaddr *)&me, &mlen), 0);
 	ip[0] = 0x45;
 	ip[3] = 20 + 8 + 4;
 	ip[8] = 64;
 	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 12, (uint8_t[]){ 198, 18, 10, 7 }, 4);
+	memcpy(ip + 12, &src->sin_addr, 4);
 	memcpy(ip + 16, &me.sin_addr, 4);
 	for (int i = 0; i < 20; i += 2)
 		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
@@ -243,15 +237,80 @@ static bool write_reaches_stack(int fd)
 		sum = (sum & 0xffff) + (sum >> 16);
 	ip[10] = (uint8_t)(~sum >> 8);
 	ip[11] = (uint8_t)~sum;
-	ip[21] = 7;
+	memcpy(ip + 20, &src->sin_port, 2);
 	memcpy(ip + 22, &me.sin_port, 2);
 	ip[25] = 8 + 4;		/* UDP checksum 0: none */
 	memcpy(ip + 28, "mqin", 4);
 	assert_int_equal(write(fd, pkt, sizeof(pkt)), (ssize_t)sizeof(pkt));
-	pfd = (struct pollfd){ .fd = s, .events = POLLIN };
-	ok = poll(&pfd, 1, 2000) == 1 && recv(s, got, sizeof(got), 0) == 4 && !memcmp(got, "mqin", 4);
+}
+
+static int udp_socket(void)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(s >= 0);
+	assert_int_equal(inet_pton(AF_INET, "198.18.9.1", &me.sin_addr), 1);
+	assert_int_equal(bind(s, (struct sockaddr *)&me, sizeof(me)), 0);
+	return s;
+}
+
+static bool got_mqin(int s)
+{
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	uint8_t got[16];
+
+	return poll(&pfd, 1, 2000) == 1 && recv(s, got, sizeof(got), 0) == 4 && !memcmp(got, "mqin", 4);
+}
+
+/* A datagram written into queue fd: does a local socket get it? */
+static bool write_reaches_stack(int fd)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons(7) };
+	int s = udp_socket();
+	bool ok;
+
+	assert_int_equal(inet_pton(AF_INET, "198.18.10.7", &src.sin_addr), 1);
+	write_udp(fd, &src, s);
+	ok = got_mqin(s);
 	close(s);
 	return ok;
+}
+
+/* The queue a flow leaves by: the one its packets were last written into
+ * (the kernel learns it), whatever the hash said first.  This is what keeps
+ * one flow on one connection both ways: the peer's packets of a flow come
+ * in through the connection that carries it, and its answers go back out
+ * through the same. */
+static void test_flow_learning(void **state)
+{
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(9) };
+	uint8_t buf[2048];
+
+	NEED_MQ();
+	assert_int_equal(inet_pton(AF_INET, "198.18.10.1", &peer.sin_addr), 1);
+	for (int i = 0; i < 8; i++) {
+		int s = udp_socket(), first = -1, then = -1;
+
+		for (int round = 0; round < 2; round++) {
+			assert_int_equal(sendto(s, "mq", 2, 0, (struct sockaddr *)&peer, sizeof(peer)), 2);
+			for (int q = 0; q < 2; q++) {
+				ssize_t n;
+
+				while ((n = read(t.q[q], buf, sizeof(buf))) > 0)	/* IPv6 noise too */
+					if (n == VNET_HDR_LEN + 30 && buf[VNET_HDR_LEN + 9] == IPPROTO_UDP &&
+					    !memcmp(buf + VNET_HDR_LEN + 16, &peer.sin_addr, 4))
+						*(round ? &then : &first) = q;
+			}
+			if (round == 0) {
+				assert_true(first >= 0);
+				write_udp(t.q[1 - first], &peer, s);	/* the answer, by the other */
+				assert_true(got_mqin(s));
+			}
+		}
+		assert_int_equal(then, 1 - first);
+		close(s);
+	}
 }
 
 static void test_detach(void **state)
@@ -413,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_create_mq),
 		cmocka_unit_test(test_spread),
 		cmocka_unit_test(test_detach),
+		cmocka_unit_test(test_flow_learning),
 		cmocka_unit_test(test_offload_per_device),
 		cmocka_unit_test(test_all_detached),
 		cmocka_unit_test(test_close_first),
