@@ -233,9 +233,8 @@ int client_main(int argc, char **argv)
 	memset(eng, 0, sizeof(*eng));
 	c->daemon_pipe = -1;
 	eng->opts = opts;
-	eng->conn.sock = -1;
-	eng->t.tun_fd = -1;
-	eng->roam.fd = -1;
+	eng->nconns = 1;
+	session_prepare(eng);
 	eng->lease_from = -1;
 	if (opts->sock_path)
 		snprintf(sock_path, sizeof(sock_path), "%s", opts->sock_path);
@@ -252,8 +251,8 @@ int client_main(int argc, char **argv)
 	/* The TUN first: a missing privilege is reported before we connect.
 	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
-	tunnel_set_tun(&eng->t, priv_open(opts->name, eng->ifname, &eng->ifindex));
-	if (eng->t.tun_fd < 0)
+	tunnel_set_tun(&eng->conns[0].t, priv_open(opts->name, eng->ifname, &eng->ifindex));
+	if (eng->conns[0].t.tun_fd < 0)
 		goto out;
 	/* The kill switch lets the SSH connection out to every server of the
 	 * list, not only the first. */
@@ -289,24 +288,25 @@ out:
 	session_close_now(eng);
 	control_close();
 	eng->state = ST_CLOSED;
-	/* Closing the TUN removes the device and every route through it;
-	 * the root side undoes the rest (pin, excluded prefixes, DNS, the
-	 * state file) when its socket closes. */
-	if (eng->t.tun_fd >= 0)
-		close(eng->t.tun_fd);
+	/* Closing the TUN (its last queue) removes the device and every
+	 * route through it; the root side undoes the rest (pin, excluded
+	 * prefixes, DNS, the state file) when its socket closes. */
+	for (int i = 0; i < ENGINE_MAX_CONNS; i++) {
+		if (eng->conns[i].t.tun_fd >= 0)
+			close(eng->conns[i].t.tun_fd);
+		eng->conns[i].t.tun_fd = -1;
+	}
 	/* Fail closed: a tunnel that was up and ended in an error keeps the
 	 * kill switch until `sshtun cleanup'. */
 	if (fail_code() == EXIT_OK || !eng->up_since_ms || !(eng->guard_flags & KS_KILL))
 		guard_end(&eng->guard_flags);
 	else if (eng->guard_flags & KS_KILL)
 		log_warn("the kill switch stays after this error; `sshtun cleanup' removes it");
-	roam_close(&eng->roam);
 	servers_free(&eng->servers);
 	if (eng->loop && priv_fd() >= 0)
 		loop_unwatch(eng->loop, priv_fd());
 	priv_close();
-	tunnel_free(&eng->t);
-	ossh_link_free(&eng->ossh);
+	session_free(eng);
 	if (eng->loop)
 		loop_free(eng->loop);
 	return fail_code();

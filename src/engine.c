@@ -77,6 +77,7 @@ static void addr_str(const struct inet_prefix *p, char *out, size_t cap)
 
 void engine_status(struct engine *eng, struct engine_status *st)
 {
+	const struct conn *c0 = &eng->conns[0];
 	bool up = eng->state == ST_UP;
 
 	memset(st, 0, sizeof(*st));
@@ -99,56 +100,96 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	addr_str(&eng->lease.server4, st->peer_addr, sizeof(st->peer_addr));
 	addr_str(&eng->lease.client6, st->local_addr6, sizeof(st->local_addr6));
 	addr_str(&eng->lease.server6, st->peer_addr6, sizeof(st->peer_addr6));
-	st->mode = eng->openssh ? "openssh" : "sshtun";
-	if (eng->openssh)
+	st->mode = c0->openssh ? "openssh" : "sshtun";
+	if (c0->openssh)
 		st->server_stack = "tun";
 	else if (eng->lease.proto)
 		st->server_stack = eng->lease.stack[0] ? eng->lease.stack : "tun";
 	else
 		st->server_stack = "";
-	if (eng->openssh)	/* only ssh's own transport compression then */
+	if (c0->openssh)	/* only ssh's own transport compression then */
 		snprintf(st->compression, sizeof(st->compression), "%s",
 			 eng->opts->ssh.compression ? "zlib@openssh.com" : "off");
 	else
 		compress_mode_str(eng->opts->compress, st->compression, sizeof(st->compression));
-	st->mtu = eng->t.mtu;
+	st->mtu = c0->t.mtu;
 	st->uptime_s = up ? (now_ms() - eng->up_since_ms) / 1000 : 0;
 	st->reconnects = eng->reconnects;
 	st->kill_switch = (eng->guard_flags & KS_KILL) != 0;
 	st->dns_guard = (eng->guard_flags & KS_DNS) != 0;
 }
 
+void engine_tunnel_totals(const struct engine *eng, struct tunnel_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < eng->nconns; i++) {
+		const struct tunnel_stats *t = &eng->conns[i].t.st;
+
+		st->tx_packets += t->tx_packets;
+		st->rx_packets += t->rx_packets;
+		st->tx_bytes += t->tx_bytes;
+		st->rx_bytes += t->rx_bytes;
+		st->tx_wire_bytes += t->tx_wire_bytes;
+		st->rx_wire_bytes += t->rx_wire_bytes;
+		st->drops += t->drops;
+		st->tx_compressed += t->tx_compressed;
+		st->tx_uncompressed += t->tx_uncompressed;
+		st->tx_gso += t->tx_gso;
+		st->rx_gso += t->rx_gso;
+		st->gso_split += t->gso_split;
+		st->vnet_bad += t->vnet_bad;
+	}
+}
+
 void engine_stats(struct engine *eng, struct engine_stats *st)
 {
-	const struct tunnel_stats *t = &eng->t.st;
-	struct fq_stats fq;
+	const struct conn *c0 = &eng->conns[0];
+	struct tunnel_stats t;
+	uint64_t rtt_count = 0;
+	double rtt_sum = 0;
 
 	memset(st, 0, sizeof(*st));
-	st->tx_packets = t->tx_packets;
-	st->rx_packets = t->rx_packets;
-	st->tx_bytes = t->tx_bytes;
-	st->rx_bytes = t->rx_bytes;
-	st->tx_wire_bytes = t->tx_wire_bytes;
-	st->rx_wire_bytes = t->rx_wire_bytes;
-	st->drops = t->drops;
-	st->tx_compressed = t->tx_compressed;
-	st->tx_uncompressed = t->tx_uncompressed;
-	st->gso_tx_frames = t->tx_gso;
-	st->gso_rx_frames = t->rx_gso;
-	st->gso_split = t->gso_split;
-	st->gso_bad = t->vnet_bad;
-	if (eng->t.offload)
-		vnet_caps_str(eng->t.offload, st->offload, sizeof(st->offload));
+	engine_tunnel_totals(eng, &t);
+	st->tx_packets = t.tx_packets;
+	st->rx_packets = t.rx_packets;
+	st->tx_bytes = t.tx_bytes;
+	st->rx_bytes = t.rx_bytes;
+	st->tx_wire_bytes = t.tx_wire_bytes;
+	st->rx_wire_bytes = t.rx_wire_bytes;
+	st->drops = t.drops;
+	st->tx_compressed = t.tx_compressed;
+	st->tx_uncompressed = t.tx_uncompressed;
+	st->gso_tx_frames = t.tx_gso;
+	st->gso_rx_frames = t.rx_gso;
+	st->gso_split = t.gso_split;
+	st->gso_bad = t.vnet_bad;
+	/* Offloads are the device's: every queue has the same. */
+	if (c0->t.offload)
+		vnet_caps_str(c0->t.offload, st->offload, sizeof(st->offload));
 	else
 		snprintf(st->offload, sizeof(st->offload), "off");
-	tunnel_fq_stats(&eng->t, &fq);
-	st->fq_delay_ms = (double)fq.delay_us / 1000.0;
-	st->fq_delay_peak_ms = (double)fq.delay_peak_us / 1000.0;
-	st->fq_drops = fq.drops_codel + fq.drops_full;
-	st->fq_flows = fq.flows;
-	st->rtt_ms = eng->rtt_count ? eng->rtt_ms : -1;
-	st->rtt_avg_ms = eng->rtt_count ? eng->rtt_sum / (double)eng->rtt_count : -1;
-	st->rx_window = eng->channel && !eng->openssh ? eng->chan.win.target : 0;
+	st->rtt_ms = -1;
+	for (int i = 0; i < eng->nconns; i++) {
+		const struct conn *c = &eng->conns[i];
+		struct fq_stats fq;
+
+		tunnel_fq_stats(&c->t, &fq);
+		st->fq_delay_ms += (double)fq.delay_us / 1000.0;
+		if ((double)fq.delay_peak_us / 1000.0 > st->fq_delay_peak_ms)
+			st->fq_delay_peak_ms = (double)fq.delay_peak_us / 1000.0;
+		st->fq_drops += fq.drops_codel + fq.drops_full;
+		st->fq_flows += fq.flows;
+		/* The round trip now: the first connection that measured it. */
+		if (c->rtt_count && st->rtt_ms < 0)
+			st->rtt_ms = c->rtt_ms;
+		rtt_sum += c->rtt_sum;
+		rtt_count += c->rtt_count;
+		if (c->channel && !c->openssh)
+			st->rx_window += c->chan.win.target;
+	}
+	if (eng->nconns > 1)
+		st->fq_delay_ms /= eng->nconns;	/* the mean wait over the queues */
+	st->rtt_avg_ms = rtt_count ? rtt_sum / (double)rtt_count : -1;
 	st->tx_rate_bps = eng->tx_rate_bps;
 	st->rx_rate_bps = eng->rx_rate_bps;
 	st->reconnects = eng->reconnects;
@@ -385,7 +426,8 @@ size_t engine_uid_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], un
 }
 
 /* Both directions change: ours at once, the server's when our CONTROL
- * frame reaches it (and again in the hello after a reconnect). */
+ * frame reaches it (and again in the hello after a reconnect).  Every
+ * connection's. */
 int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t errlen)
 {
 	char line[32], name[8];
@@ -393,51 +435,57 @@ int engine_set_compress(struct engine *eng, const char *mode, char *err, size_t 
 
 	if (!compress_mode_ok(mode, &m))
 		return errorf(err, errlen, "bad compression mode `%s' (%s)", mode, COMPRESS_MODES);
-	if (eng->openssh) {
+	if (eng->conns[0].openssh) {
 		snprintf(err, errlen, "with stock sshd's channel, compression is ssh's own: start with -o Compression=yes");
 		return -1;
 	}
 	eng->opts->compress = m;
-	tunnel_set_compress(&eng->t, m);
-	if (eng->state == ST_UP) {
-		int n = snprintf(line, sizeof(line), "compress_mode=%s\n",
-				 compress_mode_str(m, name, sizeof(name)));
+	for (int i = 0; i < eng->nconns; i++) {
+		struct conn *c = &eng->conns[i];
 
-		if (tunnel_queue(&eng->t, FRAME_CONTROL, 0, line, (uint32_t)n) < 0)
-			log_warn("could not tell the server the new compression mode (queue full)");
+		tunnel_set_compress(&c->t, m);
+		if (c->t.up) {
+			int n = snprintf(line, sizeof(line), "compress_mode=%s\n",
+					 compress_mode_str(m, name, sizeof(name)));
+
+			if (tunnel_queue(&c->t, FRAME_CONTROL, 0, line, (uint32_t)n) < 0)
+				log_warn("could not tell the server the new compression mode (queue full)");
+		}
 	}
 	log_info("compression %s", compress_mode_str(m, name, sizeof(name)));
 	return 0;
 }
 
 /* Pings: payload u32 id, u64 send time; the peer echoes it in a PONG.  The
- * shell's pings and the keepalive share the slots. */
+ * shell's pings and the keepalive share each connection's slots; handles
+ * are the engine's, unique over all of them. */
 static struct ping_slot *ping_find(struct engine *eng, long handle)
 {
-	for (int i = 0; i < ENGINE_MAX_PINGS; i++)
-		if (eng->pings[i].handle == handle)
-			return &eng->pings[i];
+	for (int k = 0; k < eng->nconns; k++)
+		for (int i = 0; i < CONN_MAX_PINGS; i++)
+			if (eng->conns[k].pings[i].handle == handle)
+				return &eng->conns[k].pings[i];
 	return NULL;
 }
 
 static void ping_finish(struct ping_slot *p, double rtt)
 {
-	struct engine *eng = p->eng;
+	struct conn *c = p->c;
 	engine_ping_fn fn = p->fn;
 	void *ctx = p->ctx;
 
-	loop_cancel(eng->loop, p->timer);
+	loop_cancel(c->eng->loop, p->timer);
 	p->handle = 0;
 	if (rtt >= 0) {
-		pressure_rtt(&eng->pressure, rtt);
-		eng->t.rtt_congested = eng->pressure.congested;
-		chan_link_rtt(&eng->chan, rtt);
-		eng->missed_pings = 0;
-		eng->rtt_ms = rtt;
-		eng->rtt_sum += rtt;
-		eng->rtt_count++;
+		pressure_rtt(&c->pressure, rtt);
+		c->t.rtt_congested = c->pressure.congested;
+		chan_link_rtt(&c->chan, rtt);
+		c->missed_pings = 0;
+		c->rtt_ms = rtt;
+		c->rtt_sum += rtt;
+		c->rtt_count++;
 	} else if (!fn) {
-		eng->missed_pings++;
+		c->missed_pings++;
 	}
 	if (fn)
 		fn(ctx, rtt);
@@ -451,30 +499,33 @@ static void ping_timeout(struct loop *loop, void *ctx)
 	ping_finish(p, -1);
 }
 
-long engine_send_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx)
+long engine_send_ping(struct conn *c, unsigned timeout_ms, engine_ping_fn fn, void *ctx)
 {
-	struct ping_slot *p = ping_find(eng, 0);
+	struct ping_slot *p = NULL;
 	uint8_t payload[12];
 
-	if (!p || eng->state != ST_UP)
+	for (int i = 0; i < CONN_MAX_PINGS && !p; i++)
+		if (!c->pings[i].handle)
+			p = &c->pings[i];
+	if (!p || !c->t.up || c->eng->state != ST_UP)
 		return -1;
-	p->eng = eng;
-	p->handle = ++eng->next_ping;
+	p->c = c;
+	p->handle = ++c->eng->next_ping;
 	p->id = (uint32_t)p->handle;
 	p->sent_us = now_us();
 	p->fn = fn;
 	p->ctx = ctx;
 	put_u32(payload, p->id);
 	put_u64(payload + 4, p->sent_us);
-	if (tunnel_queue(&eng->t, FRAME_PING, 0, payload, sizeof(payload)) < 0) {
+	if (tunnel_queue(&c->t, FRAME_PING, 0, payload, sizeof(payload)) < 0) {
 		p->handle = 0;
 		return -1;
 	}
-	p->timer = loop_timer(eng->loop, timeout_ms, ping_timeout, p);
+	p->timer = loop_timer(c->eng->loop, timeout_ms, ping_timeout, p);
 	return p->handle;
 }
 
-void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len)
+void engine_pong(struct conn *c, const uint8_t *payload, uint32_t len)
 {
 	struct reader r;
 	uint32_t id;
@@ -483,8 +534,8 @@ void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len)
 	reader_init(&r, payload, len);
 	if (reader_u32(&r, &id) < 0 || reader_u64(&r, &sent) < 0)
 		return;
-	for (int i = 0; i < ENGINE_MAX_PINGS; i++) {
-		struct ping_slot *p = &eng->pings[i];
+	for (int i = 0; i < CONN_MAX_PINGS; i++) {
+		struct ping_slot *p = &c->pings[i];
 
 		/* The time comes back from the peer: trust only our own copy. */
 		if (p->handle && p->id == id) {
@@ -495,28 +546,33 @@ void engine_pong(struct engine *eng, const uint8_t *payload, uint32_t len)
 }
 
 /* The link went away: every waiting ping ends now, not at its timeout. */
-void engine_fail_pings(struct engine *eng)
+void engine_fail_pings(struct conn *c)
 {
-	for (int i = 0; i < ENGINE_MAX_PINGS; i++)
-		if (eng->pings[i].handle)
-			ping_finish(&eng->pings[i], -1);
-	eng->missed_pings = 0;
+	for (int i = 0; i < CONN_MAX_PINGS; i++)
+		if (c->pings[i].handle)
+			ping_finish(&c->pings[i], -1);
+	c->missed_pings = 0;
 }
 
 long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx, char *err,
 		 size_t errlen)
 {
+	struct conn *c = NULL;
 	long h;
 
 	if (eng->state != ST_UP) {
 		snprintf(err, errlen, "the tunnel is not up (%s)", eng->state_detail);
 		return -1;
 	}
-	if (eng->openssh) {
+	if (eng->conns[0].openssh) {
 		snprintf(err, errlen, "ping needs the sshtun helper (this tunnel uses stock sshd's channel)");
 		return -1;
 	}
-	h = engine_send_ping(eng, timeout_ms, fn, ctx);
+	/* Through the first connection that is up. */
+	for (int i = 0; i < eng->nconns && !c; i++)
+		if (eng->conns[i].t.up)
+			c = &eng->conns[i];
+	h = c ? engine_send_ping(c, timeout_ms, fn, ctx) : -1;
 	if (h < 0)
 		snprintf(err, errlen, "too many pings in flight");
 	return h;

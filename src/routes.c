@@ -41,7 +41,7 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 		if (inet_prefix_overlaps(&out[i], &server)) {
 			snprintf(err, errlen,
 				 "route %s would capture the SSH server's own address %s: the tunnel would carry itself (use a narrower prefix)",
-				 inet_prefix_str(&out[i], true, s, sizeof(s)), eng->conn.peer);
+				 inet_prefix_str(&out[i], true, s, sizeof(s)), eng->conns[0].ssh.peer);
 			return -1;
 		}
 	}
@@ -50,7 +50,8 @@ int routes_parse(struct engine *eng, const char *cidr, struct inet_prefix *out, 
 
 int routes_server_prefix(const struct engine *eng, struct inet_prefix *p)
 {
-	return inet_prefix_from_sockaddr(&eng->conn.peer_addr, p);
+	/* Every connection goes to the same server: the first says where. */
+	return inet_prefix_from_sockaddr(&eng->conns[0].ssh.peer_addr, p);
 }
 
 int routes_pin_server(struct engine *eng, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "bg.h"
 #include "chanlink.h"
@@ -33,8 +34,9 @@
  * flapping link must not make the client spin). */
 #define NET_RETRY_MIN_MS 500
 
-static void schedule_reconnect(struct engine *eng);
-static void connect_failed(struct engine *eng);
+static void schedule_reconnect(struct conn *c);
+static int conn_start(struct conn *c);
+static void connect_failed(struct conn *c);
 static void on_socket(struct loop *loop, int fd, short revents, void *ctx);
 
 /* ---- negotiation ---- */
@@ -50,10 +52,11 @@ static int on_magic(void *ctx, unsigned proto, const char *software)
 	return 0;
 }
 
-static int configure_tun(struct engine *eng)
+static int configure_tun(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	const struct inet_prefix *addrs[] = { &eng->lease.client4, &eng->lease.client6 };
-	int rc = priv_link_up(eng->t.mtu);
+	int rc = priv_link_up(c->t.mtu);
 
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
 		if (addrs[i]->family)
@@ -65,22 +68,23 @@ static int configure_tun(struct engine *eng)
 
 /* Addresses are known (the server's hello, or our choice with stock sshd):
  * configure the TUN and let packets flow. */
-static int came_up(struct engine *eng)
+static int came_up(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	char a4[64] = "", a6[64] = "";
 
-	if (configure_tun(eng) < 0)
+	if (configure_tun(c) < 0)
 		return -1;
-	loop_cancel(eng->loop, eng->hello_timer);
-	eng->hello_timer = 0;
-	eng->t.up = true;
+	loop_cancel(eng->loop, c->hello_timer);
+	c->hello_timer = 0;
+	c->t.up = true;
 	eng->up_since_ms = now_ms();
-	eng->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
+	c->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
 	if (eng->servers.n > 1 && eng->lease_from != eng->servers.order[eng->servers.pos])
 		events_note("server", "host", servers_opts(&eng->servers)->host_arg, (char *)NULL);
 	eng->lease_from = eng->servers.order[eng->servers.pos];
 	servers_up(&eng->servers);
-	roam_arm(&eng->roam, eng->conn.sock, &eng->conn.peer_addr, eng->ifindex);
+	roam_arm(&c->roam, c->ssh.sock, &c->ssh.peer_addr, eng->ifindex);
 	if (eng->pin.family) {
 		char err[ERROR_MSG_MAX];
 
@@ -91,7 +95,7 @@ static int came_up(struct engine *eng)
 	inet_prefix_str(&eng->lease.client4, true, a4, sizeof(a4));
 	inet_prefix_str(&eng->lease.client6, true, a6, sizeof(a6));
 	log_info("tunnel up: %s %s%s%s%s%s%s", eng->ifname, a4, *a6 ? " " : "", a6,
-		 eng->openssh ? " (stock sshd, tun@openssh.com)" : "", eng->servers.n > 1 ? " via " : "",
+		 c->openssh ? " (stock sshd, tun@openssh.com)" : "", eng->servers.n > 1 ? " via " : "",
 		 eng->servers.n > 1 ? servers_opts(&eng->servers)->host_arg : "");
 	engine_set_state(eng, ST_UP, NULL);
 	return 0;
@@ -104,8 +108,9 @@ static bool new_server(const struct engine *eng)
 	return eng->lease_from >= 0 && eng->lease_from != eng->servers.order[eng->servers.pos];
 }
 
-static int on_server_hello(struct engine *eng, const struct frame *f)
+static int on_server_hello(struct conn *c, const struct frame *f)
 {
+	struct engine *eng = c->eng;
 	static struct peer_facts facts[1];	/* large; the loop thread's only */
 	struct hello h, old;
 	char err[ERROR_MSG_MAX];
@@ -124,14 +129,14 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 		log_warn("the server gave a different address pair after reconnecting");
 	old = eng->lease;
 	eng->lease = h;
-	eng->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
-	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&eng->t, eng->opts->compress) < 0)
+	c->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
+	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&c->t, eng->opts->compress) < 0)
 		return -1;
-	if (tunnel_compress_layout(&eng->t, hello_compress_layout(&h)) < 0)
+	if (tunnel_compress_layout(&c->t, hello_compress_layout(&h)) < 0)
 		return -1;
-	tunnel_set_peer_caps(&eng->t, h.gso);
-	log_offloads(&eng->t, "server");
-	if (came_up(eng) < 0)
+	tunnel_set_peer_caps(&c->t, h.gso);
+	log_offloads(&c->t, "server");
+	if (came_up(c) < 0)
 		return -1;
 	/* Addresses from an earlier lease go if the pair changed (another
 	 * server's pool): after the new ones are on, since the kernel drops
@@ -145,15 +150,15 @@ static int on_server_hello(struct engine *eng, const struct frame *f)
 
 static int on_frame(void *ctx, const struct frame *f)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
 	switch (f->type) {
 	case FRAME_HELLO:
-		if (eng->t.up)
+		if (c->t.up)
 			return fail(EXIT_ERROR, "the server sent a second hello");
-		return on_server_hello(eng, f);
+		return on_server_hello(c, f);
 	case FRAME_PONG:
-		engine_pong(eng, f->payload, f->len);
+		engine_pong(c, f->payload, f->len);
 		return 0;
 	case FRAME_ERROR: {
 		char why[ERROR_MSG_MAX];
@@ -161,12 +166,12 @@ static int on_frame(void *ctx, const struct frame *f)
 
 		memcpy(why, f->payload, n);
 		why[n] = '\0';
-		for (char *c = why; *c; c++)
-			if ((unsigned char)*c < 0x20)
-				*c = ' ';
+		for (char *p = why; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
 		/* At its limit: another server (or this one later) may take us. */
-		eng->busy = (f->flags & FRAME_F_BUSY) != 0;
-		return fail(EXIT_REFUSED, "the server refused the tunnel%s: %s", eng->busy ? " (busy)" : "",
+		c->busy = (f->flags & FRAME_F_BUSY) != 0;
+		return fail(EXIT_REFUSED, "the server refused the tunnel%s: %s", c->busy ? " (busy)" : "",
 			    why);
 	}
 	case FRAME_CONTROL:
@@ -184,7 +189,8 @@ static int on_frame(void *ctx, const struct frame *f)
  * (ENGINE_FALLBACK_METRIC), since the best route back is not ours. */
 static bool from_server_ok(void *ctx, int family, const uint8_t *src)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
+	struct engine *eng = c->eng;
 
 	return peer_src_allowed(family, src, &eng->lease, eng->routes, eng->nroutes) ||
 	       (eng->exec_any_src && family == AF_INET);
@@ -194,39 +200,73 @@ static const struct tunnel_handler handler = { .on_magic = on_magic, .on_frame =
 
 static void on_hello_timeout(struct loop *loop, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
+	struct engine *eng = c->eng;
 
-	eng->hello_timer = 0;
+	c->hello_timer = 0;
 	fail(EXIT_REFUSED,
 	     "the server's helper did not complete the sshtun hello within %u s (ConnectTimeout): %s",
 	     servers_opts(&eng->servers)->ssh.connect_timeout_s,
-	     eng->t.want_magic ? "no sshtun helper answered (check --remote-command)" : "it sent no hello");
-	session_lost(eng, EXIT_REFUSED);
+	     c->t.want_magic ? "no sshtun helper answered (check --remote-command)" : "it sent no hello");
+	session_lost(c, EXIT_REFUSED);
 }
 
 /* ---- connecting ---- */
 
+void session_prepare(struct engine *eng)
+{
+	for (int i = 0; i < ENGINE_MAX_CONNS; i++) {
+		struct conn *c = &eng->conns[i];
+
+		c->eng = eng;
+		c->index = i;
+		c->ssh.sock = -1;
+		c->t.tun_fd = -1;
+		c->roam.fd = -1;
+	}
+}
+
 int session_init(struct engine *eng)
 {
-	eng->chan.t = &eng->t;
-	if (tunnel_init(&eng->t, &chan_link_ops, &eng->chan, &handler, eng) < 0 || ossh_link_init(&eng->ossh) < 0)
-		return -1;
+	for (int i = 0; i < eng->nconns; i++) {
+		struct conn *c = &eng->conns[i];
+
+		c->chan.t = &c->t;
+		if (tunnel_init(&c->t, &chan_link_ops, &c->chan, &handler, c) < 0 || ossh_link_init(&c->ossh) < 0)
+			return -1;
+	}
 	return 0;
 }
 
-/* The loop's half of stock-sshd mode: packets flow from here on. */
-static int openssh_begin(struct engine *eng)
+void session_free(struct engine *eng)
 {
-	libssh2_session_set_blocking(eng->conn.session, 0);
-	if (tunnel_reset(&eng->t, false) < 0)
+	for (int i = 0; i < ENGINE_MAX_CONNS; i++) {
+		struct conn *c = &eng->conns[i];
+
+		if (c->t.tun_fd >= 0)
+			close(c->t.tun_fd);
+		c->t.tun_fd = -1;
+		roam_close(&c->roam);
+		tunnel_free(&c->t);
+		ossh_link_free(&c->ossh);
+	}
+}
+
+/* The loop's half of stock-sshd mode: packets flow from here on. */
+static int openssh_begin(struct conn *c)
+{
+	struct engine *eng = c->eng;
+
+	libssh2_session_set_blocking(c->ssh.session, 0);
+	if (tunnel_reset(&c->t, false) < 0)
 		return -1;
-	ossh_link_reset(&eng->ossh, eng->channel);
-	ossh_link_batch(&eng->ossh, eng->conn.session, eng->conn.sock);
-	eng->t.link = &ossh_link_ops;
-	eng->t.link_ctx = &eng->ossh;
-	eng->t.want_magic = false;
-	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
-	return came_up(eng);
+	ossh_link_reset(&c->ossh, c->channel);
+	ossh_link_batch(&c->ossh, c->ssh.session, c->ssh.sock);
+	c->t.link = &ossh_link_ops;
+	c->t.link_ctx = &c->ossh;
+	c->t.want_magic = false;
+	loop_watch(eng->loop, c->ssh.sock, POLLIN, on_socket, c);
+	return came_up(c);
 }
 
 static int job_open_openssh(struct session_job *job)
@@ -312,22 +352,23 @@ static int session_connect(void *arg)
 }
 
 /* Back on the loop: our protocol starts (or stock sshd's channel). */
-static int session_begin(struct engine *eng)
+static int session_begin(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	char magic[MAGIC_LINE_MAX];
 	uint8_t hello[HELLO_MAX];
 	struct hello h;
 	int len;
 
 	engine_set_state(eng, ST_NEGOTIATING, NULL);
-	eng->eof_deadline_ms = 0;
-	if (eng->openssh)
-		return openssh_begin(eng);
-	chan_link_reset(&eng->chan, eng->conn.session, eng->channel);
-	eng->t.link = &chan_link_ops;
-	eng->t.link_ctx = &eng->chan;
-	libssh2_session_set_blocking(eng->conn.session, 0);
-	if (tunnel_reset(&eng->t, true) < 0)
+	c->eof_deadline_ms = 0;
+	if (c->openssh)
+		return openssh_begin(c);
+	chan_link_reset(&c->chan, c->ssh.session, c->channel);
+	c->t.link = &chan_link_ops;
+	c->t.link_ctx = &c->chan;
+	libssh2_session_set_blocking(c->ssh.session, 0);
+	if (tunnel_reset(&c->t, true) < 0)
 		return -1;
 
 	memset(&h, 0, sizeof(h));
@@ -335,7 +376,7 @@ static int session_begin(struct engine *eng)
 	snprintf(h.software, sizeof(h.software), "sshtun %s", sshtun_version);
 	h.mtu = eng->opts->mtu;
 	h.compress = hello_compress_ours();
-	h.gso = eng->t.caps;
+	h.gso = c->t.caps;
 	compress_mode_str(eng->opts->compress, h.compress_mode, sizeof(h.compress_mode));
 	snprintf(h.id, sizeof(h.id), "%s", eng->client_id);
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
@@ -345,45 +386,46 @@ static int session_begin(struct engine *eng)
 	len = hello_format(&h, hello, sizeof(hello));
 	if (len < 0)
 		return fail(EXIT_ERROR, "hello too large");
-	tunnel_queue_raw(&eng->t, magic, magic_format(magic, sizeof(magic)));
-	tunnel_queue(&eng->t, FRAME_HELLO, 0, hello, (uint32_t)len);
-	eng->hello_timer = loop_timer(eng->loop, (uint64_t)servers_opts(&eng->servers)->ssh.connect_timeout_s * 1000,
-				      on_hello_timeout, eng);
-	loop_watch(eng->loop, eng->conn.sock, POLLIN, on_socket, eng);
+	tunnel_queue_raw(&c->t, magic, magic_format(magic, sizeof(magic)));
+	tunnel_queue(&c->t, FRAME_HELLO, 0, hello, (uint32_t)len);
+	c->hello_timer = loop_timer(eng->loop, (uint64_t)servers_opts(&eng->servers)->ssh.connect_timeout_s * 1000,
+				      on_hello_timeout, c);
+	loop_watch(eng->loop, c->ssh.sock, POLLIN, on_socket, c);
 	return 0;
 }
 
 /* The thread has finished: what it made is the loop's now, and
  * session_close frees it whatever happens next. */
-static int take_over(struct engine *eng)
+static int take_over(struct conn *c)
 {
-	int rc = bg_finish(&eng->connector);
+	struct engine *eng = c->eng;
+	int rc = bg_finish(&c->connector);
 
-	eng->conn = eng->job.conn;
-	eng->conn.before_connect = NULL;
-	eng->channel = eng->job.channel;
-	if (eng->job.pin_moved) {
-		eng->pin = eng->job.pin;
-		eng->pin_gw = eng->job.pin_gw;
-		eng->pin_ifindex = eng->job.pin_ifindex;
+	c->ssh = c->job.conn;
+	c->ssh.before_connect = NULL;
+	c->channel = c->job.channel;
+	if (c->job.pin_moved) {
+		eng->pin = c->job.pin;
+		eng->pin_gw = c->job.pin_gw;
+		eng->pin_ifindex = c->job.pin_ifindex;
 	}
-	eng->openssh = eng->job.openssh;
-	if (eng->job.pushed)
-		eng->pushed = true;
-	if (eng->openssh) {
-		eng->lease = eng->job.lease;
-		eng->t.mtu = eng->job.mtu;
+	c->openssh = c->job.openssh;
+	if (c->job.pushed)
+		c->pushed = true;
+	if (c->openssh) {
+		eng->lease = c->job.lease;
+		c->t.mtu = c->job.mtu;
 	}
 	return rc;
 }
 
 static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
 	loop_unwatch(loop, fd);
-	if (take_over(eng) < 0 || session_begin(eng) < 0)
-		connect_failed(eng);
+	if (take_over(c) < 0 || session_begin(c) < 0)
+		connect_failed(c);
 }
 
 /* conn is closed elsewhere: forget its handles, keep its address (routes
@@ -397,43 +439,47 @@ static void let_go(struct ssh_conn *conn)
 
 /* Starts fn on the connect thread with a fresh job, which takes over conn
  * when given (the fallback goes on with the session it has). */
-static int start_job(struct engine *eng, int (*fn)(void *), struct ssh_conn *conn,
+static int start_job(struct conn *c, int (*fn)(void *), struct ssh_conn *conn,
 		     void (*done)(struct loop *, int, short, void *))
 {
-	memset(&eng->job, 0, sizeof(eng->job));
-	eng->job.opts = servers_opts(&eng->servers);
-	eng->job.conn.sock = -1;
+	struct engine *eng = c->eng;
+
+	memset(&c->job, 0, sizeof(c->job));
+	c->job.opts = servers_opts(&eng->servers);
+	c->job.conn.sock = -1;
 	if (!new_server(eng))
-		eng->job.lease = eng->lease;
-	eng->job.push = eng->pushed;
-	eng->job.conn.before_connect = pin_first;
-	eng->job.conn.before_ctx = &eng->job;
-	eng->job.pin_follow = eng->pin.family != 0;
-	eng->job.pin = eng->pin;
+		c->job.lease = eng->lease;
+	c->job.push = c->pushed;
+	c->job.conn.before_connect = pin_first;
+	c->job.conn.before_ctx = &c->job;
+	c->job.pin_follow = eng->pin.family != 0;
+	c->job.pin = eng->pin;
 	if (conn) {
-		eng->job.conn = *conn;
+		c->job.conn = *conn;
 		let_go(conn);
 	}
-	if (bg_start(&eng->connector, fn, &eng->job) < 0) {
+	if (bg_start(&c->connector, fn, &c->job) < 0) {
 		if (conn) {
-			*conn = eng->job.conn;
-			let_go(&eng->job.conn);
+			*conn = c->job.conn;
+			let_go(&c->job.conn);
 		}
 		return -1;
 	}
-	loop_watch(eng->loop, bg_done_fd(&eng->connector), POLLIN, done, eng);
+	loop_watch(eng->loop, bg_done_fd(&c->connector), POLLIN, done, c);
 	return 0;
 }
 
-int session_start(struct engine *eng)
+static int conn_start(struct conn *c)
 {
+	struct engine *eng = c->eng;
+
 	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
-	eng->openssh = false;
-	eng->busy = false;
+	c->openssh = false;
+	c->busy = false;
 	servers_connecting(&eng->servers);
 	if (eng->servers.n > 1)
 		log_verbose("connecting to %s", servers_opts(&eng->servers)->host_arg);
-	return start_job(eng, session_connect, NULL, on_connected);
+	return start_job(c, session_connect, NULL, on_connected);
 }
 
 static int job_fallback(void *arg)
@@ -443,72 +489,74 @@ static int job_fallback(void *arg)
 	return job_open_openssh(job);
 }
 
-static void fallback_failed(struct engine *eng)
+static void fallback_failed(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	char why[ERROR_MSG_MAX];
 
 	snprintf(why, sizeof(why), "%s", fail_msg());
 	fail_clear();
 	fail(EXIT_REFUSED, "the sshtun helper is not installed on the server (`%s' failed: %s), and %s; "
 	     "--push would copy this sshtun there", eng->opts->remote_command,
-	     eng->chan.remote_err[0] ? eng->chan.remote_err : "exit 127", why);
-	session_lost(eng, EXIT_ERROR);
+	     c->chan.remote_err[0] ? c->chan.remote_err : "exit 127", why);
+	session_lost(c, EXIT_ERROR);
 }
 
 static void on_fallback_done(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
 	loop_unwatch(loop, fd);
-	if (take_over(eng) == 0 && openssh_begin(eng) == 0)
+	if (take_over(c) == 0 && openssh_begin(c) == 0)
 		return;
-	fallback_failed(eng);
+	fallback_failed(c);
 }
 
 /* Why the helper went away before the hello, from its exit status and the
  * last thing it printed.  Returns true when stock sshd's own tunnel is being
  * tried instead (on the connect thread: it takes seconds of round trips). */
-static bool explain_early_eof(struct engine *eng)
+static bool explain_early_eof(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	int status, rc;
 
 	/* sshd sends the end of the helper's output before its exit status:
 	 * until the channel is closed the status reads 0.  Wait for the close
 	 * (it wakes the loop again), a little. */
-	rc = libssh2_channel_wait_closed(eng->channel);
-	if (!eng->eof_deadline_ms)
-		eng->eof_deadline_ms = now_ms() + 2000;
-	if (rc == LIBSSH2_ERROR_EAGAIN && now_ms() < eng->eof_deadline_ms)
+	rc = libssh2_channel_wait_closed(c->channel);
+	if (!c->eof_deadline_ms)
+		c->eof_deadline_ms = now_ms() + 2000;
+	if (rc == LIBSSH2_ERROR_EAGAIN && now_ms() < c->eof_deadline_ms)
 		return true;
-	status = libssh2_channel_get_exit_status(eng->channel);
+	status = libssh2_channel_get_exit_status(c->channel);
 
-	chan_link_drain_stderr(&eng->chan);
-	if (status == 127 || status == 126 || strstr(eng->chan.remote_err, "not found") ||
-	    strstr(eng->chan.remote_err, "No such file")) {
+	chan_link_drain_stderr(&c->chan);
+	if (status == 127 || status == 126 || strstr(c->chan.remote_err, "not found") ||
+	    strstr(c->chan.remote_err, "No such file")) {
 		/* No helper: ours, pushed (--push), or stock sshd's own
 		 * tunnel may still do. */
 		if (eng->opts->push)
 			log_info("no sshtun helper on the server; pushing this one (--push)");
 		else
 			log_info("no sshtun helper on the server; trying its own tunnel channel (tun@openssh.com)");
-		libssh2_channel_free(eng->channel);
-		eng->channel = NULL;
-		loop_cancel(eng->loop, eng->hello_timer);
-		eng->hello_timer = 0;
-		loop_unwatch(eng->loop, eng->conn.sock);
+		libssh2_channel_free(c->channel);
+		c->channel = NULL;
+		loop_cancel(eng->loop, c->hello_timer);
+		c->hello_timer = 0;
+		loop_unwatch(eng->loop, c->ssh.sock);
 		if (eng->opts->push) {
-			if (start_job(eng, job_push_now, &eng->conn, on_connected) == 0)
+			if (start_job(c, job_push_now, &c->ssh, on_connected) == 0)
 				return true;
 			fail(EXIT_ERROR, "cannot start pushing the helper");
 			return false;
 		}
-		if (start_job(eng, job_fallback, &eng->conn, on_fallback_done) == 0)
+		if (start_job(c, job_fallback, &c->ssh, on_fallback_done) == 0)
 			return true;
-		fallback_failed(eng);
+		fallback_failed(c);
 		return true;
 	}
 	fail(EXIT_REFUSED, "the server's helper exited (status %d) before the tunnel came up%s%s", status,
-	     eng->chan.remote_err[0] ? ": " : "", eng->chan.remote_err);
+	     c->chan.remote_err[0] ? ": " : "", c->chan.remote_err);
 	return false;
 }
 
@@ -535,53 +583,56 @@ static int closer(void *arg)
 
 static void on_closed(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
 	loop_unwatch(loop, fd);
-	bg_finish(&eng->closer);
+	bg_finish(&c->closer);
 }
 
 /* Lets go of the session on the loop's side; true when there was one to
- * close (then it is in eng->ending). */
-static bool release(struct engine *eng)
+ * close (then it is in c->ending). */
+static bool release(struct conn *c)
 {
+	struct engine *eng = c->eng;
+
 	/* The connect thread owns the session until it has finished. */
-	if (eng->connector.running)
+	if (c->connector.running)
 		return false;
-	if (eng->conn.sock >= 0)
-		loop_unwatch(eng->loop, eng->conn.sock);
-	loop_cancel(eng->loop, eng->hello_timer);
-	eng->hello_timer = 0;
-	chan_link_reset(&eng->chan, NULL, NULL);
-	ossh_link_unbatch(&eng->ossh);	/* the session may go to the closer's thread */
-	roam_disarm(&eng->roam);
-	eng->t.maybe_buffered = false;
-	eng->t.up = false;
-	eng->lowat = 0;
-	engine_fail_pings(eng);
+	if (c->ssh.sock >= 0)
+		loop_unwatch(eng->loop, c->ssh.sock);
+	loop_cancel(eng->loop, c->hello_timer);
+	c->hello_timer = 0;
+	chan_link_reset(&c->chan, NULL, NULL);
+	ossh_link_unbatch(&c->ossh);	/* the session may go to the closer's thread */
+	roam_disarm(&c->roam);
+	c->t.maybe_buffered = false;
+	c->t.up = false;
+	c->lowat = 0;
+	engine_fail_pings(c);
 	return true;
 }
 
 /* Closes the session (not while the connect thread owns it), on a thread
  * when one is free. */
-static void session_close(struct engine *eng)
+static void session_close(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	struct session_end e;
 
-	if (!release(eng))
+	if (!release(c))
 		return;
-	e.conn = eng->conn;
-	e.channel = eng->channel;
-	let_go(&eng->conn);
-	eng->channel = NULL;
+	e.conn = c->ssh;
+	e.channel = c->channel;
+	let_go(&c->ssh);
+	c->channel = NULL;
 	if (!e.conn.session && e.conn.sock < 0 && !e.conn.proxy_pid)
 		return;
-	if (!eng->closer.running) {
+	if (!c->closer.running) {
 		bool failed = fail_code() != 0;
 
-		eng->ending = e;
-		if (bg_start(&eng->closer, closer, &eng->ending) == 0) {
-			loop_watch(eng->loop, bg_done_fd(&eng->closer), POLLIN, on_closed, eng);
+		c->ending = e;
+		if (bg_start(&c->closer, closer, &c->ending) == 0) {
+			loop_watch(eng->loop, bg_done_fd(&c->closer), POLLIN, on_closed, c);
 			return;
 		}
 		if (!failed)
@@ -590,23 +641,31 @@ static void session_close(struct engine *eng)
 	end_session(&e.conn, e.channel);
 }
 
+static void conn_close_now(struct conn *c)
+{
+	struct engine *eng = c->eng;
+
+	if (c->closer.running) {
+		loop_unwatch(eng->loop, bg_done_fd(&c->closer));
+		bg_finish(&c->closer);
+	}
+	if (!release(c))
+		return;
+	end_session(&c->ssh, c->channel);
+	c->channel = NULL;
+}
+
 void session_close_now(struct engine *eng)
 {
-	if (eng->closer.running) {
-		loop_unwatch(eng->loop, bg_done_fd(&eng->closer));
-		bg_finish(&eng->closer);
-	}
-	if (!release(eng))
-		return;
-	end_session(&eng->conn, eng->channel);
-	eng->channel = NULL;
+	for (int i = 0; i < eng->nconns; i++)
+		conn_close_now(&eng->conns[i]);
 }
 
 /* A failure that retrying will not heal.  A helper at its limit (busy)
  * may have room later. */
-static bool permanent(struct engine *eng, int code)
+static bool permanent(struct conn *c, int code)
 {
-	if (code == EXIT_REFUSED && eng->busy)
+	if (code == EXIT_REFUSED && c->busy)
 		return false;
 	return code == EXIT_HOSTKEY || code == EXIT_AUTH || code == EXIT_REFUSED ||
 	       code == EXIT_LOCAL || code == EXIT_USAGE;
@@ -615,53 +674,55 @@ static bool permanent(struct engine *eng, int code)
 /* An attempt on one server of a list failed: the next one of this walk,
  * at once.  False when the walk is over (or the failure is this machine's
  * own, which another server will not change). */
-static bool next_server(struct engine *eng)
+static bool next_server(struct conn *c)
 {
+	struct engine *eng = c->eng;
 	struct servers *sv = &eng->servers;
 	const char *failed = servers_opts(sv)->host_arg;
 
 	if (sv->n < 2 || fail_code() == EXIT_LOCAL || fail_code() == EXIT_USAGE)
 		return false;
-	if (!servers_failed(sv, fail_msg()[0] ? fail_msg() : "connection lost", eng->busy))
+	if (!servers_failed(sv, fail_msg()[0] ? fail_msg() : "connection lost", c->busy))
 		return false;
 	log_warn("%s: %s; trying %s", failed, fail_msg()[0] ? fail_msg() : "connection lost",
 		 servers_opts(sv)->host_arg);
 	fail_clear();
-	if (session_start(eng) < 0) {
-		connect_failed(eng);
+	if (conn_start(c) < 0) {
+		connect_failed(c);
 		return true;
 	}
 	return true;
 }
 
-void session_lost(struct engine *eng, int code)
+void session_lost(struct conn *c, int code)
 {
+	struct engine *eng = c->eng;
 	bool was_up = eng->state == ST_UP;
 
-	session_close(eng);
+	session_close(c);
 	if (eng->quitting)
 		return;
 	if (was_up && eng->servers.n > 1) {
 		/* The walk starts afresh; the one that failed goes last. */
 		servers_lost(&eng->servers, fail_msg()[0] ? fail_msg() : "connection lost");
-	} else if (!was_up && next_server(eng)) {
+	} else if (!was_up && next_server(c)) {
 		return;
 	}
 	/* Before the first success every failure is reported as it is; after
 	 * it, only the ones that will not heal end the run. */
 	if ((!was_up && !eng->reconnects && eng->up_since_ms == 0) ||
-	    (permanent(eng, fail_code()) && (!was_up || eng->servers.n < 2))) {
+	    (permanent(c, fail_code()) && (!was_up || eng->servers.n < 2))) {
 		engine_stop(eng, fail_code() ? fail_code() : code);
 		return;
 	}
 	log_warn("%s", fail_msg()[0] ? fail_msg() : "connection lost");
 	fail_clear();
-	schedule_reconnect(eng);
+	schedule_reconnect(c);
 }
 
 /* ---- reconnecting ---- */
 
-static unsigned backoff_ms(struct engine *eng, unsigned attempt)
+static unsigned backoff_ms(unsigned attempt)
 {
 	unsigned ms = RECONNECT_MIN_MS;
 	uint32_t jitter = 0;
@@ -678,11 +739,12 @@ static unsigned backoff_ms(struct engine *eng, unsigned attempt)
 
 static void try_reconnect(struct loop *loop, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
+	struct engine *eng = c->eng;
 	char n[16];
 
-	eng->reconnect_timer = 0;
-	if (eng->connector.running)
+	c->reconnect_timer = 0;
+	if (c->connector.running)
 		return;	/* an attempt is under way already */
 	eng->reconnects++;
 	snprintf(n, sizeof(n), "%u", eng->reconnects);
@@ -691,124 +753,128 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	/* Nobody may be at the terminal now: the agent or an unencrypted key
 	 * must do, and the failure says so when they cannot. */
 	servers_batch(&eng->servers);
-	if (session_start(eng) < 0)
-		connect_failed(eng);
+	if (conn_start(c) < 0)
+		connect_failed(c);
 }
 
 /* A connection attempt failed before the tunnel came up. */
-static void connect_failed(struct engine *eng)
+static void connect_failed(struct conn *c)
 {
-	session_close(eng);
+	struct engine *eng = c->eng;
+
+	session_close(c);
 	if (eng->quitting)
 		return;
-	if (next_server(eng))
+	if (next_server(c))
 		return;
 	/* The first attempt reports whatever failed; later ones retry unless
 	 * the failure will not heal. */
-	if (!eng->reconnects || permanent(eng, fail_code())) {
+	if (!eng->reconnects || permanent(c, fail_code())) {
 		engine_stop(eng, fail_code() ? fail_code() : EXIT_ERROR);
 		return;
 	}
 	log_warn("reconnect failed: %s", fail_msg());
 	fail_clear();
 	eng->reconnects--;
-	schedule_reconnect(eng);
+	schedule_reconnect(c);
 }
 
-static void retry_in(struct engine *eng, unsigned ms)
+static void retry_in(struct conn *c, unsigned ms)
 {
-	loop_cancel(eng->loop, eng->reconnect_timer);
-	eng->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, eng);
-	eng->reconnect_at_ms = now_ms() + ms;
+	struct engine *eng = c->eng;
+
+	loop_cancel(eng->loop, c->reconnect_timer);
+	c->reconnect_timer = loop_timer(eng->loop, ms, try_reconnect, c);
+	c->reconnect_at_ms = now_ms() + ms;
 }
 
-static void schedule_reconnect(struct engine *eng)
+static void schedule_reconnect(struct conn *c)
 {
-	unsigned ms = backoff_ms(eng, eng->reconnect_attempt++);
+	struct engine *eng = c->eng;
+	unsigned ms = backoff_ms(c->reconnect_attempt++);
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "reconnecting in %us", (ms + 999) / 1000);
 	engine_set_state(eng, ST_RECONNECTING, detail);
 	log_info("connection lost; %s", detail);
-	retry_in(eng, ms);
-	roam_wait(&eng->roam);
+	retry_in(c, ms);
+	roam_wait(&c->roam);
 }
 
 /* ---- the event loop's side ---- */
 
-static void service(struct engine *eng)
+static void service(struct conn *c)
 {
 	int rc;
 
 	/* While the connect thread runs, the session and channel are its. */
-	if (!eng->channel || eng->connector.running)
+	if (!c->channel || c->connector.running)
 		return;
-	if (tunnel_flush(&eng->t) < 0) {
-		session_lost(eng, EXIT_ERROR);
+	if (tunnel_flush(&c->t) < 0) {
+		session_lost(c, EXIT_ERROR);
 		return;
 	}
-	rc = tunnel_input(&eng->t);
+	rc = tunnel_input(&c->t);
 	if (rc == 0)
-		rc = tunnel_flush(&eng->t);	/* PONGs and our own replies */
+		rc = tunnel_flush(&c->t);	/* PONGs and our own replies */
 	if (rc == 1) {
-		if (!eng->t.up && !eng->openssh) {
-			if (explain_early_eof(eng))
+		if (!c->t.up && !c->openssh) {
+			if (explain_early_eof(c))
 				return;
 		} else
 			fail(EXIT_ERROR, "the server closed the tunnel%s%s",
-			     eng->chan.remote_err[0] ? ": " : "", eng->chan.remote_err);
-		session_lost(eng, EXIT_ERROR);
+			     c->chan.remote_err[0] ? ": " : "", c->chan.remote_err);
+		session_lost(c, EXIT_ERROR);
 	} else if (rc < 0) {
-		session_lost(eng, fail_code() ? fail_code() : EXIT_ERROR);
+		session_lost(c, fail_code() ? fail_code() : EXIT_ERROR);
 	}
 }
 
 static void on_socket(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
 	if (revents & POLLIN)
-		eng->t.want_read = true;
+		c->t.want_read = true;
 	service(ctx);
 }
 
 static void on_tun(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
 
-	if (!eng->channel || !eng->t.up) {
+	if (!c->channel || !c->t.up) {
 		/* Down: read and drop, so the kernel's queue does not hold stale
 		 * packets for the next connection. */
 		uint8_t buf[2048];
 
 		while (tun_read(fd, buf, sizeof(buf)) > 0)
-			eng->t.st.drops++;
+			c->t.st.drops++;
 		return;
 	}
-	tunnel_read_tun(&eng->t);
-	if (tunnel_flush(&eng->t) < 0)
-		session_lost(eng, EXIT_ERROR);
+	tunnel_read_tun(&c->t);
+	if (tunnel_flush(&c->t) < 0)
+		session_lost(c, EXIT_ERROR);
 }
 
-static void before_poll(struct loop *loop, void *ctx)
+static void conn_before_poll(struct loop *loop, struct conn *c)
 {
-	struct engine *eng = ctx;
 	short ev = POLLIN;
 
 	/* libssh2 may hold decrypted data it read while we wrote: the socket
 	 * will not wake us for it, so ask before sleeping (only then: each
 	 * ask is a recv). */
-	if (eng->t.maybe_buffered || tunnel_tx_pending(&eng->t))
-		service(eng);
-	if (eng->channel && !eng->connector.running) {
-		int dir = libssh2_session_block_directions(eng->conn.session);
+	if (c->t.maybe_buffered || tunnel_tx_pending(&c->t))
+		service(c);
+	if (c->channel && !c->connector.running) {
+		int dir = libssh2_session_block_directions(c->ssh.session);
 
 		/* The socket's unsent bytes follow the tunnel's budget (a few
 		 * ms at the link's rate): libssh2 holds at most one write of
 		 * the budget on top, our transmit buffer one more. */
-		if (eng->lowat != eng->t.budget) {
-			ssh_short_queue(eng->conn.sock, eng->t.budget);
-			eng->lowat = eng->t.budget;
+		if (c->lowat != c->t.budget) {
+			ssh_short_queue(c->ssh.sock, c->t.budget);
+			c->lowat = c->t.budget;
 		}
 
 		/* Only libssh2 knows whether it waits for the socket or for the
@@ -817,39 +883,48 @@ static void before_poll(struct loop *loop, void *ctx)
 		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			ev |= POLLOUT;
 		/* What stock-sshd mode's last batch left for the socket. */
-		if (eng->openssh && ossh_link_pending(&eng->ossh)) {
-			if (ossh_link_push(&eng->ossh) < 0) {
-				session_lost(eng, EXIT_ERROR);
+		if (c->openssh && ossh_link_pending(&c->ossh)) {
+			if (ossh_link_push(&c->ossh) < 0) {
+				session_lost(c, EXIT_ERROR);
 				return;
 			}
-			if (ossh_link_pending(&eng->ossh))
+			if (ossh_link_pending(&c->ossh))
 				ev |= POLLOUT;
 		}
-		loop_set_events(loop, eng->conn.sock, ev);
+		loop_set_events(loop, c->ssh.sock, ev);
 	}
-	loop_set_events(loop, eng->t.tun_fd,
-			(!eng->channel || !eng->t.up || tunnel_tx_room(&eng->t)) ? POLLIN : 0);
+	loop_set_events(loop, c->t.tun_fd,
+			(!c->channel || !c->t.up || tunnel_tx_room(&c->t)) ? POLLIN : 0);
+}
+
+static void before_poll(struct loop *loop, void *ctx)
+{
+	struct engine *eng = ctx;
+
+	for (int i = 0; i < eng->nconns && !eng->quitting; i++)
+		conn_before_poll(loop, &eng->conns[i]);
 }
 
 /* rtnetlink, while the backoff runs: a path to the server or an address
  * came; the next try is now (or NET_RETRY_MIN_MS after the last one it
  * brought forward) instead of at the backoff's end.  A try that fails
  * still counts for the backoff. */
-static void net_chance(struct engine *eng, const char *why)
+static void net_chance(struct conn *c, const char *why)
 {
-	uint64_t now = now_ms(), at = eng->net_retry_ms + NET_RETRY_MIN_MS;
+	struct engine *eng = c->eng;
+	uint64_t now = now_ms(), at = c->net_retry_ms + NET_RETRY_MIN_MS;
 
-	if (eng->state != ST_RECONNECTING || !eng->reconnect_timer || eng->connector.running)
+	if (eng->state != ST_RECONNECTING || !c->reconnect_timer || c->connector.running)
 		return;
-	if (at < now || eng->net_retry_ms == 0)
+	if (at < now || c->net_retry_ms == 0)
 		at = now;
-	if (at >= eng->reconnect_at_ms)
+	if (at >= c->reconnect_at_ms)
 		return;	/* the backoff ends first anyway */
 	log_info("network changed while waiting: %s; reconnecting %s instead of in %.1fs", why,
-		 at > now ? "in a moment" : "now", (double)(eng->reconnect_at_ms - now) / 1000);
+		 at > now ? "in a moment" : "now", (double)(c->reconnect_at_ms - now) / 1000);
 	events_note("network", "why", why, (char *)NULL);
-	eng->net_retry_ms = at;
-	retry_in(eng, (unsigned)(at - now));
+	c->net_retry_ms = at;
+	retry_in(c, (unsigned)(at - now));
 }
 
 /* rtnetlink: the connection's local address went, or its route: the
@@ -857,54 +932,65 @@ static void net_chance(struct engine *eng, const char *why)
  * to the same server first, from the address and path there are now. */
 static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 {
-	struct engine *eng = ctx;
+	struct conn *c = ctx;
+	struct engine *eng = c->eng;
 	char why[ERROR_MSG_MAX];
-	enum roam_news news = roam_check(&eng->roam, why, sizeof(why));
+	enum roam_news news = roam_check(&c->roam, why, sizeof(why));
 
 	if (news == ROAM_CHANCE) {
-		net_chance(eng, why);
+		net_chance(c, why);
 		return;
 	}
-	if (news != ROAM_LOST || eng->state != ST_UP || eng->connector.running)
+	if (news != ROAM_LOST || eng->state != ST_UP || c->connector.running)
 		return;
 	log_info("network changed: %s; reconnecting now", why);
 	events_note("network", "why", why, (char *)NULL);
-	session_close(eng);
-	eng->reconnect_attempt = 0;
+	session_close(c);
+	c->reconnect_attempt = 0;
 	servers_begin_with(&eng->servers, eng->servers.order[eng->servers.pos]);
 	engine_set_state(eng, ST_RECONNECTING, "network changed");
-	retry_in(eng, 0);
+	retry_in(c, 0);
 }
 
 void session_watch(struct engine *eng)
 {
-	loop_watch(eng->loop, eng->t.tun_fd, POLLIN, on_tun, eng);
 	loop_hook(eng->loop, before_poll, eng);
-	if (roam_open(&eng->roam) < 0)
-		log_verbose("no rtnetlink watch: network changes wait for the dead-peer timer");
-	else
-		loop_watch(eng->loop, eng->roam.fd, POLLIN, on_net_change, eng);
+	for (int i = 0; i < eng->nconns; i++) {
+		struct conn *c = &eng->conns[i];
+
+		loop_watch(eng->loop, c->t.tun_fd, POLLIN, on_tun, c);
+		if (roam_open(&c->roam) < 0)
+			log_verbose("no rtnetlink watch: network changes wait for the dead-peer timer");
+		else
+			loop_watch(eng->loop, c->roam.fd, POLLIN, on_net_change, c);
+	}
+}
+
+int session_start(struct engine *eng)
+{
+	return conn_start(&eng->conns[0]);
 }
 
 /* ---- for the shell (api.h) ---- */
 
 int engine_reconnect(struct engine *eng, const char *host, char *err, size_t errlen)
 {
+	struct conn *c = &eng->conns[0];
 	int to = host ? servers_find(&eng->servers, host) : eng->servers.order[eng->servers.pos];
 
 	if (to < 0) {
 		snprintf(err, errlen, "no server `%s' in this instance's list", host);
 		return -1;
 	}
-	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || eng->connector.running) {
+	if ((eng->state != ST_UP && eng->state != ST_RECONNECTING) || c->connector.running) {
 		snprintf(err, errlen, "cannot reconnect while %s", eng->state_detail);
 		return -1;
 	}
 	log_info("reconnecting on request%s%s", host ? " to " : "", host ? host : "");
-	session_close(eng);
+	session_close(c);
 	servers_begin_with(&eng->servers, to);
-	eng->reconnect_attempt = 0;
+	c->reconnect_attempt = 0;
 	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
-	retry_in(eng, 0);
+	retry_in(c, 0);
 	return 0;
 }
