@@ -378,6 +378,16 @@ static void test_offload_per_device(void **state)
 	assert_false(dev_feature(ETHTOOL_GTXCSUM));
 	assert_int_equal(tun_set_offload(t.q[0], caps), caps);
 	assert_true(dev_feature(ETHTOOL_GTSO));
+	/* A queue that joins later (another connection) leaves them as set. */
+	{
+		int third = tun_attach_queue(t.name);
+
+		assert_true(third >= 0);
+		assert_true(dev_feature(ETHTOOL_GTSO));
+		assert_true(dev_feature(ETHTOOL_GTXCSUM));
+		close(third);
+		assert_true(dev_feature(ETHTOOL_GTSO));
+	}
 	assert_int_equal(tun_set_offload(t.q[1], 0), 0);
 	assert_false(dev_feature(ETHTOOL_GTSO));
 }
