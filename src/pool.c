@@ -241,9 +241,35 @@ static bool valid_id(const char *id)
 	return true;
 }
 
+/* The state letter of /proc/PID/stat (after the parenthesised name, which
+ * may hold anything), or 0 when it cannot be read. */
+static char proc_state(pid_t pid)
+{
+	char buf[512], path[64], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* A zombie (a helper that exited and its parent, sshd, has not yet
+ * reaped) moves no packets and holds nothing: not alive, or its lease,
+ * NAT and rpf table would outlive it until sshd gets round to it. */
 static bool alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char st;
+
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	st = proc_state(pid);
+	return st != 'Z' && st != 'X';
 }
 
 /* Strict decimal of at most 19 digits, no sign, no leading zero. */
@@ -532,6 +558,98 @@ static bool holder_started(const struct entry *e)
 	return t >= 0 && t <= e->time + 2;
 }
 
+/* --- connection groups (group.h), read and written under the lease lock --- */
+
+static void groups_path(const struct pool *pool, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s" GROUP_FILE_SUFFIX, pool->lease_path);
+}
+
+/* A member runs and started no later than it joined (else its pid was
+ * reused); when its start cannot be read, running is enough. */
+static bool member_live(const struct group_member *m)
+{
+	long long t;
+
+	if (!alive(m->pid))
+		return false;
+	t = started_at(m->pid);
+	return t < 0 || t <= m->since + 2;
+}
+
+static bool is_member(const struct group *g, pid_t pid)
+{
+	for (unsigned k = 0; k < g->n; k++)
+		if (g->m[k].pid == pid)
+			return true;
+	return false;
+}
+
+/* Members that are gone leave; a group whose lease is no longer its
+ * client's, or with no member left, goes; a lease whose holder is not a
+ * live member passes to one that is (the pair is never released while a
+ * member still moves packets).  Returns whether anything changed. */
+static bool settle_groups(struct entry *tab, unsigned size, struct groups *gs)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < gs->n;) {
+		struct group *g = &gs->g[i];
+		struct entry *e = g->index < size ? &tab[g->index] : NULL;
+
+		for (unsigned k = 0; k < g->n;) {
+			if (member_live(&g->m[k])) {
+				k++;
+				continue;
+			}
+			group_leave(g, g->m[k].pid);
+			changed = true;
+		}
+		if (!e || !e->used || e->uid != g->uid || strcmp(e->id, g->id) || !g->n) {
+			groups_drop(gs, g);
+			changed = true;
+			continue;
+		}
+		if (!is_member(g, e->pid)) {
+			log_verbose("pair %u: its helper %d is gone; member %d holds it now", g->index,
+				    (int)e->pid, (int)g->m[0].pid);
+			e->pid = g->m[0].pid;
+			e->time = g->m[0].since;
+			changed = true;
+		}
+		i++;
+	}
+	return changed;
+}
+
+/* The lease file and the groups, settled.  *dirty: something changed that
+ * a writer should store. */
+static int load(const struct pool *pool, struct entry *tab, unsigned size, struct groups *gs,
+		bool *dirty, char *err, size_t errlen)
+{
+	char gpath[PATH_MAX];
+
+	memset(gs, 0, sizeof(*gs));
+	if (read_leases(pool->lease_path, tab, size, err, errlen) < 0)
+		return -1;
+	groups_path(pool, gpath, sizeof(gpath));
+	if (groups_read(gpath, size, gs, err, errlen) < 0)
+		return -1;
+	*dirty = settle_groups(tab, size, gs);
+	return 0;
+}
+
+static int store(const struct pool *pool, const struct entry *tab, unsigned size,
+		 const struct groups *gs, char *err, size_t errlen)
+{
+	char gpath[PATH_MAX];
+
+	groups_path(pool, gpath, sizeof(gpath));
+	if (write_leases(pool->lease_path, tab, size, err, errlen) < 0)
+		return -1;
+	return groups_write(gpath, gs, err, errlen);
+}
+
 /* A holder that died without releasing (kill -9, a crash) releases now:
  * its grace time starts when a helper first notices.  Returns whether
  * anything changed. */
@@ -646,17 +764,20 @@ static int full(const struct pool *pool, const struct entry *tab, unsigned size,
 unsigned pool_live(const struct pool *pool, pid_t except)
 {
 	unsigned size = pool_size(pool), count = 0;
+	struct groups gs = { 0 };
 	struct entry *tab;
 	char err[ERROR_MSG_MAX];
+	bool dirty;
 	int fd;
 
 	if (!size || (fd = lock_leases(pool->lease_path, err, sizeof(err))) < 0)
 		return 0;
 	tab = calloc(size, sizeof(*tab));
-	if (tab && read_leases(pool->lease_path, tab, size, err, sizeof(err)) == 0)
+	if (tab && load(pool, tab, size, &gs, &dirty, err, sizeof(err)) == 0)
 		for (unsigned i = 0; i < size; i++)
 			if (live(&tab[i]) && tab[i].pid != except)
 				count++;
+	groups_free(&gs);
 	free(tab);
 	close(fd);
 	return count;
@@ -666,11 +787,14 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
 		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen)
 {
-	unsigned size = pool_size(pool), want = NONE, mine, idx;
+	unsigned size = pool_size(pool), want = NONE, mine, idx, nstale = 0;
 	long long now = (long long)time(NULL);
 	char a[INET6_ADDRSTRLEN + 4];
+	struct groups gs = { 0 };
 	struct entry *tab = NULL;
-	pid_t previous = 0;
+	struct group *g;
+	pid_t previous = 0, stale[GROUP_MAX_MEMBERS];
+	bool dirty;
 	int fd, ret = POOL_ERROR;
 
 	if (!valid_id(who->id))
@@ -690,7 +814,7 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		errorf(err, errlen, "out of memory for %u leases", size);
 		goto out;
 	}
-	if (read_leases(pool->lease_path, tab, size, err, errlen) < 0)
+	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
 		goto out;
 	/* The holder of our own lease is looked at before it is settled: a
 	 * live one is a stale helper to take over. */
@@ -699,7 +823,7 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		previous = tab[mine].pid;
 	/* Written at once, so that a refusal below keeps it too: the grace of
 	 * a dead holder runs from the first time it was noticed. */
-	if (settle_dead(tab, size, now) && write_leases(pool->lease_path, tab, size, err, errlen) < 0)
+	if ((settle_dead(tab, size, now) || dirty) && store(pool, tab, size, &gs, err, errlen) < 0)
 		goto out;
 	if (mine == NONE && (ret = account_room(pool, tab, size, who, err, errlen)) < 0)
 		goto out;
@@ -719,6 +843,16 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		ret = full(pool, tab, size, err, errlen);
 		goto out;
 	}
+	/* A fresh request ends our group: its members are taken over as the
+	 * holder is (each was checked to be the helper that joined). */
+	if (mine != NONE && (g = groups_find(&gs, mine))) {
+		for (unsigned k = 0; k < g->n; k++)
+			if (g->m[k].pid != who->pid && g->m[k].pid != previous)
+				stale[nstale++] = g->m[k].pid;
+		groups_drop(&gs, g);
+	}
+	if ((g = groups_find(&gs, idx)))
+		groups_drop(&gs, g);
 	if (mine != NONE)
 		tab[mine].used = false;
 	tab[idx].used = true;
@@ -726,12 +860,15 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 	tab[idx].pid = who->pid;
 	tab[idx].time = now;
 	tab[idx].uid = who->account->uid;
-	if (write_leases(pool->lease_path, tab, size, err, errlen) < 0)
+	if (store(pool, tab, size, &gs, err, errlen) < 0)
 		goto out;
 	pool_pair(pool, idx, out);
 	out->previous_pid = previous;
+	out->nstale = nstale;
+	memcpy(out->stale, stale, nstale * sizeof(stale[0]));
 	ret = 0;
 out:
+	groups_free(&gs);
 	free(tab);
 	close(fd);
 	return ret;
@@ -740,8 +877,11 @@ out:
 int pool_release(const struct pool *pool, const struct lease_holder *who)
 {
 	unsigned size = pool_size(pool), i;
+	struct groups gs = { 0 };
 	struct entry *tab = NULL;
+	struct group *g;
 	char err[ERROR_MSG_MAX];
+	bool dirty = false;
 	int fd, ret = -1;
 
 	if (!size || !valid_id(who->id))
@@ -754,20 +894,150 @@ int pool_release(const struct pool *pool, const struct lease_holder *who)
 		snprintf(err, sizeof(err), "out of memory for %u leases", size);
 		goto out;
 	}
-	if (read_leases(pool->lease_path, tab, size, err, sizeof(err)) < 0)
+	if (load(pool, tab, size, &gs, &dirty, err, sizeof(err)) < 0)
 		goto out;
 	i = find_holder(tab, size, who);
 	ret = 0;
-	if (i == NONE || tab[i].pid != who->pid)
-		goto out;	/* a newer helper took it over: leave it be */
-	tab[i].pid = 0;
-	tab[i].time = (long long)time(NULL);
-	ret = write_leases(pool->lease_path, tab, size, err, sizeof(err));
+	g = i != NONE ? groups_find(&gs, i) : NULL;
+	if (g && group_leave(g, who->pid))
+		dirty = true;
+	if (i == NONE || tab[i].pid != who->pid) {
+		/* A newer helper took it over (leave it be), or a member left. */
+		if (dirty)
+			ret = store(pool, tab, size, &gs, err, sizeof(err));
+		goto out;
+	}
+	if (g && g->n) {
+		log_verbose("pair %u passes to member %d of client %s's group", i, (int)g->m[0].pid,
+			    who->id);
+		tab[i].pid = g->m[0].pid;
+		tab[i].time = g->m[0].since;
+	} else {
+		if (g)
+			groups_drop(&gs, g);
+		tab[i].pid = 0;
+		tab[i].time = (long long)time(NULL);
+	}
+	ret = store(pool, tab, size, &gs, err, sizeof(err));
 out:
 	if (ret < 0)
 		log_warn("releasing the lease of %s: %s", who->id, err);
+	groups_free(&gs);
 	free(tab);
 	if (fd >= 0)
 		close(fd);
+	return ret;
+}
+
+int pool_group_create(const struct pool *pool, const struct lease_holder *who, const char *token,
+		      const char *ifname, int ifindex, unsigned mtu, char *err, size_t errlen)
+{
+	unsigned size = pool_size(pool), i;
+	struct groups gs = { 0 };
+	struct entry *tab = NULL;
+	struct group *g;
+	bool dirty;
+	int fd, ret = -1;
+
+	if (!size || !valid_id(who->id))
+		return errorf(err, errlen, "bad client id `%s'", who->id);
+	if (strlen(ifname) >= IFNAMSIZ || !*ifname || strchr(ifname, ' '))
+		return errorf(err, errlen, "bad interface name `%s'", ifname);
+	fd = lock_leases(pool->lease_path, err, errlen);
+	if (fd < 0)
+		return -1;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab) {
+		errorf(err, errlen, "out of memory for %u leases", size);
+		goto out;
+	}
+	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
+		goto out;
+	i = find_holder(tab, size, who);
+	if (i == NONE || tab[i].pid != who->pid) {
+		errorf(err, errlen, "client %s's lease is not helper %d's", who->id, (int)who->pid);
+		goto out;
+	}
+	g = groups_add(&gs, i);
+	if (!g) {
+		errorf(err, errlen, "out of memory for a group");
+		goto out;
+	}
+	g->uid = who->account->uid;
+	snprintf(g->id, sizeof(g->id), "%s", who->id);
+	group_token_hash(token, g->hash);
+	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
+	g->ifindex = ifindex;
+	g->mtu = mtu;
+	g->m[0].pid = who->pid;
+	g->m[0].since = (long long)time(NULL);
+	g->n = 1;
+	ret = store(pool, tab, size, &gs, err, errlen);
+out:
+	groups_free(&gs);
+	free(tab);
+	close(fd);
+	return ret;
+}
+
+int pool_group_join(const struct pool *pool, const struct lease_holder *who, const char *token,
+		    struct pool_join *out, char *err, size_t errlen)
+{
+	unsigned size = pool_size(pool), i;
+	struct groups gs = { 0 };
+	struct entry *tab = NULL;
+	struct group *g;
+	bool dirty;
+	int fd, ret = POOL_ERROR;
+
+	memset(out, 0, sizeof(*out));
+	if (!size || !valid_id(who->id))
+		return errorf(err, errlen, "bad client id `%s'", who->id);
+	if (strlen(token) != HELLO_ID_LEN) {
+		errorf(err, errlen, "bad join token (%zu characters)", strlen(token));
+		return POOL_NOJOIN;
+	}
+	fd = lock_leases(pool->lease_path, err, errlen);
+	if (fd < 0)
+		return POOL_ERROR;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab) {
+		errorf(err, errlen, "out of memory for %u leases", size);
+		goto out;
+	}
+	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
+		goto out;
+	ret = POOL_NOJOIN;
+	i = find_holder(tab, size, who);
+	g = i != NONE ? groups_find(&gs, i) : NULL;
+	if (!g || !live(&tab[i]))
+		errorf(err, errlen, "no connection group of client %s for account %s (it has ended, "
+		       "or never was)", who->id, who->account->name);
+	else if (!group_token_ok(g, token))
+		errorf(err, errlen, "the join token does not match client %s's group", who->id);
+	else if (g->n >= GROUP_MAX_MEMBERS)
+		errorf(err, errlen, "client %s's group has %u connections, the most there may be",
+		       who->id, g->n);
+	else
+		ret = 0;
+	if (ret == 0 && !is_member(g, who->pid)) {
+		g->m[g->n].pid = who->pid;
+		g->m[g->n++].since = (long long)time(NULL);
+		dirty = true;
+	}
+	if (dirty && store(pool, tab, size, &gs, err, errlen) < 0) {
+		ret = POOL_ERROR;
+		goto out;
+	}
+	if (ret == 0) {
+		pool_pair(pool, i, &out->lease);
+		snprintf(out->ifname, sizeof(out->ifname), "%s", g->ifname);
+		out->ifindex = g->ifindex;
+		out->mtu = g->mtu;
+	}
+out:
+	groups_free(&gs);
+	free(tab);
+	close(fd);
 	return ret;
 }

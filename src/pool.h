@@ -17,7 +17,12 @@
  * the reservation that ended longest ago; a pair still in its grace time is
  * never handed to anyone else.  An account holds at most max_per_account
  * leases: past that its oldest reservation gives way, and when all of them
- * are live sessions it is refused. */
+ * are live sessions it is refused.
+ *
+ * A lease may have a connection group (group.h: --connections): the
+ * helpers of one client's further connections, which joined it with its
+ * token.  The lease is live while any member is; when its holder goes, a
+ * live member becomes the holder, and only the last one releases it. */
 #ifndef SSHTUN_POOL_H
 #define SSHTUN_POOL_H
 
@@ -25,6 +30,7 @@
 #include <sys/types.h>
 
 #include "account.h"
+#include "group.h"
 #include "hello.h"
 
 #define POOL_DEFAULT4 "10.77.0.0/16"
@@ -56,6 +62,7 @@ enum pool_refusal {
 	POOL_FULL = -2,		/* every pair is live or in its grace time */
 	POOL_ACCOUNT_CAP = -3,	/* the account has max_per_account live sessions */
 	POOL_TAKEN = -4,	/* the address asked for is another client's */
+	POOL_NOJOIN = -5,	/* no group to join: none, wrong token, full */
 };
 
 struct lease {
@@ -64,6 +71,16 @@ struct lease {
 	struct inet_prefix client6, server6;
 	pid_t previous_pid;	/* live helper that held this client's lease (and started
 				 * before it took it: not a reused pid), or 0 */
+	unsigned nstale;	/* the live members of its group, which a fresh */
+	pid_t stale[GROUP_MAX_MEMBERS];	/* request takes over as it does previous_pid */
+};
+
+/* What a join gets: the group's lease and device. */
+struct pool_join {
+	struct lease lease;
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	unsigned mtu;
 };
 
 /* Checks the pool prefixes (IPv4 plen <= 31, IPv6 plen <= 126) and sets the
@@ -89,11 +106,26 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 		 const struct inet_prefix *want4, const struct inet_prefix *want6,
 		 const struct prefix_list *avoid, struct lease *out, char *err, size_t errlen);
 
+/* Makes the lease that who holds (pool_acquire'd, by who->pid) the head
+ * of a connection group with who->pid its first member: the hash of token
+ * (32 hex digits), the multi-queue device ifname (ifindex) and its mtu.
+ * Returns 0, or -1 with err. */
+int pool_group_create(const struct pool *pool, const struct lease_holder *who, const char *token,
+		      const char *ifname, int ifindex, unsigned mtu, char *err, size_t errlen);
+
+/* Adds who->pid to the group of who's lease (same id, same account) when
+ * token matches its hash and it has room; out gets the lease and device.
+ * Returns 0, POOL_NOJOIN with a one-line reason in err that names what did
+ * not match (never the token), or POOL_ERROR. */
+int pool_group_join(const struct pool *pool, const struct lease_holder *who, const char *token,
+		    struct pool_join *out, char *err, size_t errlen);
+
 /* Leases held by running helpers other than except. */
 unsigned pool_live(const struct pool *pool, pid_t except);
 
 /* Marks the lease of who released (its grace time starts), if who->pid still
- * holds it. */
+ * holds it.  A member of its group leaves the group; a holder whose group
+ * has live members hands the lease to one of them instead. */
 int pool_release(const struct pool *pool, const struct lease_holder *who);
 
 #endif

@@ -189,6 +189,17 @@ static int uspace_take(struct server *s, const struct lease_request *q, struct l
 		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
 		return -1;
 	}
+	/* The stack is this helper's alone: nothing another connection could
+	 * join, and no join= in our hello, so the client runs one. */
+	if (q->join[0]) {
+		r->nojoin = true;
+		snprintf(r->why, sizeof(r->why), "server: cannot join: user-space mode takes one "
+			 "connection per client");
+		return -1;
+	}
+	if (q->conns > 1)
+		log_info("user-space mode: one connection for client %s (it asked for %u)", q->id,
+			 q->conns);
 	if (uspace_pick(s->cfg.pool4, s->cfg.pool6, &q->avoid, &r->lease, err, sizeof(err)) < 0 ||
 	    (fd = uspace_begin(s->us, s->cfg.pool4, s->cfg.pool6, &r->lease, r->mtu, err, sizeof(err))) < 0) {
 		snprintf(r->why, sizeof(r->why), "server: %s", err);
@@ -243,7 +254,7 @@ static int on_hello(struct server *s, const struct frame *f)
 	if (serve_hello_request(f->payload, f->len, &h, &q, why, sizeof(why)) < 0)
 		goto refused;
 	if (get_lease(s, &q, &r, why, sizeof(why)) < 0) {
-		refuse_flags(s, why, r.busy ? FRAME_F_BUSY : 0);
+		refuse_flags(s, why, r.busy ? FRAME_F_BUSY : r.nojoin ? FRAME_F_NOJOIN : 0);
 		return -1;
 	}
 	len = serve_hello_reply(&s->cfg, &r, s->t.caps, out, sizeof(out));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fail.h"
+#include "group.h"
 #include "inuse.h"
 #include "log.h"
 #include "nat.h"
@@ -16,6 +17,8 @@
 #include "pidexe.h"
 #include "serve_lease.h"
 #include "tun.h"
+
+_Static_assert(GROUP_MAX_MEMBERS == TUN_MAX_QUEUES, "a group member per queue");
 
 static int prefix_check(const struct inet_prefix *p, const char *what, char *err, size_t errlen)
 {
@@ -51,22 +54,28 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
 	return 0;
 }
 
-/* A helper still holding this client's lease belongs to a half-open session
- * (the client reconnected after a blackout): stop it so we can take over.
- * Only a process running our own binary is signalled (the pid may have been
- * reused).  With privilege separation it is the old session's monitor,
- * which stops its worker and exits. */
-static void take_over(pid_t pid)
+/* Helpers still holding this client's lease belong to a half-open session
+ * (the client reconnected after a blackout), or are the other connections
+ * of a group it starts afresh: stop them so we can take over.  Only a
+ * process running our own binary is signalled (the pid may have been
+ * reused).  With privilege separation each is an old session's monitor,
+ * which stops its worker and exits.  All are told first, then waited for. */
+static void take_over(const pid_t *pids, unsigned n)
 {
-	if (pid_runs_our_binary(pid) != 1)
-		return;
-	log_info("taking over from stale helper %d", (int)pid);
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 30 && kill(pid, 0) == 0; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
+	bool told[1 + GROUP_MAX_MEMBERS] = { false };
 
-		nanosleep(&ts, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (!pids[i] || pid_runs_our_binary(pids[i]) != 1)
+			continue;
+		log_info("taking over from stale helper %d", (int)pids[i]);
+		told[i] = kill(pids[i], SIGTERM) == 0;
 	}
+	for (unsigned i = 0; i < n; i++)
+		for (int k = 0; told[i] && k < 30 && kill(pids[i], 0) == 0; k++) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
 }
 
 /* Strict reverse-path filtering on the TUN: the kernel drops an IPv4 packet
@@ -89,24 +98,26 @@ static void strict_rp_filter(const char *ifname)
 		close(fd);
 }
 
-static int setup_tun(struct lease_reply *r)
+/* The pair's TUN, multi-queue when the client means to open several
+ * connections; *ifindex its index. */
+static int setup_tun(struct lease_reply *r, bool multi, int *ifindex)
 {
 	const struct inet_prefix *addrs[] = { &r->lease.server4, &r->lease.server6 };
-	int fd, ifindex, rc;
+	int fd, rc;
 
 	snprintf(r->ifname, sizeof(r->ifname), "sshtun%%d");
-	fd = tun_open(r->ifname);
+	fd = tun_open_mq(r->ifname, multi);
 	if (fd < 0) {
 		snprintf(r->why, sizeof(r->why), "server: %s", fail_msg());
 		return -1;
 	}
-	ifindex = net_link_index(r->ifname);
-	rc = ifindex < 0 ? ifindex : net_link_set(ifindex, r->mtu, true);
+	*ifindex = net_link_index(r->ifname);
+	rc = *ifindex < 0 ? *ifindex : net_link_set(*ifindex, r->mtu, true);
 	if (rc == 0 && r->lease.server4.family)
 		strict_rp_filter(r->ifname);
 	for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(addrs); i++)
 		if (addrs[i]->family)
-			rc = net_addr_add(ifindex, addrs[i]);
+			rc = net_addr_add(*ifindex, addrs[i]);
 	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why), "server: cannot configure %s: %s", r->ifname, strerror(-rc));
 		close(fd);
@@ -153,21 +164,12 @@ int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
 	return 0;
 }
 
-int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+/* The kernel's checks and NAT, as every helper of the pool turns them on
+ * (the last one to leave turns them off).  Returns 0, or -1 with r->why. */
+static int nat_on(struct serve_priv *p, struct lease_reply *r)
 {
-	struct prefix_list inuse = { 0 };
 	char err[256];
-	int fd = -1;
 
-	inuse_prefixes(&inuse, 0);
-	if (serve_lease_pick(p, q, &inuse, r) < 0)
-		return -1;
-	r->status = EXIT_REFUSED;
-	if (r->lease.previous_pid)
-		take_over(r->lease.previous_pid);
-	fd = setup_tun(r);
-	if (fd < 0)
-		return -1;
 	/* Without it the worker's own check is all there is for IPv6. */
 	if (nat_rpf_enable(&p->pool, err, sizeof(err)) < 0)
 		log_warn("%s: the kernel will not check the IPv6 sources of %s", err, r->ifname);
@@ -178,11 +180,108 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 
 		if (nat_enable(&p->pool, &nc, err, sizeof(err)) < 0) {
 			snprintf(r->why, sizeof(r->why), "server: --nat: %s", err);
-			close(fd);
 			return -1;
 		}
 		p->nat_on = true;
 	}
+	return 0;
+}
+
+/* A further connection of a client's group: the group's pair, another
+ * queue of its device.  Every refusal is a NOJOIN (the client then
+ * connects afresh, or retries while it has another connection up). */
+static int lease_join(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+{
+	struct lease_holder who = { .id = q->id, .account = &p->account, .pid = p->holder };
+	struct pool_join j;
+	char err[256];
+	int fd, rc;
+
+	memset(r, 0, sizeof(*r));
+	r->status = EXIT_REFUSED;
+	r->nojoin = true;
+	if (p->leased) {
+		snprintf(r->why, sizeof(r->why), "server: a second lease asked for");
+		return -1;
+	}
+	if (lease_request_check(q, err, sizeof(err)) < 0) {
+		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
+		return -1;
+	}
+	rc = pool_group_join(&p->pool, &who, q->join, &j, err, sizeof(err));
+	if (rc < 0) {
+		snprintf(r->why, sizeof(r->why), "server: cannot join: %s", err);
+		return -1;
+	}
+	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);
+	p->leased = true;	/* a member now: serve_lease_release takes it off */
+	fd = tun_attach_queue(j.ifname);
+	if (fd >= 0 && net_link_index(j.ifname) != j.ifindex) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		snprintf(r->why, sizeof(r->why), "server: cannot join: client %s's device %s is gone",
+			 q->id, j.ifname);
+		serve_lease_release(p);
+		return -1;
+	}
+	r->lease = j.lease;
+	r->mtu = j.mtu;
+	snprintf(r->ifname, sizeof(r->ifname), "%s", j.ifname);
+	if (nat_on(p, r) < 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(r->join, sizeof(r->join), "%s", q->join);
+	log_info("%s: another queue for client %s (pair %u)", r->ifname, p->client_id, r->lease.index);
+	r->nojoin = false;
+	r->status = 0;
+	return fd;
+}
+
+/* conns>1: the token further connections join with, and the group record.
+ * On failure the client gets no join= and runs one connection. */
+static void group_start(struct serve_priv *p, struct lease_reply *r, int ifindex)
+{
+	struct lease_holder who = { .id = p->client_id, .account = &p->account, .pid = p->holder };
+	char token[HELLO_ID_LEN + 1], err[256];
+
+	if (group_token_new(token, err, sizeof(err)) < 0 ||
+	    pool_group_create(&p->pool, &who, token, r->ifname, ifindex, r->mtu, err, sizeof(err)) < 0) {
+		log_warn("client %s gets one connection: %s", p->client_id, err);
+		return;
+	}
+	memcpy(r->join, token, sizeof(r->join));
+	log_verbose("%s takes up to %d connections of client %s", r->ifname, GROUP_MAX_MEMBERS,
+		    p->client_id);
+}
+
+int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r)
+{
+	struct prefix_list inuse = { 0 };
+	pid_t stale[1 + GROUP_MAX_MEMBERS];
+	bool multi = q->conns > 1;
+	int fd = -1, ifindex = -1;
+
+	if (q->join[0])
+		return lease_join(p, q, r);
+	inuse_prefixes(&inuse, 0);
+	if (serve_lease_pick(p, q, &inuse, r) < 0)
+		return -1;
+	r->status = EXIT_REFUSED;
+	stale[0] = r->lease.previous_pid;
+	memcpy(stale + 1, r->lease.stale, r->lease.nstale * sizeof(stale[0]));
+	take_over(stale, 1 + r->lease.nstale);
+	fd = setup_tun(r, multi, &ifindex);
+	if (fd < 0)
+		return -1;
+	if (nat_on(p, r) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (multi)
+		group_start(p, r, ifindex);
 	log_info("%s up for client %s", r->ifname, p->client_id);
 	r->status = 0;
 	return fd;

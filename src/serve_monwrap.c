@@ -34,5 +34,6 @@ int mon_lease(int sock, const struct lease_request *q, struct lease_reply *r)
 	}
 	r->why[sizeof(r->why) - 1] = '\0';
 	r->ifname[sizeof(r->ifname) - 1] = '\0';
+	r->join[sizeof(r->join) - 1] = '\0';
 	return fd;
 }

@@ -358,6 +358,32 @@ static void test_previous_pid(void **state)
 	assert_non_null(strstr(file, "1 bbbb 0 "));
 }
 
+/* A helper that exited but that sshd has not reaped yet (a zombie) holds
+ * nothing: its lease is not live (NAT and the rpf table go with the last
+ * live one) and a returning client has no stale helper to take over. */
+static void test_zombie_not_live(void **state)
+{
+	struct pool pool;
+	struct lease l;
+	siginfo_t si;
+	char err[256];
+	pid_t zombie = fork();
+
+	assert_true(zombie >= 0);
+	if (zombie == 0)
+		_exit(0);
+	/* Exited, left unreaped. */
+	assert_int_equal(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+	init(&pool, POOL_DEFAULT4, "none");
+	assert_int_equal(acquire(&pool, "aaaa", zombie), 0);
+	assert_int_equal(pool_live(&pool, 0), 0);
+	assert_int_equal(acquire_want(&pool, "aaaa", getpid(), NULL, NULL, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.index, 0);
+	assert_int_equal(l.previous_pid, 0);
+	assert_int_equal(pool_live(&pool, 0), 1);
+	assert_int_equal(waitpid(zombie, NULL, 0), zombie);
+}
+
 static void test_want(void **state)
 {
 	struct pool pool;
@@ -780,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_distinct_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previous_pid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previous_pid_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zombie_not_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_want, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_reuse, setup, teardown),

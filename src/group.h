@@ -1,0 +1,77 @@
+/* The server's connection groups (--connections, issue 17): the helpers of
+ * one client's several connections, each serving one queue of the lease's
+ * multi-queue TUN.  A group hangs off a lease (its index) and lives in a
+ * file beside the lease file, "<lease file>.groups", root's, mode 0600,
+ * replaced whole by rename under the lease file's lock (pool.c takes it;
+ * this file only reads and writes the table):
+ *
+ *   <index> <uid> <id> <sha256 of the token, hex> <ifname> <ifindex> <mtu> <pid>:<since>[,...]
+ *
+ * The members are the helpers' monitors, each with the time it joined (a
+ * pid that started later is a reused one, not the member).  The token
+ * itself is never written: only its hash, which a join's token is
+ * compared with in constant time. */
+#ifndef SSHTUN_GROUP_H
+#define SSHTUN_GROUP_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hello.h"
+
+#define GROUP_MAX_MEMBERS HELLO_CONNS_MAX	/* the TUN's queues (TUN_MAX_QUEUES) */
+#define GROUP_HASH_LEN 32			/* SHA-256 */
+#define GROUP_FILE_SUFFIX ".groups"
+
+struct group_member {
+	pid_t pid;
+	long long since;	/* unix time it joined */
+};
+
+struct group {
+	unsigned index;		/* the lease's */
+	uid_t uid;		/* the account */
+	char id[HELLO_ID_LEN + 1];	/* the client */
+	uint8_t hash[GROUP_HASH_LEN];	/* of the token's 32 hex digits */
+	char ifname[IFNAMSIZ];
+	int ifindex;		/* the device's: a name taken by a new device is not it */
+	unsigned mtu;
+	unsigned n;
+	struct group_member m[GROUP_MAX_MEMBERS];
+};
+
+struct groups {
+	unsigned n, cap;
+	struct group *g;
+};
+
+/* A new token: 16 bytes from getrandom as 32 lowercase hex digits.
+ * Returns 0, or -1 with err. */
+int group_token_new(char token[HELLO_ID_LEN + 1], char *err, size_t errlen);
+/* The hash kept of a token. */
+void group_token_hash(const char *token, uint8_t hash[GROUP_HASH_LEN]);
+/* Does token hash to g's?  Constant time in the token. */
+bool group_token_ok(const struct group *g, const char *token);
+
+/* Reads path (missing: no groups) into gs, keeping groups whose index is
+ * below size; malformed lines are logged and skipped.  Returns 0, or -1
+ * with err when it cannot be read. */
+int groups_read(const char *path, unsigned size, struct groups *gs, char *err, size_t errlen);
+/* Replaces path with gs (tmp file, rename); removes it when gs is empty.
+ * Returns 0, or -1 with err. */
+int groups_write(const char *path, const struct groups *gs, char *err, size_t errlen);
+void groups_free(struct groups *gs);
+
+/* The group of lease index, or NULL. */
+struct group *groups_find(struct groups *gs, unsigned index);
+/* A new, empty group for index (replacing one there was).  NULL when out
+ * of memory. */
+struct group *groups_add(struct groups *gs, unsigned index);
+void groups_drop(struct groups *gs, struct group *g);
+/* Takes pid off g's members; returns whether it was one. */
+bool group_leave(struct group *g, pid_t pid);
+
+#endif
