@@ -46,8 +46,8 @@ if ! command -v "$CC" >/dev/null; then
 	exit 1
 fi
 
-PKG_CFLAGS=$(pkg-config --cflags libssh2 zlib readline libseccomp 2>/dev/null)
-PKG_LIBS=$(pkg-config --libs libssh2 zlib readline libseccomp 2>/dev/null || echo -lssh2 -lz -lreadline -lseccomp)
+PKG_CFLAGS=$(pkg-config --cflags libssh2 zlib readline libseccomp libcrypto 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs libssh2 zlib readline libseccomp libcrypto 2>/dev/null || echo -lssh2 -lz -lreadline -lseccomp -lcrypto)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
 -Wno-unused-parameter -Wno-unused-function -fno-strict-aliasing \
