@@ -45,7 +45,7 @@ static int errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 static uint32_t table_of(const struct priv_root *r)
 {
-	return NET_EXEC_TABLE_BASE + (uint32_t)r->ifindex;
+	return r->ex.rt_table;
 }
 
 static void names(const struct priv_root *r, char host[IFNAMSIZ], char peer[IFNAMSIZ])
@@ -210,22 +210,45 @@ void execns_stop(struct priv_root *r, bool final)
 	log_verbose("exec: the namespace is gone");
 }
 
+/* The veth pair's /31, 169.254.77.2k and 2k + 1: k from the ifindex
+ * first, then the next one no other instance's namespace holds here (two
+ * ifindexes 128 apart would share it, and one would get the other's
+ * packets). */
+static int pick_pair(struct priv_root *r)
+{
+	for (int i = 0; i < 128; i++) {
+		int k = (r->ifindex + i) % 128;
+		struct inet_prefix h = { .family = AF_INET, .plen = 32 }, p;
+		uint8_t *b = (uint8_t *)&h.addr;
+
+		b[0] = 169, b[1] = 254, b[2] = 77, b[3] = (uint8_t)(2 * k);
+		p = h;
+		((uint8_t *)&p.addr)[3] = (uint8_t)(2 * k + 1);
+		if (net_addr_present(&h) != 0 || net_addr_present(&p) != 0)
+			continue;
+		r->ex.host = h;
+		r->ex.host.plen = 31;
+		r->ex.peer = p;
+		r->ex.peer.plen = 31;
+		return 0;
+	}
+	return -EADDRINUSE;
+}
+
 /* The namespace, its links, routes, rule and NAT, once for all commands. */
 static int setup(struct priv_root *r, char *err, size_t errlen)
 {
 	char host[IFNAMSIZ], peer[IFNAMSIZ], script[1024], a[INET_ADDRSTRLEN + 4];
 	struct inet_prefix any = { .family = AF_INET }, one;
-	int self, rc, k = r->ifindex % 128;
+	int self, rc;
 	bool tun_closed = forwarding_off(r->ifname);
-	uint8_t *h = (uint8_t *)&r->ex.host.addr, *p = (uint8_t *)&r->ex.peer.addr;
 
-	memset(&r->ex.host, 0, sizeof(r->ex.host));
-	r->ex.host.family = AF_INET;
-	r->ex.host.plen = 31;
-	h[0] = 169, h[1] = 254, h[2] = 77, h[3] = (uint8_t)(2 * k);
-	r->ex.peer = r->ex.host;
-	memcpy(p, h, 4);
-	p[3] = (uint8_t)(2 * k + 1);
+	if ((rc = pick_pair(r)) < 0)
+		return errorf(err, errlen, rc, "exec: every 169.254.77.0/24 pair is taken on this machine");
+	r->ex.rt_table = net_table_pick(NET_EXEC_TABLE_BASE, r->ifindex);
+	if (!r->ex.rt_table)
+		return errorf(err, errlen, -ENOSPC, "exec: no free routing table near %u",
+			      NET_EXEC_TABLE_BASE + (uint32_t)r->ifindex);
 	names(r, host, peer);
 
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

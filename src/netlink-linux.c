@@ -906,3 +906,71 @@ int net_addr_present(const struct inet_prefix *addr)
 	close(fd);
 	return rc;
 }
+
+struct table_used_ctx {
+	uint32_t table;
+	bool used;
+};
+
+static int table_route_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct table_used_ctx *c = arg;
+	const struct rtattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm;
+	uint32_t table;
+
+	if (route_parse(nh, &rtm, tb) < 0)
+		return 0;
+	table = rtm->rtm_table;
+	rta_u32(tb[RTA_TABLE], &table);
+	c->used |= table == c->table;
+	return 0;
+}
+
+static int table_rule_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct table_used_ctx *c = arg;
+	const struct rtattr *tb[FRA_MAX + 1];
+	const struct fib_rule_hdr *frh;
+	uint32_t table;
+
+	if (nh->nlmsg_type != RTM_NEWRULE || nh->nlmsg_len < NLMSG_SPACE(sizeof(*frh)))
+		return 0;
+	frh = NLMSG_DATA(nh);
+	nl_parse(tb, FRA_MAX, (const struct rtattr *)((const char *)frh + NLMSG_ALIGN(sizeof(*frh))),
+		 (int)(nh->nlmsg_len - NLMSG_SPACE(sizeof(*frh))));
+	table = frh->table;
+	rta_u32(tb[FRA_TABLE], &table);
+	c->used |= table == c->table;
+	return 0;
+}
+
+int net_table_used(uint32_t table)
+{
+	struct table_used_ctx c = { .table = table };
+	struct fib_rule_hdr *frh;
+	struct nl_req req;
+	int rc = route_dump(table_route_cb, &c);
+
+	if (rc < 0 || c.used)
+		return rc < 0 ? rc : 1;
+	/* AF_UNSPEC: the rules of every family. */
+	frh = nl_begin(&req, RTM_GETRULE, NLM_F_DUMP, sizeof(*frh));
+	frh->family = AF_UNSPEC;
+	rc = nl_talk(&req, table_rule_cb, &c);
+	return rc < 0 ? rc : c.used;
+}
+
+uint32_t net_table_pick(uint32_t base, int ifindex)
+{
+	for (uint32_t i = 0; i < NET_TABLE_TRIES && ifindex > 0; i++) {
+		uint32_t t = base + 1 + ((uint32_t)ifindex - 1 + i) % 0xffffu;
+		int rc = net_table_used(t);
+
+		if (rc == 0)
+			return t;
+		if (rc < 0)
+			return 0;
+	}
+	return 0;
+}

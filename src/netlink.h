@@ -50,10 +50,21 @@ int net_route_del_ours(const struct inet_prefix *dst, int ifindex);
  * kernel refuses what it would catch at once (ENETUNREACH). */
 int net_route_unreachable(bool add, const struct inet_prefix *dst);
 
-/* An instance's per-uid routes: table NET_UID_TABLE_BASE + its ifindex,
- * reached by rules at NET_UID_RULE_PRIORITY (before main's 32766). */
+/* An instance's per-uid routes: a table of its own from
+ * NET_UID_TABLE_BASE (net_table_pick), reached by rules at
+ * NET_UID_RULE_PRIORITY (before main's 32766). */
 #define NET_UID_TABLE_BASE 0x73740000u
 #define NET_UID_RULE_PRIORITY 7700u
+
+/* Does any route or rule (either family) use table?  1, 0, or -errno. */
+int net_table_used(uint32_t table);
+/* A table number of base's range (base + 1 .. base + 0xffff, so the ranges
+ * of two bases never meet) that nothing uses: base + ifindex first, which
+ * is free unless an ifindex above 0xffff wraps onto another instance's or
+ * someone else took it, then the next ones (NET_TABLE_TRIES in all).
+ * 0 when none is free or the kernel cannot be asked. */
+#define NET_TABLE_TRIES 256u
+uint32_t net_table_pick(uint32_t base, int ifindex);
 
 /* A route for dst through ifindex in table (> 255; ours by protocol):
  * the table of an instance's per-uid routes. */
@@ -66,7 +77,8 @@ int net_rule_uid(bool add, const struct inet_prefix *dst, uint32_t uid, uint32_t
  * network namespace peer_netns_fd (no moment with both ends here). */
 int net_veth_add(const char *name, const char *peer, int peer_netns_fd);
 /* The policy rule "from src lookup table" at priority, added or deleted:
- * an exec namespace's traffic to the instance's table. */
+ * an exec namespace's traffic to the instance's table (net_table_pick from
+ * NET_EXEC_TABLE_BASE). */
 #define NET_EXEC_TABLE_BASE 0x73750000u
 #define NET_EXEC_RULE_PRIORITY 7701u
 int net_rule_src(bool add, const struct inet_prefix *src, uint32_t table, uint32_t priority);

@@ -101,6 +101,7 @@ struct priv_root {
 		uint32_t uid;
 	} uid_routes[PRIV_MAX_UID_ROUTES];
 	int nuid_routes;
+	uint32_t uid_table;	/* their routing table, 0: none picked yet */
 	uid_t peer_uid;		/* the other side's, when the socketpair was made */
 	int in_fd;		/* the descriptor that came with the request, -1: none */
 	struct inet_prefix dns1;	/* the tunnel's first resolver (family 0: none), for exec */
@@ -110,6 +111,7 @@ struct priv_root {
 		char table[32];		/* nft table "": none */
 		char resolv[320];	/* the namespace's resolv.conf, "" : none */
 		struct inet_prefix host, peer;
+		uint32_t rt_table;	/* its routing table (net_table_pick) */
 		int n;
 		int pid[32], pidfd[32];	/* the managers (EXECNS_MAX) */
 	} ex;

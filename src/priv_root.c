@@ -598,9 +598,16 @@ static void uid_table_route_del(struct priv_root *r, const struct inet_prefix *p
  * other would hand another user's traffic to this one. */
 static int h_uid_route(struct priv_root *r, const struct priv_req *q, struct priv_resp *a, int *fd_out)
 {
-	uint32_t table = NET_UID_TABLE_BASE + (uint32_t)r->ifindex, uid = q->arg;
+	uint32_t table, uid = q->arg;
 	char s[INET6_ADDRSTRLEN + 8], rec[STATE_LINE_MAX];
 	int i, rc;
+
+	/* Picked once, free: another instance's table would mix routes. */
+	if (!r->uid_table && q->op != PRIV_UID_ROUTE_DEL &&
+	    !(r->uid_table = net_table_pick(NET_UID_TABLE_BASE, r->ifindex)))
+		return refuse(a, -ENOSPC, "no free routing table for per-uid routes near %u",
+			      NET_UID_TABLE_BASE + (uint32_t)r->ifindex);
+	table = r->uid_table;
 
 	if (!prefix_ok(&q->a) || q->a.plen == 0)
 		return refuse(a, -EINVAL, "bad route prefix (host bits set, or /0: use the two halves)");

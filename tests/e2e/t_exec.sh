@@ -14,6 +14,11 @@
 #   5. another uid is refused; the instance's rules are as before at the end
 #   6. SIGKILL of the instance during a command: cleanup removes the rule
 #      and the NAT table
+#   7. two instances whose TUN ifindexes are 128 apart (the /31 of an exec
+#      namespace was 169.254.77.(2 x (ifindex mod 128))) and a routing table
+#      someone else uses where the second's exec table would be: both run
+#      commands at once, each through its own tunnel, and the other table
+#      is left alone
 . "$(dirname "$0")/lib.sh"
 
 OUT4=203.0.113.9
@@ -134,5 +139,47 @@ pkill_sleep() { local p; for p in $(ip netns pids "$NS_C"); do [ "$(cat /proc/$p
 pkill_sleep
 check "6: sshtun cleanup -S" in_c "$SSHTUN" cleanup -S "$TMP/x1.sock"
 check "6: no exec rule or table left" eval 'state | diff -u "$TMP/state.before" -'
+
+# ---- 7. two instances whose numbers would collide ---------------------------------
+diag "--- 7. two instances, ifindexes 128 apart, a table in use"
+tun_index() { client_status "$1" && in_c cat "/sys/class/net/$(json_get "$TMP/$1.status" ifname)/ifindex"; }
+CLIENT_KEY=$TMP/nobody_key client_run y1 --user nobody
+check "7: y1 up" client_wait_up y1
+I1=$(tun_index y1)
+# The next ifindex is one past the last given out: use up the numbers up to
+# I1 + 127 (mod 128) with bridges, so that y2's TUN gets I1's residue.
+in_c ip link add fill0 type bridge && N=$(in_c cat /sys/class/net/fill0/ifindex) && in_c ip link del fill0
+C=$(( ((I1 - N - 1) % 128 + 128) % 128 ))
+if [ "$C" -gt 0 ]; then
+	for i in $(seq 1 "$C"); do echo "link add fill$i type bridge"; done | in_c ip -batch -
+	for i in $(seq 1 "$C"); do echo "link del fill$i"; done | in_c ip -batch -
+fi
+CLIENT_KEY=$TMP/nobody_key client_run y2 --user nobody
+check "7: y2 up" client_wait_up y2
+I2=$(tun_index y2)
+check "7: the TUNs' ifindexes $I1 and $I2 are 128 apart (mod 128)" eval '[ $((I1 % 128)) = $((I2 % 128)) ] && [ "$I1" != "$I2" ]'
+# Someone else's route in the table y2's exec would have taken (0x73750000 +
+# its ifindex): with it, y2's namespace would leave by veth-c.
+T2=$((0x73750000 + I2))
+check "7: a route of someone else's in table $T2" in_c ip route add default dev veth-c table "$T2"
+as_nobody "$SSHTUN" exec -S "$TMP/y1.sock" -- sh -c "while [ ! -e '$TMP/y1.stop' ]; do sleep 0.1; done" &
+Y1EXEC=$!
+PIDS+=("$Y1EXEC")
+check "7: y1's exec namespace is up (stx${I1}h)" wait_for 10 in_c ip link show "stx${I1}h"
+before=$(count)
+check "7: y2's exec reaches $OUT4 while y1's runs" \
+	as_nobody "$SSHTUN" exec -S "$TMP/y2.sock" -- "$PYTHON" -c "$reach_py" "$OUT4"
+check "7: through the tunnel (server's counter)" eval '[ "$(count)" -gt "$before" ]'
+check "7: no rule uses table $T2" eval '! in_c ip rule show | grep -qw "lookup $T2"'
+check "7: the other route in table $T2 is still there" eval 'in_c ip route show table "$T2" | grep -q "default dev veth-c"'
+touch "$TMP/y1.stop"
+check "7: y1's command ends" wait_exit "$Y1EXEC" 10
+is "$EXIT_RC" 0 "7: y1's command exits 0"
+in_c ip route del default dev veth-c table "$T2"
+for n in y1 y2; do
+	ctl "$n" quit >/dev/null 2>&1
+	check "7: $n quits" wait_exit "$(client_pid "$n")" 15
+done
+check "7: no exec rule or table left" eval 'state | diff -u "$TMP/state.before" -'
 
 done_testing

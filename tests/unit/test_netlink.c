@@ -550,6 +550,38 @@ static void test_gateways(void **state)
 	assert_int_equal(net_route_del(&r4gw, t.idx), 0);
 }
 
+/* Routing table numbers (net_table_pick): base + ifindex when free, the
+ * next when a route or a rule (either family) uses it, and never in the
+ * other base's range, even for an ifindex above 0xffff, where
+ * NET_UID_TABLE_BASE + ifindex was another instance's exec table. */
+static void test_table_pick(void **state)
+{
+	struct inet_prefix dst = pfx("198.18.6.0/24"), src6 = pfx("2001:db8:6::1");
+	uint32_t t0 = NET_UID_TABLE_BASE + (uint32_t)t.idx;
+
+	NEED_TUN();
+	assert_int_equal(net_table_used(t0), 0);
+	assert_int_equal(net_table_pick(NET_UID_TABLE_BASE, t.idx), t0);
+	assert_int_equal(net_route_table(true, &dst, t.idx, t0), 0);
+	assert_int_equal(net_table_used(t0), 1);
+	assert_int_equal(net_table_pick(NET_UID_TABLE_BASE, t.idx), t0 + 1);
+	assert_int_equal(net_rule_src(true, &src6, t0 + 1, NET_EXEC_RULE_PRIORITY), 0);
+	assert_int_equal(net_table_used(t0 + 1), 1);
+	assert_int_equal(net_table_pick(NET_UID_TABLE_BASE, t.idx), t0 + 2);
+	assert_int_equal(net_rule_src(false, &src6, t0 + 1, NET_EXEC_RULE_PRIORITY), 0);
+	assert_int_equal(net_route_table(false, &dst, t.idx, t0), 0);
+	assert_int_equal(net_table_pick(NET_UID_TABLE_BASE, t.idx), t0);
+
+	for (int idx = 0xfff0; idx < 0x10010; idx++) {
+		uint32_t u = net_table_pick(NET_UID_TABLE_BASE, idx);
+
+		assert_true(u > NET_UID_TABLE_BASE && u <= NET_UID_TABLE_BASE + 0xffff);
+		if (idx >= 0x10000)
+			assert_true(u != NET_EXEC_TABLE_BASE + (uint32_t)(idx - 0x10000));
+	}
+	assert_int_equal(net_table_pick(NET_UID_TABLE_BASE, 0), 0);
+}
+
 static void test_ifname_ok(void **state)
 {
 	static const char *const good[] = { "sshtun0", "sshtun%d", "wg-lab.1", "a_b", "x" };
@@ -574,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_gateways),
+		cmocka_unit_test(test_table_pick),
 		cmocka_unit_test(test_ifname_ok),
 		cmocka_unit_test(test_ping4),
 		cmocka_unit_test(test_ping6),
