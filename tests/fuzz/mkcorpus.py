@@ -377,9 +377,15 @@ def serve_seeds():
 
 
 def leases_seeds():
-    # knobs: bit 0 account 1000 (else 0), bit 1 grace 0, bits 2-3 cap 1..4
+    # knobs: bit 0 account 1000 (else 0), bit 1 grace 0, bits 2-3 cap 1..4,
+    # bit 4 a groups file after the first 0xff
     ident = b"0123456789abcdef0123456789abcdef"
+    group = b"0 1000 " + ident + b" " + b"ab" * 32 + b" sshtun0 3 1400 1:1,2:99999999999\n"
     return {
+        "group": b"\x11" + b"0 " + ident + b" 1 5 1000\n\xff" + group,
+        "groups-junk": b"\x10" + b"0 " + ident + b" 1 5 0\n\xff" + group.replace(b" 1000 ", b" 0 ")
+                       + b"1 0 x 00 sshtun1 3 1400 1:1\n" + group + b"2 0 " + ident + b" " + b"0" * 64
+                       + b" a 1 1 " + b",".join(b"%d:%d" % (i, i) for i in range(1, 10)) + b"\n",
         "empty": b"\x00",
         "mine": b"\x01" + b"0 " + ident + b" 0 5 1000\n1 " + ident + b" 0 5 0\n",
         "old": b"\x00" + b"0 " + ident + b" 1 100\n1 bbbb 0 200\n2 cccc 99999 300\n",

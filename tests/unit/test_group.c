@@ -343,6 +343,29 @@ static void test_zombie_member(void **state)
 	assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[2], &j, err, sizeof(err)), POOL_NOJOIN);
 }
 
+/* A group is one session toward --max-sessions-per-user, whatever its
+ * members. */
+static void test_one_session(void **state)
+{
+	struct pool pool;
+	struct pool_join j;
+	struct lease_holder who = { .id = ID2, .account = &alice, .pid = kid[5] };
+	struct lease l;
+	char err[256];
+
+	init(&pool);
+	pool.max_per_account = 2;
+	group_of_kid0(&pool);
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[i], &j, err, sizeof(err)), 0);
+	assert_int_equal(pool_acquire(&pool, &who, NULL, NULL, NULL, &l, err, sizeof(err)), 0);
+	who.id = "aaaa";
+	who.pid = kid[6];
+	assert_int_equal(pool_acquire(&pool, &who, NULL, NULL, NULL, &l, err, sizeof(err)),
+			 POOL_ACCOUNT_CAP);
+	assert_contains(err, "already has 2 sessions");
+}
+
 /* A damaged group file: its bad lines are skipped, not trusted. */
 static void test_malformed(void **state)
 {
@@ -376,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zombie_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	};
 
