@@ -10,9 +10,10 @@
 #   2. A wrong token, another account, and a join to a group that is gone are
 #      refused with an ERROR frame with the NOJOIN flag (0x08) and one line
 #      naming what did not match; the group is unharmed.
-#   3. The first session ends: the second's queue still carries packets
-#      (echo replies), the lease stays live (held by the second's helper),
-#      NAT stays.
+#   3. The first session ends: the others' queues still carry packets (echo
+#      replies), the lease stays live (held by another's helper), NAT stays;
+#      then that helper is killed (-9, no release): the last one's queue
+#      still carries packets.
 #   4. A fresh request (no join=) of the client stops the group's helpers
 #      and gets the pair with a new token; when it ends, the pair is
 #      released, NAT and the device go.
@@ -75,15 +76,18 @@ check "second session (join=): the server's hello" wait_for 20 has_hello b
 is "$(key b client4) $(key b server4) $(key b client6)" "$PAIR $(key a server4) $(key a client6)" \
 	"the join gets the same pair"
 is "$(key b join)" "$TOKEN" "and join= again"
+fake h "$ALICE" alice join="$TOKEN"
+check "third session (join=): the server's hello" wait_for 20 has_hello h
+is "$(key h client4)" "$PAIR" "the third gets the same pair"
 devs=$(tun_devs)
 is "$(wc -w <<<"$devs")" 1 "one sshtun device on the server ($devs)"
 DEV=$(head -1 <<<"$devs")
-check "$DEV has 2 queues" wait_for 5 queues_are "$DEV" 2
+check "$DEV has 3 queues" wait_for 5 queues_are "$DEV" 3
 check "the group record has the token's hash, not the token" \
 	eval "[ -s '$TMP/leases.groups' ] && ! grep -q '$TOKEN' '$TMP/leases.groups'"
 is "$(stat -c %a "$TMP/leases.groups")" 600 "the group record is root's alone (0600)"
-check "both queues carry packets (echo replies on a or b)" \
-	wait_for 10 eval '[ $(( $(replies a) + $(replies b) )) -gt 0 ]'
+check "the queues carry packets (echo replies on a, b or h)" \
+	wait_for 10 eval '[ $(( $(replies a) + $(replies b) + $(replies h) )) -gt 0 ]'
 fail_fast
 
 # ---- 2. joins that are refused ------------------------------------------------
@@ -98,30 +102,41 @@ refused_nojoin d "no connection group of client $ID for account bob"
 fake e "$ALICE" alice join="$TOKEN" id=fedcba9876543210fedcba9876543210
 check "another client id: an ERROR" wait_for 20 has_error e
 refused_nojoin e "no connection group of client fedcba9876543210fedcba9876543210 for account alice"
-is "$(numqueues "$DEV")" 2 "the group is unharmed: still 2 queues"
+is "$(numqueues "$DEV")" 3 "the group is unharmed: still 3 queues"
 
 # ---- 3. the first session ends ----------------------------------------------
 
 holder=$(lease_field 0 3)
 kill_all "$(cat "$TMP/a.pid")"
 check "a's helper $holder is gone" wait_for 10 eval "! alive $holder"
-check "$DEV is down to 1 queue" wait_for 10 queues_are "$DEV" 1
-n=$(replies b)
-check "b's queue still carries packets" wait_for 10 more_replies b "$n"
-check "the lease passed to b's helper, live" \
+check "$DEV is down to 2 queues" wait_for 10 queues_are "$DEV" 2
+check "the lease passed to another helper, live" \
 	eval '[ "$(lease_field 0 3)" != 0 ] && [ "$(lease_field 0 3)" != "$holder" ] && alive "$(lease_field 0 3)"'
-check "NAT stays while b is up" nat_table
+check "NAT stays while others are up" nat_table
+# The new holder dies without a word (its session with it).
+holder=$(lease_field 0 3)
+kill -KILL "$holder"
+check "that helper $holder is gone" wait_for 10 eval "! alive $holder"
+check "$DEV is down to 1 queue" wait_for 10 queues_are "$DEV" 1
+check "its session ended" wait_for 10 eval '! alive $(cat "$TMP/b.pid") || ! alive $(cat "$TMP/h.pid")'
+for last in b h; do alive "$(cat "$TMP/$last.pid")" && break; done
+n=$(replies $last)
+check "the last session's ($last) queue still carries packets" wait_for 10 more_replies $last "$n"
+check "NAT stays" nat_table
 
 # ---- 4. a fresh request takes over -------------------------------------------
 
-bpid=$(cat "$TMP/b.pid")
-member=$(lease_field 0 3)
+bpid=$(cat "$TMP/$last.pid")
+member=
+for p in $(awk '{ print $8 }' "$TMP/leases.groups" | tr , '\n' | cut -d: -f1); do
+	alive "$p" && member=$p
+done
 fake f "$ALICE" alice conns=2
 check "a fresh request: the server's hello" wait_for 20 has_hello f
 is "$(key f client4)" "$PAIR" "the fresh request gets the pair back"
 check "with a new token" eval '[ -n "$(key f join)" ] && [ "$(key f join)" != "$TOKEN" ]'
-check "b's helper $member was stopped" wait_for 10 eval "! alive $member"
-check "b's session ended" wait_for 10 eval "! alive $bpid"
+check "the group's last helper ($member) was stopped" wait_for 10 eval "[ -n '$member' ] && ! alive $member"
+check "$last's session ended" wait_for 10 eval "! alive $bpid"
 fake g "$ALICE" alice join="$TOKEN"
 check "the old token: an ERROR" wait_for 20 has_error g
 refused_nojoin g "the join token does not match"
