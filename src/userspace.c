@@ -39,6 +39,9 @@ struct stack_timer {
 	struct stack_timer *next;
 };
 
+#define OWN_CACHE 64
+#define OWN_TTL_NS 2000000000	/* addresses come and go (DHCP), not per packet */
+
 struct uspace {
 	pthread_t thread;
 	bool thread_on;
@@ -53,6 +56,11 @@ struct uspace {
 	int npfd, pfd_cap;
 	struct stack_timer *timers;
 	bool announce;		/* slirp asked who the client is: tell it again */
+	struct own_entry {	/* own_address()'s answers, by address */
+		int64_t at_ns;	/* 0: empty */
+		uint8_t family, addr[16];
+		bool own;
+	} own[OWN_CACHE];
 	uint8_t in[ETH_HDR + 65536];
 };
 
@@ -267,6 +275,91 @@ bool uspace_packet_ok(const unsigned char *pkt, size_t len, const struct lease *
 	return false;
 }
 
+bool uspace_own_address(int family, const void *addr)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len, mlen = sizeof(me);
+	size_t alen = family == AF_INET ? 4 : 16;
+	const void *src;
+	bool own = false;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(9);
+		memcpy(&sin->sin_addr, addr, 4);
+		len = sizeof(*sin);
+		src = &((struct sockaddr_in *)&me)->sin_addr;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(9);
+		memcpy(&sin6->sin6_addr, addr, 16);
+		len = sizeof(*sin6);
+		src = &((struct sockaddr_in6 *)&me)->sin6_addr;
+	}
+	/* Unsure is no: a packet we cannot judge is not let through. */
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 && getsockname(fd, (struct sockaddr *)&me, &mlen) == 0)
+		own = !memcmp(src, addr, alen);
+	close(fd);
+	return own;
+}
+
+/* Inside the stack's virtual networks: slirp answers those itself. */
+static bool virtual_dst(const struct uspace *u, int family, const uint8_t *a)
+{
+	if (family == AF_INET) {
+		struct in_addr d;
+
+		memcpy(&d, a, 4);
+		return u->cfg.in_enabled && (d.s_addr & u->cfg.vnetmask.s_addr) == u->cfg.vnetwork.s_addr;
+	}
+	if (!u->cfg.in6_enabled)
+		return false;
+	for (unsigned i = 0, bits = u->cfg.vprefix_len; bits; i++) {
+		unsigned n = bits < 8 ? bits : 8;
+		uint8_t m = (uint8_t)(0xff00 >> n);
+
+		if ((a[i] & m) != (u->cfg.vprefix_addr6.s6_addr[i] & m))
+			return false;
+		bits -= n;
+	}
+	return true;
+}
+
+/* A packet to one of the server's own addresses (its LAN address, say):
+ * slirp's connection there would arrive over loopback, past a firewall
+ * that keeps the address closed to the network.  Answers are cached for
+ * a while per address. */
+static bool to_own_address(struct uspace *u, const uint8_t *pkt, int64_t now)
+{
+	int family = pkt[0] >> 4 == 4 ? AF_INET : AF_INET6;
+	const uint8_t *dst = family == AF_INET ? pkt + 16 : pkt + 24;
+	size_t alen = family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u;
+	struct own_entry *e;
+
+	if (virtual_dst(u, family, dst))
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ dst[i]) * 16777619u;
+	e = &u->own[h % OWN_CACHE];
+	if (e->at_ns && now - e->at_ns < OWN_TTL_NS && e->family == family && !memcmp(e->addr, dst, alen))
+		return e->own;
+	e->own = uspace_own_address(family, dst);
+	e->family = (uint8_t)family;
+	memcpy(e->addr, dst, alen);
+	e->at_ns = now;
+	return e->own;
+}
+
 static int cb_add_poll(int fd, int events, void *opaque)
 {
 	struct uspace *u = opaque;
@@ -319,6 +412,8 @@ static int cb_get_revents(int idx, void *opaque)
  * its end. */
 static int from_client(struct uspace *u)
 {
+	int64_t now = clock_ns();
+
 	for (int i = 0; i < STACK_BATCH; i++) {
 		ssize_t n = recv(u->fd_stack, u->in + ETH_HDR, sizeof(u->in) - ETH_HDR, MSG_DONTWAIT);
 
@@ -326,7 +421,8 @@ static int from_client(struct uspace *u)
 			return -1;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		if (!uspace_packet_ok(u->in + ETH_HDR, (size_t)n, &u->lease))
+		if (!uspace_packet_ok(u->in + ETH_HDR, (size_t)n, &u->lease) ||
+		    to_own_address(u, u->in + ETH_HDR, now))
 			continue;
 		eth_header(u->in, u->in[ETH_HDR] >> 4 == 4 ? ETH_IP4 : ETH_IP6);
 		slirp_input(u->slirp, u->in, (int)n + ETH_HDR);

@@ -65,4 +65,11 @@ bool uspace_ping_ok(void);
  * one).  l: the pair. */
 bool uspace_packet_ok(const unsigned char *pkt, size_t len, const struct lease *l);
 
+/* Is addr (4 or 16 bytes) one of this machine's own addresses?  The
+ * kernel's answer: a UDP socket connected to it (nothing is sent) gets it
+ * as its source.  Yes when no socket can be had.  The stack drops the
+ * client's packets to such addresses too (cached a while per address): a
+ * connection there would arrive over loopback. */
+bool uspace_own_address(int family, const void *addr);
+
 #endif

@@ -20,7 +20,9 @@
 #      (ping_group_range opened in the server ns); --dns resolves a LAN name
 #      through the stack's resolver (the pool's first address)
 #   3. the server's own loopback stays out of reach (a service on
-#      127.0.0.1 in the server ns, through the peer address and directly)
+#      127.0.0.1 in the server ns, through the peer address and directly),
+#      and so do the server's own addresses (a service on its LAN-side
+#      address, IPv4 and IPv6: slirp's connection would come over lo)
 #   4. a reconnect, and a new client, reuse the pushed copy (no upload, the
 #      same inode)
 #   5. with ping_group_range closed: the helper says why ping gets no answer
@@ -264,6 +266,12 @@ echo secret >"$TMP/secret"
 bg_run lo-send serve_file "$NS_S" 127.0.0.1 7002 "$TMP/secret"
 check "server: a service on 127.0.0.1:7002" wait_for 10 listening "$NS_S" 7002
 check "u1: the peer address $PEER does not lead to the server's loopback" eval '! connects "$PEER" 7002'
+bg_run own-send serve_file "$NS_S" "$LAN_GW" 7004 "$TMP/secret"
+bg_run own-send6 serve_file "$NS_S" "$LAN_GW6" 7005 "$TMP/secret"
+check "server: services on its own addresses $LAN_GW:7004 and [$LAN_GW6]:7005" \
+	wait_for 10 eval 'listening "$NS_S" 7004 && listening "$NS_S" 7005'
+check "u1: the server's own address $LAN_GW is out of reach" eval '! connects "$LAN_GW" 7004'
+check "u1: the server's own address $LAN_GW6 is out of reach" eval '! connects "$LAN_GW6" 7005'
 
 # ---- 4. the copy is reused ----------------------------------------------------------
 check "u1: ctl reconnect" ctl u1 reconnect

@@ -2,6 +2,8 @@
  * stack, the pair and the resolver it picks, the hello's stack key, and
  * packets through the stack's thread and back. */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,6 +89,31 @@ static void test_packet_ok(void **state)
 	assert_false(uspace_packet_ok(p, 39, &l));
 	p[0] = 0x50;	/* neither version */
 	assert_false(uspace_packet_ok(p, 48, &l));
+}
+
+/* The kernel's word on which addresses are this machine's: loopback and
+ * every address of an interface are, addresses of no interface are not. */
+static void test_own_address(void **state)
+{
+	struct ifaddrs *ifa, *i;
+	uint8_t a[16];
+	int checked = 0;
+
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", a), 1);
+	assert_true(uspace_own_address(AF_INET, a));
+	assert_int_equal(inet_pton(AF_INET, "203.0.113.254", a), 1);
+	assert_false(uspace_own_address(AF_INET, a));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:ffff::1", a), 1);
+	assert_false(uspace_own_address(AF_INET6, a));
+	assert_int_equal(getifaddrs(&ifa), 0);
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP))
+			continue;
+		assert_true(uspace_own_address(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr));
+		checked++;
+	}
+	freeifaddrs(ifa);
+	assert_true(checked > 0);
 }
 
 static void test_pick(void **state)
@@ -196,6 +223,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packet_ok),
+		cmocka_unit_test(test_own_address),
 		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_hello_stack),
 		cmocka_unit_test(test_echo_through_stack),
