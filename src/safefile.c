@@ -11,10 +11,26 @@
 #include "fail.h"
 #include "safefile.h"
 
+/* A symbolic link on the way is as good as its owner: in a sticky directory
+ * (where the rest of the walk lets it be) that user may replace it at any
+ * moment, and the directory checked through it is then not the one used.
+ * Ours or root's only; anything else about it is the target's check. */
+static int link_ok(const char *name, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(name, &st) < 0 || !S_ISLNK(st.st_mode) || st.st_uid == geteuid() || st.st_uid == 0)
+		return 0;
+	return errorf(err, errlen, "refusing %s: symbolic link %s on the way is owned by uid %u, "
+		      "not by us or root", dir, name, (unsigned)st.st_uid);
+}
+
 static int check_dir(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 
+	if (link_ok(dir, dir, err, errlen) < 0)
+		return -1;
 	if (stat(dir, &st) < 0)
 		return errorf(err, errlen, "cannot use directory %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
@@ -37,6 +53,8 @@ static int check_above(const char *above, const char *dir, char *err, size_t err
 {
 	struct stat st;
 
+	if (link_ok(above, dir, err, errlen) < 0)
+		return -1;
 	if (stat(above, &st) < 0)
 		return errorf(err, errlen, "cannot use directory %s (it holds %s): %s", above, dir,
 			      strerror(errno));

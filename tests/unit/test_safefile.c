@@ -244,6 +244,53 @@ static void test_parents(void **state)
 	assert_int_equal(safe_dir(deep, false, 0, err, sizeof(err)), 0);
 }
 
+/* A symlink on the way belongs to whoever made it: in a sticky directory
+ * (others may add names there) its owner may replace it at any time, so
+ * the directory we checked is not the one we then open in.  A group-
+ * writable sticky directory is used so that the kernel's
+ * protected_symlinks (world-writable sticky only) does not hide it. */
+static void test_foreign_symlink(void **state)
+{
+	char shared[128], good[128], link_[160], path[192], sublink[192];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(shared, sizeof(shared), "%s/shared", sub);
+	snprintf(good, sizeof(good), "%s/good", sub);
+	snprintf(link_, sizeof(link_), "%s/l", shared);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkdir(shared, 0700), 0);
+	assert_int_equal(chmod(shared, 01770), 0);
+	assert_int_equal(mkdir(good, 0700), 0);
+	snprintf(path, sizeof(path), "%s/f", good);
+	put(path, "x\n", 0600);
+	snprintf(path, sizeof(path), "%s/f", link_);
+	assert_int_equal(symlink(good, link_), 0);
+	/* Ours (root's): fine. */
+	assert_int_equal(safe_dir(link_, false, 0, err, sizeof(err)), 0);
+	{
+		int fd = safe_open(path, O_RDONLY, 0, err, sizeof(err));
+
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	/* Another user's, as the leaf directory and on the way up. */
+	assert_int_equal(lchown(link_, 65534, 65534), 0);
+	assert_int_equal(safe_dir(link_, false, 0, err, sizeof(err)), -1);
+	assert_contains(err, link_);
+	assert_contains(err, "65534");
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(safe_open(path, O_RDONLY, 0, err, sizeof(err)), -1);
+	assert_contains(err, link_);
+	snprintf(sublink, sizeof(sublink), "%s/d", good);
+	assert_int_equal(mkdir(sublink, 0700), 0);
+	snprintf(sublink, sizeof(sublink), "%s/d", link_);
+	assert_int_equal(safe_dir(sublink, false, 0, err, sizeof(err)), -1);
+	assert_contains(err, link_);
+	assert_int_equal(safe_create(path, 0600, err, sizeof(err)), -1);
+}
+
 /* The lease file: a world-writable directory is refused before anything
  * is written there; a planted symlink is refused and its target kept. */
 static void test_lease_file(void **state)
@@ -310,6 +357,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
 	};
