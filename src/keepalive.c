@@ -27,7 +27,7 @@ static void conn_pressure(struct conn *c)
 	c->pressure_bytes = bytes;
 	pressure_tick(&c->pressure);
 	c->t.rtt_congested = c->pressure.congested;
-	c->t.cpu_ok = c->pressure.cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+	c->t.cpu_ok = pressure_cpu_ok(&c->pressure);
 }
 
 static void on_pressure(struct loop *loop, void *ctx)

@@ -1,6 +1,7 @@
 /* See pressure.h. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pressure.h"
@@ -11,7 +12,7 @@
 static void verdict(struct pressure *p)
 {
 	p->congested = p->min_rtt_ms > 0 && p->srtt_ms > p->min_rtt_ms * RTT_FACTOR &&
-		       p->srtt_ms > p->min_rtt_ms + RTT_MARGIN_MS && p->cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+		       p->srtt_ms > p->min_rtt_ms + RTT_MARGIN_MS && pressure_cpu_ok(p);
 }
 
 /* The verdict follows each answer at once (with the CPU as the last tick
@@ -27,45 +28,50 @@ void pressure_rtt(struct pressure *p, double rtt_ms)
 	verdict(p);
 }
 
-/* Linux: the first line of /proc/stat, from a descriptor opened on the
- * first call and kept (the helper's worker reads it inside a sandbox that
- * opens nothing).  Elsewhere the CPU counts as free, which leaves the round
- * trip alone to decide. */
-static int read_cpu(uint64_t *total, uint64_t *idle)
+/* Linux: this thread's run and run-queue time, from a descriptor opened
+ * on the first call and kept (the helper's worker reads it inside a
+ * sandbox that opens nothing; every call comes from the loop's thread).
+ * Elsewhere, or without schedstat, the CPU counts as free, which leaves
+ * the round trip alone to decide. */
+static int read_cpu(uint64_t *ns)
 {
 	static int fd = -1;
-	unsigned long long v[8] = { 0 };
-	char line[256];
+	unsigned long long run, wait;
+	char line[128];
 	ssize_t len;
-	int n;
 
 	if (fd < 0)
-		fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	len = fd < 0 ? -1 : pread(fd, line, sizeof(line) - 1, 0);
 	if (len <= 0)
 		return -1;
 	line[len] = '\0';
-	n = sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-		   &v[5], &v[6], &v[7]);
-	if (n < 4)
+	if (sscanf(line, "%llu %llu", &run, &wait) != 2)
 		return -1;
-	*total = 0;
-	for (int i = 0; i < 8; i++)
-		*total += v[i];
-	*idle = v[3] + v[4];	/* idle + iowait */
+	*ns = run + wait;
 	return 0;
+}
+
+void pressure_cpu(struct pressure *p, uint64_t cpu_ns, uint64_t wall_ns)
+{
+	p->cpu_busy = 0;
+	if (p->wall_ns && wall_ns > p->wall_ns && cpu_ns >= p->cpu_ns)
+		p->cpu_busy = (double)(cpu_ns - p->cpu_ns) / (double)(wall_ns - p->wall_ns);
+	p->cpu_ns = cpu_ns;
+	p->wall_ns = wall_ns;
+	verdict(p);
 }
 
 void pressure_tick(struct pressure *p)
 {
-	uint64_t total, idle;
+	struct timespec ts;
+	uint64_t cpu;
 
-	p->cpu_idle = 1.0;
-	if (read_cpu(&total, &idle) == 0) {
-		if (p->cpu_total && total > p->cpu_total)
-			p->cpu_idle = (double)(idle - p->cpu_idle_ticks) / (double)(total - p->cpu_total);
-		p->cpu_total = total;
-		p->cpu_idle_ticks = idle;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (read_cpu(&cpu) == 0) {
+		pressure_cpu(p, cpu, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+		return;
 	}
+	p->cpu_busy = 0;
 	verdict(p);
 }

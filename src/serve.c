@@ -485,7 +485,7 @@ static void on_pressure(struct loop *loop, void *ctx)
 	s->pressure_bytes = bytes;
 	pressure_tick(&s->pressure);
 	s->t.rtt_congested = s->pressure.congested;
-	s->t.cpu_ok = s->pressure.cpu_idle >= PRESSURE_CPU_IDLE_MIN;
+	s->t.cpu_ok = pressure_cpu_ok(&s->pressure);
 }
 
 static void on_hello_timeout(struct loop *loop, void *ctx)
