@@ -24,9 +24,8 @@ int tun_create(char name[IFNAMSIZ]);
  * the kernel's flow hash spreads the flows over the attached queues. */
 #define TUN_MAX_QUEUES 8
 /* tun_open / tun_create with queues: multi true creates the device with
- * IFF_MULTI_QUEUE (the fd returned is its first queue).  A multi-queue
- * device is never a single-queue one's name: attaching either kind to the
- * other is refused by the kernel (EINVAL). */
+ * IFF_MULTI_QUEUE (the fd returned is its first queue).  The kernel will
+ * not open an existing device as the other kind (EINVAL). */
 int tun_open_mq(char name[IFNAMSIZ], bool multi);
 int tun_create_mq(char name[IFNAMSIZ], bool multi);
 /* Another queue of the existing multi-queue TUN `name' (same flags as the
@@ -38,11 +37,11 @@ int tun_create_mq(char name[IFNAMSIZ], bool multi);
 int tun_attach_queue(const char name[IFNAMSIZ]);
 /* TUNSETQUEUE: on=false detaches this queue (the kernel stops steering
  * flows to it and drops what waited in it), on=true attaches it back.  No
- * capability needed.  0 or -errno (-EINVAL: not a multi-queue device).
- * Idempotent (detaching a detached queue is 0).  While detached the fd
- * polls POLLERR and every other call on it fails with EBADFD (read,
- * write, tun_vnet_len, tun_set_offload): take it out of the loop.  The
- * kernel drops every packet routed into a device whose queues are all
+ * capability needed.  0 or -errno (-EINVAL: detaching a single-queue
+ * device's queue).  Idempotent (detaching a detached queue is 0).  A
+ * detached queue polls nothing and reads EAGAIN, while what is written into
+ * it still reaches the stack; tun_vnet_len and tun_set_offload work on it.
+ * The kernel drops every packet routed into a device whose queues are all
  * detached, and keeps its carrier and routes: never detach the last. */
 int tun_queue_enable(int fd, bool on);
 
