@@ -146,17 +146,17 @@ static const char *parse_members(char *s, struct group *g)
 
 	for (w = strtok_r(s, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(w, ':');
-		unsigned long long pid, since;
+		unsigned long long pid, start;
 
 		if (g->n == GROUP_MAX_MEMBERS)
 			return "too many members";
 		if (!colon)
 			return "bad member";
 		*colon = '\0';
-		if (num(w, INT_MAX, &pid) < 0 || !pid || num(colon + 1, LLONG_MAX, &since) < 0)
+		if (num(w, INT_MAX, &pid) < 0 || !pid || num(colon + 1, LLONG_MAX, &start) < 0)
 			return "bad member";
 		g->m[g->n].pid = (pid_t)pid;
-		g->m[g->n++].since = (long long)since;
+		g->m[g->n++].start = start;
 	}
 	return g->n ? NULL : "no members";
 }
@@ -274,7 +274,7 @@ int groups_write(const char *path, const struct groups *gs, char *err, size_t er
 			fprintf(f, "%02x", g->hash[k]);
 		fprintf(f, " %s %d %u ", g->ifname, g->ifindex, g->mtu);
 		for (unsigned k = 0; k < g->n; k++)
-			fprintf(f, "%s%d:%lld", k ? "," : "", (int)g->m[k].pid, g->m[k].since);
+			fprintf(f, "%s%d:%llu", k ? "," : "", (int)g->m[k].pid, g->m[k].start);
 		fputc('\n', f);
 	}
 	if (ferror(f))

@@ -5,10 +5,12 @@
  * replaced whole by rename under the lease file's lock (pool.c takes it;
  * this file only reads and writes the table):
  *
- *   <index> <uid> <id> <sha256 of the token, hex> <ifname> <ifindex> <mtu> <pid>:<since>[,...]
+ *   <index> <uid> <id> <sha256 of the token, hex> <ifname> <ifindex> <mtu> <pid>:<start>[,...]
  *
- * The members are the helpers' monitors, each with the time it joined (a
- * pid that started later is a reused one, not the member).  The token
+ * The members are the helpers' monitors, each with its start in clock
+ * ticks since boot (/proc/PID/stat): a pid that started otherwise is a
+ * reused one, not the member.  Not a wall-clock time, which a clock step
+ * would move against the boot time.  The token
  * itself is never written: only its hash, which a join's token is
  * compared with in constant time. */
 #ifndef SSHTUN_GROUP_H
@@ -28,7 +30,7 @@
 
 struct group_member {
 	pid_t pid;
-	long long since;	/* unix time it joined */
+	unsigned long long start;	/* its start, clock ticks since boot; 0 unknown */
 };
 
 struct group {

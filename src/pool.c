@@ -517,30 +517,41 @@ static bool live(const struct entry *e)
 	return e->used && e->pid && alive(e->pid);
 }
 
-/* When pid started, in seconds of the wall clock: its start in clock ticks
- * since boot (field 22 of /proc/PID/stat, after the parenthesised name,
- * which may hold anything) plus the boot time.  -1 when unknown. */
-static long long started_at(pid_t pid)
+/* When pid started, in clock ticks since boot: field 22 of /proc/PID/stat,
+ * after the parenthesised name, which may hold anything.  With the pid it
+ * names one process, whatever the wall clock does.  0 when unknown. */
+static unsigned long long start_ticks(pid_t pid)
 {
 	char buf[1024], path[64], *p;
-	unsigned long long ticks = 0, btime = 0;
-	long hz = sysconf(_SC_CLK_TCK);
+	unsigned long long ticks = 0;
 	size_t n;
 	FILE *f;
-	int ok;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (hz <= 0 || !(f = fopen(path, "re")))
-		return -1;
+	if (!(f = fopen(path, "re")))
+		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
-	ok = p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			 "%*d %*d %llu", &ticks) == 1;
-	if (!ok || !(f = fopen("/proc/stat", "re")))
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu", &ticks) != 1)
+		return 0;
+	return ticks;
+}
+
+/* When pid started, in seconds of the wall clock: its start_ticks plus
+ * the boot time.  -1 when unknown. */
+static long long started_at(pid_t pid)
+{
+	char buf[256];
+	unsigned long long ticks = start_ticks(pid), btime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int ok = 0;
+
+	if (hz <= 0 || !ticks || !(f = fopen("/proc/stat", "re")))
 		return -1;
-	ok = 0;
 	while (!ok && fgets(buf, sizeof(buf), f))
 		ok = sscanf(buf, "btime %llu", &btime) == 1;
 	fclose(f);
@@ -565,16 +576,27 @@ static void groups_path(const struct pool *pool, char *buf, size_t cap)
 	snprintf(buf, cap, "%s" GROUP_FILE_SUFFIX, pool->lease_path);
 }
 
-/* A member runs and started no later than it joined (else its pid was
- * reused); when its start cannot be read, running is enough. */
+/* A member runs and is the process that joined: the same start, counted
+ * from boot (a reused pid starts later).  Not the wall clock, which a step
+ * (NTP at boot, a VM resumed) moves against the boot time /proc gives: a
+ * forward one made every member look reused, which dropped the group
+ * while its helpers ran.  When the start cannot be read, running is
+ * enough. */
 static bool member_live(const struct group_member *m)
 {
-	long long t;
+	unsigned long long t;
 
 	if (!alive(m->pid))
 		return false;
-	t = started_at(m->pid);
-	return t < 0 || t <= m->since + 2;
+	t = start_ticks(m->pid);
+	return !t || !m->start || t == m->start;
+}
+
+/* A new member: the process and its start. */
+static void member_add(struct group *g, pid_t pid)
+{
+	g->m[g->n].pid = pid;
+	g->m[g->n++].start = start_ticks(pid);
 }
 
 static bool is_member(const struct group *g, pid_t pid)
@@ -614,7 +636,7 @@ static bool settle_groups(struct entry *tab, unsigned size, struct groups *gs)
 			log_verbose("pair %u: its helper %d is gone; member %d holds it now", g->index,
 				    (int)e->pid, (int)g->m[0].pid);
 			e->pid = g->m[0].pid;
-			e->time = g->m[0].since;
+			e->time = (long long)time(NULL);	/* it holds it from now */
 			changed = true;
 		}
 		i++;
@@ -911,7 +933,7 @@ int pool_release(const struct pool *pool, const struct lease_holder *who)
 		log_verbose("pair %u passes to member %d of client %s's group", i, (int)g->m[0].pid,
 			    who->id);
 		tab[i].pid = g->m[0].pid;
-		tab[i].time = g->m[0].since;
+		tab[i].time = (long long)time(NULL);	/* it holds it from now */
 	} else {
 		if (g)
 			groups_drop(&gs, g);
@@ -969,9 +991,7 @@ int pool_group_create(const struct pool *pool, const struct lease_holder *who, c
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
 	g->ifindex = ifindex;
 	g->mtu = mtu;
-	g->m[0].pid = who->pid;
-	g->m[0].since = (long long)time(NULL);
-	g->n = 1;
+	member_add(g, who->pid);
 	ret = store(pool, tab, size, &gs, err, errlen);
 out:
 	groups_free(&gs);
@@ -1021,8 +1041,7 @@ int pool_group_join(const struct pool *pool, const struct lease_holder *who, con
 	else
 		ret = 0;
 	if (ret == 0 && !is_member(g, who->pid)) {
-		g->m[g->n].pid = who->pid;
-		g->m[g->n++].since = (long long)time(NULL);
+		member_add(g, who->pid);
 		dirty = true;
 	}
 	if (dirty && store(pool, tab, size, &gs, err, errlen) < 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -40,6 +41,23 @@ static char dir[64], path[96], gpath[128];
 static pid_t kid[KIDS];		/* live helpers' monitors, killed by teardown */
 static const struct account alice = { 1000, "alice" }, bob = { 1001, "bob" };
 
+/* The wall clock as the code under test sees it (this definition
+ * interposes libc's time()): skew seconds off the real one, to play a
+ * clock that is stepped (NTP at boot, a VM resumed) while groups run. */
+static long long skew;
+
+time_t time(time_t *out)
+{
+	struct timespec ts;
+	time_t t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (time_t)(ts.tv_sec + skew);
+	if (out)
+		*out = t;
+	return t;
+}
+
 static void quiet(enum log_level level, const char *line, void *ctx)
 {
 }
@@ -52,6 +70,7 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/leases", dir);
 	snprintf(gpath, sizeof(gpath), "%s" GROUP_FILE_SUFFIX, path);
 	log_set_sink(quiet, NULL);
+	skew = 0;
 	for (int i = 0; i < KIDS; i++) {
 		kid[i] = fork();
 		if (kid[i] < 0)
@@ -366,6 +385,35 @@ static void test_one_session(void **state)
 	assert_contains(err, "already has 2 sessions");
 }
 
+/* Members are the processes that joined, whatever the wall clock does:
+ * one stepped forward after the joins (here: the joins saw it 30 s
+ * behind) must not make them look like reused pids, which dropped the
+ * group (joins refused) and let the holder's release free the pair and
+ * NAT under the members still moving packets. */
+static void test_clock_step(void **state)
+{
+	struct pool pool;
+	struct pool_join j;
+	char err[256];
+	unsigned idx;
+
+	init(&pool);
+	skew = -30;
+	idx = group_of_kid0(&pool);
+	assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[1], &j, err, sizeof(err)), 0);
+	skew = 0;	/* the step */
+	assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[2], &j, err, sizeof(err)), 0);
+	assert_int_equal(j.lease.index, idx);
+	/* The holder leaves: a member keeps the pair, and NAT stays. */
+	assert_int_equal(release(&pool, kid[0]), 0);
+	assert_int_equal(pool_live(&pool, kid[0]), 1);
+	/* And the other way: stepped back, a member is still one. */
+	skew = -60;
+	assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[3], &j, err, sizeof(err)), 0);
+	assert_int_equal(release(&pool, kid[1]), 0);
+	assert_int_equal(pool_live(&pool, kid[1]), 1);
+}
+
 /* A damaged group file: its bad lines are skipped, not trusted. */
 static void test_malformed(void **state)
 {
@@ -400,6 +448,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_take_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zombie_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	};
 
