@@ -99,14 +99,21 @@ static void strict_rp_filter(const char *ifname)
 }
 
 /* The pair's TUN, multi-queue when the client means to open several
- * connections; *ifindex its index. */
-static int setup_tun(struct lease_reply *r, bool multi, int *ifindex)
+ * connections (*multi; false when the kernel would not: one connection
+ * then); *ifindex its index. */
+static int setup_tun(struct lease_reply *r, bool *multi, int *ifindex)
 {
 	const struct inet_prefix *addrs[] = { &r->lease.server4, &r->lease.server6 };
 	int fd, rc;
 
 	snprintf(r->ifname, sizeof(r->ifname), "sshtun%%d");
-	fd = tun_open_mq(r->ifname, multi);
+	fd = tun_open_mq(r->ifname, *multi);
+	if (fd < 0 && *multi) {
+		log_warn("%s: one connection for this client", fail_msg());
+		*multi = false;
+		snprintf(r->ifname, sizeof(r->ifname), "sshtun%%d");
+		fd = tun_open_mq(r->ifname, false);
+	}
 	if (fd < 0) {
 		snprintf(r->why, sizeof(r->why), "server: %s", fail_msg());
 		return -1;
@@ -273,7 +280,7 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 	stale[0] = r->lease.previous_pid;
 	memcpy(stale + 1, r->lease.stale, r->lease.nstale * sizeof(stale[0]));
 	take_over(stale, 1 + r->lease.nstale);
-	fd = setup_tun(r, multi, &ifindex);
+	fd = setup_tun(r, &multi, &ifindex);
 	if (fd < 0)
 		return -1;
 	if (nat_on(p, r) < 0) {
