@@ -33,7 +33,9 @@ static const struct command commands[] = {
 	  "--kill-switch's table is in place), dns_guard (true while DNS outside the tunnel is "
 	  "blocked), routes, uid_routes ({cidr, uid} of route add --uid), server_stack (tun, "
 	  "or userspace when the server's helper runs its user-space network stack) and servers (each with host, state and error: "
-	  "standby, connecting, up, failed or busy).  Server is the one in use, or being tried.",
+	  "standby, connecting, up, failed or busy).  Server is the one in use, or being tried.  "
+	  "connections and connections_up count --connections' SSH connections; connections_note "
+	  "says why only one runs when the server cannot take more (\"\" otherwise).",
 	  cmd_status, NULL },
 	{ "stats", "[--json] [--watch]", "Show packet and byte counters, rates and round trip",
 	  "The queue delay line is the fair queue toward the server: how long its packets "
@@ -46,7 +48,10 @@ static const struct command commands[] = {
 	  "(csum, tcp4, tcp6, udp; off when the server takes none) and counts super-packets "
 	  "sent and received whole, cut here for a server without offloads, and refused for "
 	  "a bad virtio-net header (JSON: offload, gso_tx_frames, gso_rx_frames, gso_split, "
-	  "gso_bad).  With --watch, print one line (one JSON object with --json) a second until a key "
+	  "gso_bad).  With --connections N a line per connection: its state, whether its TUN "
+	  "queue is attached, its -b, the address it leaves from, its bytes, round trip and "
+	  "reconnects (JSON: connections, a list of {index, state, bind, local, tx_bytes, "
+	  "rx_bytes, tx_packets, rx_packets, rtt_ms, reconnects, queue}).  With --watch, print one line (one JSON object with --json) a second until a key "
 	  "or Ctrl-C is pressed; through sshtun ctl, until the client goes away.",
 	  cmd_stats, NULL },
 	{ "route add", "<CIDR> [--uid UID]", "Route a prefix through the tunnel",

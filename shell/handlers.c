@@ -65,6 +65,9 @@ static void status_json(FILE *f, struct engine *eng, const struct engine_status 
 	}
 	fputs("],\"uid_routes\":", f);
 	uid_routes_json(f, uroutes, uids, nu);
+	fprintf(f, ",\"connections\":%u,\"connections_up\":%u,\"connections_note\":", st->connections,
+		st->connections_up);
+	json_str(f, st->connections_note);
 	fputs(",\"servers\":[", f);
 	for (unsigned i = 0; i < st->nservers; i++) {
 		fputs(i ? ",{\"host\":" : "{\"host\":", f);
@@ -115,6 +118,9 @@ int cmd_status(struct call *c)
 	say(c, 1, "%-12s %s", "compression", or_dash(st.compression));
 	say(c, 1, "%-12s %s", "uptime", st.uptime_s ? fmt_duration(up, sizeof(up), st.uptime_s) : "-");
 	say(c, 1, "%-12s %u", "reconnects", st.reconnects);
+	if (st.connections > 1)
+		say(c, 1, "%-12s %u of %u up%s%s%s", "connections", st.connections_up, st.connections,
+		    st.connections_note[0] ? " (" : "", st.connections_note, st.connections_note[0] ? ")" : "");
 	if (st.kill_switch || st.dns_guard)
 		say(c, 1, "%-12s %s%s%s", "guard", st.kill_switch ? "kill switch" : "",
 		    st.kill_switch && st.dns_guard ? ", " : "", st.dns_guard ? "DNS only through the tunnel" : "");
@@ -154,8 +160,28 @@ void stats_json(FILE *f, const struct engine_stats *s)
 		"\"gso_split\":%llu,\"gso_bad\":%llu", s->offload,
 		(unsigned long long)s->gso_tx_frames, (unsigned long long)s->gso_rx_frames,
 		(unsigned long long)s->gso_split, (unsigned long long)s->gso_bad);
-	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu}\n", s->reconnects,
+	fprintf(f, ",\"reconnects\":%u,\"uptime_s\":%llu,\"connections\":[", s->reconnects,
 		(unsigned long long)s->uptime_s);
+	for (unsigned i = 0; i < s->nconns; i++) {
+		const struct engine_conn_stats *k = &s->conns[i];
+
+		fprintf(f, "%s{\"index\":%u,\"state\":", i ? "," : "", i);
+		json_str(f, k->state);
+		fputs(",\"bind\":", f);
+		if (k->bind[0])
+			json_str(f, k->bind);
+		else
+			fputs("null", f);
+		fputs(",\"local\":", f);
+		json_str(f, k->local);
+		fprintf(f, ",\"tx_bytes\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,\"rx_packets\":%llu,"
+			"\"rtt_ms\":", (unsigned long long)k->tx_bytes, (unsigned long long)k->rx_bytes,
+			(unsigned long long)k->tx_packets, (unsigned long long)k->rx_packets);
+		json_num(f, k->rtt_ms, 3, 1);
+		fprintf(f, ",\"reconnects\":%u,\"queue\":\"%s\"}", k->reconnects,
+			k->attached ? "attached" : "detached");
+	}
+	fputs("]}\n", f);
 }
 
 char *fmt_rtt(char *out, size_t cap, double ms)
@@ -196,6 +222,17 @@ void stats_table(struct call *c, const struct engine_stats *s)
 	    (unsigned long long)s->gso_bad);
 	say(c, 1, "%-12s %u", "reconnects", s->reconnects);
 	say(c, 1, "%-12s %s", "uptime", s->uptime_s ? fmt_duration(a, sizeof(a), s->uptime_s) : "-");
+	/* --connections: a line each. */
+	for (unsigned i = 0; s->nconns > 1 && i < s->nconns; i++) {
+		const struct engine_conn_stats *k = &s->conns[i];
+		char name[24], r[32];
+
+		snprintf(name, sizeof(name), "connection %u", i);
+		say(c, 1, "%-12s %s, queue %s%s%s%s%s; tx %s rx %s; rtt %s; %u reconnects", name, k->state,
+		    k->attached ? "attached" : "detached", k->bind[0] ? ", -b " : "", k->bind,
+		    k->local[0] ? ", from " : "", k->local, fmt_bytes(a, sizeof(a), k->tx_bytes),
+		    fmt_bytes(b, sizeof(b), k->rx_bytes), fmt_rtt(r, sizeof(r), k->rtt_ms), k->reconnects);
+	}
 }
 
 /* --- routes --- */

@@ -20,6 +20,7 @@ struct loop;
 #define ENGINE_CIDR_STRLEN 52
 
 #define ENGINE_MAX_SERVERS 8
+#define ENGINE_MAX_CONNECTIONS 8	/* --connections */
 
 /* One server of the list (sshtun HOST [HOST...]). */
 struct engine_server {
@@ -48,6 +49,20 @@ struct engine_status {
 	unsigned reconnects;
 	bool kill_switch;	/* --kill-switch's table is in place */
 	bool dns_guard;		/* DNS outside the tunnel blocked */
+	unsigned connections;	/* --connections N */
+	unsigned connections_up;
+	char connections_note[400];	/* why only one runs; "" otherwise */
+};
+
+/* One connection of --connections N. */
+struct engine_conn_stats {
+	const char *state;	/* up connecting negotiating waiting down */
+	char bind[64];		/* its -b (address or interface); "" none */
+	char local[ENGINE_ADDR_STRLEN + 8];	/* "ADDR:PORT" it leaves from; "" when not connected */
+	uint64_t tx_bytes, rx_bytes, tx_packets, rx_packets;	/* IP, as the totals */
+	double rtt_ms;		/* -1 when not measured */
+	unsigned reconnects;	/* times it came up again */
+	bool attached;		/* the kernel steers flows to its TUN queue */
 };
 
 struct engine_stats {
@@ -70,6 +85,8 @@ struct engine_stats {
 	double tx_rate_bps, rx_rate_bps;	/* IP bits per second, last interval */
 	unsigned reconnects;
 	uint64_t uptime_s;
+	struct engine_conn_stats conns[ENGINE_MAX_CONNECTIONS];
+	unsigned nconns;
 };
 
 void engine_status(struct engine *eng, struct engine_status *st);

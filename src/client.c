@@ -168,6 +168,7 @@ static void background_ready(struct client *c)
 }
 
 static void on_state_first_up(void *ctx, const struct engine_status *st);
+static int open_queues(struct engine *eng);
 
 /* Root here (`sudo sshtun`): this process stays the root side and forks
  * the rest, dropped to the user sudo names (or --user; plain root keeps
@@ -233,7 +234,7 @@ int client_main(int argc, char **argv)
 	memset(eng, 0, sizeof(*eng));
 	c->daemon_pipe = -1;
 	eng->opts = opts;
-	eng->nconns = 1;
+	eng->nconns = (int)opts->connections;
 	session_prepare(eng);
 	eng->lease_from = -1;
 	if (opts->sock_path)
@@ -251,7 +252,10 @@ int client_main(int argc, char **argv)
 	/* The TUN first: a missing privilege is reported before we connect.
 	 * The root side cleans up after an earlier instance of this name. */
 	snprintf(eng->ifname, sizeof(eng->ifname), "%s", opts->ifname[0] ? opts->ifname : "sshtun%d");
-	tunnel_set_tun(&eng->conns[0].t, priv_open(opts->name, eng->ifname, &eng->ifindex));
+	if (eng->nconns < 2)
+		tunnel_set_tun(&eng->conns[0].t, priv_open(opts->name, eng->ifname, &eng->ifindex));
+	else if (open_queues(eng) < 0)
+		goto out;
 	if (eng->conns[0].t.tun_fd < 0)
 		goto out;
 	/* The kill switch lets the SSH connection out to every server of the
@@ -310,6 +314,32 @@ out:
 	if (eng->loop)
 		loop_free(eng->loop);
 	return fail_code();
+}
+
+/* --connections N: a multi-queue TUN, a queue per connection.  Only the
+ * first is attached until the others are up (the kernel would steer flows
+ * to queues nobody reads). */
+static int open_queues(struct engine *eng)
+{
+	struct conn *c0 = &eng->conns[0];
+
+	tunnel_set_tun(&c0->t, priv_open_mq(eng->opts->name, eng->ifname, &eng->ifindex, (unsigned)eng->nconns));
+	if (c0->t.tun_fd < 0)
+		return -1;
+	c0->attached = true;
+	eng->multi = true;
+	for (int i = 1; i < eng->nconns; i++) {
+		struct conn *c = &eng->conns[i];
+		int rc;
+
+		tunnel_set_tun(&c->t, priv_tun_queue(eng->ifindex));
+		if (c->t.tun_fd < 0)
+			return -1;
+		rc = tun_queue_enable(c->t.tun_fd, false);
+		if (rc < 0)
+			return fail(EXIT_LOCAL, "cannot detach queue %d of %s: %s", i, eng->ifname, strerror(-rc));
+	}
+	return 0;
 }
 
 /* The first time the tunnel is up: -f detaches, the prompt starts. */

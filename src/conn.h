@@ -29,6 +29,7 @@
  * touches nothing else of the engine. */
 struct session_job {
 	const struct client_opts *opts;	/* read only */
+	struct ssh_opts ssh;		/* opts->ssh with this connection's -b */
 	struct ssh_conn conn;
 	LIBSSH2_CHANNEL *channel;
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
@@ -64,6 +65,8 @@ struct ping_slot {
 	void *ctx;
 };
 
+/* down: nothing under way (a connection other than the first waits for
+ * the first to be up); waiting: its reconnect timer runs. */
 enum conn_state {
 	CONN_DOWN, CONN_CONNECTING, CONN_NEGOTIATING, CONN_UP, CONN_WAITING,
 };
@@ -82,6 +85,12 @@ struct conn {
 	bool openssh;			/* stock sshd's tun@openssh.com channel */
 	bool pushed;			/* the helper is our pushed copy (--push): again so */
 	bool busy;			/* the helper refused: at its limit (ERROR flag) */
+	bool nojoin;			/* the helper refused our join= (FRAME_F_NOJOIN) */
+	bool joining;			/* this attempt joins the group (join=) */
+	bool attached;			/* the kernel steers flows to its TUN queue */
+	unsigned gen;			/* eng->gen when this attempt started */
+	const char *bind;		/* -b for it: an address or an interface; NULL none */
+	bool bind_is_dev;		/* bind names an interface (SO_BINDTODEVICE) */
 	uint64_t eof_deadline_ms;	/* the helper ended early: its exit status by then */
 	struct chan_link chan;		/* the link to our helper */
 	struct ossh_link ossh;		/* the link to stock sshd */

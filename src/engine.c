@@ -117,6 +117,55 @@ void engine_status(struct engine *eng, struct engine_status *st)
 	st->reconnects = eng->reconnects;
 	st->kill_switch = (eng->guard_flags & KS_KILL) != 0;
 	st->dns_guard = (eng->guard_flags & KS_DNS) != 0;
+	st->connections = (unsigned)eng->nconns;
+	for (int i = 0; i < eng->nconns; i++)
+		st->connections_up += eng->conns[i].t.up;
+	snprintf(st->connections_note, sizeof(st->connections_note), "%s", eng->single_why);
+}
+
+static const char *const conn_state_names[] = {
+	[CONN_DOWN] = "down", [CONN_CONNECTING] = "connecting", [CONN_NEGOTIATING] = "negotiating",
+	[CONN_UP] = "up", [CONN_WAITING] = "waiting",
+};
+
+/* Where the connection leaves from, "ADDR:PORT". */
+static void conn_local(const struct conn *c, char *out, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char a[INET6_ADDRSTRLEN] = "";
+	unsigned port;
+
+	out[0] = '\0';
+	if (!c->t.up || c->ssh.sock < 0 || getsockname(c->ssh.sock, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		port = ntohs(sin->sin_port);
+		snprintf(out, cap, "%s:%u", a, port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		port = ntohs(sin6->sin6_port);
+		snprintf(out, cap, "[%s]:%u", a, port);
+	}
+}
+
+static void conn_stats(const struct conn *c, struct engine_conn_stats *s)
+{
+	s->state = conn_state_names[c->state];
+	snprintf(s->bind, sizeof(s->bind), "%s", c->bind ? c->bind : "");
+	conn_local(c, s->local, sizeof(s->local));
+	s->tx_bytes = c->t.st.tx_bytes;
+	s->rx_bytes = c->t.st.rx_bytes;
+	s->tx_packets = c->t.st.tx_packets;
+	s->rx_packets = c->t.st.rx_packets;
+	s->rtt_ms = c->rtt_count ? c->rtt_ms : -1;
+	s->reconnects = c->reconnects;
+	s->attached = !c->eng->multi || c->attached;
 }
 
 void engine_tunnel_totals(const struct engine *eng, struct tunnel_stats *st)
@@ -194,6 +243,8 @@ void engine_stats(struct engine *eng, struct engine_stats *st)
 	st->rx_rate_bps = eng->rx_rate_bps;
 	st->reconnects = eng->reconnects;
 	st->uptime_s = eng->state == ST_UP ? (now_ms() - eng->up_since_ms) / 1000 : 0;
+	for (int i = 0; i < eng->nconns; i++)
+		conn_stats(&eng->conns[i], &st->conns[st->nconns++]);
 }
 
 size_t engine_routes(struct engine *eng, char (*out)[ENGINE_CIDR_STRLEN], size_t max)

@@ -27,7 +27,7 @@
 
 #define ENGINE_MAX_ROUTES 256
 #define ENGINE_MAX_UID_ROUTES 64
-#define ENGINE_MAX_CONNS 8	/* --connections; the TUN's queues (tun.h) */
+#define ENGINE_MAX_CONNS ENGINE_MAX_CONNECTIONS	/* the TUN's queues (tun.h) */
 #define ENGINE_FALLBACK_METRIC 1000	/* + ifindex, for a prefix routed elsewhere */
 
 enum engine_state {
@@ -42,9 +42,15 @@ struct engine {
 	enum engine_state state;
 	char state_detail[64];
 
-	/* The connections (conn.h): conns[0] connects first. */
+	/* The connections (conn.h): conns[0] connects first, afresh; the
+	 * others join its group with the server's token, each on a queue of
+	 * the multi-queue TUN (multi). */
 	struct conn conns[ENGINE_MAX_CONNS];
 	int nconns;
+	bool multi;
+	char join[HELLO_ID_LEN + 1];	/* the server's token for this group; "" none */
+	char single_why[400];		/* --connections N, yet one: why; "" otherwise */
+	unsigned gen;			/* bumped when every connection starts over */
 
 	char ifname[IFNAMSIZ];
 	int ifindex;

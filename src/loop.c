@@ -11,8 +11,11 @@
 
 #include "loop.h"
 
-#define LOOP_MAX_FDS	64
-#define LOOP_MAX_TIMERS	64
+/* Room for --connections 8: each connection has its socket, TUN queue,
+ * rtnetlink watch and two thread wakeups, and timers for its hello,
+ * reconnect and pings in flight. */
+#define LOOP_MAX_FDS	128
+#define LOOP_MAX_TIMERS	160
 #define LOOP_MAX_HOOKS	8
 
 struct watch {

@@ -24,7 +24,7 @@ void usage(void)
 		"              [--compress MODE] [--openssh] [--push] [--remote-command CMD] [--mtu N]\n"
 		"              [--accept-routes] [--dns] [--dns-domain DOMAIN] [--user USER]\n"
 		"              [--kill-switch [--allow-lan]] [-r CIDR --uid UID]\n"
-		"              [--balance order|random] [user@]host[:port] [host...]\n"
+		"              [--balance order|random] [--connections N] [user@]host[:port] [host...]\n"
 		"       sshtun serve [options]\n"
 		"       sshtun ctl [-n NAME | -S PATH] [COMMAND [ARG...]]\n"
 		"       sshtun cleanup [-n NAME | -S PATH]\n"
@@ -182,6 +182,14 @@ static int kw_bind_address(struct client_opts *o, const char *v, char *err, size
 	if (inet_prefix_parse(v, &p) < 0 || strchr(v, '/'))
 		return errorf(err, errlen, "bad BindAddress `%s' (an IPv4 or IPv6 address)", v);
 	return set_str(o, v, &o->ssh.bind_addr, err, errlen);
+}
+
+/* -b NAME: not an address but an interface (SO_BINDTODEVICE). */
+static bool bind_is_dev(const char *v)
+{
+	struct inet_prefix p;
+
+	return inet_prefix_parse(v, &p) < 0 && net_ifname_ok(v);
 }
 
 static int kw_family(struct client_opts *o, const char *v, char *err, size_t errlen)
@@ -491,7 +499,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 {
 	enum { OPT_COMPRESS = 256, OPT_OPENSSH, OPT_REMOTE, OPT_MTU, OPT_ACCEPT, OPT_DNS, OPT_DNSDOM, OPT_USER,
-	       OPT_KILL, OPT_LAN, OPT_PUSH, OPT_UID, OPT_BALANCE };
+	       OPT_KILL, OPT_LAN, OPT_PUSH, OPT_UID, OPT_BALANCE, OPT_CONNS };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -508,6 +516,7 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 		{ "push", no_argument, NULL, OPT_PUSH },
 		{ "uid", required_argument, NULL, OPT_UID },
 		{ "balance", required_argument, NULL, OPT_BALANCE },
+		{ "connections", required_argument, NULL, OPT_CONNS },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned port_opt = 0;
@@ -553,8 +562,14 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 				return fail(EXIT_USAGE, "%s", err);
 			break;
 		case 'b':
-			if (apply(o, find_keyword("BindAddress", 11), optarg, err, sizeof(err)) < 0)
-				return fail(EXIT_USAGE, "%s", err);
+			if (o->nbinds == OPT_MAX_CONNS)
+				return fail(EXIT_USAGE, "too many -b (max %d, one per connection)", OPT_MAX_CONNS);
+			if (!bind_is_dev(optarg) &&
+			    apply(o, find_keyword("BindAddress", 11), optarg, err, sizeof(err)) < 0)
+				return fail(EXIT_USAGE, "bad -b `%s' (an IPv4 or IPv6 address, or an interface name)",
+					    optarg);
+			o->bind_is_dev[o->nbinds] = bind_is_dev(optarg);
+			o->binds[o->nbinds++] = optarg;
 			break;
 		case 'l':
 			if (apply(o, find_keyword("User", 4), optarg, err, sizeof(err)) < 0)
@@ -626,6 +641,10 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 			else
 				return fail(EXIT_USAGE, "bad --balance `%s' (order or random)", optarg);
 			break;
+		case OPT_CONNS:
+			if (uint_arg("--connections", optarg, 1, OPT_MAX_CONNS, &o->connections) < 0)
+				return -1;
+			break;
 		case OPT_MTU:
 			if (uint_arg("MTU", optarg, MTU_MIN, MTU_MAX, &o->mtu) < 0)
 				return -1;
@@ -641,6 +660,14 @@ int options_parse_nth(int argc, char **argv, int nth, struct client_opts *o)
 	}
 	if (o->allow_lan && !o->kill_switch)
 		return fail(EXIT_USAGE, "--allow-lan goes with --kill-switch");
+	if (o->connections > 1 && o->openssh)
+		return fail(EXIT_USAGE, "--connections %u needs sshtun's helper on the server (not --openssh)",
+			    o->connections);
+	if (!o->connections)
+		o->connections = 1;
+	if ((unsigned)o->nbinds > o->connections)
+		return fail(EXIT_USAGE, "%d -b for %u connection%s (at most one -b per connection; see --connections)",
+			    o->nbinds, o->connections, o->connections == 1 ? "" : "s");
 	if (argc - optind > OPT_MAX_SERVERS)
 		return fail(EXIT_USAGE, "too many hosts: `%s' (max %d)", argv[optind + OPT_MAX_SERVERS],
 			    OPT_MAX_SERVERS);

@@ -13,6 +13,7 @@
 #define OPT_MAX_COMMANDS 32
 #define OPT_MAX_ADDRS 4
 #define OPT_MAX_SERVERS 8
+#define OPT_MAX_CONNS 8		/* --connections: queues of one TUN (tun.h) */
 
 enum balance { BALANCE_ORDER, BALANCE_RANDOM };
 
@@ -36,6 +37,12 @@ struct client_opts {
 	int compress;			/* --compress: COMPRESS_OFF, _AUTO or a level */
 	const char *remote_command;	/* --remote-command */
 	bool openssh;			/* --openssh */
+	unsigned connections;		/* --connections: 1..OPT_MAX_CONNS */
+	/* -b, repeatable: connection i leaves from binds[i % nbinds], an
+	 * address or (SO_BINDTODEVICE) an interface name. */
+	const char *binds[OPT_MAX_CONNS];
+	bool bind_is_dev[OPT_MAX_CONNS];
+	int nbinds;
 	bool push;			/* --push: no helper there, send this binary (push.h) */
 	bool accept_routes;		/* --accept-routes */
 	bool dns;			/* --dns */

@@ -41,7 +41,7 @@ void roam_arm(struct roam *r, int sock, const struct sockaddr_storage *peer, int
 	r->waiting = false;
 	r->avoid_ifindex = tun_ifindex;
 	memset(&r->gw, 0, sizeof(r->gw));
-	if (net_route_path(&r->server, tun_ifindex, &r->ifindex, &r->gw) < 0)
+	if (net_route_path(&r->server, tun_ifindex, &r->ifindex, &r->gw) < 0 && !r->addr_only)
 		return;	/* no path of the machine's own: nothing to compare */
 	r->armed = true;
 }
@@ -109,6 +109,8 @@ enum roam_news roam_check(struct roam *r, char *why, size_t cap)
 			 inet_prefix_str(&r->local, false, a, sizeof(a)));
 		return ROAM_LOST;
 	}
+	if (r->addr_only)
+		return ROAM_NONE;
 	memset(&gw, 0, sizeof(gw));
 	rc = net_route_path(&r->server, r->avoid_ifindex, &ifindex, &gw);
 	if (rc < 0) {

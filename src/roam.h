@@ -19,6 +19,10 @@ struct roam {
 	int ifindex;			/* the path to the server when connected */
 	struct inet_prefix gw;
 	int avoid_ifindex;		/* the tunnel's own */
+	/* -b: the connection leaves from its own address or interface,
+	 * whatever the machine's route to the server says; only its address
+	 * going counts (the keepalive notices a dead uplink). */
+	bool addr_only;
 	/* Waiting to reconnect: the server's path at the last look. */
 	bool waiting, wait_path;
 	int wait_ifindex;

@@ -35,6 +35,9 @@
 #define NET_RETRY_MIN_MS 500
 
 static void schedule_reconnect(struct conn *c);
+static void retry_in(struct conn *c, unsigned ms);
+static unsigned backoff_ms(unsigned attempt);
+static void session_close(struct conn *c);
 static int conn_start(struct conn *c);
 static void connect_failed(struct conn *c);
 static void on_socket(struct loop *loop, int fd, short revents, void *ctx);
@@ -66,25 +69,208 @@ static int configure_tun(struct conn *c)
 	return 0;
 }
 
+/* ---- several connections (--connections) ---- */
+
+static int conns_up(const struct engine *eng)
+{
+	int n = 0;
+
+	for (int i = 0; i < eng->nconns; i++)
+		n += eng->conns[i].t.up;
+	return n;
+}
+
+/* Another connection carries the tunnel: this one may come and go on its
+ * own. */
+static bool others_up(const struct conn *c)
+{
+	return conns_up(c->eng) - c->t.up > 0;
+}
+
+/* Nothing under way: no connect thread, no session, no timer. */
+static bool conn_idle(const struct conn *c)
+{
+	return !c->connector.running && !c->channel && !c->reconnect_timer && !c->t.up;
+}
+
+/* The kernel steers flows only to attached queues: those of connections
+ * that are up, so a lost one's flows move to the others at once.  With
+ * none up nothing changes: the last queue stays attached (a device with
+ * every queue detached drops what is routed into it, routes and all).
+ * Attach first, then detach, so that one is always attached. */
+static void queues_sync(struct engine *eng)
+{
+	if (!eng->multi || !conns_up(eng))
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < eng->nconns; i++) {
+			struct conn *c = &eng->conns[i];
+			bool want = c->t.up;
+			int rc;
+
+			if (want == c->attached || want != (pass == 0))
+				continue;
+			rc = tun_queue_enable(c->t.tun_fd, want);
+			if (rc < 0) {
+				log_warn("connection %d: cannot %s its queue of %s: %s", c->index,
+					 want ? "attach" : "detach", eng->ifname, strerror(-rc));
+				continue;
+			}
+			c->attached = want;
+			log_verbose("connection %d: queue %s", c->index, want ? "attached" : "detached");
+		}
+	}
+}
+
+/* Up or down: the queues follow, and the state says how many are up. */
+static void conns_changed(struct engine *eng)
+{
+	int up = conns_up(eng);
+	char detail[64];
+
+	queues_sync(eng);
+	if (!up || eng->state != ST_UP || eng->nconns < 2 || !eng->join[0])
+		return;
+	snprintf(detail, sizeof(detail), "%d of %d connections up", up, eng->nconns);
+	if (strcmp(detail, eng->state_detail))
+		engine_set_state(eng, ST_UP, detail);
+}
+
+/* The group exists (its token came): every connection that is doing
+ * nothing joins it now. */
+static void start_others(struct engine *eng)
+{
+	if (!eng->join[0])
+		return;
+	for (int i = 0; i < eng->nconns; i++) {
+		struct conn *c = &eng->conns[i];
+
+		if (!conn_idle(c))
+			continue;
+		c->reconnect_attempt = 0;
+		if (conn_start(c) < 0) {
+			log_warn("connection %d: %s", i, fail_msg());
+			fail_clear();
+			retry_in(c, 1000);
+		}
+	}
+}
+
+/* The first connection's hello: the server's token, or why it will take
+ * no more than this one (then the rest stay down, their queues detached). */
+static void take_token(struct engine *eng, const struct hello *h, bool openssh)
+{
+	const char *why;
+
+	if (eng->nconns < 2)
+		return;
+	if (h->join[0]) {
+		snprintf(eng->join, sizeof(eng->join), "%s", h->join);
+		eng->single_why[0] = '\0';
+		return;
+	}
+	eng->join[0] = '\0';
+	if (openssh)
+		why = "stock sshd's tun@openssh.com channel, no sshtun helper";
+	else if (!strcmp(h->stack, "userspace"))
+		why = "its helper runs a user-space network stack";
+	else
+		why = "its helper offered no join= (an older sshtun, or it could not make its TUN multi-queue)";
+	if (!eng->single_why[0])
+		log_warn("--connections %d: one connection only: server %s cannot take more: %s", eng->nconns,
+			 servers_opts(&eng->servers)->host_arg, why);
+	snprintf(eng->single_why, sizeof(eng->single_why), "server %s cannot take more: %s",
+		 servers_opts(&eng->servers)->host_arg, why);
+}
+
+/* The instance has no connection up, and c (not the first) is lost: the
+ * first connection takes over, as a lone connection does (the walk over
+ * the servers, fresh, with its backoff), unless it is on its way already. */
+static void kick_first(struct engine *eng, bool was_up)
+{
+	struct conn *c0 = &eng->conns[0];
+
+	if (c0->connector.running || c0->channel) {
+		if (was_up)
+			engine_set_state(eng, ST_RECONNECTING, "reconnecting");
+		return;
+	}
+	if (was_up && eng->servers.n > 1)
+		servers_lost(&eng->servers, "connection lost");
+	schedule_reconnect(c0);
+}
+
+/* A connection lost or failed, with several: while another is up it goes
+ * on its own (its queue detached, a join after its own backoff); with none
+ * up one that is not the first waits for the first.  False: the first,
+ * alone, which goes the way one connection goes. */
+static bool group_handles(struct conn *c)
+{
+	struct engine *eng = c->eng;
+	bool was_up = eng->state == ST_UP;
+	char why[ERROR_MSG_MAX];
+
+	if (eng->nconns < 2 || (c->index == 0 && !others_up(c) && !c->nojoin))
+		return false;
+	snprintf(why, sizeof(why), "%s", fail_msg()[0] ? fail_msg() : "connection lost");
+	session_close(c);
+	if (eng->quitting)
+		return true;
+	fail_clear();
+	if (c->nojoin && !others_up(c))
+		eng->join[0] = '\0';	/* no group to join: the first starts a new one */
+	c->nojoin = false;
+	if (others_up(c)) {
+		unsigned ms = backoff_ms(c->reconnect_attempt++);
+
+		log_warn("connection %d: %s; again in %us", c->index, why, (ms + 999) / 1000);
+		c->state = CONN_WAITING;
+		retry_in(c, ms);
+		roam_wait(&c->roam);
+		conns_changed(eng);
+		return true;
+	}
+	if (c->index == 0) {	/* refused a join with none up: afresh, now */
+		log_info("connection 0: %s; connecting afresh", why);
+		engine_set_state(eng, ST_RECONNECTING, "reconnecting now");
+		retry_in(c, 0);
+		return true;
+	}
+	log_warn("connection %d: %s", c->index, why);
+	c->state = CONN_DOWN;
+	kick_first(eng, was_up);
+	return true;
+}
+
 /* Addresses are known (the server's hello, or our choice with stock sshd):
- * configure the TUN and let packets flow. */
+ * configure the TUN and let packets flow.  A connection that joined finds
+ * the TUN configured already. */
 static int came_up(struct conn *c)
 {
 	struct engine *eng = c->eng;
 	char a4[64] = "", a6[64] = "";
 
-	if (configure_tun(c) < 0)
+	if (!c->joining && configure_tun(c) < 0)
 		return -1;
 	loop_cancel(eng->loop, c->hello_timer);
 	c->hello_timer = 0;
 	c->t.up = true;
-	eng->up_since_ms = now_ms();
+	c->state = CONN_UP;
+	if (c->up_since_ms)
+		c->reconnects++;
+	c->up_since_ms = now_ms();
 	c->reconnect_attempt = 0;	/* the next drop starts the backoff afresh */
+	roam_arm(&c->roam, c->ssh.sock, &c->ssh.peer_addr, eng->ifindex);
+	if (eng->state == ST_UP) {	/* another connection of the group */
+		log_info("connection %d up (%d of %d)", c->index, conns_up(eng), eng->nconns);
+		conns_changed(eng);
+		return 0;
+	}
+	eng->up_since_ms = now_ms();
 	if (eng->servers.n > 1 && eng->lease_from != eng->servers.order[eng->servers.pos])
 		events_note("server", "host", servers_opts(&eng->servers)->host_arg, (char *)NULL);
 	eng->lease_from = eng->servers.order[eng->servers.pos];
 	servers_up(&eng->servers);
-	roam_arm(&c->roam, c->ssh.sock, &c->ssh.peer_addr, eng->ifindex);
 	if (eng->pin.family) {
 		char err[ERROR_MSG_MAX];
 
@@ -98,6 +284,8 @@ static int came_up(struct conn *c)
 		 c->openssh ? " (stock sshd, tun@openssh.com)" : "", eng->servers.n > 1 ? " via " : "",
 		 eng->servers.n > 1 ? servers_opts(&eng->servers)->host_arg : "");
 	engine_set_state(eng, ST_UP, NULL);
+	conns_changed(eng);
+	start_others(eng);
 	return 0;
 }
 
@@ -124,12 +312,27 @@ static int on_server_hello(struct conn *c, const struct frame *f)
 		return fail(EXIT_LOCAL, "%s", err);
 	if (peer_check_hello(&h, facts, eng->opts->dns, err, sizeof(err)) < 0)
 		return fail(EXIT_REFUSED, "%s", err);
+	c->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
+	if (c->joining) {
+		/* One pair for the group: a join never changes it. */
+		if (memcmp(&h.client4, &eng->lease.client4, sizeof(h.client4)) ||
+		    memcmp(&h.server4, &eng->lease.server4, sizeof(h.server4)) ||
+		    memcmp(&h.client6, &eng->lease.client6, sizeof(h.client6)) ||
+		    memcmp(&h.server6, &eng->lease.server6, sizeof(h.server6)))
+			return fail(EXIT_ERROR, "server gave connection %d a different pair", c->index);
+		if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&c->t, eng->opts->compress) < 0)
+			return -1;
+		if (tunnel_compress_layout(&c->t, hello_compress_layout(&h)) < 0)
+			return -1;
+		tunnel_set_peer_caps(&c->t, h.gso);
+		return came_up(c);
+	}
+	take_token(eng, &h, false);
 	if (eng->lease.client4.family && eng->reconnects && !new_server(eng) &&
 	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
 		log_warn("the server gave a different address pair after reconnecting");
 	old = eng->lease;
 	eng->lease = h;
-	c->t.mtu = h.mtu && h.mtu < eng->opts->mtu ? h.mtu : eng->opts->mtu;
 	if ((h.compress & COMPRESS_ZLIB) && tunnel_compress_to_peer(&c->t, eng->opts->compress) < 0)
 		return -1;
 	if (tunnel_compress_layout(&c->t, hello_compress_layout(&h)) < 0)
@@ -171,6 +374,9 @@ static int on_frame(void *ctx, const struct frame *f)
 				*p = ' ';
 		/* At its limit: another server (or this one later) may take us. */
 		c->busy = (f->flags & FRAME_F_BUSY) != 0;
+		/* No group to join (gone, full, the token stale): connect
+		 * afresh unless another connection is up. */
+		c->nojoin = c->joining && (f->flags & FRAME_F_NOJOIN);
 		return fail(EXIT_REFUSED, "the server refused the tunnel%s: %s", c->busy ? " (busy)" : "",
 			    why);
 	}
@@ -220,6 +426,10 @@ void session_prepare(struct engine *eng)
 
 		c->eng = eng;
 		c->index = i;
+		if (eng->opts && eng->opts->nbinds) {
+			c->bind = eng->opts->binds[i % eng->opts->nbinds];
+			c->bind_is_dev = eng->opts->bind_is_dev[i % eng->opts->nbinds];
+		}
 		c->ssh.sock = -1;
 		c->t.tun_fd = -1;
 		c->roam.fd = -1;
@@ -266,6 +476,8 @@ static int openssh_begin(struct conn *c)
 	c->t.link_ctx = &c->ossh;
 	c->t.want_magic = false;
 	loop_watch(eng->loop, c->ssh.sock, POLLIN, on_socket, c);
+	c->joining = false;
+	take_token(eng, &eng->lease, true);
 	return came_up(c);
 }
 
@@ -341,7 +553,7 @@ static int session_connect(void *arg)
 {
 	struct session_job *job = arg;
 
-	if (ssh_connect(&job->opts->ssh, &job->conn) < 0)
+	if (ssh_connect(&job->ssh, &job->conn) < 0)
 		return -1;
 	if (job->opts->openssh)
 		return job_open_openssh(job);
@@ -360,7 +572,14 @@ static int session_begin(struct conn *c)
 	struct hello h;
 	int len;
 
-	engine_set_state(eng, ST_NEGOTIATING, NULL);
+	/* The first connection of a group asks for one (conns=); the
+	 * others, and the first while another is up, join it. */
+	c->joining = eng->join[0] && (c->index != 0 || others_up(c));
+	if (c->index != 0 && !c->joining)
+		return fail(EXIT_ERROR, "connection %d: no group to join", c->index);
+	c->state = CONN_NEGOTIATING;
+	if (!conns_up(eng))
+		engine_set_state(eng, ST_NEGOTIATING, NULL);
 	c->eof_deadline_ms = 0;
 	if (c->openssh)
 		return openssh_begin(c);
@@ -382,7 +601,12 @@ static int session_begin(struct conn *c)
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
 	h.client4 = eng->lease.client4.family && !new_server(eng) ? eng->lease.client4 : eng->opts->want4;
 	h.client6 = eng->lease.client6.family && !new_server(eng) ? eng->lease.client6 : eng->opts->want6;
-	inuse_prefixes(&h.avoid, eng->ifindex);
+	if (c->joining)
+		snprintf(h.join, sizeof(h.join), "%s", eng->join);
+	else {
+		h.conns = eng->nconns > 1 ? (unsigned)eng->nconns : 0;
+		inuse_prefixes(&h.avoid, eng->ifindex);
+	}
 	len = hello_format(&h, hello, sizeof(hello));
 	if (len < 0)
 		return fail(EXIT_ERROR, "hello too large");
@@ -419,12 +643,33 @@ static int take_over(struct conn *c)
 	return rc;
 }
 
+/* Every connection started over (reconnect, another server) while this
+ * one was connecting: what it made goes, and it joins the new group. */
+static bool stale(struct conn *c)
+{
+	struct engine *eng = c->eng;
+
+	if (c->gen == eng->gen)
+		return false;
+	fail_clear();
+	session_close(c);
+	c->state = CONN_DOWN;
+	if (others_up(c))
+		start_others(eng);
+	return true;
+}
+
 static void on_connected(struct loop *loop, int fd, short revents, void *ctx)
 {
 	struct conn *c = ctx;
 
 	loop_unwatch(loop, fd);
-	if (take_over(c) < 0 || session_begin(c) < 0)
+	if (take_over(c) < 0) {
+		if (!stale(c))
+			connect_failed(c);
+		return;
+	}
+	if (!stale(c) && session_begin(c) < 0)
 		connect_failed(c);
 }
 
@@ -446,13 +691,20 @@ static int start_job(struct conn *c, int (*fn)(void *), struct ssh_conn *conn,
 
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.opts = servers_opts(&eng->servers);
+	/* -b: this connection's own address or interface. */
+	c->job.ssh = c->job.opts->ssh;
+	if (c->bind) {
+		c->job.ssh.bind_addr = c->bind_is_dev ? NULL : c->bind;
+		c->job.ssh.bind_dev = c->bind_is_dev ? c->bind : NULL;
+	}
 	c->job.conn.sock = -1;
 	if (!new_server(eng))
 		c->job.lease = eng->lease;
-	c->job.push = c->pushed;
+	c->job.push = c->pushed || eng->conns[0].pushed;
 	c->job.conn.before_connect = pin_first;
 	c->job.conn.before_ctx = &c->job;
-	c->job.pin_follow = eng->pin.family != 0;
+	/* The pin follows the first connection's server only. */
+	c->job.pin_follow = eng->pin.family != 0 && c->index == 0;
 	c->job.pin = eng->pin;
 	if (conn) {
 		c->job.conn = *conn;
@@ -473,9 +725,16 @@ static int conn_start(struct conn *c)
 {
 	struct engine *eng = c->eng;
 
-	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
 	c->openssh = false;
 	c->busy = false;
+	c->nojoin = false;
+	c->gen = eng->gen;
+	c->state = CONN_CONNECTING;
+	if (conns_up(eng)) {	/* the tunnel is up: this one joins in the background */
+		log_verbose("connection %d: connecting", c->index);
+		return start_job(c, session_connect, NULL, on_connected);
+	}
+	engine_set_state(eng, ST_CONNECTING, eng->reconnects ? "reconnecting" : NULL);
 	servers_connecting(&eng->servers);
 	if (eng->servers.n > 1)
 		log_verbose("connecting to %s", servers_opts(&eng->servers)->host_arg);
@@ -699,6 +958,8 @@ void session_lost(struct conn *c, int code)
 	struct engine *eng = c->eng;
 	bool was_up = eng->state == ST_UP;
 
+	if (group_handles(c))
+		return;
 	session_close(c);
 	if (eng->quitting)
 		return;
@@ -746,6 +1007,11 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	c->reconnect_timer = 0;
 	if (c->connector.running)
 		return;	/* an attempt is under way already */
+	if (others_up(c)) {	/* this one alone, in the background */
+		if (conn_start(c) < 0)
+			connect_failed(c);
+		return;
+	}
 	eng->reconnects++;
 	snprintf(n, sizeof(n), "%u", eng->reconnects);
 	events_note("reconnect", "#reconnects", n, (char *)NULL);
@@ -762,6 +1028,8 @@ static void connect_failed(struct conn *c)
 {
 	struct engine *eng = c->eng;
 
+	if (group_handles(c))
+		return;
 	session_close(c);
 	if (eng->quitting)
 		return;
@@ -795,6 +1063,7 @@ static void schedule_reconnect(struct conn *c)
 	char detail[64];
 
 	snprintf(detail, sizeof(detail), "reconnecting in %us", (ms + 999) / 1000);
+	c->state = CONN_WAITING;
 	engine_set_state(eng, ST_RECONNECTING, detail);
 	log_info("connection lost; %s", detail);
 	retry_in(c, ms);
@@ -914,7 +1183,7 @@ static void net_chance(struct conn *c, const char *why)
 	struct engine *eng = c->eng;
 	uint64_t now = now_ms(), at = c->net_retry_ms + NET_RETRY_MIN_MS;
 
-	if (eng->state != ST_RECONNECTING || !c->reconnect_timer || c->connector.running)
+	if ((eng->state != ST_RECONNECTING && !others_up(c)) || !c->reconnect_timer || c->connector.running)
 		return;
 	if (at < now || c->net_retry_ms == 0)
 		at = now;
@@ -941,12 +1210,30 @@ static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 		net_chance(c, why);
 		return;
 	}
-	if (news != ROAM_LOST || eng->state != ST_UP || c->connector.running)
+	if (news != ROAM_LOST || eng->state != ST_UP || !c->t.up || c->connector.running)
 		return;
-	log_info("network changed: %s; reconnecting now", why);
+	if (eng->nconns > 1)
+		log_info("connection %d: network changed: %s; reconnecting now", c->index, why);
+	else
+		log_info("network changed: %s; reconnecting now", why);
 	events_note("network", "why", why, (char *)NULL);
 	session_close(c);
 	c->reconnect_attempt = 0;
+	if (others_up(c)) {	/* the others carry the flows meanwhile */
+		c->state = CONN_WAITING;
+		retry_in(c, 0);
+		conns_changed(eng);
+		return;
+	}
+	if (c->index != 0) {	/* the last one up: the first starts over */
+		c->state = CONN_DOWN;
+		c = &eng->conns[0];
+		if (c->connector.running || c->channel) {
+			engine_set_state(eng, ST_RECONNECTING, "network changed");
+			return;
+		}
+		c->reconnect_attempt = 0;
+	}
 	servers_begin_with(&eng->servers, eng->servers.order[eng->servers.pos]);
 	engine_set_state(eng, ST_RECONNECTING, "network changed");
 	retry_in(c, 0);
@@ -959,10 +1246,12 @@ void session_watch(struct engine *eng)
 		struct conn *c = &eng->conns[i];
 
 		loop_watch(eng->loop, c->t.tun_fd, POLLIN, on_tun, c);
-		if (roam_open(&c->roam) < 0)
+		if (roam_open(&c->roam) < 0) {
 			log_verbose("no rtnetlink watch: network changes wait for the dead-peer timer");
-		else
+		} else {
+			c->roam.addr_only = c->bind != NULL;
 			loop_watch(eng->loop, c->roam.fd, POLLIN, on_net_change, c);
+		}
 	}
 }
 
@@ -973,6 +1262,9 @@ int session_start(struct engine *eng)
 
 /* ---- for the shell (api.h) ---- */
 
+/* Every connection starts over: the first afresh (to host, or the same
+ * server), the others join its new group.  One still connecting is let
+ * go when its thread ends (stale()). */
 int engine_reconnect(struct engine *eng, const char *host, char *err, size_t errlen)
 {
 	struct conn *c = &eng->conns[0];
@@ -987,7 +1279,16 @@ int engine_reconnect(struct engine *eng, const char *host, char *err, size_t err
 		return -1;
 	}
 	log_info("reconnecting on request%s%s", host ? " to " : "", host ? host : "");
-	session_close(c);
+	eng->gen++;
+	for (int i = eng->nconns - 1; i >= 0; i--) {
+		struct conn *k = &eng->conns[i];
+
+		loop_cancel(eng->loop, k->reconnect_timer);
+		k->reconnect_timer = 0;
+		session_close(k);
+		k->state = CONN_DOWN;
+	}
+	eng->join[0] = '\0';	/* a new group, whichever server */
 	servers_begin_with(&eng->servers, to);
 	c->reconnect_attempt = 0;
 	engine_set_state(eng, ST_RECONNECTING, "reconnecting now");

@@ -45,9 +45,12 @@ static int ssh_global_init(void)
 }
 
 /* Non-blocking connect bounded by timeout_ms, from the local address
- * local when given (-b).  Returns the connected socket (still non-blocking)
- * or -1 with errno. */
-static int connect_one(const struct addrinfo *ai, const struct addrinfo *local, unsigned timeout_ms)
+ * local when given (-b ADDR), through the interface dev when given (-b
+ * IFNAME: the routes of that interface only, whatever the main table
+ * prefers).  Returns the connected socket (still non-blocking) or -1 with
+ * errno. */
+static int connect_one(const struct addrinfo *ai, const struct addrinfo *local, const char *dev,
+		       unsigned timeout_ms)
 {
 	int fd, err = 0;
 	socklen_t len = sizeof(err);
@@ -57,6 +60,8 @@ static int connect_one(const struct addrinfo *ai, const struct addrinfo *local, 
 	if (fd < 0)
 		return -1;
 	if (local && bind(fd, local->ai_addr, local->ai_addrlen) < 0)
+		goto bad;
+	if (dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev) + 1) < 0)
 		goto bad;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return fd;
@@ -208,7 +213,7 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		}
 		if (conn->before_connect)
 			conn->before_connect(conn->before_ctx, ai->ai_addr);
-		conn->sock = connect_one(ai, local, timeout_s * 1000);
+		conn->sock = connect_one(ai, local, opts->bind_dev, timeout_s * 1000);
 		connect_errno = errno;
 		if (local)
 			freeaddrinfo(local);
@@ -231,6 +236,10 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 			return fail(EXIT_UNREACHABLE,
 				    "cannot reach %s port %u: connection refused (is sshd running and on that port?)",
 				    opts->host, opts->port);
+		if (opts->bind_dev && (last_errno == ENODEV || last_errno == EPERM || last_errno == ENETUNREACH))
+			return fail(EXIT_UNREACHABLE, "cannot reach %s port %u through interface %s (-b): %s",
+				    opts->host, opts->port, opts->bind_dev,
+				    last_errno == ENODEV ? "no such interface" : strerror(last_errno));
 		if (opts->bind_addr && (last_errno == EADDRNOTAVAIL || last_errno == EAFNOSUPPORT))
 			return fail(EXIT_UNREACHABLE, "cannot reach %s port %u from %s (-b): %s", opts->host,
 				    opts->port, opts->bind_addr,

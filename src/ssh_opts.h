@@ -29,6 +29,7 @@ struct ssh_opts {
 	const char *proxy_command;	/* run by /bin/sh; its stdin/stdout carry ssh */
 	unsigned dead_after_s;		/* TCP gives up on an unanswered peer; 0: 15 */
 	const char *bind_addr;		/* -b / BindAddress: leave from this local address */
+	const char *bind_dev;		/* -b IFNAME: leave through this interface (SO_BINDTODEVICE) */
 	/* --kill-switch: the host's addresses when it started, the ones its
 	 * guard lets out.  A connect whose name no longer resolves (the guard
 	 * blocks DNS outside the tunnel) uses these. */
