@@ -185,18 +185,34 @@ static void take_token(struct engine *eng, const struct hello *h, bool openssh)
 
 /* The instance has no connection up, and c (not the first) is lost: the
  * first connection takes over, as a lone connection does (the walk over
- * the servers, fresh, with its backoff), unless it is on its way already. */
+ * the servers, fresh, with its backoff), unless it is on its way already;
+ * the others wait for it (start_others) instead of trying to join a group
+ * that may be gone. */
 static void kick_first(struct engine *eng, bool was_up)
 {
 	struct conn *c0 = &eng->conns[0];
 
+	for (int i = 1; i < eng->nconns; i++) {
+		struct conn *k = &eng->conns[i];
+
+		if (k->reconnect_timer && !k->t.up) {
+			loop_cancel(eng->loop, k->reconnect_timer);
+			k->reconnect_timer = 0;
+			k->state = CONN_DOWN;
+		}
+	}
 	if (c0->connector.running || c0->channel) {
 		if (was_up)
 			engine_set_state(eng, ST_RECONNECTING, "reconnecting");
 		return;
 	}
-	if (was_up && eng->servers.n > 1)
-		servers_lost(&eng->servers, "connection lost");
+	if (c0->reconnect_timer && !was_up)
+		return;	/* it waits out its backoff already */
+	if (was_up) {
+		if (eng->servers.n > 1)
+			servers_lost(&eng->servers, "connection lost");
+		c0->reconnect_attempt = 0;	/* a fresh loss, as one connection's */
+	}
 	schedule_reconnect(c0);
 }
 
