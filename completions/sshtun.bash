@@ -461,11 +461,12 @@ _sshtun_client()
 		_sshtun_reply "${h[@]}"
 		return
 		;;
+	--connections) _sshtun_reply {1..8}; return ;;
 	-a | -b | -n | -p | -w | --mtu | --remote-command | --dns-domain | --uid) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		_sshtun_reply -4 -6 -a -b -c -F -f -i -l -N -n -o -p -q -r -S -v -w \
-			--accept-routes --allow-lan --balance --compress --dns --dns-domain --help --kill-switch --mtu \
+			--accept-routes --allow-lan --balance --compress --connections --dns --dns-domain --help --kill-switch --mtu \
 			--openssh --push --remote-command --uid --user --version
 		return
 	fi

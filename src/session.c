@@ -183,6 +183,28 @@ static void take_token(struct engine *eng, const struct hello *h, bool openssh)
 		 servers_opts(&eng->servers)->host_arg, why);
 }
 
+/* Connection c is dead to us, another is up: the server's helper for c
+ * may not know for minutes (its TCP retries), and the flows its queue
+ * holds there stall, since nothing of theirs reaches the server through
+ * the others.  Tell the group through a live one (a helper that does not
+ * know the line ignores it). */
+static void tell_lost(struct conn *c)
+{
+	struct engine *eng = c->eng;
+	char line[32];
+	int n = snprintf(line, sizeof(line), "lost=%d\n", c->index);
+
+	for (int i = 0; i < eng->nconns; i++) {
+		struct conn *k = &eng->conns[i];
+
+		if (k != c && k->t.up && !k->openssh) {
+			if (tunnel_queue(&k->t, FRAME_CONTROL, 0, line, (uint32_t)n) < 0)
+				log_verbose("connection %d: could not tell the server (queue full)", k->index);
+			return;
+		}
+	}
+}
+
 /* The instance has no connection up, and c (not the first) is lost: the
  * first connection takes over, as a lone connection does (the walk over
  * the servers, fresh, with its backoff), unless it is on its way already;
@@ -223,7 +245,7 @@ static void kick_first(struct engine *eng, bool was_up)
 static bool group_handles(struct conn *c)
 {
 	struct engine *eng = c->eng;
-	bool was_up = eng->state == ST_UP;
+	bool was_up = eng->state == ST_UP, c_was_up = c->t.up;
 	char why[ERROR_MSG_MAX];
 
 	if (eng->nconns < 2 || (c->index == 0 && !others_up(c) && !c->nojoin))
@@ -240,6 +262,8 @@ static bool group_handles(struct conn *c)
 		unsigned ms = backoff_ms(c->reconnect_attempt++);
 
 		log_warn("connection %d: %s; again in %us", c->index, why, (ms + 999) / 1000);
+		if (c_was_up)
+			tell_lost(c);
 		c->state = CONN_WAITING;
 		retry_in(c, ms);
 		roam_wait(&c->roam);
@@ -1236,6 +1260,7 @@ static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 	session_close(c);
 	c->reconnect_attempt = 0;
 	if (others_up(c)) {	/* the others carry the flows meanwhile */
+		tell_lost(c);
 		c->state = CONN_WAITING;
 		retry_in(c, 0);
 		conns_changed(eng);
