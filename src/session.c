@@ -103,6 +103,12 @@ static void queues_sync(struct engine *eng)
 	if (!eng->multi || !conns_up(eng))
 		return;
 	for (int pass = 0; pass < 2; pass++) {
+		int attached = 0;
+
+		for (int i = 0; pass == 1 && i < eng->nconns; i++)
+			attached += eng->conns[i].attached;
+		if (pass == 1 && !attached)
+			return;	/* every attach failed: detach none */
 		for (int i = 0; i < eng->nconns; i++) {
 			struct conn *c = &eng->conns[i];
 			bool want = c->t.up;
@@ -192,7 +198,7 @@ static void tell_lost(struct conn *c)
 {
 	struct engine *eng = c->eng;
 	char line[32];
-	int n = snprintf(line, sizeof(line), "lost=%d\n", c->index);
+	int n = snprintf(line, sizeof(line), "conn_down=%d\n", c->index);
 
 	for (int i = 0; i < eng->nconns; i++) {
 		struct conn *k = &eng->conns[i];
@@ -627,6 +633,11 @@ static int session_begin(struct conn *c)
 	c->t.link = &chan_link_ops;
 	c->t.link_ctx = &c->chan;
 	libssh2_session_set_blocking(c->ssh.session, 0);
+	/* Offloads are the device's, not a queue's: a connection that comes
+	 * back while another is up leaves them as that one has them (its
+	 * queue is detached; its hello sets the same again). */
+	if (eng->multi && others_up(c))
+		c->t.offload = 0;
 	if (tunnel_reset(&c->t, true) < 0)
 		return -1;
 
