@@ -13,6 +13,7 @@
 #include "common.h"
 #include "fail.h"
 #include "instance_conf.h"
+#include "safefile.h"
 #include "tokenize.h"
 
 #define CONF_FILE_MAX (64 * 1024)
@@ -33,7 +34,7 @@ static int name_ok(const char *name)
 int instance_conf_read(const char *name, char **argv, int cap, int *ndest_out)
 {
 	const char *dir = getenv("SSHTUN_CONF_DIR");
-	char path[512], text[CONF_FILE_MAX + 1], err[200];
+	char path[512], text[CONF_FILE_MAX + 1], err[200], derr[ERROR_MSG_MAX - 64];
 	static struct tokens t;
 	static char *dest[INSTANCE_CONF_MAX_ARGS];
 	size_t used = 0;
@@ -59,6 +60,12 @@ int instance_conf_read(const char *name, char **argv, int cap, int *ndest_out)
 		close(fd);
 		return fail(EXIT_USAGE, "instance file %s must belong to root or to you and be writable by nobody else (owner %u, mode %03o): it can run commands (ProxyCommand)",
 			    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+	}
+	/* Whoever may write to its directory, or to one above it, could put
+	 * another file in its place. */
+	if (safe_dir(dir, false, 0, derr, sizeof(derr)) < 0) {
+		close(fd);
+		return fail(EXIT_USAGE, "instance file %s: %s", path, derr);
 	}
 	n = read(fd, text, sizeof(text));
 	close(fd);

@@ -68,7 +68,7 @@ check "5: no sshtun interface left" wait_for 5 eval '! ip -n "$NS_C" -o link sho
 # bad NAME MESSAGE_PATTERN: sshtun @NAME fails with exit 2 and says so.
 bad() {
 	local out rc
-	out=$(in_c env SSHTUN_CONF_DIR="$CONF" HOME="$TMP/home" "$SSHTUN" "@$1" -N 2>&1)
+	out=$(in_c timeout -k 5 20 env SSHTUN_CONF_DIR="$CONF" HOME="$TMP/home" "$SSHTUN" "@$1" -N 2>&1)
 	rc=$?
 	[ "$rc" = 2 ] && grep -qE -- "$2" <<<"$out" || { echo "exit $rc: $out"; return 1; }
 }
@@ -78,4 +78,13 @@ check "6: a file others may write is refused" bad open "instance file $CONF/open
 grep -v "^root@" "$CONF/svc.conf" >"$CONF/nodest.conf"
 check "6: a file without a destination" bad nodest "instance file $CONF/nodest.conf names no destination"
 check "6: a name with a slash" bad ../etc "bad instance name"
+# A file fine in itself, in a directory others may write to, or below one:
+# they could put another file there.
+mkdir -p "$TMP/shared/conf" && chmod 777 "$TMP/shared" && chmod 755 "$TMP/shared/conf"
+cp -p "$CONF/svc.conf" "$TMP/shared/conf/svc.conf"
+check "6: a directory above the file that others may write to is refused" \
+	eval 'CONF=$TMP/shared/conf bad svc "instance file .*refusing $TMP/shared/conf: directory $TMP/shared above it has mode 0777"'
+chmod 755 "$TMP/shared" && chmod 775 "$TMP/shared/conf"
+check "6: a group-writable directory of the file is refused" \
+	eval 'CONF=$TMP/shared/conf bad svc "refusing directory $TMP/shared/conf: mode 0775"'
 done_testing
