@@ -14,6 +14,8 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+_Static_assert(HELLO_CONN_LAST == HELLO_CONNS_MAX - 1, "conn= counts from 0");
+
 static bool printable(const char *s)
 {
 	for (; *s; s++)
@@ -104,6 +106,11 @@ static int parse_conns(void *field, char *v)
 	unsigned *conns = field;
 
 	return dec_parse(v, HELLO_CONNS_MAX, conns) < 0 || *conns == 0 ? -1 : 0;
+}
+
+static int parse_conn(void *field, char *v)
+{
+	return dec_parse(v, HELLO_CONN_LAST, field) < 0 ? -1 : 0;
 }
 
 /* The prefix length is required: it is half of what the field says. */
@@ -200,6 +207,7 @@ static const struct key keys[] = {
 	KEY(gso, parse_gso, ""),
 	KEY(conns, parse_conns, "1.." STR(HELLO_CONNS_MAX)),
 	KEY(join, parse_id, STR(HELLO_ID_LEN) " lowercase hex digits"),
+	KEY(conn, parse_conn, "0.." STR(HELLO_CONN_LAST)),
 };
 _Static_assert(ARRAY_SIZE(keys) <= 32, "`seen' has a bit per key");
 
@@ -273,6 +281,8 @@ int hello_parse(const uint8_t *p, size_t len, struct hello *h, char *err, size_t
 	}
 	if (!(seen & 1u))
 		return errorf(err, errlen, "hello: missing proto");
+	/* conn=0 is a connection too: absent is said apart. */
+	h->has_conn = seen & 1u << (find_key((const uint8_t *)"conn", 4) - keys);
 	return 0;
 }
 
@@ -333,7 +343,7 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 	struct out o = { out, cap, 0, false };
 
 	if (!printable(h->software) || !printable(h->id) || !printable(h->stack) ||
-	    !printable(h->join))
+	    !printable(h->join) || (h->has_conn && h->conn > HELLO_CONN_LAST))
 		return -1;
 	put_line(&o, "proto=%u\n", h->proto);
 	if (h->software[0])
@@ -370,6 +380,8 @@ int hello_format(const struct hello *h, uint8_t *out, size_t cap)
 		put_line(&o, "conns=%u\n", h->conns);
 	if (h->join[0])
 		put_line(&o, "join=%s\n", h->join);
+	if (h->has_conn)
+		put_line(&o, "conn=%u\n", h->conn);
 	return o.over || o.len > HELLO_MAX ? -1 : (int)o.len;
 }
 

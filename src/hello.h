@@ -30,6 +30,11 @@
  *                              further connections join this one (only when
  *                              it took conns>1); client: this connection
  *                              joins the group of that token (--connections)
+ *        conn=K                (client, --connections) which of its
+ *                              connections this is, 0..HELLO_CONN_LAST:
+ *                              the server replaces a member of the group
+ *                              with the same K, and CONTROL lost=K names it;
+ *                              absent: not said (no member is replaced)
  */
 #ifndef SSHTUN_HELLO_H
 #define SSHTUN_HELLO_H
@@ -48,6 +53,7 @@
 
 #define HELLO_MAX_PREFIXES 32
 #define HELLO_CONNS_MAX 8	/* conns=: TUN_MAX_QUEUES, queues of one TUN */
+#define HELLO_CONN_LAST 7	/* conn=: 0..HELLO_CONNS_MAX - 1 */
 #define HELLO_DOMAINS_MAX 512	/* "a.example,b.example" */
 
 struct prefix_list {
@@ -71,6 +77,8 @@ struct hello {
 	unsigned gso;			/* VNET_CAP_* the sender takes */
 	unsigned conns;			/* client: connections it means to open, 0 absent */
 	char join[HELLO_ID_LEN + 1];	/* the group's token, "" when absent */
+	unsigned conn;			/* client: which connection this is (conn=) */
+	bool has_conn;			/* conn= given: connection 0 is one too */
 };
 
 /* Parses a hello payload.  Returns 0, or -1 with a one-line reason in err

@@ -28,6 +28,7 @@ int serve_hello_request(const uint8_t *payload, size_t len, struct hello *h,
 	q->mtu = h->mtu;
 	q->conns = h->conns;
 	snprintf(q->join, sizeof(q->join), "%s", h->join);
+	q->conn = h->has_conn ? (int)h->conn : -1;
 	return 0;
 }
 

@@ -48,6 +48,8 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
 		return errorf(err, errlen, "bad mtu %u (%d..%d)", q->mtu, MTU_MIN, MTU_MAX);
 	if (q->conns > HELLO_CONNS_MAX)
 		return errorf(err, errlen, "bad conns %u (0..%d)", q->conns, HELLO_CONNS_MAX);
+	if (q->conn < -1 || q->conn > HELLO_CONN_LAST)
+		return errorf(err, errlen, "bad conn %d (0..%d, or -1)", q->conn, HELLO_CONN_LAST);
 	n = strnlen(q->join, sizeof(q->join));
 	if (n && (n != HELLO_ID_LEN || strspn(q->join, "0123456789abcdef") != HELLO_ID_LEN))
 		return errorf(err, errlen, "bad join token (%zu characters)", n);

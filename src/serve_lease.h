@@ -25,6 +25,8 @@ struct lease_request {
 	unsigned mtu;			/* the client's, 0 if it sent none */
 	unsigned conns;			/* connections it means to open (conns=), 0 or 1: one */
 	char join[HELLO_ID_LEN + 1];	/* join=: the group to join, "" none */
+	int conn;			/* conn=: which of its connections, 0..HELLO_CONN_LAST;
+					 * -1 not said */
 };
 
 struct lease_reply {

@@ -168,6 +168,8 @@ def hello_seeds():
         "prefix": b"198.51.100.0/24",
         "connections": b"proto=1\nid=" + b"ab" * 16 + b"\nconns=4\n",
         "join": b"proto=1\nid=" + b"ab" * 16 + b"\njoin=" + b"0f" * 16 + b"\nconns=4\n",
+        "conn": b"proto=1\nid=" + b"ab" * 16 + b"\njoin=" + b"0f" * 16 + b"\nconn=7\n",
+        "conn-bad": b"proto=1\nconn=8\nconn=0\n",
     }
 
 

@@ -247,6 +247,43 @@ static void test_connections(void **state)
 	assert_int_equal(hello_format(&h, out, sizeof(out)), -1);
 }
 
+/* conn= (0..7): which connection of the client's this is; 0 is one, and
+ * absent is told apart from it. */
+static void test_conn(void **state)
+{
+	static const char text[] = "proto=1\nconns=2\nconn=0\n";
+	struct hello h, back;
+	uint8_t out[HELLO_MAX];
+	char err[256];
+	int n;
+
+	assert_int_equal(parse(text, &h, err, sizeof(err)), 0);
+	assert_true(h.has_conn);
+	assert_int_equal(h.conn, 0);
+	n = hello_format(&h, out, sizeof(out));
+	assert_int_equal(n, (int)strlen(text));
+	assert_memory_equal(out, text, (size_t)n);
+	assert_int_equal(hello_parse(out, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&h, &back, sizeof(h));
+	assert_int_equal(parse("proto=1\nconn=7\n", &h, err, sizeof(err)), 0);
+	assert_true(h.has_conn);
+	assert_int_equal(h.conn, 7);
+	assert_int_equal(parse("proto=1\n", &h, err, sizeof(err)), 0);
+	assert_false(h.has_conn);
+	n = hello_format(&h, out, sizeof(out));
+	assert_null(memmem(out, (size_t)n, "conn=", 5));
+	REFUSED("proto=1\nconn=8\n", "hello: bad conn `8' (0..7)");
+	REFUSED("proto=1\nconn=-1\n", "bad conn `-1'");
+	REFUSED("proto=1\nconn=01\n", "bad conn `01'");
+	REFUSED("proto=1\nconn=x\n", "bad conn `x'");
+	REFUSED("proto=1\nconn=\n", "bad conn `'");
+	REFUSED("proto=1\nconn=1\nconn=1\n", "duplicate key `conn'");
+	/* Never sent out of range. */
+	h.has_conn = true;
+	h.conn = 8;
+	assert_int_equal(hello_format(&h, out, sizeof(out)), -1);
+}
+
 static void test_addresses(void **state)
 {
 	struct hello h;
@@ -334,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_connections),
+		cmocka_unit_test(test_conn),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_inet_prefix),
 	};

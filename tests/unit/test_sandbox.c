@@ -363,6 +363,17 @@ static void test_request_check(void **state)
 	valid(&q);
 	strcpy(q.join, "0011");
 	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	/* conn: 0..7, -1 not said. */
+	valid(&q);
+	q.conn = -1;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), 0);
+	q.conn = 7;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), 0);
+	q.conn = 8;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad conn 8"));
+	q.conn = -2;
+	assert_int_equal(lease_request_check(&q, err, sizeof(err)), -1);
 }
 
 /* monitor_run against a child worker that misbehaves; returns its answer
