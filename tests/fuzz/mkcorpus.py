@@ -433,6 +433,36 @@ def chanlink_seeds():
     }
 
 
+def steer_seeds():
+    # records [op][arg][len][packet]: 0 pick among arg's bits, 1 forget,
+    # 2 clock + arg * 97 ms, 3 pick and check the reply
+    def rec(op, arg, pkt=b""):
+        return bytes([op, arg, len(pkt)]) + pkt
+
+    def tcp4(sport, dport=5201):
+        return ipv4(struct.pack(">HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 2, 65535, 0, 0), 6)
+
+    def tcp6_hbh(sport):
+        # a hop-by-hop header (8 bytes) before TCP
+        body = bytes([6, 0, 0, 0, 0, 0, 0, 0]) + struct.pack(">HHIIBBHHH", sport, 22, 1, 0, 5 << 4, 2,
+                                                             65535, 0, 0)
+        return ipv6(body, 0)
+
+    frag4 = bytearray(ipv4(udp(b"f" * 40)))
+    frag4[6] = 0x20
+    frag6 = ipv6(bytes([17, 0, 0, 9, 0, 0, 0, 1]) + udp(b"g" * 16), 44)
+    return {
+        "four-flows": b"".join(rec(0, 3, tcp4(40000 + i)) for i in range(4)) * 3,
+        "reply": b"".join(rec(3, 0, tcp4(1000 + i)) + rec(3, 0, ipv6(udp(b"r" * i), 17))
+                          for i in range(4)),
+        "dead-conn": b"".join(rec(0, 0xff, tcp4(2000 + i)) for i in range(8)) + rec(1, 3)
+        + b"".join(rec(0, 0xf7, tcp4(2000 + i)) for i in range(8)),
+        "expiry": rec(0, 3, tcp4(1)) + rec(2, 255) * 60 + rec(0, 3, tcp4(2)) + rec(0, 3, tcp4(1)),
+        "ipv6": rec(0, 3, tcp6_hbh(7)) + rec(0, 3, bytes(frag6)) + rec(3, 0, tcp6_hbh(8)),
+        "fragments": rec(0, 3, bytes(frag4)) + rec(0, 3, bytes(frag4)) + rec(0, 1, b"\x45\x00"),
+    }
+
+
 def main():
     seeds = {
         "frame": frame_seeds(), "inflate": inflate_seeds(), "hello": hello_seeds(),
@@ -441,7 +471,7 @@ def main():
         "tx": tx_seeds(), "ossh": ossh_seeds(), "peer_check": peer_check_seeds(),
         "serve": serve_seeds(), "leases": leases_seeds(), "serveconf": serveconf_seeds(),
         "vnet": vnet_seeds(),
-        "chanlink": chanlink_seeds(),
+        "chanlink": chanlink_seeds(), "steer": steer_seeds(),
     }
     only = sys.argv[1:]
     for target, files in seeds.items():

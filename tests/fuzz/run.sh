@@ -4,7 +4,7 @@
 # (tests/fuzz/regress/TARGET/), then fuzz it for FUZZ_SECONDS (default 60)
 # from a copy of its seed corpus.  TARGET is frame, inflate, hello, shell,
 # sshconfig, control, state, tx, ossh, peer_check, serve, leases, serveconf,
-# vnet, chanlink or certs (default: all of them).
+# vnet, chanlink, certs or steer (default: all of them).
 #
 #   FUZZ_SECONDS  per target; 0 runs the seeds and the regressions once
 #   FUZZ_JOBS     targets fuzzed at the same time (default: the CPU count)
@@ -23,7 +23,7 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 ALL=(frame inflate hello shell sshconfig control state tx ossh peer_check serve leases
-     serveconf vnet chanlink certs)
+     serveconf vnet chanlink certs steer)
 # Large enough for each surface's limits: a full frame and the magic line's
 # 64 KiB of junk; a hello past HELLO_MAX; lines past CTL_LINE_MAX and
 # SSHCONFIG_LINE_MAX, several of them; for tx, enough operations to fill the
@@ -33,7 +33,7 @@ ALL=(frame inflate hello shell sshconfig control state tx ossh peer_check serve 
 declare -A MAXLEN=([frame]=70000 [inflate]=70000 [hello]=4200 [shell]=9000
 		   [sshconfig]=20000 [control]=20000 [state]=50000 [tx]=8192 [ossh]=70000
 		   [peer_check]=4400 [serve]=9000 [leases]=8000 [serveconf]=6000 [vnet]=65600
-		   [chanlink]=4096 [certs]=17000)
+		   [chanlink]=4096 [certs]=17000 [steer]=4096)
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL[@]}")
