@@ -533,17 +533,101 @@ static ssize_t read_one(struct tunnel *t, bool *in_slot)
 	return n;
 }
 
-void tunnel_read_tun(struct tunnel *t)
+/* The fair queue takes packets of this tunnel's slot size now, behind its
+ * TUN header, on the clock of this wakeup.  False when it cannot (said). */
+static bool fq_ready(struct tunnel *t, uint64_t now)
 {
-	if (!tunnel_tx_room(t))
-		return;
 	if (fq_mtu(t->fq) != slot_len(t) && fq_set_mtu(t->fq, slot_len(t)) < 0) {
 		log_warn("%s", fail_msg());
 		fail_clear();
-		return;
+		return false;
 	}
 	fq_set_hdr(t->fq, (unsigned)t->vnet);
-	fq_set_now(t->fq, mono_us());
+	fq_set_now(t->fq, now);
+	return true;
+}
+
+/* A packet read, n bytes at p: in the queue's pending slot, or (in_slot
+ * false, only with a header) in t->big. */
+static void take(struct tunnel *t, uint8_t *p, size_t n, bool in_slot)
+{
+	if (t->vnet) {
+		took_vnet(t, p, n, in_slot);
+		return;
+	}
+	t->st.tx_packets++;
+	t->st.tx_bytes += (uint64_t)n;
+	fq_enqueue(t->fq, n);
+}
+
+void tunnel_set_steer(struct tunnel *t, tunnel_steer_fn fn, void *ctx)
+{
+	t->steer = fn;
+	t->steer_ctx = ctx;
+}
+
+/* The tunnels this wakeup's packets were steered to: each made ready once
+ * and refilled once at the end. */
+struct steered {
+	struct tunnel *to[TUN_MAX_QUEUES];
+	int n;
+	uint64_t now;
+};
+
+/* The packet read into t (n bytes at p, see take) belongs to o: a copy
+ * joins o's queue.  False when o cannot carry it now (not up, or not on a
+ * queue of the same kind): t carries it itself. */
+static bool steer_to(struct tunnel *t, struct tunnel *o, const uint8_t *p, size_t n, struct steered *sd)
+{
+	uint8_t *dst;
+	int i;
+
+	if (!tunnel_tx_room(o) || o->vnet != t->vnet || !o->fq)
+		return false;
+	for (i = 0; i < sd->n && sd->to[i] != o; i++)
+		;
+	if (i == sd->n) {
+		if (!fq_ready(o, sd->now))
+			return false;
+		if (sd->n < TUN_MAX_QUEUES)
+			sd->to[sd->n++] = o;
+	}
+	t->st.steered++;
+	if (n <= fq_mtu(o->fq)) {
+		dst = fq_slot(o->fq);
+		memcpy(dst, p, n);
+		take(o, dst, n, true);
+	} else if (o->vnet) {
+		memcpy(o->big, p, n);	/* a super-packet past o's slots: cut there */
+		take(o, o->big, n, false);
+	} else {
+		t->st.drops++;		/* bigger than o's MTU */
+	}
+	if (i == TUN_MAX_QUEUES)
+		pump(o);	/* not in the list: cannot happen with one tunnel per queue */
+	return true;
+}
+
+/* The packet just read (n bytes, see take) goes to the tunnel the steer
+ * function names, if another that can carry it.  True when it went. */
+static bool steered_away(struct tunnel *t, size_t n, bool in_slot, struct steered *sd)
+{
+	uint8_t *p = in_slot ? fq_slot(t->fq) : t->big;
+	struct tunnel *o = t->steer(t->steer_ctx, p + t->vnet, n - t->vnet);
+
+	return o && o != t && steer_to(t, o, p, n, sd);
+}
+
+void tunnel_read_tun(struct tunnel *t)
+{
+	struct steered sd;
+
+	if (!tunnel_tx_room(t))
+		return;
+	sd.n = 0;
+	sd.now = mono_us();
+	if (!fq_ready(t, sd.now))
+		return;
 	for (int i = 0; i < TUNNEL_TUN_BATCH; i++) {
 		bool in_slot;
 		ssize_t n = read_one(t, &in_slot);
@@ -557,6 +641,8 @@ void tunnel_read_tun(struct tunnel *t)
 			t->st.drops++;
 			continue;
 		}
+		if (t->steer && steered_away(t, (size_t)n, in_slot, &sd))
+			continue;
 		if (t->vnet) {
 			took_vnet(t, in_slot ? fq_slot(t->fq) : t->big, (size_t)n, in_slot);
 			continue;
@@ -566,6 +652,8 @@ void tunnel_read_tun(struct tunnel *t)
 		fq_enqueue(t->fq, (size_t)n);
 	}
 	pump(t);
+	for (int i = 0; i < sd.n; i++)
+		pump(sd.to[i]);
 }
 
 /* The budget follows the rate the link took bytes at over the last 100 ms

@@ -92,6 +92,7 @@ struct tunnel_stats {
 	uint64_t tx_gso, rx_gso;		/* GSO super-packets carried */
 	uint64_t gso_split;			/* super-packets cut here (peer without GSO) */
 	uint64_t vnet_bad;			/* peer packets with a header refused */
+	uint64_t steered;			/* read here, handed to another tunnel */
 };
 
 /* The link's rate, from the bytes it took while it also pushed back. */
@@ -117,6 +118,12 @@ struct link_rate {
 struct compressor;
 struct decompressor;
 struct fq;
+struct tunnel;
+
+/* Several connections over one multi-queue TUN (steer.h): which tunnel
+ * carries the IP packet pkt[0..len) read from this one's queue.  NULL, or
+ * the tunnel itself: this one. */
+typedef struct tunnel *(*tunnel_steer_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
 struct tunnel {
 	int tun_fd;		/* -1 when there is none yet */
@@ -161,6 +168,9 @@ struct tunnel {
 	uint8_t *big;		/* a super-packet read past its queue slot */
 
 	struct fq *fq;		/* packets from the TUN wait here */
+	/* NULL (one connection): every packet read goes out here. */
+	tunnel_steer_fn steer;
+	void *steer_ctx;
 	struct link_rate rate;
 	size_t budget;		/* see TUNNEL_BUDGET_MIN */
 	bool budget_fixed;	/* set by tests: the rate does not move it */
@@ -224,8 +234,15 @@ bool tunnel_tx_room(const struct tunnel *t);
 bool tunnel_tx_pending(const struct tunnel *t);
 
 /* Reads waiting packets from the TUN into the fair queue, and moves what
- * the budget allows on to the transmit buffer. */
+ * the budget allows on to the transmit buffer.  With a steer function, a
+ * packet it gives to another tunnel (that is up, on a queue of the same
+ * device) joins that one's fair queue (whose caps hold as for its own
+ * packets), and that one's transmit buffer is refilled too: its owner
+ * flushes it as it flushes whatever is pending.  A packet too big for the
+ * other's queue is dropped and counted here. */
 void tunnel_read_tun(struct tunnel *t);
+/* Sets (fn NULL: clears) the steer function. */
+void tunnel_set_steer(struct tunnel *t, tunnel_steer_fn fn, void *ctx);
 /* Writes queued bytes until the link blocks, refilling the transmit buffer
  * from the fair queue.  Returns 0 or -1 (fail()). */
 int tunnel_flush(struct tunnel *t);

@@ -900,6 +900,176 @@ static void test_big_hello_header(void **state)
 	assert_non_null(strstr((fail_msg)(), "4097-byte hello"));
 }
 
+/* ---- steering (several connections over one multi-queue TUN) ---- */
+
+/* A second tunnel on a queue of its own, up, its link taking everything. */
+struct other {
+	struct tunnel t;
+	struct fake_link l;
+	int tun_peer;
+	int calls;		/* steer calls */
+	size_t last_len;	/* what the last one was handed */
+};
+
+static void other_up(struct other *o, size_t vnet)
+{
+	int sv[2];
+
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(tunnel_init(&o->t, &fake_ops, &o->l, &handler, o), 0);
+	assert_int_equal(tunnel_reset(&o->t, true), 0);
+	o->t.up = true;
+	o->t.want_magic = false;
+	o->t.tun_fd = sv[0];
+	o->t.vnet = vnet;
+	o->t.mtu = 1400;
+	o->tun_peer = sv[1];
+	o->l.dflt = ALL;
+}
+
+static void other_free(struct other *o)
+{
+	close(o->t.tun_fd);
+	close(o->tun_peer);
+	tunnel_free(&o->t);
+	free(o->l.out);
+}
+
+/* Packets from 198.18.0.5 belong to the other tunnel. */
+static struct tunnel *to_other(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct other *o = ctx;
+
+	o->calls++;
+	o->last_len = len;
+	assert_true(len >= 20);
+	return pkt[15] == 5 ? &o->t : NULL;
+}
+
+/* The IP ids of the plain DATA frames a link sent. */
+static size_t ids_of(const struct fake_link *l, uint16_t *ids, size_t cap, uint8_t *srcs)
+{
+	size_t off = 0, n = 0;
+
+	while (off < l->out_len) {
+		struct frame f;
+		long used = frame_decode(l->out + off, l->out_len - off, FRAME_MAX_PAYLOAD, &f);
+
+		assert_true(used > 0);
+		assert_int_equal(f.flags & FRAME_F_COMPRESSED, 0);
+		assert_true(n < cap);
+		srcs[n] = f.payload[15];
+		ids[n++] = get_u16(f.payload + 4);
+		off += (size_t)used;
+	}
+	return n;
+}
+
+/* A packet the steer function gives to another tunnel goes out over that
+ * one's link (counted there, in order), the rest over ours; an other that
+ * is not up leaves its packets to us; without a steer function nothing is
+ * asked. */
+static void test_steer_to_other(void **state)
+{
+	struct fx *x = *state;
+	struct other o;
+	uint16_t ids[64];
+	uint8_t srcs[64];
+	size_t n;
+
+	other_up(&o, 0);
+	x->t.mtu = 1400;
+	tunnel_set_steer(&x->t, to_other, &o);
+	for (int i = 0; i < 12; i++)
+		inject(x, 100 + (size_t)i, i % 3 ? 2 : 5, 0);	/* ids 0,3,6,9 from .5 */
+	tunnel_read_tun(&x->t);
+	assert_true(tunnel_tx_pending(&o.t));	/* its owner flushes it */
+	assert_int_equal(tunnel_flush(&x->t), 0);
+	assert_int_equal(tunnel_flush(&o.t), 0);
+	assert_int_equal(o.calls, 12);
+	assert_int_equal(x->t.st.steered, 4);
+	assert_int_equal(x->t.st.tx_packets, 8);
+	assert_int_equal(o.t.st.tx_packets, 4);
+	assert_int_equal(o.t.st.tx_bytes, 100 + 103 + 106 + 109);
+	assert_int_equal(x->t.st.drops + o.t.st.drops, 0);
+	n = ids_of(&o.l, ids, 64, srcs);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(ids[i], 3 * i);
+		assert_int_equal(srcs[i], 5);
+	}
+	n = ids_of(&x->l, ids, 64, srcs);
+	assert_int_equal(n, 8);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(srcs[i], 2);
+
+	/* The other goes down: we carry its flows ourselves. */
+	o.t.up = false;
+	x->l.out_len = 0;
+	for (int i = 0; i < 3; i++)
+		inject(x, 100, 5, 0);
+	pump(x, 1);
+	assert_int_equal(x->t.st.steered, 4);
+	assert_int_equal(ids_of(&x->l, ids, 64, srcs), 3);
+
+	/* No steer function: not asked. */
+	tunnel_set_steer(&x->t, NULL, NULL);
+	o.t.up = true;
+	o.calls = 0;
+	inject(x, 100, 5, 0);
+	pump(x, 1);
+	assert_int_equal(o.calls, 0);
+	assert_int_equal(o.t.st.tx_packets, 4);
+	other_free(&o);
+}
+
+/* With virtio-net headers: the steer function sees the IP packet (past
+ * the header); a super-packet steered to a tunnel whose peer takes none is
+ * cut there, into that tunnel's queue. */
+static void test_steer_vnet(void **state)
+{
+	struct fx *x = *state;
+	static uint8_t p[VNET_HDR_LEN + 4000];
+	struct other o;
+	size_t n, off = 0, segs = 0;
+
+	other_up(&o, VNET_HDR_LEN);
+	x->t.vnet = VNET_HDR_LEN;
+	x->t.mtu = 1400;
+	x->t.caps = x->t.offload = VNET_CAP_CSUM | VNET_CAP_TCP4 | VNET_CAP_TCP6 | VNET_CAP_UDP;
+	x->t.peer_caps = x->t.caps;
+	tunnel_set_steer(&x->t, to_other, &o);
+	n = make_gso_tcp(p, 3500, 1000);
+	p[VNET_HDR_LEN + 15] = 5;	/* from .5 (the checksum is not checked here) */
+	assert_int_equal(send(x->tun_peer, p, n, 0), (ssize_t)n);
+	tunnel_read_tun(&x->t);
+	assert_int_equal(o.last_len, n - VNET_HDR_LEN);
+	assert_int_equal(tunnel_flush(&o.t), 0);
+	assert_int_equal(x->t.st.steered, 1);
+	assert_int_equal(x->t.st.tx_packets, 0);
+	assert_int_equal(o.t.st.gso_split, 1);
+	while (off < o.l.out_len) {
+		struct frame f;
+		long used = frame_decode(o.l.out + off, o.l.out_len - off, FRAME_MAX_PAYLOAD, &f);
+
+		assert_true(used > 0);
+		assert_int_equal(f.flags, 0);
+		assert_true(f.len <= 1400);
+		segs++;
+		off += (size_t)used;
+	}
+	assert_int_equal(segs, 4);
+	assert_int_equal(x->l.out_len, 0);
+	/* A tunnel on a queue without headers cannot take ours: we keep it. */
+	o.t.vnet = 0;
+	assert_int_equal(send(x->tun_peer, p, n, 0), (ssize_t)n);
+	pump(x, 1);
+	assert_int_equal(x->t.st.steered, 1);
+	assert_int_equal(x->t.st.tx_gso, 1);
+	other_free(&o);
+}
+
 /* test_tunnel [PATTERN]: only the tests whose names match. */
 int main(int argc, char **argv)
 {
@@ -920,6 +1090,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_vnet_cut_for_plain_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_whole_for_gso_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vnet_receive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steer_to_other, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_steer_vnet, setup, teardown),
 	};
 
 	if (argc > 1)
