@@ -272,6 +272,7 @@ check "server: services on its own addresses $LAN_GW:7004 and [$LAN_GW6]:7005" \
 	wait_for 10 eval 'listening "$NS_S" 7004 && listening "$NS_S" 7005'
 check "u1: the server's own address $LAN_GW is out of reach" eval '! connects "$LAN_GW" 7004'
 check "u1: the server's own address $LAN_GW6 is out of reach" eval '! connects "$LAN_GW6" 7005'
+check "u1: the helper is still alive (the own-address check is inside its filter)" alive "$HP"
 
 # ---- 4. the copy is reused ----------------------------------------------------------
 check "u1: ctl reconnect" ctl u1 reconnect
