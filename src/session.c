@@ -198,7 +198,7 @@ static void tell_lost(struct conn *c)
 {
 	struct engine *eng = c->eng;
 	char line[32];
-	int n = snprintf(line, sizeof(line), "conn_down=%d\n", c->index);
+	int n = snprintf(line, sizeof(line), "lost=%d\n", c->index);
 
 	for (int i = 0; i < eng->nconns; i++) {
 		struct conn *k = &eng->conns[i];
@@ -652,6 +652,12 @@ static int session_begin(struct conn *c)
 	/* After a reconnect ask for the pair we had, so the TUN keeps it. */
 	h.client4 = eng->lease.client4.family && !new_server(eng) ? eng->lease.client4 : eng->opts->want4;
 	h.client6 = eng->lease.client6.family && !new_server(eng) ? eng->lease.client6 : eng->opts->want6;
+	/* Which connection this is: a join replaces the server's old helper
+	 * of the same one (half-open, its queue still attached there). */
+	if (eng->nconns > 1) {
+		h.conn = (unsigned)c->index;
+		h.has_conn = true;
+	}
 	if (c->joining)
 		snprintf(h.join, sizeof(h.join), "%s", eng->join);
 	else {
