@@ -175,6 +175,34 @@ static struct addrinfo *pinned_list(const struct ssh_opts *opts, struct addrinfo
 	return opts->npinned ? ai : NULL;
 }
 
+/* Is ai's address one the guard let out at the start (any port)? */
+static bool is_pinned(const struct ssh_opts *opts, const struct addrinfo *ai)
+{
+	for (int i = 0; i < opts->npinned; i++) {
+		const struct sockaddr_storage *p = &opts->pinned[i];
+
+		if (p->ss_family != ai->ai_family)
+			continue;
+		if (ai->ai_family == AF_INET &&
+		    ((const struct sockaddr_in *)p)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr)
+			return true;
+		if (ai->ai_family == AF_INET6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)p)->sin6_addr,
+			    &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, sizeof(struct in6_addr)))
+			return true;
+	}
+	return false;
+}
+
+static bool any_pinned(const struct ssh_opts *opts, const struct addrinfo *res)
+{
+	for (; res; res = res->ai_next)
+		if (is_pinned(opts, res))
+			return true;
+	return false;
+}
+
 static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = opts->family };
@@ -193,7 +221,13 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 	if (rc)
 		log_info("cannot resolve %s (%s): connecting to the addresses it had at the start",
 			 opts->host, gai_strerror(rc));
-	list = rc ? pinned_list(opts, pinned) : res;
+	/* And what the name says now (a hosts file, a cache, a record that
+	 * changed) may be an address the guard blocks: only the pinned ones
+	 * can be reached, a connect elsewhere fails every time. */
+	else if (opts->npinned && !any_pinned(opts, res))
+		log_info("%s resolves to no address the kill switch lets out: connecting to the "
+			 "addresses it had at the start", opts->host);
+	list = rc || (opts->npinned && !any_pinned(opts, res)) ? pinned_list(opts, pinned) : res;
 	for (ai = list; ai; ai = ai->ai_next) {
 		char addr[INET6_ADDRSTRLEN] = "?";
 		void *sa = ai->ai_family == AF_INET
@@ -204,6 +238,10 @@ static int tcp_connect(const struct ssh_opts *opts, struct ssh_conn *conn)
 		int connect_errno;
 
 		inet_ntop(ai->ai_family, sa, addr, sizeof(addr));
+		if (list == res && opts->npinned && !is_pinned(opts, ai)) {
+			log_verbose("not connecting to %s: the kill switch does not let it out", addr);
+			continue;
+		}
 		log_verbose("connecting to %s port %u", addr, opts->port);
 
 		/* -b: only the server's addresses of the bind address's family. */

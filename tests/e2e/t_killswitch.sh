@@ -24,6 +24,9 @@
 #      (dnsmasq beyond the server, the client namespace's resolv.conf):
 #      the guard blocks that resolver, so the connect, and a reconnect
 #      forced with `ctl reconnect', use the addresses of the start
+#   7. the server's name resolves, after the start, to an address the guard
+#      does not let out (the client namespace's hosts file changed): a
+#      reconnect goes to the addresses of the start, not into the wall
 . "$(dirname "$0")/lib.sh"
 
 OUT4=203.0.113.9
@@ -190,5 +193,27 @@ ctl nm quit >/dev/null 2>&1
 check "6: quit ends the client" wait_exit "$(client_pid nm)" 15
 in_c nft list ruleset >"$TMP/ruleset.after"
 check "6: after a clean quit the ruleset is as before" diff -u "$TMP/ruleset.before" "$TMP/ruleset.after"
+
+# ---- 7. the name now resolves to an address the guard blocks -----------------
+diag "--- 7. --kill-switch, the name resolves elsewhere later"
+NAME7=sshd7.ks.test
+HOSTS=/etc/netns/$NS_C/hosts
+echo "$S_ADDR $NAME7" >"$HOSTS"
+resolves7() { [ "$(in_c timeout 10 getent ahostsv4 "$NAME7" | awk 'NR == 1 { print $1 }')" = "$1" ]; }
+check "7: the client namespace's hosts file says $NAME7 is $S_ADDR" resolves7 "$S_ADDR"
+echo "$NAME7 $(cut -d' ' -f1,2 "$TMP/host_key.pub")" >"$TMP/known_hosts.name7"
+TARGET=root@$NAME7 KNOWN_HOSTS=$TMP/known_hosts.name7 CONNECT_TIMEOUT=2 \
+	client_run n7 --kill-switch -o ServerAliveInterval=1 -o ServerAliveCountMax=2
+check "7: up" client_wait_up n7
+# Rewritten in place: the namespace's bind mount keeps the same file.
+echo "198.51.100.77 $NAME7" >"$HOSTS"
+check "7: $NAME7 resolves to 198.51.100.77 now (which the guard blocks)" resolves7 198.51.100.77
+check "7: ctl reconnect" ctl n7 reconnect
+reconnected7() { client_is_up n7 && [ "$(json_get "$TMP/n7.status" reconnects)" -ge 1 ]; }
+check "7: back up after the reconnect, at the address of the start" wait_for 30 reconnected7
+check "7: the log says why it did not go to 198.51.100.77" \
+	grep -q "$NAME7 resolves to no address the kill switch lets out.*addresses it had at the start" "$TMP/n7.log"
+ctl n7 quit >/dev/null 2>&1
+check "7: quit ends the client" wait_exit "$(client_pid n7)" 15
 
 done_testing
