@@ -65,6 +65,11 @@
 #   offload (issue 14, tests/bench-offload.sh)  OFFLOAD_MB of random bytes
 #             each way, sha256 checked, through sshtun with TUN offloads and
 #             through a client without them at --mtu 1280.
+#   uplinks (issue 17, tests/bench-uplinks.sh)  two uplinks (veth-c, and
+#             ulb-c 203.0.113.2 <-> ulb-s 203.0.113.1), each shaped to 20
+#             Mbit/s (tbf, both ways): iperf3 -P 4 each way through sshtun
+#             --connections 2 -b veth-c -b ulb-c, sshtun with one connection,
+#             and ssh -w (aes256-ctr) on one uplink; target >= 34 Mbit/s.
 #
 # Results: tables on stdout and in build/bench/results.txt, CSV (metric x
 # variant; empty where a variant does not apply) in build/bench/results.csv,
@@ -75,7 +80,7 @@
 #   BENCH_TIME=10            seconds per iperf3 run
 #   RR_COUNT=1000            request/response connections
 #   SYSCALL_MB=64            MB moved each way under strace
-#   BENCH_PARTS="main compress latency longpath userspace reconnect offload"   which parts to run
+#   BENCH_PARTS="main compress latency longpath userspace reconnect offload uplinks"   which parts to run
 #   OFFLOAD_MB=1024          MB each way in the offload part (bench-offload.sh)
 #   FETCH_CC=cubic           the shaped fetch's TCP congestion control
 #                            (empty: the namespace default)
@@ -87,6 +92,8 @@
 . "$(dirname "$0")/bench-lib.sh"
 # shellcheck source=bench-offload.sh
 . "$(dirname "$0")/bench-offload.sh"
+# shellcheck source=bench-uplinks.sh
+. "$(dirname "$0")/bench-uplinks.sh"
 
 T_START=$(now_ms)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -95,7 +102,7 @@ BENCH_TIME=${BENCH_TIME:-10}
 RR_COUNT=${RR_COUNT:-1000}
 SYSCALL_MB=${SYSCALL_MB:-64}
 CLK_TCK=$(getconf CLK_TCK)
-BENCH_PARTS=${BENCH_PARTS:-main compress latency longpath userspace reconnect offload}
+BENCH_PARTS=${BENCH_PARTS:-main compress latency longpath userspace reconnect offload uplinks}
 LONG_DELAY_MS=${LONG_DELAY_MS:-50}
 LONG_PORT=2222
 US_PORT=2224			# user-space part: an sshd without the Subsystem line
@@ -948,6 +955,7 @@ report() {
 		if part userspace; then echo; report_userspace; fi
 		if part reconnect; then echo; report_rc; fi
 		if part offload; then echo; report_offload; fi
+		if part uplinks; then echo; report_uplinks; fi
 		echo
 		echo "failed steps: $FAILS; run took ${elapsed} s"
 	} | tee "$OUT/results.txt"
@@ -1062,6 +1070,7 @@ part longpath && long_section
 part userspace && userspace_section
 part reconnect && reconnect_section
 part offload && offload_section
+part uplinks && uplinks_section
 
 echo
 report
