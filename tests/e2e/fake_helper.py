@@ -18,6 +18,8 @@ from udp_packet import udp_packet
 GOOD = {"client4": "198.18.0.101/31", "server4": "198.18.0.100/31",
         "client6": "2001:db8:77::3/127", "server6": "2001:db8:77::2/127"}
 
+JOIN = "5a" * 16
+
 def hello(**kv):
     lines = {"proto": "1", "mtu": "1400", "software": "sshtun-fake"}
     lines.update(GOOD)
@@ -44,6 +46,12 @@ HELLOS = {
     # a resolver that is the SSH server itself
     "dns_server": hello(dns="198.51.100.1"),
     "vnet_bad": hello(gso="csum,tcp4,tcp6,udp"),
+    # --connections: a group's token to the first connection (or to one
+    # that did not ask), and joins answered with another pair, or with
+    # routes and resolvers the first connection did not get
+    "join": hello(join=JOIN),
+    "join_otherpair": hello(join=JOIN, client4="198.18.0.105/31", server4="198.18.0.104/31"),
+    "join_routes": hello(join=JOIN, routes="203.0.113.0/24", dns="198.18.0.100"),
 }
 
 F_GSO = 0x02

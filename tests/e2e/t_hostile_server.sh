@@ -5,6 +5,9 @@
 # hello it sends.  For each: the exit status (6), the message naming the
 # pair or resolver and what it overlaps, and the client namespace's kernel
 # state (no such address or route), taken while the client is up or gone.
+# With --connections 2: a join answered with another pair is dropped (the
+# first connection's pair stays), one answered with routes and a resolver
+# the first did not get changes neither.
 #
 # The client runs in a private mount namespace whose /etc/resolv.conf is
 # $TMP/resolv.conf (nameserver 203.0.113.53): the host's files are never
@@ -158,6 +161,35 @@ check "fg: no forged IPv6 source (2001:db8:66::66) reached the socket" eval '! g
 ctl fg stats --json >"$TMP/fg.stats" 2>&1
 check "fg: the forged packets are counted as drops" test "$(json_get "$TMP/fg.stats" drops)" -ge 2
 ctl fg quit >/dev/null 2>&1
+
+# -- --connections: joins that try to change what the first connection got ---
+# The first hello carries a group token (join=); every join is answered
+# with another pair (j1), or with routes and a resolver the first did not
+# get (j2).  The first connection's pair, routes and resolv.conf stay.
+set_mode join join_otherpair
+resolv_reset
+client_run j1 --connections 2
+check "j1: the first hello (with join=) is good: up" client_wait_up j1
+check "j1: the join with another pair is dropped, named" \
+	wait_for 15 grep -q "server gave connection 1 a different pair" "$TMP/j1.log"
+check "j1: the client namespace has the first pair only (not 198.18.0.105)" \
+	eval 'in_c ip -4 addr | grep -q "198\.18\.0\.101/31" && ! in_c ip -4 addr | grep -q "198\.18\.0\.105"'
+client_status j1
+is "$(json_get "$TMP/j1.status" state)" up "j1: still up on the first connection"
+is "$(json_get "$TMP/j1.status" connections_up)" 1 "j1: 1 connection up"
+ctl j1 quit >/dev/null 2>&1
+wait_exit "$(client_pid j1)" 10 || kill_all "$(client_pid j1)"
+
+set_mode join join_routes
+resolv_reset
+client_run j2 --connections 2 --accept-routes --dns
+check "j2: up" client_wait_up j2
+two_up() { client_status j2 && [ "$(json_get "$TMP/j2.status" connections_up)" = 2 ]; }
+check "j2: the join is up (2 connections)" wait_for 15 two_up
+check "j2: no route to 203.0.113.0/24 from the join's hello" eval '! in_c ip route | grep -q "^203\.0\.113\.0/24"'
+is "$(cat "$RESOLV")" "nameserver 203.0.113.53" "j2: resolv.conf untouched (not the join's resolver 198.18.0.100)"
+ctl j2 quit >/dev/null 2>&1
+wait_exit "$(client_pid j2)" 10 || kill_all "$(client_pid j2)"
 
 # -- finding 8: -w takes interface names only ---------------------------------
 # Each name's interface is looked for while the client runs (if it does).
