@@ -18,7 +18,7 @@
 #include "log.h"
 #include "safefile.h"
 
-#define GROUP_LINE_MAX 512	/* a full line of 8 members is under 300 */
+#define GROUP_LINE_MAX 512	/* a full line of 8 members is under 450 */
 #define GROUP_LINES_MAX 65536	/* bounds the work a damaged file costs */
 #define MAX_WARNINGS 10
 
@@ -102,6 +102,14 @@ bool group_leave(struct group *g, pid_t pid)
 	return false;
 }
 
+struct group_member *group_conn(struct group *g, int conn, pid_t except)
+{
+	for (unsigned i = 0; conn >= 0 && i < g->n; i++)
+		if (g->m[i].conn == conn && g->m[i].pid != except)
+			return &g->m[i];
+	return NULL;
+}
+
 void groups_free(struct groups *gs)
 {
 	free(gs->g);
@@ -145,17 +153,22 @@ static const char *parse_members(char *s, struct group *g)
 	char *save = NULL, *w;
 
 	for (w = strtok_r(s, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(w, ':');
-		unsigned long long pid, start;
+		char *colon = strchr(w, ':'), *colon2;
+		unsigned long long pid, start, conn = 0;
 
 		if (g->n == GROUP_MAX_MEMBERS)
 			return "too many members";
 		if (!colon)
 			return "bad member";
 		*colon = '\0';
-		if (num(w, INT_MAX, &pid) < 0 || !pid || num(colon + 1, LLONG_MAX, &start) < 0)
+		colon2 = strchr(colon + 1, ':');	/* a line from before conn= has none */
+		if (colon2)
+			*colon2 = '\0';
+		if (num(w, INT_MAX, &pid) < 0 || !pid || num(colon + 1, LLONG_MAX, &start) < 0 ||
+		    (colon2 && num(colon2 + 1, HELLO_CONN_LAST, &conn) < 0))
 			return "bad member";
 		g->m[g->n].pid = (pid_t)pid;
+		g->m[g->n].conn = colon2 ? (int)conn : -1;
 		g->m[g->n++].start = start;
 	}
 	return g->n ? NULL : "no members";
@@ -273,8 +286,11 @@ int groups_write(const char *path, const struct groups *gs, char *err, size_t er
 		for (size_t k = 0; k < sizeof(g->hash); k++)
 			fprintf(f, "%02x", g->hash[k]);
 		fprintf(f, " %s %d %u ", g->ifname, g->ifindex, g->mtu);
-		for (unsigned k = 0; k < g->n; k++)
+		for (unsigned k = 0; k < g->n; k++) {
 			fprintf(f, "%s%d:%llu", k ? "," : "", (int)g->m[k].pid, g->m[k].start);
+			if (g->m[k].conn >= 0 && g->m[k].conn <= HELLO_CONN_LAST)
+				fprintf(f, ":%d", g->m[k].conn);
+		}
 		fputc('\n', f);
 	}
 	if (ferror(f))

@@ -5,12 +5,16 @@
  * replaced whole by rename under the lease file's lock (pool.c takes it;
  * this file only reads and writes the table):
  *
- *   <index> <uid> <id> <sha256 of the token, hex> <ifname> <ifindex> <mtu> <pid>:<start>[,...]
+ *   <index> <uid> <id> <sha256 of the token, hex> <ifname> <ifindex> <mtu> <member>[,...]
+ *   member: <pid>:<start>[:<conn>]
  *
  * The members are the helpers' monitors, each with its start in clock
  * ticks since boot (/proc/PID/stat): a pid that started otherwise is a
  * reused one, not the member.  Not a wall-clock time, which a clock step
- * would move against the boot time.  The token
+ * would move against the boot time.  <conn> is the client's number for
+ * that connection (hello conn=, 0..7), absent when it said none (as in
+ * lines written before there was one): a join with the same number
+ * replaces the member, and the client's CONTROL lost= names it.  The token
  * itself is never written: only its hash, which a join's token is
  * compared with in constant time. */
 #ifndef SSHTUN_GROUP_H
@@ -31,6 +35,7 @@
 struct group_member {
 	pid_t pid;
 	unsigned long long start;	/* its start, clock ticks since boot; 0 unknown */
+	int conn;			/* the client's conn=, 0..HELLO_CONN_LAST; -1 none */
 };
 
 struct group {
@@ -75,5 +80,8 @@ struct group *groups_add(struct groups *gs, unsigned index);
 void groups_drop(struct groups *gs, struct group *g);
 /* Takes pid off g's members; returns whether it was one. */
 bool group_leave(struct group *g, pid_t pid);
+/* The member that said conn (0..HELLO_CONN_LAST) other than pid `except',
+ * or NULL (conn -1, or nobody said it). */
+struct group_member *group_conn(struct group *g, int conn, pid_t except);
 
 #endif

@@ -592,10 +592,11 @@ static bool member_live(const struct group_member *m)
 	return !t || !m->start || t == m->start;
 }
 
-/* A new member: the process and its start. */
-static void member_add(struct group *g, pid_t pid)
+/* A new member: the process, its start and the client's number for it. */
+static void member_add(struct group *g, pid_t pid, int conn)
 {
 	g->m[g->n].pid = pid;
+	g->m[g->n].conn = conn;
 	g->m[g->n++].start = start_ticks(pid);
 }
 
@@ -952,7 +953,7 @@ out:
 }
 
 int pool_group_create(const struct pool *pool, const struct lease_holder *who, const char *token,
-		      const char *ifname, int ifindex, unsigned mtu, char *err, size_t errlen)
+		      const char *ifname, int ifindex, unsigned mtu, int conn, char *err, size_t errlen)
 {
 	unsigned size = pool_size(pool), i;
 	struct groups gs = { 0 };
@@ -991,7 +992,7 @@ int pool_group_create(const struct pool *pool, const struct lease_holder *who, c
 	snprintf(g->ifname, sizeof(g->ifname), "%s", ifname);
 	g->ifindex = ifindex;
 	g->mtu = mtu;
-	member_add(g, who->pid);
+	member_add(g, who->pid, conn >= 0 && conn <= HELLO_CONN_LAST ? conn : -1);
 	ret = store(pool, tab, size, &gs, err, errlen);
 out:
 	groups_free(&gs);
@@ -1001,18 +1002,21 @@ out:
 }
 
 int pool_group_join(const struct pool *pool, const struct lease_holder *who, const char *token,
-		    struct pool_join *out, char *err, size_t errlen)
+		    int conn, struct pool_join *out, char *err, size_t errlen)
 {
 	unsigned size = pool_size(pool), i;
 	struct groups gs = { 0 };
 	struct entry *tab = NULL;
 	struct group *g;
+	struct group_member *old = NULL;
 	bool dirty;
 	int fd, ret = POOL_ERROR;
 
 	memset(out, 0, sizeof(*out));
 	if (!size || !valid_id(who->id))
 		return errorf(err, errlen, "bad client id `%s'", who->id);
+	if (conn < -1 || conn > HELLO_CONN_LAST)
+		return errorf(err, errlen, "bad connection number %d", conn);
 	if (strlen(token) != HELLO_ID_LEN) {
 		errorf(err, errlen, "bad join token (%zu characters)", strlen(token));
 		return POOL_NOJOIN;
@@ -1035,24 +1039,91 @@ int pool_group_join(const struct pool *pool, const struct lease_holder *who, con
 		       "or never was)", who->id, who->account->name);
 	else if (!group_token_ok(g, token))
 		errorf(err, errlen, "the join token does not match client %s's group", who->id);
-	else if (g->n >= GROUP_MAX_MEMBERS)
+	else if (!(old = group_conn(g, conn, who->pid)) && !is_member(g, who->pid) &&
+		 g->n >= GROUP_MAX_MEMBERS)
 		errorf(err, errlen, "client %s's group has %u connections, the most there may be",
 		       who->id, g->n);
 	else
 		ret = 0;
-	if (ret == 0 && !is_member(g, who->pid)) {
-		member_add(g, who->pid);
+	/* The client's connection of the same number rejoins: the old one's
+	 * helper is a half-open session the client has given up on.  It
+	 * leaves the group here (settled members only: the same process
+	 * that joined) and the caller stops it. */
+	if (ret == 0 && old) {
+		out->replaces = old->pid;
+		group_leave(g, old->pid);
 		dirty = true;
 	}
-	if (dirty && store(pool, tab, size, &gs, err, errlen) < 0) {
-		ret = POOL_ERROR;
-		goto out;
+	if (ret == 0 && !is_member(g, who->pid)) {
+		member_add(g, who->pid, conn);
+		dirty = true;
 	}
 	if (ret == 0) {
 		pool_pair(pool, i, &out->lease);
 		snprintf(out->ifname, sizeof(out->ifname), "%s", g->ifname);
 		out->ifindex = g->ifindex;
 		out->mtu = g->mtu;
+		/* A replaced holder hands the lease to a member now (g may
+		 * move in gs: not used after). */
+		if (out->replaces)
+			settle_groups(tab, size, &gs);
+	}
+	if (dirty && store(pool, tab, size, &gs, err, errlen) < 0) {
+		out->replaces = 0;
+		ret = POOL_ERROR;
+	}
+out:
+	groups_free(&gs);
+	free(tab);
+	close(fd);
+	return ret;
+}
+
+int pool_group_lost(const struct pool *pool, const struct lease_holder *who, int conn, pid_t *stop,
+		    char *err, size_t errlen)
+{
+	unsigned size = pool_size(pool), i;
+	struct groups gs = { 0 };
+	struct entry *tab = NULL;
+	struct group *g;
+	struct group_member *m;
+	bool dirty;
+	int fd, ret = -1;
+
+	*stop = 0;
+	if (!size || !valid_id(who->id))
+		return errorf(err, errlen, "bad client id `%s'", who->id);
+	if (conn < 0 || conn > HELLO_CONN_LAST)
+		return errorf(err, errlen, "bad connection number %d (0..%d)", conn, HELLO_CONN_LAST);
+	fd = lock_leases(pool->lease_path, err, errlen);
+	if (fd < 0)
+		return -1;
+	tab = calloc(size, sizeof(*tab));
+	if (!tab) {
+		errorf(err, errlen, "out of memory for %u leases", size);
+		goto out;
+	}
+	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
+		goto out;
+	i = find_holder(tab, size, who);
+	g = i != NONE ? groups_find(&gs, i) : NULL;
+	/* Only a member speaks for its own group (same id, same account). */
+	if (!g || !is_member(g, who->pid)) {
+		errorf(err, errlen, "helper %d is no member of a connection group of client %s",
+		       (int)who->pid, who->id);
+		goto out;
+	}
+	ret = 0;
+	m = group_conn(g, conn, who->pid);
+	if (m) {
+		*stop = m->pid;
+		group_leave(g, m->pid);
+		settle_groups(tab, size, &gs);	/* a holder stopped: a member holds it */
+		dirty = true;
+	}
+	if (dirty && store(pool, tab, size, &gs, err, errlen) < 0) {
+		*stop = 0;
+		ret = -1;
 	}
 out:
 	groups_free(&gs);

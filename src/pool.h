@@ -81,6 +81,8 @@ struct pool_join {
 	char ifname[IFNAMSIZ];
 	int ifindex;
 	unsigned mtu;
+	pid_t replaces;		/* the member of the same conn= it replaces, to be
+				 * stopped (no longer in the group), or 0 */
 };
 
 /* Checks the pool prefixes (IPv4 plen <= 31, IPv6 plen <= 126) and sets the
@@ -108,17 +110,28 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 
 /* Makes the lease that who holds (pool_acquire'd, by who->pid) the head
  * of a connection group with who->pid its first member: the hash of token
- * (32 hex digits), the multi-queue device ifname (ifindex) and its mtu.
+ * (32 hex digits), the multi-queue device ifname (ifindex) and its mtu;
+ * conn is the client's number for this connection (hello conn=, -1 none).
  * Returns 0, or -1 with err. */
 int pool_group_create(const struct pool *pool, const struct lease_holder *who, const char *token,
-		      const char *ifname, int ifindex, unsigned mtu, char *err, size_t errlen);
+		      const char *ifname, int ifindex, unsigned mtu, int conn, char *err, size_t errlen);
 
 /* Adds who->pid to the group of who's lease (same id, same account) when
  * token matches its hash and it has room; out gets the lease and device.
- * Returns 0, POOL_NOJOIN with a one-line reason in err that names what did
- * not match (never the token), or POOL_ERROR. */
+ * conn (0..HELLO_CONN_LAST, -1 none): a live member that said the same
+ * leaves the group and is out->replaces, for the caller to stop (it takes
+ * no room).  Returns 0, POOL_NOJOIN with a one-line reason in err that
+ * names what did not match (never the token), or POOL_ERROR. */
 int pool_group_join(const struct pool *pool, const struct lease_holder *who, const char *token,
-		    struct pool_join *out, char *err, size_t errlen);
+		    int conn, struct pool_join *out, char *err, size_t errlen);
+
+/* The client says (CONTROL lost=) that its connection conn (0..7) is dead:
+ * when who->pid is a member of the group of who's lease, the live member
+ * other than who->pid that said that conn leaves the group and is *stop,
+ * for the caller to stop (0: none).  Returns 0, or -1 with err (who is no
+ * member of a group, a bad conn, I/O). */
+int pool_group_lost(const struct pool *pool, const struct lease_holder *who, int conn, pid_t *stop,
+		    char *err, size_t errlen);
 
 /* Leases held by running helpers other than except. */
 unsigned pool_live(const struct pool *pool, pid_t except);

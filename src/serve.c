@@ -286,13 +286,36 @@ refused:
 	return -1;
 }
 
+/* The client's connection k is dead (lost=k): the helper of that
+ * connection is stopped, so that its queue leaves the device and the flows
+ * it held move to the live ones.  Stopping another helper takes the
+ * monitor (we run as nobody, in a sandbox); without one we hold the
+ * privilege ourselves. */
+static void lost(struct server *s, unsigned k)
+{
+	int e;
+
+	if (!s->t.up)
+		log_warn("lost=%u before the hello: ignored", k);
+	else if (s->us)
+		log_info("lost=%u ignored: user-space mode has one connection", k);
+	else if (s->mon_fd < 0)
+		serve_lease_lost(&s->priv, k);
+	else if ((e = mon_lost(s->mon_fd, k)) < 0)
+		log_warn("lost=%u: cannot tell the monitor: %s", k, strerror(-e));
+}
+
 /* CONTROL from the client (serve_control). */
 static int on_control(struct server *s, const struct frame *f)
 {
-	int mode, rc = serve_control(f->payload, f->len, &mode);
+	unsigned dead;
+	int mode, rc = serve_control(f->payload, f->len, &mode, &dead);
 
 	if (rc > 0)
 		tunnel_set_compress(&s->t, mode);
+	for (unsigned k = 0; k < HELLO_CONNS_MAX; k++)
+		if (dead & 1u << k)
+			lost(s, k);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -608,6 +631,7 @@ int serve_main(int argc, char **argv)
 	serve_config_default_dns(&s.cfg);
 	s.priv.cfg = &s.cfg;
 	s.priv.holder = getpid();
+	s.priv.conn = -1;
 	if (!why[0] && pool_init(&s.priv.pool, s.cfg.pool4, s.cfg.pool6, s.cfg.lease_file, err, sizeof(err)) < 0)
 		snprintf(why, sizeof(why), "server: bad address pool: %s", err);
 	s.priv.pool.grace = s.cfg.lease_grace;

@@ -65,12 +65,26 @@ int serve_hello_compress(const struct hello *h)
 	return mode;
 }
 
-int serve_control(const uint8_t *payload, size_t len, int *mode)
+/* lost=K (conn_down=K, the name a client of the same week sent): K one
+ * digit of 0..HELLO_CONN_LAST, else a log line and nothing. */
+static void control_lost(const char *key, const char *v, unsigned *lost)
+{
+	unsigned k;
+
+	if (dec_parse(v, HELLO_CONN_LAST, &k) < 0) {
+		log_warn("client: %s=%.16s ignored: not a connection (0..%d)", key, v, HELLO_CONN_LAST);
+		return;
+	}
+	*lost |= 1u << k;
+}
+
+int serve_control(const uint8_t *payload, size_t len, int *mode, unsigned *lost)
 {
 	char text[256], *line, *save = NULL;
 	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
 	int rc = 0;
 
+	*lost = 0;
 	memcpy(text, payload, n);
 	text[n] = '\0';
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -79,6 +93,10 @@ int serve_control(const uint8_t *payload, size_t len, int *mode)
 				return -1;
 			log_verbose("client asks for compression %s", line + 14);
 			rc = 1;
+		} else if (!strncmp(line, "lost=", 5)) {
+			control_lost("lost", line + 5, lost);
+		} else if (!strncmp(line, "conn_down=", 10)) {
+			control_lost("conn_down", line + 10, lost);
 		}
 	}
 	return rc;

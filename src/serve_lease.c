@@ -11,6 +11,7 @@
 #include "fail.h"
 #include "group.h"
 #include "inuse.h"
+#include "loop.h"
 #include "log.h"
 #include "nat.h"
 #include "netlink.h"
@@ -62,6 +63,20 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
  * process running our own binary is signalled (the pid may have been
  * reused).  With privilege separation each is an old session's monitor,
  * which stops its worker and exits.  All are told first, then waited for. */
+static bool stop_helper(pid_t pid)
+{
+	return pid > 0 && pid != getpid() && pid_runs_our_binary(pid) == 1 && kill(pid, SIGTERM) == 0;
+}
+
+static void wait_gone(pid_t pid)
+{
+	for (int k = 0; k < 30 && kill(pid, 0) == 0; k++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void take_over(const pid_t *pids, unsigned n)
 {
 	bool told[1 + GROUP_MAX_MEMBERS] = { false };
@@ -70,14 +85,11 @@ static void take_over(const pid_t *pids, unsigned n)
 		if (!pids[i] || pid_runs_our_binary(pids[i]) != 1)
 			continue;
 		log_info("taking over from stale helper %d", (int)pids[i]);
-		told[i] = kill(pids[i], SIGTERM) == 0;
+		told[i] = stop_helper(pids[i]);
 	}
 	for (unsigned i = 0; i < n; i++)
-		for (int k = 0; told[i] && k < 30 && kill(pids[i], 0) == 0; k++) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
+		if (told[i])
+			wait_gone(pids[i]);
 }
 
 /* Strict reverse-path filtering on the TUN: the kernel drops an IPv4 packet
@@ -217,13 +229,22 @@ static int lease_join(struct serve_priv *p, const struct lease_request *q, struc
 		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
 		return -1;
 	}
-	rc = pool_group_join(&p->pool, &who, q->join, &j, err, sizeof(err));
+	rc = pool_group_join(&p->pool, &who, q->join, q->conn, &j, err, sizeof(err));
 	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why), "server: cannot join: %s", err);
 		return -1;
 	}
 	snprintf(p->client_id, sizeof(p->client_id), "%s", q->id);
+	p->conn = q->conn;
 	p->leased = true;	/* a member now: serve_lease_release takes it off */
+	/* Gone before our queue comes: the group keeps one per connection,
+	 * and the old one's flows move to the live queues. */
+	if (j.replaces) {
+		log_info("client %s's connection %d joins again: stopping its old helper %d",
+			 q->id, q->conn, (int)j.replaces);
+		if (stop_helper(j.replaces))
+			wait_gone(j.replaces);
+	}
 	fd = tun_attach_queue(j.ifname);
 	if (fd >= 0 && net_link_index(j.ifname) != j.ifindex) {
 		close(fd);
@@ -257,7 +278,8 @@ static void group_start(struct serve_priv *p, struct lease_reply *r, int ifindex
 	char token[HELLO_ID_LEN + 1], err[256];
 
 	if (group_token_new(token, err, sizeof(err)) < 0 ||
-	    pool_group_create(&p->pool, &who, token, r->ifname, ifindex, r->mtu, err, sizeof(err)) < 0) {
+	    pool_group_create(&p->pool, &who, token, r->ifname, ifindex, r->mtu, p->conn, err,
+			      sizeof(err)) < 0) {
 		log_warn("client %s gets one connection: %s", p->client_id, err);
 		return;
 	}
@@ -278,6 +300,7 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 	inuse_prefixes(&inuse, 0);
 	if (serve_lease_pick(p, q, &inuse, r) < 0)
 		return -1;
+	p->conn = q->conn;
 	r->status = EXIT_REFUSED;
 	stale[0] = r->lease.previous_pid;
 	memcpy(stale + 1, r->lease.stale, r->lease.nstale * sizeof(stale[0]));
@@ -294,6 +317,46 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 	log_info("%s up for client %s", r->ifname, p->client_id);
 	r->status = 0;
 	return fd;
+}
+
+void serve_lease_lost(struct serve_priv *p, unsigned conn)
+{
+	struct lease_holder who = { .id = p->client_id, .account = &p->account, .pid = p->holder };
+	uint64_t now = now_ms();
+	char err[256];
+	pid_t pid;
+
+	if (conn > HELLO_CONN_LAST) {
+		log_warn("client %s: lost=%u ignored: not a connection (0..%d)", p->client_id, conn,
+			 HELLO_CONN_LAST);
+		return;
+	}
+	/* Once a second per connection: a client that repeats itself (or a
+	 * worker it owns) costs a look at the lease file at most 8 times a
+	 * second. */
+	if (p->lost_at[conn] && now - p->lost_at[conn] < 1000)
+		return;
+	p->lost_at[conn] = now;
+	if (!p->leased) {
+		log_warn("lost=%u ignored: no session yet", conn);
+		return;
+	}
+	if ((int)conn == p->conn) {
+		log_warn("client %s: lost=%u ignored: that is this connection", p->client_id, conn);
+		return;
+	}
+	if (pool_group_lost(&p->pool, &who, (int)conn, &pid, err, sizeof(err)) < 0) {
+		log_warn("client %s: lost=%u ignored: %s", p->client_id, conn, err);
+		return;
+	}
+	if (!pid) {
+		log_info("client %s lost its connection %u: no helper of it here", p->client_id, conn);
+		return;
+	}
+	log_info("client %s lost its connection %u: stopping its helper %d", p->client_id, conn,
+		 (int)pid);
+	if (!stop_helper(pid))
+		log_warn("cannot stop helper %d: %s", (int)pid, strerror(errno));
 }
 
 void serve_lease_release(struct serve_priv *p)

@@ -48,6 +48,8 @@ struct serve_priv {
 	struct account account;		/* whose lease: decided here, never by the worker */
 	pid_t holder;			/* recorded in the lease file */
 	char client_id[HELLO_ID_LEN + 1];
+	int conn;			/* the client's number for this connection, -1 none */
+	uint64_t lost_at[HELLO_CONNS_MAX];	/* ms of the last lost= for each, 0 never */
 	bool leased, nat_on, rpf_on;
 };
 
@@ -67,6 +69,12 @@ int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
  * and addresses the TUN and turns on NAT.  Returns the TUN fd with r filled,
  * or -1 with r->status and r->why set. */
 int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct lease_reply *r);
+
+/* The client says (CONTROL lost=conn) that its connection conn is dead:
+ * stops the helper of that connection in our group (pool_group_lost; only
+ * a process running our binary, never ourselves).  Bad or repeated (within
+ * a second) values are ignored, with a log line for the bad ones. */
+void serve_lease_lost(struct serve_priv *p, unsigned conn);
 
 /* Gives the lease back and NAT up when no other helper needs it. */
 void serve_lease_release(struct serve_priv *p);

@@ -41,14 +41,31 @@ static int answer_lease(struct monitor *m, const void *req)
 	return rc;
 }
 
-/* The request table: type, exact size, handler.  Every request is answered
- * at most once per session. */
+/* The client's lost=K.  The worker is the client's to command: K is
+ * checked here again, and serve_lease_lost acts only within our own group,
+ * once a second per K, never on ourselves. */
+static int answer_lost(struct monitor *m, const void *req)
+{
+	const struct lost_request *q = req;
+
+	if (!m->priv->leased) {
+		log_warn("worker %d: lost=%u before the lease: ignored", (int)m->worker, q->conn);
+		return 0;
+	}
+	serve_lease_lost(m->priv, q->conn);
+	return 0;
+}
+
+/* The request table: type, exact size, handler, and whether it is answered
+ * at most once per session (the lease) or may come again (lost=). */
 static const struct mon_dispatch {
 	uint32_t type;
 	size_t size;
 	int (*fn)(struct monitor *m, const void *req);
+	bool once;
 } dispatch[] = {
-	{ MON_LEASE, sizeof(struct lease_request), answer_lease },
+	{ MON_LEASE, sizeof(struct lease_request), answer_lease, true },
+	{ MON_LOST, sizeof(struct lost_request), answer_lost, false },
 };
 
 static void on_request(struct loop *loop, int fd, short revents, void *ctx)
@@ -71,7 +88,7 @@ static void on_request(struct loop *loop, int fd, short revents, void *ctx)
 	for (size_t i = 0; i < ARRAY_SIZE(dispatch); i++)
 		if ((size_t)n >= sizeof(in.msg.type) && dispatch[i].type == in.msg.type)
 			d = &dispatch[i];
-	if (!d || (size_t)n != MON_MSG_LEN(d->size) || (m->done & (1u << d->type))) {
+	if (!d || (size_t)n != MON_MSG_LEN(d->size) || (d->once && (m->done & (1u << d->type)))) {
 		log_error("worker %d sent a bad request (type %u, %zd bytes): stopping it", (int)m->worker,
 			  (size_t)n >= sizeof(in.msg.type) ? in.msg.type : 0, n);
 		kill(m->worker, SIGKILL);

@@ -17,6 +17,14 @@
 
 enum mon_request {
 	MON_LEASE = 1,		/* struct lease_request -> struct lease_reply + TUN fd */
+	MON_LOST = 2,		/* struct lost_request, no answer: the client's CONTROL
+				 * lost=K, after the lease; any number of times */
+};
+
+/* The client's connection `conn' (0..HELLO_CONN_LAST) is dead, it says:
+ * stop the helper of that connection in our group (serve_lease_lost). */
+struct lost_request {
+	uint32_t conn;
 };
 
 /* One request on the wire: the type, then exactly its body. */
@@ -24,6 +32,7 @@ struct mon_msg {
 	uint32_t type;
 	union {
 		struct lease_request lease;
+		struct lost_request lost;
 	} body;
 };
 #define MON_MSG_LEN(body_size) (offsetof(struct mon_msg, body) + (body_size))
@@ -44,5 +53,10 @@ int monitor_run(struct serve_priv *p, int sock, pid_t worker);
 /* Worker side (serve_monwrap.c): asks the monitor for a lease.  Returns the
  * TUN fd with r filled, or -1 with r->status and r->why set. */
 int mon_lease(int sock, const struct lease_request *q, struct lease_reply *r);
+
+/* Worker side: tells the monitor the client lost its connection conn.
+ * Never waits: when the socket is full the word is dropped (the client
+ * says it again if it must).  Returns 0 or -errno. */
+int mon_lost(int sock, unsigned conn);
 
 #endif

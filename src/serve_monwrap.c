@@ -37,3 +37,17 @@ int mon_lease(int sock, const struct lease_request *q, struct lease_reply *r)
 	r->join[sizeof(r->join) - 1] = '\0';
 	return fd;
 }
+
+int mon_lost(int sock, unsigned conn)
+{
+	struct mon_msg msg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.type = MON_LOST;
+	msg.body.lost.conn = conn;
+	do
+		n = send(sock, &msg, MON_MSG_LEN(sizeof(msg.body.lost)), MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}

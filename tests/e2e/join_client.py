@@ -11,13 +11,15 @@
 #   - after the hello, every 0.2 s an ICMP echo request from client4 to
 #     server4 goes in a DATA frame; each echo reply that comes back adds a
 #     line to OUT.replies;
-#   - PING frames are answered with PONG.
+#   - PING frames are answered with PONG;
+#   - when a file OUT.control appears, its text goes in a CONTROL frame and
+#     the file is renamed OUT.control.sent (t_join.sh's lost=K).
 # It exits when the channel closes (0 after a hello, 2 before), or on
 # SIGTERM (ending its ssh first).  Frames are man/sshtun-protocol.7's: u8
 # type, u8 flags, u32 big-endian length, payload.
 import os, select, signal, socket, struct, subprocess, sys, time
 
-HELLO, DATA, PING, PONG, ERROR = 1, 2, 3, 4, 5
+HELLO, DATA, PING, PONG, ERROR, CONTROL = 1, 2, 3, 4, 5, 6
 
 
 def frame(t, payload, flags=0):
@@ -87,6 +89,14 @@ def main():
             except BrokenPipeError:
                 break
             next_ping = now + 0.2
+        if peer and os.path.exists(out + ".control"):
+            with open(out + ".control", "rb") as f:
+                text = f.read()
+            try:
+                send(frame(CONTROL, text))
+            except BrokenPipeError:
+                break
+            os.rename(out + ".control", out + ".control.sent")
         r, _, _ = select.select([fd], [], [], 0.2)
         if not r:
             continue

@@ -18,6 +18,12 @@
 #      and gets the pair with a new token; when it ends, the pair is
 #      released, NAT and the device go.
 #   5. --userspace: no join= for conns=2, a join refused with NOJOIN.
+#   6. conn=K: a join of connection 1 while the group's old helper of
+#      connection 1 lives stops that helper first (same queue count); CONTROL
+#      lost=1 over connection 0 stops connection 1's helper (its queue
+#      leaves the device), connection 0 goes on; lost=0 (itself), lost=9,
+#      lost=x are ignored with a log line; another client's group (same
+#      account) is never touched.
 . "$(dirname "$0")/lib.sh"
 
 SERVE="$SSHTUN serve --pool 198.18.0.0/28 --pool6 2001:db8:77::/64 --lease-file $TMP/leases --nat --nat-out veth-s"
@@ -157,5 +163,75 @@ SERVE_EXTRA=--userspace fake v "$ALICE" alice join="$TOKEN"
 check "--userspace join: an ERROR" wait_for 20 has_error v
 refused_nojoin v "user-space mode takes one connection per client"
 kill_all "$(cat "$TMP/u.pid")"
+
+# ---- 6. conn=K: a connection that comes back, and lost=K ------------------------
+
+IDP=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa IDQ=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
+group_field() { awk -v id="$1" -v f="$2" '$3 == id { print $f }' "$TMP/leases.groups" 2>/dev/null; }
+members() { group_field "$1" 8 | tr , '\n' | cut -d: -f1; }
+# new_member ID BEFORE: the member of ID's group that is not in BEFORE
+new_member() { comm -13 <(sort <<<"$2") <(members "$1" | sort) | head -1; }
+has_new_member() { [ -n "$(new_member "$1" "$2")" ]; }
+control() { echo "$2" >"$TMP/$1.control.tmp" && mv "$TMP/$1.control.tmp" "$TMP/$1.control"; }
+sent() { [ -e "$TMP/$1.control.sent" ] && [ ! -e "$TMP/$1.control" ]; }
+logged() { grep -qF -- "$2" "$TMP/$1.log"; }
+
+fake p0 "$ALICE" alice id=$IDP conns=2 conn=0
+check "P's first connection (conn=0): the server's hello" wait_for 20 has_hello p0
+TOKP=$(key p0 join)
+PDEV=$(group_field $IDP 5)
+before=$(members $IDP)
+fake p1 "$ALICE" alice id=$IDP join="$TOKP" conn=1
+check "P's connection 1 joins" wait_for 20 has_hello p1
+check "... and is a member" wait_for 5 has_new_member $IDP "$before"
+M1=$(new_member $IDP "$before")
+check "$PDEV has 2 queues" wait_for 5 queues_are "$PDEV" 2
+# Connection 1 comes back (its old link half-open: the old helper lives).
+before=$(members $IDP)
+fake p1b "$ALICE" alice id=$IDP join="$TOKP" conn=1
+check "P's connection 1 joins again" wait_for 20 has_hello p1b
+check "the old helper of connection 1 ($M1) is stopped" wait_for 10 eval "! alive $M1"
+check "its session ended" wait_for 10 eval "! alive $(cat "$TMP/p1.pid")"
+check "$PDEV has 2 queues still" wait_for 10 queues_are "$PDEV" 2
+is "$(key p1b client4)" "$(key p0 client4)" "the rejoin has the same pair"
+M1=$(new_member $IDP "$before")
+check "the new helper of connection 1 is a member ($M1)" eval "[ -n '$M1' ] && alive $M1"
+n=$(replies p1b)
+check "the new connection 1 carries packets" wait_for 10 more_replies p1b "$n"
+
+# Another client of the same account, with a connection 1 of its own.
+fake q0 "$ALICE" alice id=$IDQ conns=2 conn=0
+check "Q's first connection: the server's hello" wait_for 20 has_hello q0
+QDEV=$(group_field $IDQ 5)
+before=$(members $IDQ)
+fake q1 "$ALICE" alice id=$IDQ join="$(key q0 join)" conn=1
+check "Q's connection 1 joins" wait_for 20 has_hello q1
+check "... and is a member" wait_for 5 has_new_member $IDQ "$before"
+Q1=$(new_member $IDQ "$before")
+check "$QDEV has 2 queues" wait_for 5 queues_are "$QDEV" 2
+
+P0=$(lease_field "$(awk -v id=$IDP '$2 == id { print $1 }' "$TMP/leases")" 3)
+control p0 "lost=0"
+check "lost=0 sent over P's connection 0" wait_for 10 sent p0
+check "lost=0 (itself) ignored with a log line" wait_for 10 logged p0 "lost=0 ignored: that is this connection"
+rm -f "$TMP/p0.control.sent"
+control p0 $'lost=9\nlost=x'
+check "lost=9, lost=x sent" wait_for 10 sent p0
+check "lost=9 ignored with a log line" wait_for 10 logged p0 "lost=9 ignored: not a connection (0..7)"
+check "lost=x ignored with a log line" wait_for 10 logged p0 "lost=x ignored: not a connection"
+check "P's connection 0 ($P0) and 1 ($M1) live on" eval "alive $P0 && alive $M1"
+is "$(numqueues "$PDEV")" 2 "$PDEV still has 2 queues"
+rm -f "$TMP/p0.control.sent"
+control p0 "lost=1"
+check "lost=1 sent over P's connection 0" wait_for 10 sent p0
+check "P's connection 1's helper ($M1) is stopped" wait_for 10 eval "! alive $M1"
+check "its queue left $PDEV (1 queue)" wait_for 10 queues_are "$PDEV" 1
+check "one log line says so" wait_for 10 logged p0 "client $IDP lost its connection 1: stopping its helper $M1"
+check "its session ended" wait_for 10 eval "! alive $(cat "$TMP/p1b.pid")"
+n=$(replies p0)
+check "P's connection 0 goes on (echo replies)" wait_for 10 more_replies p0 "$n"
+check "Q's connection 1 ($Q1) is untouched" alive "$Q1"
+is "$(numqueues "$QDEV")" 2 "$QDEV still has 2 queues"
+kill_all "$(cat "$TMP/p0.pid")" "$(cat "$TMP/q0.pid")" "$(cat "$TMP/q1.pid")"
 
 done_testing

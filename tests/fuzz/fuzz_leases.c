@@ -136,16 +136,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(l.nstale <= GROUP_MAX_MEMBERS);
 	for (unsigned k = 0; k < l.nstale; k++)
 		CHECK(l.stale[k] != who.pid);
-	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeeff", &j, err,
+	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeeff", -1, &j, err,
 			      sizeof(err)) == POOL_NOJOIN);
 	check_msg(err, sizeof(err));
 	CHECK(pool_group_create(&pool, &who, "00112233445566778899aabbccddeeff", "sshtun0", 1,
-				1400, err, sizeof(err)) == 0);
-	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeefe", &j, err,
+				1400, 0, err, sizeof(err)) == 0);
+	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeefe", -1, &j, err,
 			      sizeof(err)) == POOL_NOJOIN);
 	check_msg(err, sizeof(err));
 	CHECK(!strstr(err, "00112233445566778899aabbccddee"));
-	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeeff", &j, err,
+	CHECK(pool_group_join(&pool, &who, "00112233445566778899aabbccddeeff", -1, &j, err,
 			      sizeof(err)) == 0);
 	CHECK(j.lease.index == l.index && j.mtu == 1400 && !strcmp(j.ifname, "sshtun0"));
 	CHECK(pool_release(&pool, &who) == 0);

@@ -168,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = (size_t)((stop ? stop : end) - p);
 		uint8_t op = len ? p[0] : 0;
 		int acct = (op >> 2) & 3, mode = 99, rc;
+		unsigned lost;
 		/* Each hello is a helper of its own, as sshd starts them. */
 		struct serve_priv priv = { .cfg = &cfg, .pool = pool, .account = accounts[acct],
 					   .holder = op & 16 ? dead : getpid() };
@@ -201,8 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(serve_lease_pick(&priv, &q, NULL, &r) < 0);
 			break;
 		case 2:
-			rc = serve_control(p + 1, len - 1, &mode);
+			rc = serve_control(p + 1, len - 1, &mode, &lost);
 			CHECK(rc >= -1 && rc <= 1);
+			CHECK(lost < 1u << HELLO_CONNS_MAX);
 			if (rc == 1)
 				CHECK(mode == COMPRESS_AUTO || (mode >= COMPRESS_OFF && mode <= 9));
 			break;

@@ -373,6 +373,9 @@ def serve_seeds():
         "control": steps(bytes([ALICE]) + hello(a), bytes([2]) + b"compress_mode=6\n",
                          bytes([2]) + b"foo=bar\ncompress_mode=auto\n",
                          bytes([2]) + b"compress_mode=11\n"),
+        "lost": steps(bytes([ALICE]) + hello(a, b"conns=2\nconn=0\n"), bytes([2]) + b"lost=1\n",
+                      bytes([2]) + b"lost=9\nlost=x\nconn_down=3\nlost=\nlost=01\n",
+                      bytes([ALICE]) + hello(c, b"join=" + b"0f" * 16 + b"\nconn=7\n")),
         "refused": steps(bytes([0]) + b"proto=2\nid=" + a + b"\n",
                          bytes([0]) + b"proto=1\nmtu=100\n", bytes([0]) + b"proto=1\n"),
     }
@@ -383,8 +386,10 @@ def leases_seeds():
     # bit 4 a groups file after the first 0xff
     ident = b"0123456789abcdef0123456789abcdef"
     group = b"0 1000 " + ident + b" " + b"ab" * 32 + b" sshtun0 3 1400 1:1,2:99999999999\n"
+    conns = b"0 1000 " + ident + b" " + b"ab" * 32 + b" sshtun0 3 1400 1:1:0,2:5:7,3:4,4:4:8\n"
     return {
         "group": b"\x11" + b"0 " + ident + b" 1 5 1000\n\xff" + group,
+        "group-conns": b"\x11" + b"0 " + ident + b" 1 5 1000\n\xff" + conns,
         "groups-junk": b"\x10" + b"0 " + ident + b" 1 5 0\n\xff" + group.replace(b" 1000 ", b" 0 ")
                        + b"1 0 x 00 sshtun1 3 1400 1:1\n" + group + b"2 0 " + ident + b" " + b"0" * 64
                        + b" a 1 1 " + b",".join(b"%d:%d" % (i, i) for i in range(1, 10)) + b"\n",

@@ -133,7 +133,7 @@ static int create(const struct pool *pool, pid_t pid, char *err, size_t errlen)
 {
 	struct lease_holder who = { .id = ID, .account = &alice, .pid = pid };
 
-	return pool_group_create(pool, &who, TOKEN, "sshtun7", 42, 1400, err, errlen);
+	return pool_group_create(pool, &who, TOKEN, "sshtun7", 42, 1400, -1, err, errlen);
 }
 
 static int join(const struct pool *pool, const struct account *a, const char *id, const char *token,
@@ -142,7 +142,30 @@ static int join(const struct pool *pool, const struct account *a, const char *id
 	struct lease_holder who = { .id = id, .account = a, .pid = pid };
 
 	err[0] = '\0';
-	return pool_group_join(pool, &who, token, j, err, errlen);
+	return pool_group_join(pool, &who, token, -1, j, err, errlen);
+}
+
+/* kid[i] joins alice's group of ID as the client's connection conn. */
+static pid_t join_as(const struct pool *pool, int i, int conn)
+{
+	struct lease_holder who = { .id = ID, .account = &alice, .pid = kid[i] };
+	struct pool_join j;
+	char err[256] = "";
+
+	if (pool_group_join(pool, &who, TOKEN, conn, &j, err, sizeof(err)) != 0) {
+		print_error("pool_group_join: %s\n", err);
+		_fail(__FILE__, __LINE__);
+	}
+	return j.replaces;
+}
+
+static int lost(const struct pool *pool, const struct account *a, const char *id, pid_t pid,
+		int conn, pid_t *stop, char *err, size_t errlen)
+{
+	struct lease_holder who = { .id = id, .account = a, .pid = pid };
+
+	err[0] = '\0';
+	return pool_group_lost(pool, &who, conn, stop, err, errlen);
 }
 
 static int release(const struct pool *pool, pid_t pid)
@@ -414,6 +437,155 @@ static void test_clock_step(void **state)
 	assert_int_equal(pool_live(&pool, kid[1]), 1);
 }
 
+/* A group of ID (alice) held by kid[0], the client's connection 0. */
+static unsigned group_of_kid0_conn0(const struct pool *pool)
+{
+	struct lease_holder who = { .id = ID, .account = &alice, .pid = kid[0] };
+	char err[256] = "";
+	unsigned idx = acquire(pool, &alice, ID, kid[0], NULL);
+
+	if (pool_group_create(pool, &who, TOKEN, "sshtun7", 42, 1400, 0, err, sizeof(err)) < 0) {
+		print_error("pool_group_create: %s\n", err);
+		_fail(__FILE__, __LINE__);
+	}
+	return idx;
+}
+
+/* A join with conn=K replaces the member that said K (a half-open helper
+ * the client gave up on): it leaves the group, for the joining helper to
+ * stop, and takes no room; conn 0 is a connection too, and a member that
+ * said nothing is never replaced. */
+static void test_rejoin_replaces(void **state)
+{
+	struct pool pool;
+	struct pool_join j;
+	char err[256], file[1024], want[64];
+	unsigned idx;
+
+	init(&pool);
+	idx = group_of_kid0_conn0(&pool);
+	assert_int_equal(join_as(&pool, 1, 1), 0);
+	assert_int_equal(join_as(&pool, 2, 1), kid[1]);
+	read_whole(gpath, file, sizeof(file));
+	snprintf(want, sizeof(want), " %d:", (int)kid[0]);
+	assert_contains(file, want);
+	snprintf(want, sizeof(want), ",%d:", (int)kid[1]);
+	assert_null(strstr(file, want));
+	assert_int_equal(join_as(&pool, 3, -1), 0);	/* says nothing: replaces nothing */
+	assert_int_equal(join_as(&pool, 4, -1), 0);
+	/* The same helper asking again replaces nobody (not itself). */
+	assert_int_equal(join_as(&pool, 2, 1), 0);
+	/* Full: 8 members (kid 0, 2..8), a join of a number there replaces,
+	 * a join of none is refused. */
+	for (int i = 5; i < 9; i++)
+		assert_int_equal(join_as(&pool, i, i - 3), 0);
+	assert_int_equal(join(&pool, &alice, ID, TOKEN, kid[9], &j, err, sizeof(err)), POOL_NOJOIN);
+	assert_contains(err, "has 8 connections");
+	assert_int_equal(join_as(&pool, 9, 5), kid[8]);
+	/* The holder's own connection 0 rejoins: it is replaced as well, and
+	 * the lease passes to a live member at once (NAT and pair stay). */
+	assert_int_equal(join_as(&pool, 8, 0), kid[0]);	/* kid[8], replaced as 5, comes as 0 */
+	assert_int_equal(pool_live(&pool, kid[0]), 1);
+	read_whole(path, file, sizeof(file));
+	snprintf(want, sizeof(want), "%u " ID " %d ", idx, (int)kid[0]);
+	assert_null(strstr(file, want));
+	assert_int_equal(release(&pool, kid[0]), 0);
+	assert_int_equal(pool_live(&pool, 0), 1);
+	assert_int_equal(pool_live(&pool, kid[0]), 1);
+	/* A bad number is refused outright. */
+	assert_int_equal(pool_group_join(&pool, &(struct lease_holder){ .id = ID, .account = &alice,
+					 .pid = kid[9] }, TOKEN, 8, &j, err, sizeof(err)), POOL_ERROR);
+}
+
+/* lost=K from a member stops the member of its own group that said K:
+ * never itself, never another group's, nothing for a helper that is no
+ * member, nor for a K nobody said. */
+static void test_lost(void **state)
+{
+	struct pool pool;
+	struct lease_holder bob_who = { .id = ID2, .account = &bob, .pid = kid[6] };
+	pid_t stop;
+	char err[256], file[1024], want[64];
+
+	init(&pool);
+	group_of_kid0_conn0(&pool);
+	assert_int_equal(join_as(&pool, 1, 1), 0);
+	assert_int_equal(join_as(&pool, 2, 2), 0);
+	/* Bob's client has a group too, its connection 1 is kid[7]. */
+	acquire(&pool, &bob, ID2, kid[6], NULL);
+	assert_int_equal(pool_group_create(&pool, &bob_who, BAD_TOKEN, "sshtun8", 43, 1400, 0, err,
+					   sizeof(err)), 0);
+	bob_who.pid = kid[7];
+	assert_int_equal(pool_group_join(&pool, &bob_who, BAD_TOKEN, 1, &(struct pool_join){ 0 }, err,
+					 sizeof(err)), 0);
+
+	assert_int_equal(lost(&pool, &alice, ID, kid[0], 1, &stop, err, sizeof(err)), 0);
+	assert_int_equal(stop, kid[1]);
+	read_whole(gpath, file, sizeof(file));
+	snprintf(want, sizeof(want), ",%d:", (int)kid[1]);
+	assert_null(strstr(file, want));
+	snprintf(want, sizeof(want), "%d:", (int)kid[7]);
+	assert_contains(file, want);		/* bob's connection 1 stays */
+	/* Said again: nobody left of it. */
+	assert_int_equal(lost(&pool, &alice, ID, kid[0], 1, &stop, err, sizeof(err)), 0);
+	assert_int_equal(stop, 0);
+	/* Itself: never. */
+	assert_int_equal(lost(&pool, &alice, ID, kid[2], 2, &stop, err, sizeof(err)), 0);
+	assert_int_equal(stop, 0);
+	/* From a member of connection 2, for 0: the holder. */
+	assert_int_equal(lost(&pool, &alice, ID, kid[2], 0, &stop, err, sizeof(err)), 0);
+	assert_int_equal(stop, kid[0]);
+	/* Not a member (a helper of the same client and account that never
+	 * joined, another account, another id): refused. */
+	assert_int_equal(lost(&pool, &alice, ID, kid[3], 2, &stop, err, sizeof(err)), -1);
+	assert_contains(err, "no member");
+	assert_int_equal(stop, 0);
+	assert_int_equal(lost(&pool, &bob, ID, kid[2], 2, &stop, err, sizeof(err)), -1);
+	assert_int_equal(lost(&pool, &alice, ID2, kid[2], 1, &stop, err, sizeof(err)), -1);
+	assert_int_equal(stop, 0);
+	assert_int_equal(lost(&pool, &alice, ID, kid[2], 8, &stop, err, sizeof(err)), -1);
+	assert_contains(err, "bad connection number 8");
+	assert_int_equal(lost(&pool, &alice, ID, kid[2], -1, &stop, err, sizeof(err)), -1);
+	read_whole(gpath, file, sizeof(file));
+	snprintf(want, sizeof(want), "%d:", (int)kid[7]);
+	assert_contains(file, want);
+}
+
+/* Members carry the client's number: written as <pid>:<start>:<conn>,
+ * and a line of before (no number) still reads, as "said none". */
+static void test_conn_field(void **state)
+{
+	struct groups gs;
+	char err[256], file[1024];
+	FILE *f;
+
+	f = fopen(gpath, "w");
+	assert_non_null(f);
+	fprintf(f, "0 1000 " ID " %064d sshtun0 5 1400 %d:1,%d:2:0,%d:3:7\n", 0, (int)kid[0],
+		(int)kid[1], (int)kid[2]);
+	fprintf(f, "1 1000 " ID " %064d sshtun1 5 1400 %d:1:8\n", 0, (int)kid[3]);	/* 0..7 */
+	fprintf(f, "2 1000 " ID " %064d sshtun2 5 1400 %d:1:\n", 0, (int)kid[3]);
+	fprintf(f, "3 1000 " ID " %064d sshtun3 5 1400 %d:1:1:1\n", 0, (int)kid[3]);
+	fprintf(f, "4 1000 " ID " %064d sshtun4 5 1400 %d:1:01\n", 0, (int)kid[3]);
+	fclose(f);
+	assert_int_equal(groups_read(gpath, 16, &gs, err, sizeof(err)), 0);
+	assert_int_equal(gs.n, 1);
+	assert_int_equal(gs.g[0].n, 3);
+	assert_int_equal(gs.g[0].m[0].conn, -1);
+	assert_int_equal(gs.g[0].m[0].start, 1);
+	assert_int_equal(gs.g[0].m[1].conn, 0);
+	assert_int_equal(gs.g[0].m[1].start, 2);
+	assert_int_equal(gs.g[0].m[2].conn, 7);
+	assert_ptr_equal(group_conn(&gs.g[0], 7, 0), &gs.g[0].m[2]);
+	assert_null(group_conn(&gs.g[0], 7, kid[2]));
+	assert_null(group_conn(&gs.g[0], -1, 0));
+	assert_int_equal(groups_write(gpath, &gs, err, sizeof(err)), 0);
+	groups_free(&gs);
+	read_whole(gpath, file, sizeof(file));
+	snprintf(err, sizeof(err), " %d:1,%d:2:0,%d:3:7\n", (int)kid[0], (int)kid[1], (int)kid[2]);
+	assert_contains(file, err);
+}
+
 /* A damaged group file: its bad lines are skipped, not trusted. */
 static void test_malformed(void **state)
 {
@@ -450,6 +622,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejoin_replaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conn_field, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

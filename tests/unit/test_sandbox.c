@@ -455,6 +455,23 @@ static void asks_twice(int sock)
 
 static void exits_3(int sock) { _exit(3); }
 
+/* lost= may come any number of times, but only after the lease: before,
+ * the monitor logs it and does nothing. */
+static void lost_early(int sock)
+{
+	if (mon_lost(sock, 1) < 0 || mon_lost(sock, 1) < 0 || mon_lost(sock, 9) < 0)
+		_exit(7);
+	_exit(4);
+}
+
+static void lost_short(int sock)
+{
+	uint32_t type = MON_LOST;
+
+	send(sock, &type, sizeof(type), 0);
+	pause();
+}
+
 static void test_monitor_verdicts(void **state)
 {
 	assert_int_equal(monitor_against(sandboxed_then_socket), EXIT_ERROR);
@@ -466,6 +483,11 @@ static void test_monitor_verdicts(void **state)
 	assert_int_equal(monitor_against(asks_twice), EXIT_ERROR);
 	assert_non_null(strstr(logbuf, "bad request (type 1"));
 	assert_int_equal(monitor_against(exits_3), 3);
+	assert_int_equal(monitor_against(lost_early), 4);
+	assert_non_null(strstr(logbuf, "lost=1 before the lease"));
+	assert_null(strstr(logbuf, "bad request"));
+	assert_int_equal(monitor_against(lost_short), EXIT_ERROR);
+	assert_non_null(strstr(logbuf, "bad request (type 2"));
 }
 
 /* The user the worker runs as: never uid 0, and never gid 0 either (the
