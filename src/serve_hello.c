@@ -65,14 +65,13 @@ int serve_hello_compress(const struct hello *h)
 	return mode;
 }
 
-/* lost=K (conn_down=K, the name a client of the same week sent): K one
- * digit of 0..HELLO_CONN_LAST, else a log line and nothing. */
-static void control_lost(const char *key, const char *v, unsigned *lost)
+/* lost=K: K one digit of 0..HELLO_CONN_LAST, else a log line and nothing. */
+static void control_lost(const char *v, unsigned *lost)
 {
 	unsigned k;
 
 	if (dec_parse(v, HELLO_CONN_LAST, &k) < 0) {
-		log_warn("client: %s=%.16s ignored: not a connection (0..%d)", key, v, HELLO_CONN_LAST);
+		log_warn("client: lost=%.16s ignored: not a connection (0..%d)", v, HELLO_CONN_LAST);
 		return;
 	}
 	*lost |= 1u << k;
@@ -94,9 +93,7 @@ int serve_control(const uint8_t *payload, size_t len, int *mode, unsigned *lost)
 			log_verbose("client asks for compression %s", line + 14);
 			rc = 1;
 		} else if (!strncmp(line, "lost=", 5)) {
-			control_lost("lost", line + 5, lost);
-		} else if (!strncmp(line, "conn_down=", 10)) {
-			control_lost("conn_down", line + 10, lost);
+			control_lost(line + 5, lost);
 		}
 	}
 	return rc;

@@ -32,8 +32,7 @@ int serve_hello_compress(const struct hello *h);
 /* A CONTROL frame: key=value lines, unknown keys ignored.  Sets *mode and
  * returns 1 when it asks for a compression mode, 0 when it asks for nothing,
  * -1 for a bad compression mode.  *lost gets bit K for each lost=K (the
- * client's connection K is dead; conn_down=K is the same), K 0..7; a bad
- * K is logged and ignored. */
+ * client's connection K is dead), K 0..7; a bad K is logged and ignored. */
 int serve_control(const uint8_t *payload, size_t len, int *mode, unsigned *lost);
 
 #endif

@@ -374,7 +374,7 @@ def serve_seeds():
                          bytes([2]) + b"foo=bar\ncompress_mode=auto\n",
                          bytes([2]) + b"compress_mode=11\n"),
         "lost": steps(bytes([ALICE]) + hello(a, b"conns=2\nconn=0\n"), bytes([2]) + b"lost=1\n",
-                      bytes([2]) + b"lost=9\nlost=x\nconn_down=3\nlost=\nlost=01\n",
+                      bytes([2]) + b"lost=9\nlost=x\nlost=3\nlost=\nlost=01\n",
                       bytes([ALICE]) + hello(c, b"join=" + b"0f" * 16 + b"\nconn=7\n")),
         "refused": steps(bytes([0]) + b"proto=2\nid=" + a + b"\n",
                          bytes([0]) + b"proto=1\nmtu=100\n", bytes([0]) + b"proto=1\n"),
