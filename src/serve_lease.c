@@ -57,17 +57,16 @@ int lease_request_check(const struct lease_request *q, char *err, size_t errlen)
 	return 0;
 }
 
-/* Helpers still holding this client's lease belong to a half-open session
- * (the client reconnected after a blackout), or are the other connections
- * of a group it starts afresh: stop them so we can take over.  Only a
- * process running our own binary is signalled (the pid may have been
- * reused).  With privilege separation each is an old session's monitor,
- * which stops its worker and exits.  All are told first, then waited for. */
+/* Only a process running our own binary is signalled (the pid may have
+ * been reused), and never ourselves.  With privilege separation it is an
+ * old session's monitor, which stops its worker and exits. */
 static bool stop_helper(pid_t pid)
 {
 	return pid > 0 && pid != getpid() && pid_runs_our_binary(pid) == 1 && kill(pid, SIGTERM) == 0;
 }
 
+/* At most 3 s: a monitor gives its worker 5 s before SIGKILL, and we
+ * would rather go on than hold up our client's hello. */
 static void wait_gone(pid_t pid)
 {
 	for (int k = 0; k < 30 && kill(pid, 0) == 0; k++) {
@@ -77,6 +76,10 @@ static void wait_gone(pid_t pid)
 	}
 }
 
+/* Helpers still holding this client's lease belong to a half-open session
+ * (the client reconnected after a blackout), or are the other connections
+ * of a group it starts afresh: stop them so we can take over.  All are
+ * told first, then waited for. */
 static void take_over(const pid_t *pids, unsigned n)
 {
 	bool told[1 + GROUP_MAX_MEMBERS] = { false };
@@ -322,21 +325,22 @@ int serve_lease_take(struct serve_priv *p, const struct lease_request *q, struct
 void serve_lease_lost(struct serve_priv *p, unsigned conn)
 {
 	struct lease_holder who = { .id = p->client_id, .account = &p->account, .pid = p->holder };
+	unsigned slot = conn > HELLO_CONN_LAST ? HELLO_CONNS_MAX : conn;
 	uint64_t now = now_ms();
 	char err[256];
 	pid_t pid;
 
+	/* Once a second per connection (and for all bad values together): a
+	 * client that repeats itself, or a worker it owns, costs a look at the
+	 * lease file (or a log line) at most 9 times a second. */
+	if (p->lost_at[slot] && now - p->lost_at[slot] < 1000)
+		return;
+	p->lost_at[slot] = now;
 	if (conn > HELLO_CONN_LAST) {
 		log_warn("client %s: lost=%u ignored: not a connection (0..%d)", p->client_id, conn,
 			 HELLO_CONN_LAST);
 		return;
 	}
-	/* Once a second per connection: a client that repeats itself (or a
-	 * worker it owns) costs a look at the lease file at most 8 times a
-	 * second. */
-	if (p->lost_at[conn] && now - p->lost_at[conn] < 1000)
-		return;
-	p->lost_at[conn] = now;
 	if (!p->leased) {
 		log_warn("lost=%u ignored: no session yet", conn);
 		return;
@@ -356,7 +360,7 @@ void serve_lease_lost(struct serve_priv *p, unsigned conn)
 	log_info("client %s lost its connection %u: stopping its helper %d", p->client_id, conn,
 		 (int)pid);
 	if (!stop_helper(pid))
-		log_warn("cannot stop helper %d: %s", (int)pid, strerror(errno));
+		log_warn("helper %d was not stopped: it has gone, or is not sshtun's", (int)pid);
 }
 
 void serve_lease_release(struct serve_priv *p)

@@ -49,7 +49,8 @@ struct serve_priv {
 	pid_t holder;			/* recorded in the lease file */
 	char client_id[HELLO_ID_LEN + 1];
 	int conn;			/* the client's number for this connection, -1 none */
-	uint64_t lost_at[HELLO_CONNS_MAX];	/* ms of the last lost= for each, 0 never */
+	uint64_t lost_at[HELLO_CONNS_MAX + 1];	/* ms of the last lost= for each K, and
+						 * for a bad K; 0 never */
 	bool leased, nat_on, rpf_on;
 };
 

@@ -23,6 +23,7 @@
 #include "group.h"
 #include "log.h"
 #include "pool.h"
+#include "serve_lease.h"
 
 #define assert_contains(hay, needle) do { \
 		if (!strstr((hay), (needle))) { \
@@ -551,6 +552,64 @@ static void test_lost(void **state)
 	assert_contains(file, want);
 }
 
+static bool stopped(int i)
+{
+	int st;
+
+	if (waitpid(kid[i], &st, 0) != kid[i])
+		return false;
+	kid[i] = -1;
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
+}
+
+/* Still a member in the record (a member told to stop leaves it at once,
+ * before the signal lands) and not reaped. */
+static bool running(int i)
+{
+	char file[1024], first[32], later[32];
+
+	read_whole(gpath, file, sizeof(file));
+	snprintf(first, sizeof(first), " %d:", (int)kid[i]);
+	snprintf(later, sizeof(later), ",%d:", (int)kid[i]);
+	return (strstr(file, first) || strstr(file, later)) && waitpid(kid[i], NULL, WNOHANG) == 0;
+}
+
+/* The helper's side of lost=K (serve_lease_lost): stops the member that
+ * said K with SIGTERM; never itself (its own K), nothing for a bad K, and
+ * once a second for each K however often the client says it. */
+static void test_serve_lost(void **state)
+{
+	struct serve_priv priv = { .account = alice, .holder = 0, .conn = 0, .leased = true };
+
+	init(&priv.pool);
+	group_of_kid0_conn0(&priv.pool);
+	assert_int_equal(join_as(&priv.pool, 1, 1), 0);
+	assert_int_equal(join_as(&priv.pool, 2, 2), 0);
+	snprintf(priv.client_id, sizeof(priv.client_id), "%s", ID);
+	priv.holder = kid[0];
+	serve_lease_lost(&priv, 1);
+	assert_true(stopped(1));
+	assert_true(running(2));
+	/* Its own K, and bad ones: nothing. */
+	serve_lease_lost(&priv, 0);
+	serve_lease_lost(&priv, 8);
+	serve_lease_lost(&priv, 4294967295u);
+	assert_true(running(0));
+	assert_true(running(2));
+	/* Connection 1 comes back (kid[3]); the client says lost=1 again
+	 * within the second: not heard. */
+	assert_int_equal(join_as(&priv.pool, 3, 1), 0);
+	serve_lease_lost(&priv, 1);
+	assert_true(running(3));
+	/* A second later it is. */
+	priv.lost_at[1] -= 1000;
+	serve_lease_lost(&priv, 1);
+	assert_true(stopped(3));
+	serve_lease_lost(&priv, 2);
+	assert_true(stopped(2));
+	assert_true(running(0));
+}
+
 /* Members carry the client's number: written as <pid>:<start>:<conn>,
  * and a line of before (no number) still reads, as "said none". */
 static void test_conn_field(void **state)
@@ -625,6 +684,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rejoin_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serve_lost, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
