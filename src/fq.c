@@ -144,6 +144,11 @@ void fq_clear(struct fq *q)
 	pool_init(q);
 }
 
+void fq_set_seed(struct fq *q, uint32_t seed)
+{
+	q->seed = seed;
+}
+
 void fq_set_now(struct fq *q, uint64_t now_us)
 {
 	q->now_us = now_us;

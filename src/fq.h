@@ -73,5 +73,8 @@ bool fq_empty(const struct fq *q);
 void fq_get_stats(const struct fq *q, struct fq_stats *st);
 /* The bucket a packet falls in (for tests: stable per flow in one queue). */
 unsigned fq_bucket(const struct fq *q, const uint8_t *p, size_t len);
+/* For tests: the hash seed, in place of fq_new's secret random one, so that
+ * which flows share a bucket is the same on every run. */
+void fq_set_seed(struct fq *q, uint32_t seed);
 
 #endif
