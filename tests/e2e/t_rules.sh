@@ -43,11 +43,17 @@ counters_setup() {
 }
 count() { in_s nft list counter inet uidcount "$1" | awk '/packets/ { print $2 }'; }
 counters_reset() { in_s nft reset counters table inet uidcount >/dev/null; }
+# all_arrived: the three pokes were counted, one way or the other.
+all_arrived() { [ $(($(count tun) + $(count veth))) -ge 3 ]; }
 # way UID: "tun" or "veth", where that uid's pokes arrived (both: "both").
+# The tunnel's path takes a while (client, SSH, helper): the counters are
+# read once all three arrived (bounded; after that, with what did), so
+# none is still on its way when the next way() resets them.
 way() {
 	local t v
 	counters_reset
 	poke_as "$1"
+	wait_for 10 all_arrived
 	t=$(count tun) v=$(count veth)
 	if [ "$t" -gt 0 ] && [ "$v" -eq 0 ]; then echo tun
 	elif [ "$v" -gt 0 ] && [ "$t" -eq 0 ]; then echo veth
