@@ -102,8 +102,8 @@ enum roam_news roam_check(struct roam *r, char *why, size_t cap)
 
 	if (net_watch_drain(r->fd, &new_addr) <= 0)
 		return ROAM_NONE;
-	/* -b: the machine's route to the server says nothing about this
-	 * connection's uplink; any change may be that uplink back (the
+	/* -b IFNAME: the machine's route to the server says nothing about
+	 * this connection's uplink; any change may be that uplink back (the
 	 * caller tries at most every NET_RETRY_MIN_MS). */
 	if (!r->armed && r->waiting && r->addr_only) {
 		snprintf(why, cap, "a change of links, addresses or routes (the -b uplink may be back)");

@@ -19,7 +19,7 @@ struct roam {
 	int ifindex;			/* the path to the server when connected */
 	struct inet_prefix gw;
 	int avoid_ifindex;		/* the tunnel's own */
-	/* -b: the connection leaves from its own address or interface,
+	/* -b IFNAME: the connection leaves through its own interface,
 	 * whatever the machine's route to the server says; only its address
 	 * going counts (the keepalive notices a dead uplink). */
 	bool addr_only;

@@ -1307,7 +1307,7 @@ void session_watch(struct engine *eng)
 		if (roam_open(&c->roam) < 0) {
 			log_verbose("no rtnetlink watch: network changes wait for the dead-peer timer");
 		} else {
-			c->roam.addr_only = c->bind != NULL;
+			c->roam.addr_only = c->bind && c->bind_is_dev;
 			loop_watch(eng->loop, c->roam.fd, POLLIN, on_net_change, c);
 		}
 	}
