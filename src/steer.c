@@ -133,12 +133,14 @@ enum steer_kind steer_key(const struct steer *s, const uint8_t *p, size_t len, u
 		*key = tuple_key(s->seed, &t);
 		return STEER_FRAGMENT;
 	}
-	if (has_ports(t.proto)) {
-		if (off + 4 > len)
-			goto bad;
-		memcpy(t.a.port, p + off, 2);
-		memcpy(t.b.port, p + off + 2, 2);
+	if (!has_ports(t.proto)) {
+		*key = tuple_key(s->seed, &t);
+		return STEER_OTHER;
 	}
+	if (off + 4 > len)
+		goto bad;
+	memcpy(t.a.port, p + off, 2);
+	memcpy(t.b.port, p + off + 2, 2);
 	*key = tuple_key(s->seed, &t);
 	return STEER_FLOW;
 bad:
@@ -159,7 +161,7 @@ static bool idle(const struct steer_entry *e, uint64_t now_ms)
 
 static void release(struct steer *s, struct steer_entry *e)
 {
-	if (e->conn < STEER_CONNS && s->flows[e->conn])
+	if (e->counted && e->conn < STEER_CONNS && s->flows[e->conn])
 		s->flows[e->conn]--;
 	e->key = 0;
 }
@@ -210,14 +212,16 @@ int steer_pick(struct steer *s, const uint8_t *pkt, size_t len, unsigned alive, 
 {
 	struct steer_entry *hit = NULL, *room = NULL;
 	uint64_t key;
+	enum steer_kind kind;
 	int c;
 
 	alive &= (1u << STEER_CONNS) - 1;
 	if (!alive)
 		return -1;
 	sweep(s, now_ms);
-	switch (steer_key(s, pkt, len, &key)) {
+	switch ((kind = steer_key(s, pkt, len, &key))) {
 	case STEER_FLOW:
+	case STEER_OTHER:
 		break;
 	case STEER_FRAGMENT:
 		s->fragments++;
@@ -249,7 +253,8 @@ int steer_pick(struct steer *s, const uint8_t *pkt, size_t len, unsigned alive, 
 		c = least_loaded(s, alive);
 		room->key = key;
 		room->conn = (uint8_t)c;
-		s->flows[c]++;
+		room->counted = kind == STEER_FLOW;
+		s->flows[c] += room->counted;
 		hit = room;
 	} else {
 		s->table_full++;

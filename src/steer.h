@@ -14,9 +14,12 @@
  * The table is fixed (STEER_SLOTS entries, no allocation), keyed by a
  * seeded hash of the 5-tuple made symmetric (both directions of a flow are
  * one entry, as in the kernel's own hash).  TCP, UDP, UDP-Lite and SCTP
- * flows are told apart by ports, other protocols by addresses; fragments
- * and packets that do not parse are not entered: they go by hash over the
- * live connections.  Time comes from the caller (milliseconds, monotonic). */
+ * flows are told apart by ports, and only they count as load: other
+ * protocols (ICMP, the kernel's own neighbour and multicast chatter) stick
+ * by addresses too, but a ping must not make a connection look busy to the
+ * next download.  Fragments and packets that do not parse are not entered:
+ * they go by hash over the live connections.  Time comes from the caller
+ * (milliseconds, monotonic). */
 #ifndef SSHTUN_STEER_H
 #define SSHTUN_STEER_H
 
@@ -34,13 +37,14 @@ struct steer_entry {
 	uint64_t key;		/* 0: free */
 	uint32_t seen_ms;	/* the caller's clock, wrapping */
 	uint8_t conn;
+	bool counted;		/* in flows[]: a flow with ports */
 };
 
 struct steer {
 	uint64_t seed;
 	uint64_t next_sweep_ms;
 	bool swept;		/* next_sweep_ms is set */
-	unsigned flows[STEER_CONNS];	/* live entries per connection */
+	unsigned flows[STEER_CONNS];	/* live counted entries per connection */
 	uint64_t bytes[STEER_CONNS];	/* picked lately: halved at each sweep */
 	/* Figures: packets not entered in the table, by why. */
 	uint64_t fragments, unparsed, table_full;
@@ -49,7 +53,8 @@ struct steer {
 
 /* What a packet is, for steer_key. */
 enum steer_kind {
-	STEER_FLOW,	/* a flow: the key is its 5-tuple's (or addresses' and protocol's) */
+	STEER_FLOW,	/* a flow with ports: the key is its 5-tuple's */
+	STEER_OTHER,	/* another protocol: the key is its addresses' and protocol's */
 	STEER_FRAGMENT,	/* a fragment: the key is its addresses' and protocol's */
 	STEER_BAD,	/* does not parse: the key is its first bytes' */
 };
@@ -69,8 +74,8 @@ int steer_pick(struct steer *s, const uint8_t *pkt, size_t len, unsigned alive, 
  * its next packet. */
 void steer_forget(struct steer *s, int conn);
 
-/* Active flows on conn (as the table counts them; idle ones go at the next
- * sweep). */
+/* Active flows with ports on conn (as the table counts them; idle ones go
+ * at the next sweep). */
 unsigned steer_flows(const struct steer *s, int conn);
 
 /* The packet's key (never 0) and what it is. */
