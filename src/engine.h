@@ -23,6 +23,7 @@
 #include "servers.h"
 #include "ssh.h"
 #include "state.h"
+#include "steer.h"
 #include "tunnel.h"
 
 #define ENGINE_MAX_ROUTES 256
@@ -51,6 +52,9 @@ struct engine {
 	char join[HELLO_ID_LEN + 1];	/* the server's token for this group; "" none */
 	char single_why[400];		/* --connections N, yet one: why; "" otherwise */
 	unsigned gen;			/* bumped when every connection starts over */
+	/* Several: which connection carries each flow (steer.h); a packet
+	 * read on one connection's queue may go out over another. */
+	struct steer steer;
 
 	char ifname[IFNAMSIZ];
 	int ifindex;

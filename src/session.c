@@ -128,13 +128,18 @@ static void queues_sync(struct engine *eng)
 	}
 }
 
-/* Up or down: the queues follow, and the state says how many are up. */
+/* Up or down: the queues follow, a connection that is down has no flows
+ * (they pick anew among the live ones; when it is back it takes new ones
+ * first), and the state says how many are up. */
 static void conns_changed(struct engine *eng)
 {
 	int up = conns_up(eng);
 	char detail[64];
 
 	queues_sync(eng);
+	for (int i = 0; eng->nconns > 1 && i < eng->nconns; i++)
+		if (!eng->conns[i].t.up && steer_flows(&eng->steer, i))
+			steer_forget(&eng->steer, i);
 	if (!up || eng->state != ST_UP || eng->nconns < 2 || !eng->join[0])
 		return;
 	snprintf(detail, sizeof(detail), "%d of %d connections up", up, eng->nconns);
@@ -482,14 +487,42 @@ void session_prepare(struct engine *eng)
 	}
 }
 
+/* Several connections: a packet read from c's queue goes out over the
+ * connection its flow is on (steer.h).  A new flow's first packet picks
+ * the connection; its server-side helper writes it into that connection's
+ * queue there, so the server's kernel sends the replies back the same way,
+ * and we write those into this side's queue of it: from then on the kernels
+ * put the flow on that queue by themselves (they learn a flow's queue from
+ * the writes), and the flow no longer crosses over here. */
+static struct tunnel *steer_packet(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct conn *c = ctx;
+	struct engine *eng = c->eng;
+	unsigned alive = 0;
+	int k;
+
+	for (int i = 0; i < eng->nconns; i++)
+		if (eng->conns[i].t.up)
+			alive |= 1u << i;
+	k = steer_pick(&eng->steer, pkt, len, alive, now_ms());
+	return k < 0 ? NULL : &eng->conns[k].t;
+}
+
 int session_init(struct engine *eng)
 {
+	uint64_t seed = 0;
+
+	if (eng->nconns > 1 && getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = now_ms() ^ (uint64_t)getpid() << 32;	/* the hash's seed: unguessable is better, not needed */
+	steer_init(&eng->steer, seed);
 	for (int i = 0; i < eng->nconns; i++) {
 		struct conn *c = &eng->conns[i];
 
 		c->chan.t = &c->t;
 		if (tunnel_init(&c->t, &chan_link_ops, &c->chan, &handler, c) < 0 || ossh_link_init(&c->ossh) < 0)
 			return -1;
+		if (eng->nconns > 1)
+			tunnel_set_steer(&c->t, steer_packet, c);
 	}
 	return 0;
 }
