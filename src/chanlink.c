@@ -59,7 +59,8 @@ static int grant(struct chan_link *l, uint32_t amount)
 	l->grant_pending = 0;
 	l->read_half = false;
 	if (rc < 0)
-		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+		return fail(EXIT_ERROR, "SSH connection lost: window adjust: %s (libssh2 error %d)",
+			    ssh_errmsg(l->session), rc);
 	return 0;
 }
 
@@ -167,7 +168,8 @@ static ssize_t ch_read(void *ctx, uint8_t *buf, size_t want)
 	if (n == LIBSSH2_ERROR_EAGAIN)
 		return libssh2_channel_eof(l->channel) ? 0 : -EAGAIN;
 	if (n < 0)
-		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+		return fail(EXIT_ERROR, "SSH connection lost: channel read: %s (libssh2 error %zd)",
+			    ssh_errmsg(l->session), n);
 	/* Half sent, the adjust waits for the next read (grant_pending). */
 	if (n > 0 && top_up(l, (size_t)n) == -1)
 		return -1;
@@ -181,12 +183,17 @@ static ssize_t ch_write(void *ctx, const uint8_t *buf, size_t len)
 
 	if (l->read_half)
 		return -ENOBUFS;	/* reads go on and finish it first */
+	errno = 0;
 	n = libssh2_channel_write(l->channel, (const char *)buf, len);
 
 	if (n == LIBSSH2_ERROR_EAGAIN)
 		return -EAGAIN;
+	if (n == LIBSSH2_ERROR_SOCKET_SEND)	/* send()'s errno is still there */
+		return fail(EXIT_ERROR, "SSH connection lost: channel write: %s (%s)",
+			    ssh_errmsg(l->session), errno ? strerror(errno) : "no errno");
 	if (n < 0)
-		return fail(EXIT_ERROR, "SSH connection lost: %s", ssh_errmsg(l->session));
+		return fail(EXIT_ERROR, "SSH connection lost: channel write: %s (libssh2 error %zd)",
+			    ssh_errmsg(l->session), n);
 	return n;
 }
 
