@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alive.h"
 #include "api.h"
 #include "bg.h"
 #include "chanlink.h"
@@ -61,7 +62,8 @@ struct ping_slot {
 	uint32_t id;
 	uint64_t sent_us;
 	long timer;
-	engine_ping_fn fn;	/* NULL: our own keepalive */
+	engine_ping_fn fn;	/* NULL: one of our own (why) */
+	enum ping_why why;
 	void *ctx;
 };
 
@@ -99,7 +101,7 @@ struct conn {
 	struct roam roam;		/* the local address and path the connection uses */
 
 	struct ping_slot pings[CONN_MAX_PINGS];
-	unsigned missed_pings;
+	struct alive alive;		/* dead-peer detection (alive.h) */
 	uint64_t last_ping_ms;
 	double rtt_ms, rtt_sum;
 	uint64_t rtt_count;

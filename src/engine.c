@@ -527,16 +527,14 @@ static void ping_finish(struct ping_slot *p, double rtt)
 
 	loop_cancel(c->eng->loop, p->timer);
 	p->handle = 0;
+	alive_ping_done(&c->alive, p->why, rtt);
 	if (rtt >= 0) {
 		pressure_rtt(&c->pressure, rtt);
 		c->t.rtt_congested = c->pressure.congested;
 		chan_link_rtt(&c->chan, rtt);
-		c->missed_pings = 0;
 		c->rtt_ms = rtt;
 		c->rtt_sum += rtt;
 		c->rtt_count++;
-	} else if (!fn) {
-		c->missed_pings++;
 	}
 	if (fn)
 		fn(ctx, rtt);
@@ -550,7 +548,8 @@ static void ping_timeout(struct loop *loop, void *ctx)
 	ping_finish(p, -1);
 }
 
-long engine_send_ping(struct conn *c, unsigned timeout_ms, engine_ping_fn fn, void *ctx)
+long engine_send_ping(struct conn *c, enum ping_why why, unsigned timeout_ms, engine_ping_fn fn,
+		      void *ctx)
 {
 	struct ping_slot *p = NULL;
 	uint8_t payload[12];
@@ -566,6 +565,7 @@ long engine_send_ping(struct conn *c, unsigned timeout_ms, engine_ping_fn fn, vo
 	p->sent_us = now_us();
 	p->fn = fn;
 	p->ctx = ctx;
+	p->why = why;
 	put_u32(payload, p->id);
 	put_u64(payload + 4, p->sent_us);
 	if (tunnel_queue(&c->t, FRAME_PING, 0, payload, sizeof(payload)) < 0) {
@@ -602,7 +602,7 @@ void engine_fail_pings(struct conn *c)
 	for (int i = 0; i < CONN_MAX_PINGS; i++)
 		if (c->pings[i].handle)
 			ping_finish(&c->pings[i], -1);
-	c->missed_pings = 0;
+	alive_reset(&c->alive);
 }
 
 long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, void *ctx, char *err,
@@ -623,7 +623,7 @@ long engine_ping(struct engine *eng, unsigned timeout_ms, engine_ping_fn fn, voi
 	for (int i = 0; i < eng->nconns && !c; i++)
 		if (eng->conns[i].t.up)
 			c = &eng->conns[i];
-	h = c ? engine_send_ping(c, timeout_ms, fn, ctx) : -1;
+	h = c ? engine_send_ping(c, PING_ASKED, timeout_ms, fn, ctx) : -1;
 	if (h < 0)
 		snprintf(err, errlen, "too many pings in flight");
 	return h;

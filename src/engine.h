@@ -104,7 +104,8 @@ void engine_exec_opened(struct engine *eng);
 
 /* Pings through one connection's channel: the shell's and the
  * keepalive's. */
-long engine_send_ping(struct conn *c, unsigned timeout_ms, engine_ping_fn fn, void *ctx);
+long engine_send_ping(struct conn *c, enum ping_why why, unsigned timeout_ms, engine_ping_fn fn,
+		      void *ctx);
 void engine_pong(struct conn *c, const uint8_t *payload, uint32_t len);
 void engine_fail_pings(struct conn *c);
 /* The tunnel's totals: every connection's counters added up. */

@@ -23,7 +23,8 @@ static void conn_pressure(struct conn *c)
 	if (!conn_up(c) || c->openssh)
 		return;
 	if (bytes != c->pressure_bytes)
-		engine_send_ping(c, o->alive_interval ? o->alive_interval * 1000 : 5000, NULL, NULL);
+		engine_send_ping(c, PING_PRESSURE, o->alive_interval ? o->alive_interval * 1000 : 5000,
+				 NULL, NULL);
 	c->pressure_bytes = bytes;
 	pressure_tick(&c->pressure);
 	c->t.rtt_congested = c->pressure.congested;
@@ -50,12 +51,12 @@ static void conn_tick(struct conn *c, uint64_t now)
 	/* Our pings need our helper; with stock sshd TCP keepalive and
 	 * TCP_USER_TIMEOUT notice a dead server. */
 	if (conn_up(c) && o->alive_interval && !c->openssh) {
-		if (c->missed_pings >= o->alive_count) {
-			fail(EXIT_ERROR, "the server stopped answering (%u keepalives missed)", c->missed_pings);
+		if (alive_dead(&c->alive, o->alive_count)) {
+			fail(EXIT_ERROR, "the server stopped answering (%u keepalives missed)", c->alive.missed);
 			session_lost(c, EXIT_ERROR);
 		} else if (now - c->last_ping_ms >= (uint64_t)o->alive_interval * 1000) {
 			c->last_ping_ms = now;
-			engine_send_ping(c, o->alive_interval * 1000, NULL, NULL);
+			engine_send_ping(c, PING_KEEPALIVE, o->alive_interval * 1000, NULL, NULL);
 		}
 	}
 }
