@@ -14,10 +14,11 @@
 #                  on each uplink
 #   sshtun_1conn   sshtun, one connection (uplink A)
 #   sshw           ssh -w, aes256-ctr hmac-sha2-256 (uplink A)
-# Goodput in Mbit/s, the ratios, and how the kernel's flow hash split the
-# bytes over the two connections (stats --json, per connection).  The hash
-# puts all 4 streams on one connection 1 time in 8: such a run is said and
-# run again (UPL_TRIES in all).  Target: >= 34 Mbit/s for the two.
+# Goodput in Mbit/s, the ratios, and how the bytes split over the two
+# connections (stats --json, per connection; the client steers each new
+# flow to the connection with the fewest, so 4 streams are 2 and 2).  A run
+# that leaves one connection idle all the same is said and run again
+# (UPL_TRIES in all).  Target: >= 34 Mbit/s for the two.
 # shellcheck shell=bash
 
 declare -A R	# bench.sh's results: R[metric,col]
@@ -79,7 +80,7 @@ upl_conn_bytes() {
 }
 
 # upl_two DIR: the 4 streams one way over the two connections, run again
-# while the flow hash left one connection (nearly) idle.
+# while one connection was left (nearly) idle.
 upl_two() {
 	local dir=$1 field=rx_bytes try a0 b0 a1 b1 split
 	[ "$dir" = c2s ] && field=tx_bytes
@@ -97,10 +98,10 @@ upl_two() {
 		R[upl_${dir}_split,sshtun_2conns]=$split
 		R[upl_${dir}_tries,sshtun_2conns]=$try
 		say "uplinks: bytes over connection 0/1 ($dir): $split %"
-		# Both connections carried at least a tenth: the hash spread them.
+		# Both connections carried at least a tenth: the streams were spread.
 		awk -v a=$((a1 - a0)) -v b=$((b1 - b0)) 'BEGIN { t = a + b; exit !(t > 0 && a >= t / 10 && b >= t / 10) }' &&
 			return 0
-		say "uplinks: the flow hash put every stream on one connection; again ($try of $UPL_TRIES)"
+		say "uplinks: one connection carried (nearly) every stream; again ($try of $UPL_TRIES)"
 	done
 	return 0
 }
@@ -131,7 +132,7 @@ report_uplinks() {
 	local c dir v
 	echo "Two uplinks (issue 17): veth-c and ulb-c each shaped to $UPL_MBIT Mbit/s (tbf, both ways);"
 	echo "iperf3 -P 4 for $BENCH_TIME s each way, --compress off; split = % of the bytes over connection 0/1"
-	echo "(the kernel's flow hash; a run with every stream on one connection is run again)."
+	echo "(each new flow to the connection with the fewest; a run that left one idle is run again)."
 	echo
 	printf '%-42s | %10s | %10s | %9s | %9s\n' variant "s2c Mbit/s" "c2s Mbit/s" "split s2c" "split c2s"
 	printf '%s\n' "-------------------------------------------+------------+------------+-----------+----------"

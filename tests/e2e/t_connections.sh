@@ -1,8 +1,8 @@
 #!/bin/bash
 # t_connections.sh: --connections N, one tunnel over several SSH connections
 # (issue 17).  The client opens 2 connections; the server's helpers attach
-# to ONE multi-queue TUN, the client's TUN has 2 queues, and the kernels'
-# flow hash spreads TCP flows over them.
+# to ONE multi-queue TUN, the client's TUN has 2 queues, and the client
+# steers each new flow to the connection with the fewest (t_steer.sh).
 #
 #   1. 4 downloads at once complete intact (sha256); both connections
 #      carried bytes (stats --json, per connection); the server has one
@@ -18,9 +18,6 @@
 #      the client's id is refused with NOJOIN: no group of his; unharmed.
 #   5. Refusals: --connections 9, --connections with --openssh, more -b
 #      than connections.
-# The kernel's flow hash decides which queue a flow takes: 4 flows all
-# land on one queue 1 time in 8, so flows are added, in bounded batches,
-# until both connections have carried some.
 . "$(dirname "$0")/lib.sh"
 
 SERVE="$SSHTUN serve --pool $POOL4 --pool6 $POOL6 --lease-file $TMP/leases"
@@ -128,14 +125,7 @@ diag "pair $pair <-> $peer; server device $srv_dev (ifindex $srv_ifx)"
 check "4 downloads start" start_flows a 4 2048
 check "the 4 downloads finish" flows_finish
 check "intact (sha256)" flows_intact
-stats mc
-# Until both connections have carried 256 KB: more batches of 4 (bounded).
 both_carried() { stats mc && [ "$(conn_bytes mc 0)" -ge 262144 ] && [ "$(conn_bytes mc 1)" -ge 262144 ]; }
-for batch in b c d; do
-	both_carried && break
-	diag "the flow hash put every flow on one connection; 4 more"
-	start_flows "$batch" 4 1024 && flows_finish && flows_intact || not_ok "batch $batch intact"
-done
 check "both connections carried bytes (stats --json, per connection)" both_carried
 diag "conn 0: $(conn_bytes mc 0) bytes, conn 1: $(conn_bytes mc 1) bytes"
 is "$(cs mc 0 state)/$(cs mc 1 state)" "up/up" "stats --json: both connections up"
