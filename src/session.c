@@ -12,6 +12,7 @@
 #include "bg.h"
 #include "chanlink.h"
 #include "common.h"
+#include "conns.h"
 #include "compress.h"
 #include "engine.h"
 #include "events.h"
@@ -69,83 +70,7 @@ static int configure_tun(struct conn *c)
 	return 0;
 }
 
-/* ---- several connections (--connections) ---- */
-
-static int conns_up(const struct engine *eng)
-{
-	int n = 0;
-
-	for (int i = 0; i < eng->nconns; i++)
-		n += eng->conns[i].t.up;
-	return n;
-}
-
-/* Another connection carries the tunnel: this one may come and go on its
- * own. */
-static bool others_up(const struct conn *c)
-{
-	return conns_up(c->eng) - c->t.up > 0;
-}
-
-/* Nothing under way: no connect thread, no session, no timer. */
-static bool conn_idle(const struct conn *c)
-{
-	return !c->connector.running && !c->channel && !c->reconnect_timer && !c->t.up;
-}
-
-/* The kernel steers flows only to attached queues: those of connections
- * that are up, so a lost one's flows move to the others at once.  With
- * none up nothing changes: the last queue stays attached (a device with
- * every queue detached drops what is routed into it, routes and all).
- * Attach first, then detach, so that one is always attached. */
-static void queues_sync(struct engine *eng)
-{
-	if (!eng->multi || !conns_up(eng))
-		return;
-	for (int pass = 0; pass < 2; pass++) {
-		int attached = 0;
-
-		for (int i = 0; pass == 1 && i < eng->nconns; i++)
-			attached += eng->conns[i].attached;
-		if (pass == 1 && !attached)
-			return;	/* every attach failed: detach none */
-		for (int i = 0; i < eng->nconns; i++) {
-			struct conn *c = &eng->conns[i];
-			bool want = c->t.up;
-			int rc;
-
-			if (want == c->attached || want != (pass == 0))
-				continue;
-			rc = tun_queue_enable(c->t.tun_fd, want);
-			if (rc < 0) {
-				log_warn("connection %d: cannot %s its queue of %s: %s", c->index,
-					 want ? "attach" : "detach", eng->ifname, strerror(-rc));
-				continue;
-			}
-			c->attached = want;
-			log_verbose("connection %d: queue %s", c->index, want ? "attached" : "detached");
-		}
-	}
-}
-
-/* Up or down: the queues follow, a connection that is down has no flows
- * (they pick anew among the live ones; when it is back it takes new ones
- * first), and the state says how many are up. */
-static void conns_changed(struct engine *eng)
-{
-	int up = conns_up(eng);
-	char detail[64];
-
-	queues_sync(eng);
-	for (int i = 0; eng->nconns > 1 && i < eng->nconns; i++)
-		if (!eng->conns[i].t.up && steer_flows(&eng->steer, i))
-			steer_forget(&eng->steer, i);
-	if (!up || eng->state != ST_UP || eng->nconns < 2 || !eng->join[0])
-		return;
-	snprintf(detail, sizeof(detail), "%d of %d connections up", up, eng->nconns);
-	if (strcmp(detail, eng->state_detail))
-		engine_set_state(eng, ST_UP, detail);
-}
+/* ---- several connections (--connections; conns.c keeps their state) ---- */
 
 /* The group exists (its token came): every connection that is doing
  * nothing joins it now. */
@@ -163,55 +88,6 @@ static void start_others(struct engine *eng)
 			log_warn("connection %d: %s", i, fail_msg());
 			fail_clear();
 			retry_in(c, 1000);
-		}
-	}
-}
-
-/* The first connection's hello: the server's token, or why it will take
- * no more than this one (then the rest stay down, their queues detached). */
-static void take_token(struct engine *eng, const struct hello *h, bool openssh)
-{
-	const char *why;
-
-	if (eng->nconns < 2)
-		return;
-	if (h->join[0]) {
-		snprintf(eng->join, sizeof(eng->join), "%s", h->join);
-		eng->single_why[0] = '\0';
-		return;
-	}
-	eng->join[0] = '\0';
-	if (openssh)
-		why = "stock sshd's tun@openssh.com channel, no sshtun helper";
-	else if (!strcmp(h->stack, "userspace"))
-		why = "its helper runs a user-space network stack";
-	else
-		why = "its helper offered no join= (an older sshtun, or it could not make its TUN multi-queue)";
-	if (!eng->single_why[0])
-		log_warn("--connections %d: one connection only: server %s cannot take more: %s", eng->nconns,
-			 servers_opts(&eng->servers)->host_arg, why);
-	snprintf(eng->single_why, sizeof(eng->single_why), "server %s cannot take more: %s",
-		 servers_opts(&eng->servers)->host_arg, why);
-}
-
-/* Connection c is dead to us, another is up: the server's helper for c
- * may not know for minutes (its TCP retries), and the flows its queue
- * holds there stall, since nothing of theirs reaches the server through
- * the others.  Tell the group through a live one (a helper that does not
- * know the line ignores it). */
-static void tell_lost(struct conn *c)
-{
-	struct engine *eng = c->eng;
-	char line[32];
-	int n = snprintf(line, sizeof(line), "lost=%d\n", c->index);
-
-	for (int i = 0; i < eng->nconns; i++) {
-		struct conn *k = &eng->conns[i];
-
-		if (k != c && k->t.up && !k->openssh) {
-			if (tunnel_queue(&k->t, FRAME_CONTROL, 0, line, (uint32_t)n) < 0)
-				log_verbose("connection %d: could not tell the server (queue full)", k->index);
-			return;
 		}
 	}
 }
@@ -259,22 +135,22 @@ static bool group_handles(struct conn *c)
 	bool was_up = eng->state == ST_UP, c_was_up = c->t.up;
 	char why[ERROR_MSG_MAX];
 
-	if (eng->nconns < 2 || (c->index == 0 && !others_up(c) && !c->nojoin))
+	if (eng->nconns < 2 || (c->index == 0 && !conn_others_up(c) && !c->nojoin))
 		return false;
 	snprintf(why, sizeof(why), "%s", fail_msg()[0] ? fail_msg() : "connection lost");
 	session_close(c);
 	if (eng->quitting)
 		return true;
 	fail_clear();
-	if (c->nojoin && !others_up(c))
+	if (c->nojoin && !conn_others_up(c))
 		eng->join[0] = '\0';	/* no group to join: the first starts a new one */
 	c->nojoin = false;
-	if (others_up(c)) {
+	if (conn_others_up(c)) {
 		unsigned ms = backoff_ms(c->reconnect_attempt++);
 
 		log_warn("connection %d: %s; again in %us", c->index, why, (ms + 999) / 1000);
 		if (c_was_up)
-			tell_lost(c);
+			conns_tell_lost(c);
 		c->state = CONN_WAITING;
 		retry_in(c, ms);
 		roam_wait(&c->roam);
@@ -378,7 +254,7 @@ static int on_server_hello(struct conn *c, const struct frame *f)
 		tunnel_set_peer_caps(&c->t, h.gso);
 		return came_up(c);
 	}
-	take_token(eng, &h, false);
+	conns_take_token(eng, &h, false);
 	if (eng->lease.client4.family && eng->reconnects && !new_server(eng) &&
 	    memcmp(&eng->lease.client4, &h.client4, sizeof(h.client4)))
 		log_warn("the server gave a different address pair after reconnecting");
@@ -487,27 +363,6 @@ void session_prepare(struct engine *eng)
 	}
 }
 
-/* Several connections: a packet read from c's queue goes out over the
- * connection its flow is on (steer.h).  A new flow's first packet picks
- * the connection; its server-side helper writes it into that connection's
- * queue there, so the server's kernel sends the replies back the same way,
- * and we write those into this side's queue of it: from then on the kernels
- * put the flow on that queue by themselves (they learn a flow's queue from
- * the writes), and the flow no longer crosses over here. */
-static struct tunnel *steer_packet(void *ctx, const uint8_t *pkt, size_t len)
-{
-	struct conn *c = ctx;
-	struct engine *eng = c->eng;
-	unsigned alive = 0;
-	int k;
-
-	for (int i = 0; i < eng->nconns; i++)
-		if (eng->conns[i].t.up)
-			alive |= 1u << i;
-	k = steer_pick(&eng->steer, pkt, len, alive, now_ms());
-	return k < 0 ? NULL : &eng->conns[k].t;
-}
-
 int session_init(struct engine *eng)
 {
 	uint64_t seed = 0;
@@ -522,7 +377,7 @@ int session_init(struct engine *eng)
 		if (tunnel_init(&c->t, &chan_link_ops, &c->chan, &handler, c) < 0 || ossh_link_init(&c->ossh) < 0)
 			return -1;
 		if (eng->nconns > 1)
-			tunnel_set_steer(&c->t, steer_packet, c);
+			tunnel_set_steer(&c->t, conns_steer, c);
 	}
 	return 0;
 }
@@ -556,7 +411,7 @@ static int openssh_begin(struct conn *c)
 	c->t.want_magic = false;
 	loop_watch(eng->loop, c->ssh.sock, POLLIN, on_socket, c);
 	c->joining = false;
-	take_token(eng, &eng->lease, true);
+	conns_take_token(eng, &eng->lease, true);
 	return came_up(c);
 }
 
@@ -653,7 +508,7 @@ static int session_begin(struct conn *c)
 
 	/* The first connection of a group asks for one (conns=); the
 	 * others, and the first while another is up, join it. */
-	c->joining = eng->join[0] && (c->index != 0 || others_up(c));
+	c->joining = eng->join[0] && (c->index != 0 || conn_others_up(c));
 	if (c->index != 0 && !c->joining)
 		return fail(EXIT_ERROR, "connection %d: no group to join", c->index);
 	c->state = CONN_NEGOTIATING;
@@ -669,7 +524,7 @@ static int session_begin(struct conn *c)
 	/* Offloads are the device's, not a queue's: a connection that comes
 	 * back while another is up leaves them as that one has them (its
 	 * queue is detached; its hello sets the same again). */
-	if (eng->multi && others_up(c))
+	if (eng->multi && conn_others_up(c))
 		c->t.offload = 0;
 	if (tunnel_reset(&c->t, true) < 0)
 		return -1;
@@ -744,7 +599,7 @@ static bool stale(struct conn *c)
 	fail_clear();
 	session_close(c);
 	c->state = CONN_DOWN;
-	if (others_up(c))
+	if (conn_others_up(c))
 		start_others(eng);
 	return true;
 }
@@ -1097,7 +952,7 @@ static void try_reconnect(struct loop *loop, void *ctx)
 	c->reconnect_timer = 0;
 	if (c->connector.running)
 		return;	/* an attempt is under way already */
-	if (others_up(c)) {	/* this one alone, in the background */
+	if (conn_others_up(c)) {	/* this one alone, in the background */
 		if (conn_start(c) < 0)
 			connect_failed(c);
 		return;
@@ -1273,7 +1128,7 @@ static void net_chance(struct conn *c, const char *why)
 	struct engine *eng = c->eng;
 	uint64_t now = now_ms(), at = c->net_retry_ms + NET_RETRY_MIN_MS;
 
-	if ((eng->state != ST_RECONNECTING && !others_up(c)) || !c->reconnect_timer || c->connector.running)
+	if ((eng->state != ST_RECONNECTING && !conn_others_up(c)) || !c->reconnect_timer || c->connector.running)
 		return;
 	if (at < now || c->net_retry_ms == 0)
 		at = now;
@@ -1309,8 +1164,8 @@ static void on_net_change(struct loop *loop, int fd, short revents, void *ctx)
 	events_note("network", "why", why, (char *)NULL);
 	session_close(c);
 	c->reconnect_attempt = 0;
-	if (others_up(c)) {	/* the others carry the flows meanwhile */
-		tell_lost(c);
+	if (conn_others_up(c)) {	/* the others carry the flows meanwhile */
+		conns_tell_lost(c);
 		c->state = CONN_WAITING;
 		retry_in(c, 0);
 		conns_changed(eng);
