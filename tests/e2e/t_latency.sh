@@ -88,7 +88,16 @@ median=$(awk -F'time=' '/time=/ { split($2, a, " "); print a[1] }' "$TMP/ping.ou
 diag "ping median: $median ms over $(grep -c 'time=' "$TMP/ping.out") of 30 replies; bound $PING_BOUND_MS ms"
 check "lat: 27 of 30 pings answered, median under ${PING_BOUND_MS} ms while the link is flooded" \
 	awk -v m="$median" -v b="$PING_BOUND_MS" 'BEGIN { exit !(m != "lost" && m + 0 < b) }'
-check "lat: the client stayed connected" [ "$(grep -c 'connection lost' "$TMP/lat.log")" -eq 0 ]
+if ! check "lat: the client stayed connected" [ "$(grep -c 'connection lost' "$TMP/lat.log")" -eq 0 ]; then
+	# Why: the client's line, and whether a kernel ended the SSH
+	# connection (a timeout, a reset) rather than the client.
+	grep -E 'warning|lost' "$TMP/lat.log" | sed 's/^/# client: /'
+	for ns in "$NS_C" "$NS_S"; do
+		diag "$ns: $(ip netns exec "$ns" nstat -asz TcpExtTCPAbortOnTimeout TcpExtTCPAbortOnData \
+			TcpExtTCPAbortOnClose TcpEstabResets TcpOutRsts 2>/dev/null |
+			awk 'NR > 1 { printf "%s=%s ", $1, $2 }')"
+	done
+fi
 
 # The fair queue's figures: it held the flood's backlog and dropped from it.
 ctl lat stats >"$TMP/lat.table" 2>&1
