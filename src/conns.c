@@ -46,10 +46,12 @@ static void queues_sync(struct engine *eng)
 	for (int pass = 0; pass < 2; pass++) {
 		int attached = 0;
 
+		/* Only an up connection's queue is read: a down one still
+		 * attached is no reason to take the others off. */
 		for (int i = 0; pass == 1 && i < eng->nconns; i++)
-			attached += eng->conns[i].attached;
+			attached += eng->conns[i].attached && eng->conns[i].t.up;
 		if (pass == 1 && !attached)
-			return;	/* every attach failed: detach none */
+			return;	/* no up connection's attach held: detach none */
 		for (int i = 0; i < eng->nconns; i++) {
 			struct conn *c = &eng->conns[i];
 			bool want = c->t.up;
