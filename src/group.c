@@ -116,8 +116,8 @@ void groups_free(struct groups *gs)
 	memset(gs, 0, sizeof(*gs));
 }
 
-/* Strict decimal, no sign, no leading zero. */
-static int num(const char *s, unsigned long long max, unsigned long long *out)
+/* Strict decimal of at most 19 digits, no sign, no leading zero. */
+int group_parse_num(const char *s, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v = 0;
 
@@ -132,6 +132,20 @@ static int num(const char *s, unsigned long long max, unsigned long long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+unsigned group_split_fields(char *line, char **f, unsigned max)
+{
+	unsigned n = 0;
+
+	for (char *s = line; n < max; n++) {
+		f[n] = s;
+		s = strchr(s, ' ');
+		if (!s)
+			break;
+		*s++ = '\0';
+	}
+	return n + 1;
 }
 
 static int unhex(const char *s, uint8_t *out, size_t n)
@@ -164,8 +178,9 @@ static const char *parse_members(char *s, struct group *g)
 		colon2 = strchr(colon + 1, ':');	/* a line from before conn= has none */
 		if (colon2)
 			*colon2 = '\0';
-		if (num(w, INT_MAX, &pid) < 0 || !pid || num(colon + 1, LLONG_MAX, &start) < 0 ||
-		    (colon2 && num(colon2 + 1, HELLO_CONN_LAST, &conn) < 0))
+		if (group_parse_num(w, INT_MAX, &pid) < 0 || !pid ||
+		    group_parse_num(colon + 1, LLONG_MAX, &start) < 0 ||
+		    (colon2 && group_parse_num(colon2 + 1, HELLO_CONN_LAST, &conn) < 0))
 			return "bad member";
 		g->m[g->n].pid = (pid_t)pid;
 		g->m[g->n].conn = colon2 ? (int)conn : -1;
@@ -180,22 +195,15 @@ static const char *parse_line(char *line, unsigned size, struct groups *gs)
 	unsigned long long index, uid, ifindex, mtu;
 	char *f[8];
 	size_t idlen;
-	unsigned n = 0;
 
-	for (char *s = line; n < 8; n++) {
-		f[n] = s;
-		s = strchr(s, ' ');
-		if (!s)
-			break;
-		*s++ = '\0';
-	}
-	if (n != 7)
+	if (group_split_fields(line, f, 8) != 8)
 		return "not eight fields";
 	idlen = strlen(f[2]);
-	if (num(f[0], UINT_MAX, &index) < 0 || num(f[1], (uid_t)-2, &uid) < 0 ||
+	if (group_parse_num(f[0], UINT_MAX, &index) < 0 ||
+	    group_parse_num(f[1], (uid_t)-2, &uid) < 0 ||
 	    idlen != HELLO_ID_LEN || strspn(f[2], hex) != idlen ||
 	    unhex(f[3], g.hash, sizeof(g.hash)) < 0 || !*f[4] || strlen(f[4]) >= IFNAMSIZ ||
-	    num(f[5], INT_MAX, &ifindex) < 0 || num(f[6], MTU_MAX, &mtu) < 0)
+	    group_parse_num(f[5], INT_MAX, &ifindex) < 0 || group_parse_num(f[6], MTU_MAX, &mtu) < 0)
 		return "bad field";
 	if (index >= size)
 		return "index outside the pool";

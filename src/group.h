@@ -72,6 +72,14 @@ int groups_read(const char *path, unsigned size, struct groups *gs, char *err, s
 int groups_write(const char *path, const struct groups *gs, char *err, size_t errlen);
 void groups_free(struct groups *gs);
 
+/* The line parsing the group and lease files share. */
+/* Strict decimal of at most 19 digits, no sign, no leading zero, at most
+ * max.  Returns 0 with *out, or -1. */
+int group_parse_num(const char *s, unsigned long long max, unsigned long long *out);
+/* Cuts line at each single space into f[0..max-1]; returns how many fields
+ * there were, max + 1 when more than max (the last one then is cut short). */
+unsigned group_split_fields(char *line, char **f, unsigned max);
+
 /* The group of lease index, or NULL. */
 struct group *groups_find(struct groups *gs, unsigned index);
 /* A new, empty group for index (replacing one there was).  NULL when out

@@ -272,24 +272,6 @@ static bool alive(pid_t pid)
 	return st != 'Z' && st != 'X';
 }
 
-/* Strict decimal of at most 19 digits, no sign, no leading zero. */
-static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 19)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	if (v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "<index> <id> <pid> <time> <uid>", or the older form without <uid>:
  * exactly one space between the fields.  Returns a reason when the line is
  * refused. */
@@ -297,20 +279,13 @@ static const char *parse_line(char *line, struct entry *tab, unsigned size)
 {
 	char *f[5];
 	unsigned long long index, pid, t, uid = POOL_NO_UID;
-	unsigned n = 0;
+	unsigned n = group_split_fields(line, f, 5);
 
-	for (char *s = line; n < 5; n++) {
-		f[n] = s;
-		s = strchr(s, ' ');
-		if (!s)
-			break;
-		*s++ = '\0';
-	}
-	if (n != 3 && n != 4)
+	if (n != 4 && n != 5)
 		return "not four or five fields";
-	if (parse_num(f[0], UINT_MAX, &index) < 0 || !valid_id(f[1]) ||
-	    parse_num(f[2], INT_MAX, &pid) < 0 || parse_num(f[3], LLONG_MAX, &t) < 0 ||
-	    (n == 4 && parse_num(f[4], POOL_NO_UID - 1, &uid) < 0))
+	if (group_parse_num(f[0], UINT_MAX, &index) < 0 || !valid_id(f[1]) ||
+	    group_parse_num(f[2], INT_MAX, &pid) < 0 || group_parse_num(f[3], LLONG_MAX, &t) < 0 ||
+	    (n == 5 && group_parse_num(f[4], POOL_NO_UID - 1, &uid) < 0))
 		return "bad field";
 	if (index >= size)
 		return "index outside the pool";
