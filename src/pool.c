@@ -648,6 +648,37 @@ static int store(const struct pool *pool, const struct entry *tab, unsigned size
 	return groups_write(gpath, gs, err, errlen);
 }
 
+/* The epilogue: frees what open_leases gave and drops the lock (fd may be
+ * -1: nothing was taken). */
+static void close_leases(int fd, struct entry *tab, struct groups *gs)
+{
+	groups_free(gs);
+	free(tab);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The prologue of every change to the leases: the lock taken, then the
+ * lease table (size entries) and the groups loaded as load() does.
+ * Returns the lock's fd, or -1 with err and nothing left to free. */
+static int open_leases(const struct pool *pool, unsigned size, struct entry **tab,
+		       struct groups *gs, bool *dirty, char *err, size_t errlen)
+{
+	int fd = lock_leases(pool->lease_path, err, errlen);
+
+	*tab = NULL;
+	if (fd < 0)
+		return -1;
+	*tab = calloc(size, sizeof(**tab));
+	if (!*tab)
+		errorf(err, errlen, "out of memory for %u leases", size);
+	else if (load(pool, *tab, size, gs, dirty, err, errlen) == 0)
+		return fd;
+	close_leases(fd, *tab, gs);
+	*tab = NULL;
+	return -1;
+}
+
 /* A holder that died without releasing (kill -9, a crash) releases now:
  * its grace time starts when a helper first notices.  Returns whether
  * anything changed. */
@@ -768,16 +799,12 @@ unsigned pool_live(const struct pool *pool, pid_t except)
 	bool dirty;
 	int fd;
 
-	if (!size || (fd = lock_leases(pool->lease_path, err, sizeof(err))) < 0)
+	if (!size || (fd = open_leases(pool, size, &tab, &gs, &dirty, err, sizeof(err))) < 0)
 		return 0;
-	tab = calloc(size, sizeof(*tab));
-	if (tab && load(pool, tab, size, &gs, &dirty, err, sizeof(err)) == 0)
-		for (unsigned i = 0; i < size; i++)
-			if (live(&tab[i]) && tab[i].pid != except)
-				count++;
-	groups_free(&gs);
-	free(tab);
-	close(fd);
+	for (unsigned i = 0; i < size; i++)
+		if (live(&tab[i]) && tab[i].pid != except)
+			count++;
+	close_leases(fd, tab, &gs);
 	return count;
 }
 
@@ -804,16 +831,9 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 	if (want_index(pool, want4, AF_INET, &want, err, errlen) < 0 ||
 	    want_index(pool, want6, AF_INET6, &want, err, errlen) < 0)
 		return POOL_ERROR;
-	fd = lock_leases(pool->lease_path, err, errlen);
+	fd = open_leases(pool, size, &tab, &gs, &dirty, err, errlen);
 	if (fd < 0)
 		return POOL_ERROR;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab) {
-		errorf(err, errlen, "out of memory for %u leases", size);
-		goto out;
-	}
-	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
-		goto out;
 	/* The holder of our own lease is looked at before it is settled: a
 	 * live one is a stale helper to take over. */
 	mine = find_holder(tab, size, who);
@@ -866,9 +886,7 @@ int pool_acquire(const struct pool *pool, const struct lease_holder *who,
 	memcpy(out->stale, stale, nstale * sizeof(stale[0]));
 	ret = 0;
 out:
-	groups_free(&gs);
-	free(tab);
-	close(fd);
+	close_leases(fd, tab, &gs);
 	return ret;
 }
 
@@ -884,15 +902,8 @@ int pool_release(const struct pool *pool, const struct lease_holder *who)
 
 	if (!size || !valid_id(who->id))
 		return -1;
-	fd = lock_leases(pool->lease_path, err, sizeof(err));
+	fd = open_leases(pool, size, &tab, &gs, &dirty, err, sizeof(err));
 	if (fd < 0)
-		goto out;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab) {
-		snprintf(err, sizeof(err), "out of memory for %u leases", size);
-		goto out;
-	}
-	if (load(pool, tab, size, &gs, &dirty, err, sizeof(err)) < 0)
 		goto out;
 	i = find_holder(tab, size, who);
 	ret = 0;
@@ -920,10 +931,7 @@ int pool_release(const struct pool *pool, const struct lease_holder *who)
 out:
 	if (ret < 0)
 		log_warn("releasing the lease of %s: %s", who->id, err);
-	groups_free(&gs);
-	free(tab);
-	if (fd >= 0)
-		close(fd);
+	close_leases(fd, tab, &gs);
 	return ret;
 }
 
@@ -941,16 +949,9 @@ int pool_group_create(const struct pool *pool, const struct lease_holder *who, c
 		return errorf(err, errlen, "bad client id `%s'", who->id);
 	if (strlen(ifname) >= IFNAMSIZ || !*ifname || strchr(ifname, ' '))
 		return errorf(err, errlen, "bad interface name `%s'", ifname);
-	fd = lock_leases(pool->lease_path, err, errlen);
+	fd = open_leases(pool, size, &tab, &gs, &dirty, err, errlen);
 	if (fd < 0)
 		return -1;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab) {
-		errorf(err, errlen, "out of memory for %u leases", size);
-		goto out;
-	}
-	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
-		goto out;
 	i = find_holder(tab, size, who);
 	if (i == NONE || tab[i].pid != who->pid) {
 		errorf(err, errlen, "client %s's lease is not helper %d's", who->id, (int)who->pid);
@@ -970,9 +971,7 @@ int pool_group_create(const struct pool *pool, const struct lease_holder *who, c
 	member_add(g, who->pid, conn >= 0 && conn <= HELLO_CONN_LAST ? conn : -1);
 	ret = store(pool, tab, size, &gs, err, errlen);
 out:
-	groups_free(&gs);
-	free(tab);
-	close(fd);
+	close_leases(fd, tab, &gs);
 	return ret;
 }
 
@@ -996,16 +995,9 @@ int pool_group_join(const struct pool *pool, const struct lease_holder *who, con
 		errorf(err, errlen, "bad join token (%zu characters)", strlen(token));
 		return POOL_NOJOIN;
 	}
-	fd = lock_leases(pool->lease_path, err, errlen);
+	fd = open_leases(pool, size, &tab, &gs, &dirty, err, errlen);
 	if (fd < 0)
 		return POOL_ERROR;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab) {
-		errorf(err, errlen, "out of memory for %u leases", size);
-		goto out;
-	}
-	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
-		goto out;
 	ret = POOL_NOJOIN;
 	i = find_holder(tab, size, who);
 	g = i != NONE ? groups_find(&gs, i) : NULL;
@@ -1047,10 +1039,7 @@ int pool_group_join(const struct pool *pool, const struct lease_holder *who, con
 		out->replaces = 0;
 		ret = POOL_ERROR;
 	}
-out:
-	groups_free(&gs);
-	free(tab);
-	close(fd);
+	close_leases(fd, tab, &gs);
 	return ret;
 }
 
@@ -1070,16 +1059,9 @@ int pool_group_lost(const struct pool *pool, const struct lease_holder *who, int
 		return errorf(err, errlen, "bad client id `%s'", who->id);
 	if (conn < 0 || conn > HELLO_CONN_LAST)
 		return errorf(err, errlen, "bad connection number %d (0..%d)", conn, HELLO_CONN_LAST);
-	fd = lock_leases(pool->lease_path, err, errlen);
+	fd = open_leases(pool, size, &tab, &gs, &dirty, err, errlen);
 	if (fd < 0)
 		return -1;
-	tab = calloc(size, sizeof(*tab));
-	if (!tab) {
-		errorf(err, errlen, "out of memory for %u leases", size);
-		goto out;
-	}
-	if (load(pool, tab, size, &gs, &dirty, err, errlen) < 0)
-		goto out;
 	i = find_holder(tab, size, who);
 	g = i != NONE ? groups_find(&gs, i) : NULL;
 	/* Only a member speaks for its own group (same id, same account). */
@@ -1101,8 +1083,6 @@ int pool_group_lost(const struct pool *pool, const struct lease_holder *who, int
 		ret = -1;
 	}
 out:
-	groups_free(&gs);
-	free(tab);
-	close(fd);
+	close_leases(fd, tab, &gs);
 	return ret;
 }
