@@ -150,16 +150,17 @@ static int setup_tun(struct lease_reply *r, bool *multi, int *ifindex)
 	return fd;
 }
 
-int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
-		     const struct prefix_list *inuse, struct lease_reply *r)
+/* What a lease and a join refuse alike: r starts as a refusal (a NOJOIN
+ * one for a join), then a second lease or a bad request is refused.
+ * Returns 0, or -1 with r->why. */
+static int request_refused(const struct serve_priv *p, const struct lease_request *q,
+			   struct lease_reply *r, bool nojoin)
 {
-	struct lease_holder who = { .id = q->id, .account = &p->account, .pid = p->holder };
-	struct prefix_list avoid = { 0 };
 	char err[256];
-	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->status = EXIT_REFUSED;
+	r->nojoin = nojoin;
 	if (p->leased) {
 		snprintf(r->why, sizeof(r->why), "server: a second lease asked for");
 		return -1;
@@ -168,6 +169,19 @@ int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
 		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
 		return -1;
 	}
+	return 0;
+}
+
+int serve_lease_pick(struct serve_priv *p, const struct lease_request *q,
+		     const struct prefix_list *inuse, struct lease_reply *r)
+{
+	struct lease_holder who = { .id = q->id, .account = &p->account, .pid = p->holder };
+	struct prefix_list avoid = { 0 };
+	char err[256];
+	int rc;
+
+	if (request_refused(p, q, r, false) < 0)
+		return -1;
 	/* Neither side's networks: ours first (a client's long list must not
 	 * crowd them out), then the client's as far as room goes. */
 	if (inuse)
@@ -221,17 +235,8 @@ static int lease_join(struct serve_priv *p, const struct lease_request *q, struc
 	char err[256];
 	int fd, rc;
 
-	memset(r, 0, sizeof(*r));
-	r->status = EXIT_REFUSED;
-	r->nojoin = true;
-	if (p->leased) {
-		snprintf(r->why, sizeof(r->why), "server: a second lease asked for");
+	if (request_refused(p, q, r, true) < 0)
 		return -1;
-	}
-	if (lease_request_check(q, err, sizeof(err)) < 0) {
-		snprintf(r->why, sizeof(r->why), "server: bad lease request: %s", err);
-		return -1;
-	}
 	rc = pool_group_join(&p->pool, &who, q->join, q->conn, &j, err, sizeof(err));
 	if (rc < 0) {
 		snprintf(r->why, sizeof(r->why), "server: cannot join: %s", err);
