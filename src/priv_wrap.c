@@ -137,6 +137,20 @@ static void req_init(struct priv_req *q, enum priv_op op)
 	q->op = op;
 }
 
+/* A call whose answer carries a descriptor: on a refusal the one that may
+ * have come anyway is closed and the root side's message is the failure. */
+static int call_for_fd(struct priv_req *q, struct priv_resp *a, int *fd)
+{
+	if (call(q, a, fd) < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		if (!fail_code())
+			fail(a->exit_code ? a->exit_code : EXIT_LOCAL, "%s", a->msg);
+		return -1;
+	}
+	return 0;
+}
+
 int priv_spawn_sudo(int verbosity)
 {
 	char exe[PATH_MAX], *argv[8];
@@ -184,13 +198,8 @@ int priv_open_mq(const char *name, char ifname[IFNAMSIZ], int *ifindex, unsigned
 	q.arg = queues;
 	snprintf(q.name, sizeof(q.name), "%s", name);
 	snprintf(q.ifname, sizeof(q.ifname), "%s", ifname);
-	if (call(&q, &a, &fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		if (!fail_code())
-			fail(a.exit_code ? a.exit_code : EXIT_LOCAL, "%s", a.msg);
+	if (call_for_fd(&q, &a, &fd) < 0)
 		return -1;
-	}
 	if (fd < 0 || a.ifindex <= 0)
 		return fail(EXIT_LOCAL, "sshtun's root side sent no TUN device");
 	P.ifindex = a.ifindex;
@@ -212,13 +221,8 @@ int priv_tun_queue(int ifindex)
 
 	req_init(&q, PRIV_QUEUE);
 	q.ifindex = ifindex;
-	if (call(&q, &a, &fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		if (!fail_code())
-			fail(a.exit_code ? a.exit_code : EXIT_LOCAL, "%s", a.msg);
+	if (call_for_fd(&q, &a, &fd) < 0)
 		return -1;
-	}
 	if (fd < 0)
 		return fail(EXIT_LOCAL, "sshtun's root side sent no queue of interface index %d", ifindex);
 	return fd;
