@@ -159,6 +159,53 @@ with open(path, "wb") as f:
 }
 tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 
+# ---- flows: batches of downloads from $peer (the server's tunnel address),
+# each of its own random data, checked whole by sha256.  The script sets
+# PORT (the batch's ports are the next ones up) before the first batch.
+sha() { sha256sum <"$1" | cut -d' ' -f1; }
+size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+FLOWS=()	# the batch's TAG:PORT
+# start_flows TAG N KB: N downloads at once, each KB of its own random data.
+start_flows() {
+	local tag=$1 n=$2 kb=$3 i f
+	FLOWS=()
+	for i in $(seq 1 "$n"); do
+		PORT=$((PORT + 1))
+		FLOWS+=("$tag$i:$PORT")
+		head -c $((kb * 1024)) /dev/urandom >"$TMP/$tag$i.data"
+		bg_run "$tag$i.send" tcp_send "$peer" "$PORT" "$TMP/$tag$i.data"
+	done
+	for f in "${FLOWS[@]}"; do
+		wait_for 10 tcp_listening "${f#*:}" || return 1
+	done
+	for f in "${FLOWS[@]}"; do
+		bg_run "${f%:*}.recv" tcp_recv "$peer" "${f#*:}" "$TMP/${f%:*}.got"
+	done
+}
+# flows_under_way KB: every download of the batch has at least KB in.
+flows_under_way() {
+	local f
+	for f in "${FLOWS[@]}"; do
+		[ "$(size_of "$TMP/${f%:*}.got")" -ge $(($1 * 1024)) ] || return 1
+	done
+}
+flows_finish() {
+	local f rc=0
+	for f in "${FLOWS[@]}"; do
+		wait_exit "$(cat "$TMP/${f%:*}.recv.pid")" 120 || rc=1
+	done
+	return $rc
+}
+flows_intact() {
+	local f
+	for f in "${FLOWS[@]}"; do
+		[ "$(sha "$TMP/${f%:*}.got")" = "$(sha "$TMP/${f%:*}.data")" ] || {
+			echo "${f%:*}: $(size_of "$TMP/${f%:*}.got") of $(size_of "$TMP/${f%:*}.data") bytes, sha256 differs"
+			return 1
+		}
+	done
+}
+
 # ---- keys -----------------------------------------------------------------
 
 # known_hosts_lines PUBKEY_FILE [PORT]: the lines ssh looks up for the

@@ -28,8 +28,6 @@ SSH_ARGS=(env -u SSH_AUTH_SOCK "HOME=$TMP/home" ssh -F /dev/null -T -i "$TMP/cli
 	-o "UserKnownHostsFile=$TMP/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes
 	-o ConnectTimeout=5)
 
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 st() { json_get "$TMP/$1.status" "$2"; }
 stats() { ctl "$1" stats --json >"$TMP/$1.stats" 2>/dev/null; }
 # cs NAME K FIELD: connection K's FIELD in the last stats
@@ -46,47 +44,7 @@ conn_bytes() { echo $(($(cs "$1" "$2" rx_bytes) + $(cs "$1" "$2" tx_bytes))); }
 
 # ---- flows: downloads from the server's tunnel address --------------------
 PORT=5100
-FLOWS=()	# the batch's tags
-# start_flows TAG N KB: N downloads at once, each KB of its own random data.
-start_flows() {
-	local tag=$1 n=$2 kb=$3 i
-	FLOWS=()
-	for i in $(seq 1 "$n"); do
-		PORT=$((PORT + 1))
-		FLOWS+=("$tag$i:$PORT")
-		head -c $((kb * 1024)) /dev/urandom >"$TMP/$tag$i.data"
-		bg_run "$tag$i.send" tcp_send "$peer" "$PORT" "$TMP/$tag$i.data"
-	done
-	for f in "${FLOWS[@]}"; do
-		wait_for 10 tcp_listening "${f#*:}" || return 1
-	done
-	for f in "${FLOWS[@]}"; do
-		bg_run "${f%:*}.recv" tcp_recv "$peer" "${f#*:}" "$TMP/${f%:*}.got"
-	done
-}
-# Every download of the batch has at least KB in.
-flows_under_way() {
-	local f
-	for f in "${FLOWS[@]}"; do
-		[ "$(size_of "$TMP/${f%:*}.got")" -ge $(($1 * 1024)) ] || return 1
-	done
-}
-flows_finish() {
-	local f rc=0
-	for f in "${FLOWS[@]}"; do
-		wait_exit "$(cat "$TMP/${f%:*}.recv.pid")" 120 || rc=1
-	done
-	return $rc
-}
-flows_intact() {
-	local f
-	for f in "${FLOWS[@]}"; do
-		[ "$(sha "$TMP/${f%:*}.got")" = "$(sha "$TMP/${f%:*}.data")" ] || {
-			echo "${f%:*}: $(size_of "$TMP/${f%:*}.got") of $(size_of "$TMP/${f%:*}.data") bytes, sha256 differs"
-			return 1
-		}
-	done
-}
+# (start_flows, flows_under_way, flows_finish, flows_intact: lib.sh)
 # join_cmd OUT KEY=VALUE...: a bare protocol client (join_client.py) whose
 # ssh runs REMOTE (ssh options and command: the helper as the subsystem, or
 # as a command for another account).  join_try runs it to its end

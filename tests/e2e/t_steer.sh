@@ -16,8 +16,6 @@ STARTS=${STEER_STARTS:-2}
 ROUNDS=${STEER_ROUNDS:-3}
 MB=1048576
 
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 stats() { ctl "$1" stats --json >"$TMP/$1.stats" 2>/dev/null; }
 rx() { json_get "$TMP/$1.stats" "connections.$2.rx_bytes"; }
 conns_up() {
@@ -25,41 +23,7 @@ conns_up() {
 }
 
 PORT=5300
-FLOWS=()
-# start_flows TAG N KB: N downloads at once from the server's tunnel
-# address, each KB of its own random data.
-start_flows() {
-	local tag=$1 n=$2 kb=$3 i f
-	FLOWS=()
-	for i in $(seq 1 "$n"); do
-		PORT=$((PORT + 1))
-		FLOWS+=("$tag$i:$PORT")
-		head -c $((kb * 1024)) /dev/urandom >"$TMP/$tag$i.data"
-		bg_run "$tag$i.send" tcp_send "$peer" "$PORT" "$TMP/$tag$i.data"
-	done
-	for f in "${FLOWS[@]}"; do
-		wait_for 10 tcp_listening "${f#*:}" || return 1
-	done
-	for f in "${FLOWS[@]}"; do
-		bg_run "${f%:*}.recv" tcp_recv "$peer" "${f#*:}" "$TMP/${f%:*}.got"
-	done
-}
-flows_finish() {
-	local f rc=0
-	for f in "${FLOWS[@]}"; do
-		wait_exit "$(cat "$TMP/${f%:*}.recv.pid")" 120 || rc=1
-	done
-	return $rc
-}
-flows_intact() {
-	local f
-	for f in "${FLOWS[@]}"; do
-		[ "$(sha "$TMP/${f%:*}.got")" = "$(sha "$TMP/${f%:*}.data")" ] || {
-			echo "${f%:*}: $(size_of "$TMP/${f%:*}.got") of $(size_of "$TMP/${f%:*}.data") bytes, sha256 differs"
-			return 1
-		}
-	done
-}
+# (start_flows, flows_finish, flows_intact: lib.sh)
 # two_each D0 D1: both connections' rx in the round say 2 downloads each.
 two_each() {
 	local d

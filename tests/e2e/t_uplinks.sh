@@ -22,8 +22,6 @@
 . "$(dirname "$0")/lib.sh"
 
 B_S=203.0.113.1 B_C=203.0.113.2
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 st() { json_get "$TMP/$1.status" "$2"; }
 stats() { ctl "$1" stats --json >"$TMP/$1.stats" 2>/dev/null; }
 cs() { json_get "$TMP/$1.stats" "connections.$2.$3"; }
@@ -35,45 +33,7 @@ conn_down() { stats "$1" && [ "$(cs "$1" "$2" state)" != up ] && [ "$(cs "$1" "$
 
 # ---- flows (as t_connections.sh) ------------------------------------------
 PORT=5200
-FLOWS=()
-start_flows() {
-	local tag=$1 n=$2 kb=$3 i f
-	FLOWS=()
-	for i in $(seq 1 "$n"); do
-		PORT=$((PORT + 1))
-		FLOWS+=("$tag$i:$PORT")
-		head -c $((kb * 1024)) /dev/urandom >"$TMP/$tag$i.data"
-		bg_run "$tag$i.send" tcp_send "$peer" "$PORT" "$TMP/$tag$i.data"
-	done
-	for f in "${FLOWS[@]}"; do
-		wait_for 10 tcp_listening "${f#*:}" || return 1
-	done
-	for f in "${FLOWS[@]}"; do
-		bg_run "${f%:*}.recv" tcp_recv "$peer" "${f#*:}" "$TMP/${f%:*}.got"
-	done
-}
-flows_under_way() {
-	local f
-	for f in "${FLOWS[@]}"; do
-		[ "$(size_of "$TMP/${f%:*}.got")" -ge $(($1 * 1024)) ] || return 1
-	done
-}
-flows_finish() {
-	local f rc=0
-	for f in "${FLOWS[@]}"; do
-		wait_exit "$(cat "$TMP/${f%:*}.recv.pid")" 120 || rc=1
-	done
-	return $rc
-}
-flows_intact() {
-	local f
-	for f in "${FLOWS[@]}"; do
-		[ "$(sha "$TMP/${f%:*}.got")" = "$(sha "$TMP/${f%:*}.data")" ] || {
-			echo "${f%:*}: $(size_of "$TMP/${f%:*}.got") of $(size_of "$TMP/${f%:*}.data") bytes, sha256 differs"
-			return 1
-		}
-	done
-}
+# (start_flows, flows_under_way, flows_finish, flows_intact: lib.sh)
 
 check "namespaces" netns_setup
 uplink_b() {
