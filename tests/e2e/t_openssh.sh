@@ -23,7 +23,6 @@
 has_addr() { ip -n "$1" -o addr show dev "$2" | grep -qw -- "$3"; }
 ifindex_of() { ip -n "$1" -o link show dev "$2" 2>/dev/null | cut -d: -f1; }
 link_gone() { ! ip -n "$1" link show dev "$2" >/dev/null 2>&1; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
 
 # server_dev_of ADDR: the server-namespace device that has ADDR (any prefix).

@@ -22,7 +22,6 @@ FAST=(-o ServerAliveInterval=1 -o ServerAliveCountMax=3)
 has_addr() { ip -n "$1" -o addr show dev "$2" | grep -qw -- "$3"; }
 ifindex_of() { ip -n "$1" -o link show dev "$2" 2>/dev/null | cut -d: -f1; }
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # argv of PID as one line, NULs turned into spaces.
 cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }

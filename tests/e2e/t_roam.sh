@@ -11,8 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 
 NEW_ADDR=198.51.100.3
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
-size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 st() { json_get "$TMP/$1.status" "$2"; }
 log_order() {
 	awk -v a="$2" -v b="$3" 'i == 0 && $0 ~ a { i = NR } i && NR > i && $0 ~ b { f = 1 } END { exit !f }' \
