@@ -241,21 +241,30 @@ static bool valid_id(const char *id)
 	return true;
 }
 
-/* The state letter of /proc/PID/stat (after the parenthesised name, which
- * may hold anything), or 0 when it cannot be read. */
-static char proc_state(pid_t pid)
+/* /proc/PID/stat read into buf (cut at cap - 1 bytes); returns where its
+ * fields go on, at the ')' that ends the parenthesised name (which may hold
+ * anything, ')' too: the last one), or NULL when it cannot be read. */
+static char *proc_stat_fields(pid_t pid, char *buf, size_t cap)
 {
-	char buf[512], path[64], *p;
+	char path[64];
 	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (!(f = fopen(path, "re")))
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+		return NULL;
+	n = fread(buf, 1, cap - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	p = strrchr(buf, ')');
+	return strrchr(buf, ')');
+}
+
+/* The state letter of /proc/PID/stat (after the parenthesised name, which
+ * may hold anything), or 0 when it cannot be read. */
+static char proc_state(pid_t pid)
+{
+	char buf[512], *p = proc_stat_fields(pid, buf, sizeof(buf));
+
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
@@ -497,18 +506,9 @@ static bool live(const struct entry *e)
  * names one process, whatever the wall clock does.  0 when unknown. */
 static unsigned long long start_ticks(pid_t pid)
 {
-	char buf[1024], path[64], *p;
+	char buf[1024], *p = proc_stat_fields(pid, buf, sizeof(buf));
 	unsigned long long ticks = 0;
-	size_t n;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
 			 "%*d %*d %llu", &ticks) != 1)
 		return 0;
