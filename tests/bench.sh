@@ -232,17 +232,6 @@ tunnel_pids() {
 	done
 }
 
-# cpu_ticks PID...: utime + stime of the processes (all their threads).
-cpu_ticks() {
-	local p sum=0 t
-	for p in "$@"; do
-		# fields 14 and 15, counted after the ")" that ends comm
-		t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
-
 # bulk_cpu COL ADDR DIR: the 1-stream run, with the CPU seconds per GB each
 # side's tunnel processes spent on it.
 bulk_cpu() {

@@ -51,15 +51,6 @@ side_pids() {
 	done
 }
 
-ticks() {
-	local p sum=0 t
-	for p in "$@"; do
-		t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
-
 # transfer DIR TAG: one iperf3 -n run; sets GOT (bytes) and GBPS.
 transfer() {
 	local flag='' json=$PROFILE_OUT/iperf.$1.$2.json
@@ -79,10 +70,10 @@ cpu_run() {
 	hz=$(getconf CLK_TCK)
 	cp=$(side_pids c) sp=$(side_pids s)
 	# shellcheck disable=SC2086 # pid lists
-	c0=$(ticks $cp) s0=$(ticks $sp)
+	c0=$(cpu_ticks $cp) s0=$(cpu_ticks $sp)
 	transfer "$1" cpu || { say "$1: transfer failed"; return 1; }
 	# shellcheck disable=SC2086
-	c1=$(ticks $cp) s1=$(ticks $sp)
+	c1=$(cpu_ticks $cp) s1=$(cpu_ticks $sp)
 	say "$1: $GBPS Gbit/s (under load: noise); CPU s/GB: client $(awk -v t=$((c1 - c0)) -v hz="$hz" \
 		-v b="$GOT" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }'), server $(awk -v t=$((s1 - s0)) \
 		-v hz="$hz" -v b="$GOT" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')"

@@ -12,8 +12,6 @@
 #   SSHTUN=/path/sshtun          another build (both ends)
 . "$(dirname "$0")/e2e/lib.sh"
 
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # xfer TAG SRC_NS DST_NS PEER PORT MB: a sender in SRC_NS listens on PEER:PORT.
 xfer_start() {
@@ -75,7 +73,7 @@ run_one() {
 	local i=0
 	while alive "$XFER_PID" && [ $i -lt "$n" ]; do
 		wait_for 20 client_is_up "$name"
-		wait_for 5 eval "[ \$(file_size '$TMP/$name-x.dst') -gt $(( (i + 1) * mb * 1048576 / (n + 2) )) ]"
+		wait_for 5 eval "[ \$(size_of '$TMP/$name-x.dst') -gt $(( (i + 1) * mb * 1048576 / (n + 2) )) ]"
 		alive "$XFER_PID" || break
 		if [ -n "$KILL" ]; then
 			for p in $(ip netns pids "$NS_S"); do
@@ -92,7 +90,7 @@ run_one() {
 	diag "$name: $i reconnects issued"
 	wait_exit "$XFER_PID" 200
 	is "$EXIT_RC" 0 "$name: receiver exit 0"
-	is "$(sha "$TMP/$name-x.dst")" "$XFER_SHA" "$name: sha256 matches ($(file_size "$TMP/$name-x.dst") bytes)"
+	is "$(sha "$TMP/$name-x.dst")" "$XFER_SHA" "$name: sha256 matches ($(size_of "$TMP/$name-x.dst") bytes)"
 	grep -E "unknown|over the|malformed|lost" "$TMP/$name.log" | head -3 | while read -r l; do diag "$l"; done
 	client_quit "$name"
 	rm -f "$TMP/$name-x.src" "$TMP/$name-x.dst"

@@ -164,6 +164,16 @@ tcp_listening() { in_s ss -Hltn "( sport = :$1 )" | grep -q .; }
 # PORT (the batch's ports are the next ones up) before the first batch.
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# cpu_ticks PID...: utime + stime of the processes (all their threads).
+cpu_ticks() {
+	local p sum=0 t
+	for p in "$@"; do
+		# fields 14 and 15, counted after the ")" that ends comm
+		t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
 FLOWS=()	# the batch's TAG:PORT
 # start_flows TAG N KB: N downloads at once, each KB of its own random data.
 start_flows() {

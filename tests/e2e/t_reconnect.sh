@@ -21,7 +21,6 @@ FAST=(-o ServerAliveInterval=1 -o ServerAliveCountMax=3)
 
 has_addr() { ip -n "$1" -o addr show dev "$2" | grep -qw -- "$3"; }
 ifindex_of() { ip -n "$1" -o link show dev "$2" 2>/dev/null | cut -d: -f1; }
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # argv of PID as one line, NULs turned into spaces.
 cmdline() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline"; }
@@ -200,10 +199,10 @@ with open(path, "wb", buffering=0) as f:
         f.write(d)
 ' "$peer" "$port" "$TMP/$tag.dst"
 	XFER_PID=$(cat "$TMP/$tag-recv.pid")
-	wait_for 10 eval "[ \$(file_size '$TMP/$tag.dst') -gt 0 ]"
+	wait_for 10 eval "[ \$(size_of '$TMP/$tag.dst') -gt 0 ]"
 }
 # xfer_running TAG: the receiver is still at it and has not got everything.
-xfer_running() { alive "$XFER_PID" && [ "$(file_size "$TMP/$1.dst")" -lt "$(file_size "$TMP/$1.src")" ]; }
+xfer_running() { alive "$XFER_PID" && [ "$(size_of "$TMP/$1.dst")" -lt "$(size_of "$TMP/$1.src")" ]; }
 # xfer_finish TAG TIMEOUT: the receiver ended with 0 and the sha256 matches.
 xfer_finish() {
 	local tag=$1 t0 got
@@ -211,7 +210,7 @@ xfer_finish() {
 	wait_exit "$XFER_PID" "$2"
 	is "$EXIT_RC" 0 "$tag: the TCP transfer started before the fault completes (receiver exit 0)"
 	got=$(sha "$TMP/$tag.dst" 2>/dev/null)
-	is "$got" "$XFER_SHA" "$tag: sha256 of what arrived matches ($(file_size "$TMP/$tag.dst") of $(file_size "$TMP/$tag.src") bytes)"
+	is "$got" "$XFER_SHA" "$tag: sha256 of what arrived matches ($(size_of "$TMP/$tag.dst") of $(size_of "$TMP/$tag.src") bytes)"
 	diag "$tag: transfer finished $(( $(now_ms) - t0 )) ms after we started waiting"
 	rm -f "$TMP/$tag.src" "$TMP/$tag.dst"
 }
