@@ -68,10 +68,16 @@ int serve_hello_compress(const struct hello *h)
 /* lost=K: K one digit of 0..HELLO_CONN_LAST, else a log line and nothing. */
 static void control_lost(const char *v, unsigned *lost)
 {
+	char shown[17];
 	unsigned k;
+	size_t i;
 
 	if (dec_parse(v, HELLO_CONN_LAST, &k) < 0) {
-		log_warn("client: lost=%.16s ignored: not a connection (0..%d)", v, HELLO_CONN_LAST);
+		/* The client's bytes go to a log: printable ASCII only. */
+		for (i = 0; v[i] && i < sizeof(shown) - 1; i++)
+			shown[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+		shown[i] = '\0';
+		log_warn("client: lost=%s ignored: not a connection (0..%d)", shown, HELLO_CONN_LAST);
 		return;
 	}
 	*lost |= 1u << k;
