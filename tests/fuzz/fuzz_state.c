@@ -66,6 +66,10 @@ static void check_record(const struct state_record *r)
 		CHECK(r->uid != UINT32_MAX);
 		CHECK(r->rule_table > NET_UID_TABLE_BASE && r->rule_table - NET_UID_TABLE_BASE <= (unsigned)INT_MAX);
 		break;
+	case STATE_SRCRULE:	/* exec's rule: its /32 source to its table */
+		CHECK(r->dst.family == AF_INET && r->dst.plen == 32);
+		CHECK(r->rule_table > NET_EXEC_TABLE_BASE && r->rule_table - NET_EXEC_TABLE_BASE <= (unsigned)INT_MAX);
+		break;
 	default:
 		CHECK(!"unknown kind");
 	}
